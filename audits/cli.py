@@ -1,0 +1,114 @@
+"""`dvc-audit`: a thin command line over the library."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from audits import __version__
+from audits.jobs import DB_NAME, AuditResult, run_audit, run_demo
+from audits.rubric import RUBRIC_DIR, check_rubric, load_rubric
+from audits.standing_cli import standing
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+DEFAULT_SCENARIO = PROJECT_DIR / "replica" / "scenarios" / "full.yaml"
+DEFAULT_OUT = PROJECT_DIR / "results"
+REAL_PORTAL = "https://dichvucong.gov.vn"
+
+out_option = click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+                          default=DEFAULT_OUT, show_default=True,
+                          help="Directory for the results database and reports.")
+rubric_option = click.option("--rubric", "rubric_dir", type=click.Path(
+    exists=True, file_okay=False, path_type=Path), default=RUBRIC_DIR, show_default=True,
+    help="Rubric directory (YAML).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dvc-audit")
+def main() -> None:
+    """Audit Vietnam's online public services against the UN's 20 essential services."""
+
+
+def _summary(result: AuditResult) -> None:
+    t = result.totals
+    click.echo(f"run {result.run_id}: {result.status}; met {t['met']}, not met {t['not_met']}, "
+               f"not applicable {t['not_applicable']}, could not test {t['cannot_test']}")
+    click.echo(f"gap report:       {result.reports['html']}")
+    click.echo(f"verdicts (CSV):   {result.reports['csv']}")
+    click.echo(f"results database: {result.db_path}")
+
+
+@main.command()
+@click.option("--scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=DEFAULT_SCENARIO, show_default=True,
+              help="Scenario file the replica serves (the ground truth).")
+@out_option
+@rubric_option
+def demo(scenario: Path, out: Path, rubric_dir: Path) -> None:
+    """Serve the portal replica on 127.0.0.1 and audit it end to end."""
+    result = run_demo(scenario, out, rubric_dir=rubric_dir, echo=click.echo)
+    _summary(result)
+    sys.exit(0 if result.status == "complete" else 1)
+
+
+@main.command()
+@click.option("--base", envvar="DVC_AUDIT_BASE_URL", default=REAL_PORTAL, show_default=True,
+              help="National portal base URL (env DVC_AUDIT_BASE_URL).")
+@click.option("--contact", envvar="DVC_AUDIT_CONTACT", default=None,
+              help="Contact (e-mail or URL) put in the crawler's User-Agent "
+                   "(env DVC_AUDIT_CONTACT).")
+@out_option
+@rubric_option
+def run(base: str, contact: str | None, out: Path, rubric_dir: Path) -> None:
+    """Audit the real portals (read-only, polite limits)."""
+    overrides = {"DVC_AUDIT_CONTACT": contact} if contact else None
+    result = run_audit(base, out, rubric_dir=rubric_dir, overrides=overrides, echo=click.echo)
+    _summary(result)
+    sys.exit(0 if result.status == "complete" else 1)
+
+
+@main.command()
+@click.option("--run", "run_id", type=int, default=None, help="Run id (default: the latest).")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=f"Results database (default: OUT/{DB_NAME}).")
+@out_option
+@rubric_option
+def report(run_id: int | None, db: Path | None, out: Path, rubric_dir: Path) -> None:
+    """Re-evaluate a stored run and write its reports, without crawling."""
+    from audits.jobs import score_run
+    from audits.store import get_run, open_db
+
+    db_path = db or out / DB_NAME
+    if not db_path.exists():
+        raise click.ClickException(f"no results database at {db_path}")
+    run = get_run(open_db(db_path), run_id)
+    if run is None:
+        raise click.ClickException(f"no run {run_id if run_id else ''} in {db_path}".strip())
+    _summary(score_run(db_path, run["id"], out, rubric_dir=rubric_dir, echo=click.echo))
+
+
+@main.group()
+def rubric() -> None:
+    """Inspect and validate the rubric (rubrics/)."""
+
+
+@rubric.command("check")
+@rubric_option
+def rubric_check(rubric_dir: Path) -> None:
+    """Validate every rubric file against its schema; name file, entry and field on error."""
+    errors = check_rubric(rubric_dir)
+    for error in errors:
+        click.echo(f"error: {error}", err=True)
+    if errors:
+        raise click.ClickException(f"{len(errors)} problem(s) in {rubric_dir}")
+    r = load_rubric(rubric_dir)
+    click.echo(f"rubric {r.version}: {len(r.services)} services, {len(r.criteria)} criteria, "
+               f"{len(r.units)} units — OK")
+
+
+main.add_command(standing)
+
+if __name__ == "__main__":
+    main()

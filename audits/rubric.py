@@ -1,0 +1,658 @@
+"""Load and validate the audit rubric (`rubrics/*.yaml`) into frozen dataclasses.
+
+Contract: docs/ARCHITECTURE.md, section "Rubric API". The YAML files are data edited by
+hand, so validation is strict and every message names the file, the entry and the field.
+No schema library: the checks below are small hand-written functions over `yaml` output.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+RUBRIC_DIR = Path(__file__).resolve().parents[1] / "rubrics"
+
+RUBRIC_FILE = "rubric.yaml"
+SERVICES_FILE = "services.yaml"
+UNITS_FILE = "units.yaml"
+
+CRITERION_IDS = (
+    "offered_online",
+    "level3_partial",
+    "level4_full",
+    "online_payment",
+    "national_handoff",
+    "national_sso",
+)
+SERVICE_KINDS = ("procedure", "capability")
+DELIVERY_VALUES = ("province", "agency")
+EVIDENCE_VALUES = ("national", "portal")
+UNIT_KINDS = ("province", "agency")
+ANNEX_RANGE = range(1, 21)
+
+_SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
+_PROCEDURE_CODE = re.compile(r"^\d\.\d{6}$")
+_PROVINCE_CODE = re.compile(r"^\d{2}$")
+_PROVINCE_OFFICE = re.compile(r"^H\d{2}$")
+_AGENCY_CODE = re.compile(r"^[A-Z][A-Z0-9]*$")
+
+
+# --------------------------------------------------------------------------- data classes
+
+
+@dataclass(frozen=True)
+class Procedure:
+    code: str
+    name: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    annex_no: int
+    name_vi: str
+    name_en: str
+    kind: str
+    ministries: tuple[str, ...]
+    agency_codes: tuple[str, ...]
+    annex_local: str
+    delivery: tuple[str, ...]
+    annex_status: str
+    annex_deadline: str
+    procedures: tuple[Procedure, ...]
+    keywords: tuple[str, ...]
+    # Extension to the contract (defaulted, so positional use is unaffected): how a
+    # capability without procedures is measured, or any other caveat.
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    title_vi: str
+    title_en: str
+    question_vi: str
+    question_en: str
+    legal_basis: str
+    remediation_vi: str
+    remediation_en: str
+    weight: float
+    applies_to: tuple[str, ...]
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    kind: str
+    name: str
+    office_code: str
+    # Extensions: False when no stored real response proves the agency code.
+    code_verified: bool = True
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Rubric:
+    version: str
+    services: tuple[Service, ...]
+    criteria: tuple[Criterion, ...]
+    units: tuple[Unit, ...]
+
+    def service(self, id: str) -> Service:
+        for s in self.services:
+            if s.id == id:
+                return s
+        raise KeyError(f"no service {id!r}")
+
+    def criterion(self, id: str) -> Criterion:
+        for c in self.criteria:
+            if c.id == id:
+                return c
+        raise KeyError(f"no criterion {id!r}")
+
+    def unit(self, code: str) -> Unit:
+        for u in self.units:
+            if u.code == code:
+                return u
+        raise KeyError(f"no unit {code!r}")
+
+    def criteria_for(self, service: Service | str) -> tuple[Criterion, ...]:
+        sid = service if isinstance(service, str) else service.id
+        return tuple(c for c in self.criteria if sid in c.applies_to)
+
+    def all_codes(self) -> set[str]:
+        return {p.code for s in self.services for p in s.procedures}
+
+    @property
+    def provinces(self) -> tuple[Unit, ...]:
+        return tuple(u for u in self.units if u.kind == "province")
+
+    @property
+    def agencies(self) -> tuple[Unit, ...]:
+        return tuple(u for u in self.units if u.kind == "agency")
+
+    def units_for(self, service: Service | str) -> tuple[Unit, ...]:
+        """Units audited for a service (ARCHITECTURE "Verdict semantics"); others are n/a."""
+        s = self.service(service) if isinstance(service, str) else service
+        out: list[Unit] = []
+        if "province" in s.delivery:
+            out.extend(self.provinces)
+        if "agency" in s.delivery:
+            out.extend(self.unit(code) for code in s.agency_codes)
+        return tuple(out)
+
+    def service_for_code(self, code: str) -> Service | None:
+        for s in self.services:
+            if any(p.code == code for p in s.procedures):
+                return s
+        return None
+
+    def unit_for_office(self, office_code: str) -> Unit | None:
+        return unit_for_office(self, office_code)
+
+
+def unit_for_office(rubric: Rubric, office_code: str) -> Unit | None:
+    """The unit whose office_code is the last '.'-separated segment of `office_code`.
+
+    `000.00.12.H26` and `000.37.26.H26` -> Hà Nội (H26); `G01` and `000.00.00.G01` -> Bộ Công an.
+    """
+    if not office_code:
+        return None
+    last = office_code.strip().rsplit(".", 1)[-1].upper()
+    for u in rubric.units:
+        if u.office_code == last:
+            return u
+    return None
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class RubricError(Exception):
+    """One problem in one rubric file; str() names file, entry and field."""
+
+    def __init__(
+        self,
+        file: str,
+        entry: str = "",
+        field: str = "",
+        message: str = "",
+        line: int | None = None,
+    ) -> None:
+        self.file = file
+        self.entry = entry
+        self.field = field
+        self.message = message
+        self.line = line
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line is not None else "")
+        if self.entry:
+            where += f": entry '{self.entry}'"
+        if self.field:
+            where += f" field '{self.field}'"
+        return f"{where}: {self.message}"
+
+
+class _Report:
+    """Collects errors for one file so checks can go on after the first problem."""
+
+    def __init__(self, file: str, errors: list[RubricError]) -> None:
+        self.file = file
+        self.errors = errors
+
+    def add(self, entry: str, field: str, message: str, line: int | None = None) -> None:
+        self.errors.append(RubricError(self.file, entry, field, message, line))
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys (plain safe_load keeps the last silently)."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict:
+    loader.flatten_mapping(node)
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _read_yaml(path: Path, report: _Report) -> Any:
+    if not path.is_file():
+        report.add("", "", "file not found")
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        report.add("", "", f"not valid UTF-8: {e}")
+        return None
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no arbitrary objects
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark is not None else None
+        report.add("", "", f"YAML syntax error: {e.problem or e}", line)
+    except yaml.YAMLError as e:
+        report.add("", "", f"YAML syntax error: {e}")
+    return None
+
+
+# --------------------------------------------------------------------------- field checks
+
+# A checker returns (ok, value, message): value is the converted value when ok.
+Checker = Callable[[Any], tuple[bool, Any, str]]
+
+
+def _nfc_problem(s: str) -> str:
+    return "" if unicodedata.is_normalized("NFC", s) else "text is not NFC-normalised Unicode"
+
+
+def _text(allow_empty: bool = False) -> Checker:
+    def check(v: Any) -> tuple[bool, Any, str]:
+        if not isinstance(v, str):
+            return False, None, f"must be a string, got {type(v).__name__}"
+        if not allow_empty and not v.strip():
+            return False, None, "must not be empty"
+        bad = _nfc_problem(v)
+        return (not bad), v, bad
+
+    return check
+
+
+def _pattern(rx: re.Pattern[str], what: str) -> Checker:
+    def check(v: Any) -> tuple[bool, Any, str]:
+        if not isinstance(v, str):
+            return False, None, f"must be a string ({what}), got {type(v).__name__}"
+        return (True, v, "") if rx.match(v) else (False, None, f"must be {what}, got {v!r}")
+
+    return check
+
+
+def _choice(values: tuple[str, ...]) -> Checker:
+    def check(v: Any) -> tuple[bool, Any, str]:
+        if v in values and isinstance(v, str):
+            return True, v, ""
+        return False, None, f"must be one of {', '.join(values)}; got {v!r}"
+
+    return check
+
+
+def _int_in(r: range) -> Checker:
+    def check(v: Any) -> tuple[bool, Any, str]:
+        if isinstance(v, int) and not isinstance(v, bool) and v in r:
+            return True, v, ""
+        return False, None, f"must be an integer {r.start}..{r.stop - 1}"
+
+    return check
+
+
+def _weight(v: Any) -> tuple[bool, Any, str]:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return False, None, f"must be a number, got {type(v).__name__}"
+    if not math.isfinite(v) or v < 0:
+        return False, None, f"must be a finite number >= 0, got {v!r}"
+    return True, float(v), ""
+
+
+def _bool(v: Any) -> tuple[bool, Any, str]:
+    return (True, v, "") if isinstance(v, bool) else (False, None, "must be true or false")
+
+
+def _list_of(item: Checker, non_empty: bool = True, unique: bool = True) -> Checker:
+    def check(v: Any) -> tuple[bool, Any, str]:
+        if not isinstance(v, list):
+            return False, None, f"must be a list, got {type(v).__name__}"
+        if non_empty and not v:
+            return False, None, "must not be empty"
+        out = []
+        for i, x in enumerate(v):
+            ok, val, msg = item(x)
+            if not ok:
+                return False, None, f"item {i + 1}: {msg}"
+            out.append(val)
+        if unique and len(set(out)) != len(out):
+            dup = sorted({x for x in out if out.count(x) > 1})
+            return False, None, f"duplicate items: {', '.join(map(str, dup))}"
+        return True, tuple(out), ""
+
+    return check
+
+
+# name -> (checker, required, default)
+FieldSpec = dict[str, tuple[Checker, bool, Any]]
+
+
+def _check_fields(raw: Any, spec: FieldSpec, rep: _Report, entry: str) -> dict[str, Any] | None:
+    """Check one mapping against its spec; returns converted values, or None on any problem."""
+    if not isinstance(raw, dict):
+        rep.add(entry, "", f"must be a mapping, got {type(raw).__name__}")
+        return None
+    ok = True
+    for key in raw:
+        if key not in spec:
+            rep.add(entry, str(key), f"unknown field (allowed: {', '.join(spec)})")
+            ok = False
+    out: dict[str, Any] = {}
+    for name, (checker, required, default) in spec.items():
+        if name not in raw:
+            if required:
+                rep.add(entry, name, "required field is missing")
+                ok = False
+            else:
+                out[name] = default
+            continue
+        good, value, msg = checker(raw[name])
+        if not good:
+            rep.add(entry, name, msg)
+            ok = False
+        out[name] = value
+    return out if ok else None
+
+
+def _entries(doc: Any, key: str, rep: _Report, others: tuple[str, ...] = ()) -> list[Any]:
+    """The list under a file's top-level key (other allowed top-level keys are `others`)."""
+    if not isinstance(doc, dict):
+        rep.add("", "", f"top level must be a mapping with key '{key}'")
+        return []
+    for k in doc:
+        if k != key and k not in others:
+            rep.add("", str(k), "unknown top-level key")
+    items = doc.get(key)
+    if not isinstance(items, list) or not items:
+        rep.add("", key, "required top-level list is missing or empty")
+        return []
+    return items
+
+
+def _entry_name(raw: Any, key: str, index: int) -> str:
+    v = raw.get(key) if isinstance(raw, dict) else None
+    return v if isinstance(v, str) and v else f"#{index + 1}"
+
+
+def _duplicates(values: Iterable[Any]) -> set[Any]:
+    seen: set[Any] = set()
+    dups: set[Any] = set()
+    for v in values:
+        (dups if v in seen else seen).add(v)
+    return dups
+
+
+# --------------------------------------------------------------------------- units.yaml
+
+UNIT_FIELDS: FieldSpec = {
+    "code": (_text(), True, None),
+    "kind": (_choice(UNIT_KINDS), True, None),
+    "name": (_text(), True, None),
+    "office_code": (_text(), True, None),
+    "code_verified": (_bool, False, True),
+    "note": (_text(allow_empty=True), False, ""),
+}
+
+
+def _unit_codes_problem(u: dict[str, Any]) -> tuple[str, str]:
+    """(field, message) when code/office_code do not fit the unit's kind, else ("", "")."""
+    if u["kind"] == "province":
+        if not _PROVINCE_CODE.match(u["code"]):
+            return "code", f'province code must be 2 quoted digits like "01"; got {u["code"]!r}'
+        if not _PROVINCE_OFFICE.match(u["office_code"]):
+            return "office_code", f"province office_code must be Hxx; got {u['office_code']!r}"
+        return "", ""
+    if not _AGENCY_CODE.match(u["code"]):
+        return "code", f"agency code must be upper-case letters/digits, e.g. G01; got {u['code']!r}"
+    if u["office_code"] != u["code"]:
+        return "office_code", "an agency's office_code must equal its code"
+    return "", ""
+
+
+def _check_units(doc: Any, rep: _Report) -> tuple[Unit, ...]:
+    units: list[Unit] = []
+    items = _entries(doc, "units", rep)
+    for i, raw in enumerate(items):
+        entry = _entry_name(raw, "code", i)
+        u = _check_fields(raw, UNIT_FIELDS, rep, entry)
+        if u is None:
+            continue
+        field, msg = _unit_codes_problem(u)
+        if field:
+            rep.add(entry, field, msg)
+            continue
+        units.append(Unit(**u))
+    for code in sorted(_duplicates(u.code for u in units)):
+        rep.add(code, "code", "duplicate unit code")
+    for oc in sorted(_duplicates(u.office_code for u in units)):
+        rep.add(oc, "office_code", "office_code used by more than one unit")
+    return tuple(units)
+
+
+# --------------------------------------------------------------------------- services.yaml
+
+PROCEDURE_FIELDS: FieldSpec = {
+    "code": (_pattern(_PROCEDURE_CODE, 'a procedure code like "1.001193" (quoted)'), True, None),
+    "name": (_text(), True, None),
+    "note": (_text(allow_empty=True), False, ""),
+}
+
+
+def _procedures(v: Any) -> tuple[bool, Any, str]:
+    """Checked separately (nested records): here only the outer type."""
+    return (True, v, "") if isinstance(v, list) else (False, None, "must be a list")
+
+
+SERVICE_FIELDS: FieldSpec = {
+    "id": (_pattern(_SLUG, "a lower-case slug like birth_registration"), True, None),
+    "annex_no": (_int_in(ANNEX_RANGE), True, None),
+    "name_vi": (_text(), True, None),
+    "name_en": (_text(), True, None),
+    "kind": (_choice(SERVICE_KINDS), True, None),
+    "ministries": (_list_of(_text()), True, None),
+    "agency_codes": (_list_of(_text(), non_empty=False), True, None),
+    "annex_local": (_text(allow_empty=True), True, None),
+    "delivery": (_list_of(_choice(DELIVERY_VALUES)), True, None),
+    "annex_status": (_text(), True, None),
+    "annex_deadline": (_text(), True, None),
+    "procedures": (_procedures, True, None),
+    "keywords": (_list_of(_text()), True, None),
+    "note": (_text(allow_empty=True), False, ""),
+}
+
+
+def _check_procedures(raw: list[Any], rep: _Report, entry: str) -> tuple[Procedure, ...] | None:
+    out: list[Procedure] = []
+    ok = True
+    for j, praw in enumerate(raw):
+        sub = _Report(rep.file, [])
+        p = _check_fields(praw, PROCEDURE_FIELDS, sub, entry)
+        for e in sub.errors:  # name the nested field: procedures[2].code
+            rep.add(entry, f"procedures[{j + 1}]" + (f".{e.field}" if e.field else ""), e.message)
+        if p is None:
+            ok = False
+            continue
+        out.append(Procedure(**p))
+    for code in sorted(_duplicates(p.code for p in out)):
+        rep.add(entry, "procedures", f"procedure code {code} listed twice")
+        ok = False
+    return tuple(out) if ok else None
+
+
+def _service_rules(s: Service, units: dict[str, Unit] | None, rep: _Report) -> bool:
+    """Rules across fields of one service; units is None when units.yaml did not load."""
+    ok = True
+    if s.kind == "procedure" and not s.procedures:
+        rep.add(s.id, "procedures", "a 'procedure' service needs at least one procedure")
+        ok = False
+    if s.kind == "capability" and not s.procedures and not s.note.strip():
+        rep.add(s.id, "note", "a capability without procedures must say how it is measured")
+        ok = False
+    if "agency" in s.delivery and not s.agency_codes:
+        rep.add(s.id, "agency_codes", "delivery includes 'agency' but no agency code is given")
+        ok = False
+    for code in s.agency_codes if units is not None else ():
+        unit = units.get(code)
+        if unit is None:
+            rep.add(s.id, "agency_codes", f"unknown unit {code!r} (not in {UNITS_FILE})")
+            ok = False
+        elif unit.kind != "agency":
+            rep.add(s.id, "agency_codes", f"unit {code!r} is a {unit.kind}, not an agency")
+            ok = False
+    return ok
+
+
+def _check_services(doc: Any, units: dict[str, Unit] | None, rep: _Report) -> tuple[Service, ...]:
+    services: list[Service] = []
+    for i, raw in enumerate(_entries(doc, "services", rep)):
+        entry = _entry_name(raw, "id", i)
+        f = _check_fields(raw, SERVICE_FIELDS, rep, entry)
+        if f is None:
+            continue
+        procs = _check_procedures(f["procedures"], rep, entry)
+        if procs is None:
+            continue
+        s = Service(**{**f, "procedures": procs})
+        if _service_rules(s, units, rep):
+            services.append(s)
+    _service_set_rules(services, rep)
+    return tuple(services)
+
+
+def _service_set_rules(services: list[Service], rep: _Report) -> None:
+    for sid in sorted(_duplicates(s.id for s in services)):
+        rep.add(sid, "id", "duplicate service id")
+    numbers = [s.annex_no for s in services]
+    for s in services:
+        if numbers.count(s.annex_no) > 1:
+            rep.add(s.id, "annex_no", f"annex number {s.annex_no} is used more than once")
+    owners: dict[str, str] = {}
+    for s in services:
+        for p in s.procedures:
+            if p.code in owners and owners[p.code] != s.id:
+                rep.add(s.id, "procedures", f"procedure {p.code} also belongs to {owners[p.code]}")
+            owners.setdefault(p.code, s.id)
+
+
+def _annex_coverage(services: tuple[Service, ...], rep: _Report) -> None:
+    """Each annex number 1..20 exactly once (only meaningful when every entry was valid)."""
+    missing = sorted(set(ANNEX_RANGE) - {s.annex_no for s in services})
+    if missing:
+        rep.add("", "annex_no", f"annex numbers missing: {', '.join(map(str, missing))}")
+
+
+# --------------------------------------------------------------------------- rubric.yaml
+
+CRITERION_FIELDS: FieldSpec = {
+    "id": (_choice(CRITERION_IDS), True, None),
+    "title_vi": (_text(), True, None),
+    "title_en": (_text(), True, None),
+    "question_vi": (_text(), True, None),
+    "question_en": (_text(), True, None),
+    "legal_basis": (_text(), True, None),
+    "remediation_vi": (_text(), True, None),
+    "remediation_en": (_text(), True, None),
+    "weight": (_weight, True, None),
+    "applies_to": (_list_of(_text()), True, None),
+    "evidence": (_choice(EVIDENCE_VALUES), True, None),
+}
+
+
+def _check_criteria(doc: Any, service_ids: set[str] | None, rep: _Report) -> tuple[str, tuple]:
+    version = ""
+    if isinstance(doc, dict):
+        ok, v, msg = _text()(doc.get("version"))
+        if ok:
+            version = v
+        else:
+            rep.add("", "version", "required field is missing" if "version" not in doc else msg)
+    criteria: list[Criterion] = []
+    for i, raw in enumerate(_entries(doc, "criteria", rep, others=("version",))):
+        entry = _entry_name(raw, "id", i)
+        f = _check_fields(raw, CRITERION_FIELDS, rep, entry)
+        if f is None:
+            continue
+        unknown = [s for s in f["applies_to"] if service_ids is not None and s not in service_ids]
+        if unknown:
+            rep.add(entry, "applies_to", f"unknown service ids: {', '.join(unknown)}")
+            continue
+        criteria.append(Criterion(**f))
+    for cid in sorted(_duplicates(c.id for c in criteria)):
+        rep.add(cid, "id", "duplicate criterion id")
+    return version, tuple(criteria)
+
+
+def _criteria_coverage(criteria: tuple[Criterion, ...], rep: _Report) -> None:
+    missing = [c for c in CRITERION_IDS if c not in {x.id for x in criteria}]
+    if missing:
+        rep.add("", "criteria", f"criteria missing: {', '.join(missing)}")
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def _build(path: Path) -> tuple[Rubric | None, list[RubricError]]:
+    path = Path(path)
+    if path.is_file():  # allow pointing at one of the files
+        path = path.parent
+    errors: list[RubricError] = []
+    reports = {n: _Report(n, errors) for n in (RUBRIC_FILE, SERVICES_FILE, UNITS_FILE)}
+    docs = {n: _read_yaml(path / n, r) for n, r in reports.items()}
+
+    units: tuple[Unit, ...] = ()
+    unit_index: dict[str, Unit] | None = None
+    if docs[UNITS_FILE] is not None:
+        n_before = len(errors)
+        units = _check_units(docs[UNITS_FILE], reports[UNITS_FILE])
+        # Cross-checks against units only when units.yaml is clean, to avoid noise.
+        unit_index = {u.code: u for u in units} if len(errors) == n_before else None
+
+    services: tuple[Service, ...] = ()
+    service_ids: set[str] | None = None
+    if docs[SERVICES_FILE] is not None:
+        n_before = len(errors)
+        services = _check_services(docs[SERVICES_FILE], unit_index, reports[SERVICES_FILE])
+        if len(errors) == n_before:
+            _annex_coverage(services, reports[SERVICES_FILE])
+            service_ids = {s.id for s in services}
+
+    version, criteria = "", ()
+    if docs[RUBRIC_FILE] is not None:
+        n_before = len(errors)
+        version, criteria = _check_criteria(docs[RUBRIC_FILE], service_ids, reports[RUBRIC_FILE])
+        if len(errors) == n_before:
+            _criteria_coverage(criteria, reports[RUBRIC_FILE])
+
+    if errors or unit_index is None or service_ids is None:
+        return None, errors
+    return Rubric(version, services, criteria, units), errors
+
+
+def load_rubric(path: Path = RUBRIC_DIR) -> Rubric:
+    """Load the rubric directory; raises RubricError on the first problem found."""
+    rubric, errors = _build(path)
+    if errors:
+        raise errors[0]
+    assert rubric is not None  # _build returns a rubric whenever there is no error
+    return rubric
+
+
+def check_rubric(path: Path = RUBRIC_DIR) -> list[RubricError]:
+    """Every problem in the rubric directory (empty list = valid), for `dvc-audit rubric check`."""
+    return _build(path)[1]

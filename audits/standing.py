@@ -1,0 +1,806 @@
+"""Where Vietnam would stand: OSI, EGDI and rank estimates against the UN survey data (issue 7).
+
+Pure functions over a UN E-Government Survey CSV (the 193-country export, read in place, never
+shipped with the project) and the data in ``rubrics/standing.yaml``:
+
+- ``load_un_data``: read the CSV, map the known header variants to canonical columns.
+- ``check_edition``: recompute EGDI = (OSI + TII + HCI) / 3 and the EGDI/OSI ranks.
+- ``what_if`` / ``places_steps``: the country's OSI rises by d, every other country fixed.
+- ``bridge_estimate``: the project's verdicts -> share of UN service features met -> d (estimate).
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+STANDING_YAML = Path(__file__).resolve().parents[1] / "rubrics" / "standing.yaml"
+EGDI_TOLERANCE = 0.0001  # the files publish 4 (2022) or 5 (2024) decimals
+VERDICTS = ("met", "not_met", "not_applicable", "cannot_test")
+REQUIRED = ("country", "osi", "tii", "hci", "egdi", "egdi_rank")
+OPTIONAL = ("year", "region", "epi", "osi_rank")
+
+# Header variants seen in UN exports and their common re-uploads, after _norm_header().
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    "country": ("country", "country name", "country or area", "country or territory"),
+    "egdi": (
+        "egdi",
+        "e government index",
+        "e government development index",
+        "e gov index",
+        "e index",
+        "egdi value",
+    ),
+    "egdi_rank": (
+        "egdi rank",
+        "e government rank",
+        "e gov rank",
+        "rank",
+        "e government development index rank",
+    ),
+    "osi": ("osi", "online service index", "online services index", "online service"),
+    "hci": ("hci", "human capital index", "human capital"),
+    "tii": (
+        "tii",
+        "telecommunication infrastructure index",
+        "telecommunications infrastructure index",
+        "telecommunication infrastructure",
+        "tele infra",
+    ),
+    "epi": ("epi", "e participation index", "e participation", "e pat index"),
+    "year": ("survey year", "year"),
+    "region": ("region",),
+    "osi_rank": ("osi rank", "online service index rank", "online service rank"),
+}
+
+
+class StandingDataError(Exception):
+    """A UN data file or the standing rubric that cannot be used; the message names the problem."""
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@dataclass(frozen=True)
+class CountryRow:
+    country: str
+    osi: float
+    tii: float
+    hci: float
+    egdi: float
+    egdi_rank: int
+    line: int  # line in the CSV, for messages
+    year: int | None = None
+    epi: float | None = None
+    osi_rank: int | None = None
+    region: str | None = None  # carried, never used: the renamed 2024 file's regions are wrong
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One survey year of one file."""
+
+    path: Path
+    year: int | None
+    years_in_file: tuple[int, ...]
+    rows: tuple[CountryRow, ...]
+    columns: Mapping[str, str]  # canonical -> header as written in the file
+    notes: tuple[str, ...] = ()
+
+    def row(self, country: str) -> CountryRow:
+        """The row of ``country``; case, spaces and punctuation ignored ("Vietnam" = "Viet Nam")."""
+        key = country_key(country)
+        for r in self.rows:
+            if country_key(r.country) == key:
+                return r
+        close = difflib.get_close_matches(country, [r.country for r in self.rows], n=3)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise StandingDataError(f"{self.path}: country {country!r} not found{hint}")
+
+
+def country_key(name: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "", name.casefold())
+
+
+def _norm_header(h: str) -> str:
+    return re.sub(r"[^0-9a-z]+", " ", h.replace("\ufeff", "").casefold()).strip()
+
+
+def map_headers(headers: list[str], path: Path) -> dict[str, str]:
+    """Canonical column -> the file's header. Unknown headers are ignored."""
+    lookup = {alias: canon for canon, aliases in HEADER_ALIASES.items() for alias in aliases}
+    found: dict[str, str] = {}
+    for h in headers:
+        canon = lookup.get(_norm_header(h))
+        if canon is None:
+            continue
+        if canon in found:
+            raise StandingDataError(
+                f"{path}: columns {found[canon]!r} and {h!r} both look like {canon!r}"
+            )
+        found[canon] = h
+    missing = [c for c in REQUIRED if c not in found]
+    if missing:
+        raise StandingDataError(
+            f"{path}: missing column {', '.join(repr(m) for m in missing)} "
+            f"(headers found: {', '.join(repr(h) for h in headers)}; "
+            f"accepted for {missing[0]!r}: {', '.join(HEADER_ALIASES[missing[0]])})"
+        )
+    return found
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise StandingDataError(f"{path}: cannot read ({e.strerror or e})") from e
+    try:
+        return raw.decode("utf-8-sig")  # plain UTF-8 too; the BOM is dropped when present
+    except UnicodeDecodeError as e:
+        raise StandingDataError(f"{path}: not UTF-8 (byte {e.start}); re-save as UTF-8") from e
+
+
+def _number(text: str, col: str, header: str, where: str, *, integer: bool = False) -> float:
+    t = text.strip()
+    if not t:
+        raise StandingDataError(f"{where}: empty value in number column {header!r} ({col})")
+    try:
+        value = float(t)
+        if not math.isfinite(value):
+            raise ValueError(t)
+    except ValueError:
+        raise StandingDataError(
+            f"{where}: text {t!r} in number column {header!r} ({col})"
+        ) from None
+    if integer and value != int(value):
+        raise StandingDataError(
+            f"{where}: {t!r} in column {header!r} ({col}) is not a whole number"
+        )
+    if col in ("osi", "tii", "hci", "egdi", "epi") and not 0.0 <= value <= 1.0:
+        raise StandingDataError(f"{where}: {col} {t!r} outside 0..1 in column {header!r}")
+    return value
+
+
+def _parse_row(rec: dict[str, str], cols: Mapping[str, str], path: Path, line: int) -> CountryRow:
+    country = (rec.get(cols["country"]) or "").strip()
+    if not country:
+        raise StandingDataError(f"{path}: line {line}: empty country name")
+    where = f"{path}: line {line} ({country})"
+
+    def num(col: str, integer: bool = False) -> float:
+        return _number(rec.get(cols[col]) or "", col, cols[col], where, integer=integer)
+
+    def opt(col: str, integer: bool = False) -> float | None:
+        if col not in cols or not (rec.get(cols[col]) or "").strip():
+            return None
+        return num(col, integer)
+
+    year, osi_rank = opt("year", True), opt("osi_rank", True)
+    region = None
+    if "region" in cols:
+        region = (rec.get(cols["region"]) or "").strip() or None
+    return CountryRow(
+        country=country,
+        osi=num("osi"),
+        tii=num("tii"),
+        hci=num("hci"),
+        egdi=num("egdi"),
+        egdi_rank=int(num("egdi_rank", True)),
+        line=line,
+        year=None if year is None else int(year),
+        epi=opt("epi"),
+        osi_rank=None if osi_rank is None else int(osi_rank),
+        region=region,
+    )
+
+
+def _check_duplicates(rows: list[CountryRow], path: Path) -> None:
+    seen: dict[tuple[int | None, str], CountryRow] = {}
+    for r in rows:
+        key = (r.year, country_key(r.country))
+        if key in seen:
+            year = f" in year {r.year}" if r.year is not None else ""
+            raise StandingDataError(
+                f"{path}: duplicated country {r.country!r}{year} "
+                f"(lines {seen[key].line} and {r.line})"
+            )
+        seen[key] = r
+
+
+def _select_year(
+    rows: list[CountryRow], year: int | None, path: Path
+) -> tuple[int | None, tuple[int, ...], list[CountryRow], list[str]]:
+    """Pick one survey year. Several years and no --year: the latest, said in the notes."""
+    years = tuple(sorted({r.year for r in rows if r.year is not None}))
+    if any(r.year is None for r in rows) and years:
+        missing = next(r for r in rows if r.year is None)
+        raise StandingDataError(f"{path}: line {missing.line} ({missing.country}): empty year")
+    if not years:
+        note = (
+            f"file has no year column; taken as {year} (--year)"
+            if year
+            else "file has no year column; survey year unknown (give --year to label it)"
+        )
+        return year, (), rows, [note]
+    if year is None:
+        chosen = years[-1]
+        notes = (
+            []
+            if len(years) == 1
+            else [
+                f"file holds years {', '.join(map(str, years))}; using the latest, {chosen} "
+                "(choose with --year)"
+            ]
+        )
+        return chosen, years, [r for r in rows if r.year == chosen], notes
+    if year not in years:
+        raise StandingDataError(
+            f"{path}: no rows for year {year}; the file holds {', '.join(map(str, years))}"
+        )
+    return year, years, [r for r in rows if r.year == year], []
+
+
+def load_un_data(path: str | Path, year: int | None = None) -> Edition:
+    """Read a UN E-Government Survey CSV (UTF-8, with or without BOM) and select one year."""
+    path = Path(path)
+    reader = csv.DictReader(io.StringIO(_read_text(path), newline=""))
+    if not reader.fieldnames:
+        raise StandingDataError(f"{path}: empty file, no header row")
+    cols = map_headers(list(reader.fieldnames), path)
+    rows: list[CountryRow] = []
+    for rec in reader:
+        if not any((v or "").strip() for v in rec.values() if isinstance(v, str)):
+            continue  # blank line
+        rows.append(_parse_row(rec, cols, path, reader.line_num))
+    if not rows:
+        raise StandingDataError(f"{path}: header only, no country rows")
+    _check_duplicates(rows, path)
+    chosen, years, selected, notes = _select_year(rows, year, path)
+    if len(selected) != 193:
+        notes.append(
+            f"{len(selected)} countries, not the survey's 193: ranks computed here are among "
+            "these only"
+        )
+    return Edition(path, chosen, years, tuple(selected), cols, tuple(notes))
+
+
+# --------------------------------------------------------------------------- check
+
+
+def competition_rank(values: Mapping[str, float]) -> dict[str, int]:
+    """1 + number of strictly higher values: ties share a rank, the next rank is skipped.
+
+    This is how the published EGDI ranks treat ties (2022: Iceland and Sweden both 5th at
+    0.9410, then 7th), computed on the published, rounded EGDI.
+    """
+    ordered = sorted(values.values(), reverse=True)
+    first: dict[float, int] = {}
+    for i, v in enumerate(ordered, start=1):
+        first.setdefault(v, i)
+    return {k: first[v] for k, v in values.items()}
+
+
+def recomputed_egdi(r: CountryRow) -> float:
+    return (r.osi + r.tii + r.hci) / 3
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    n: int
+    tolerance: float
+    egdi_max_dev: float
+    egdi_max_dev_country: str
+    egdi_mismatches: tuple[tuple[str, float, float], ...]  # country, published, recomputed
+    rank_mismatches: tuple[tuple[str, int, int], ...]  # country, published, computed
+    osi_rank_mismatches: tuple[tuple[str, int, int], ...]  # only when the file has OSI ranks
+    shared_ranks: int  # countries sharing a published EGDI rank with another
+    ranks_changed_if_unrounded: int  # ranking the recomputed EGDI instead would change these
+    osi_min: float
+    osi_max: float
+
+    @property
+    def ok(self) -> bool:
+        return not (self.egdi_mismatches or self.rank_mismatches or self.osi_rank_mismatches)
+
+    @property
+    def osi_min_max_normalised(self) -> bool:
+        return self.osi_min == 0.0 and self.osi_max == 1.0
+
+
+def check_edition(ed: Edition, tolerance: float = EGDI_TOLERANCE) -> CheckReport:
+    devs = [(abs(recomputed_egdi(r) - r.egdi), r) for r in ed.rows]
+    max_dev, max_row = max(devs, key=lambda x: x[0])
+    egdi_bad = tuple(
+        (r.country, r.egdi, round(recomputed_egdi(r), 6)) for d, r in devs if d > tolerance
+    )
+    ranks = competition_rank({r.country: r.egdi for r in ed.rows})
+    rank_bad = tuple(
+        (r.country, r.egdi_rank, ranks[r.country])
+        for r in ed.rows
+        if ranks[r.country] != r.egdi_rank
+    )
+    osi_ranks = competition_rank({r.country: r.osi for r in ed.rows})
+    osi_bad = tuple(
+        (r.country, r.osi_rank, osi_ranks[r.country])
+        for r in ed.rows
+        if r.osi_rank is not None and osi_ranks[r.country] != r.osi_rank
+    )
+    published = [r.egdi_rank for r in ed.rows]
+    unrounded = competition_rank({r.country: recomputed_egdi(r) for r in ed.rows})
+    return CheckReport(
+        n=len(ed.rows),
+        tolerance=tolerance,
+        egdi_max_dev=max_dev,
+        egdi_max_dev_country=max_row.country,
+        egdi_mismatches=egdi_bad,
+        rank_mismatches=rank_bad,
+        osi_rank_mismatches=osi_bad,
+        shared_ranks=sum(1 for p in published if published.count(p) > 1),
+        ranks_changed_if_unrounded=sum(1 for r in ed.rows if unrounded[r.country] != r.egdi_rank),
+        osi_min=min(r.osi for r in ed.rows),
+        osi_max=max(r.osi for r in ed.rows),
+    )
+
+
+# --------------------------------------------------------------------------- what-if
+
+
+@dataclass(frozen=True)
+class Position:
+    osi: float
+    egdi: float
+    egdi_rank: int
+    osi_rank: int
+    asean_egdi: int | None  # position among the ASEAN members in the file; None if not a member
+    asean_osi: int | None
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """ESTIMATE: the country's OSI rises by d, every other country's values fixed."""
+
+    country: str
+    d: float  # asked
+    d_applied: float  # after the 0..1 cap on the OSI
+    capped: bool
+    before: Position
+    after: Position
+    asean_size: int
+
+
+def _position(ed: Edition, country: str, osi: float, egdi: float, asean: Iterable[str]) -> Position:
+    others = [r for r in ed.rows if r.country != country]
+    egdi_rank = 1 + sum(1 for r in others if r.egdi > egdi)
+    osi_rank = 1 + sum(1 for r in others if r.osi > osi)
+    members = {country_key(a) for a in asean}
+    if country_key(country) not in members:
+        return Position(osi, egdi, egdi_rank, osi_rank, None, None)
+    peers = [r for r in others if country_key(r.country) in members]
+    return Position(
+        osi,
+        egdi,
+        egdi_rank,
+        osi_rank,
+        asean_egdi=1 + sum(1 for r in peers if r.egdi > egdi),
+        asean_osi=1 + sum(1 for r in peers if r.osi > osi),
+    )
+
+
+def asean_size(ed: Edition, asean: Iterable[str]) -> int:
+    members = {country_key(a) for a in asean}
+    return sum(1 for r in ed.rows if country_key(r.country) in members)
+
+
+def what_if(ed: Edition, country: str, d: float, asean: Iterable[str] = ()) -> WhatIf:
+    """The country's OSI + d (capped to 0..1), others fixed; new EGDI = published EGDI + d/3.
+
+    Starting from the published EGDI (not the recomputed one) keeps d = 0 on the published
+    rank. The cap at 1.0 stands for the min-max normalisation: a raw score past the current
+    leader's would make this country 1.0 and push every other OSI down, which is not modelled.
+    """
+    asean = tuple(asean)
+    row = ed.row(country)
+    new_osi = min(1.0, max(0.0, row.osi + d))
+    applied = new_osi - row.osi
+    return WhatIf(
+        country=row.country,
+        d=d,
+        d_applied=applied,
+        capped=abs(applied - d) > 1e-12,
+        before=_position(ed, row.country, row.osi, row.egdi, asean),
+        after=_position(ed, row.country, new_osi, row.egdi + applied / 3, asean),
+        asean_size=asean_size(ed, asean),
+    )
+
+
+@dataclass(frozen=True)
+class PlacesStep:
+    """The smallest OSI rise d that passes the k-th country above (gains at least k places)."""
+
+    places: int
+    target: str | None  # the country to pass; None when fewer than k countries are above
+    target_egdi: float | None
+    target_rank: int | None
+    d_tie: float | None  # 3 x EGDI gap: equal EGDI, shared rank
+    d: float | None  # d_tie + epsilon: strictly above
+    reachable: bool  # d exists and keeps OSI <= 1.0
+    result: WhatIf | None
+
+
+def places_steps(
+    ed: Edition,
+    country: str,
+    places: Iterable[int] = (1, 5, 10, 15),
+    epsilon: float = 1e-6,
+    asean: Iterable[str] = (),
+) -> list[PlacesStep]:
+    """Exact from the file: EGDI moves by d/3, so d = 3 x (EGDI of the k-th above - own) + eps."""
+    asean = tuple(asean)
+    row = ed.row(country)
+    above = sorted((r for r in ed.rows if r.egdi > row.egdi), key=lambda r: r.egdi)
+    steps = []
+    for k in places:
+        if k < 1 or k > len(above):
+            steps.append(PlacesStep(k, None, None, None, None, None, False, None))
+            continue
+        target = above[k - 1]  # above[0] is the nearest country above
+        d_tie = 3 * (target.egdi - row.egdi)
+        d = d_tie + epsilon
+        reachable = row.osi + d <= 1.0
+        result = what_if(ed, row.country, d, asean) if reachable else None
+        steps.append(
+            PlacesStep(
+                k, target.country, target.egdi, target.egdi_rank, d_tie, d, reachable, result
+            )
+        )
+    return steps
+
+
+# --------------------------------------------------------------------------- rubric
+
+
+@dataclass(frozen=True)
+class FeatureRule:
+    id: str
+    criterion: str
+    rule: str  # "any" | "share"
+    threshold: float = 0.0
+    label: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class StandingConfig:
+    version: str
+    default_country: str
+    weights: Mapping[str, float]
+    weights_status: str
+    asean: tuple[str, ...]
+    places: tuple[int, ...]
+    epsilon: float
+    features: tuple[FeatureRule, ...]
+    sp_coverage: float
+    raw_range: float
+
+    @property
+    def sp_weight(self) -> float:
+        return self.weights["SP"]
+
+    @property
+    def factor(self) -> float:
+        """Raw-to-normalised factor: coverage of SP by the features / (max raw - min raw)."""
+        return self.sp_coverage / self.raw_range
+
+
+def _get(data: Mapping[str, Any], key: str, path: Path, where: str = "") -> Any:
+    if not isinstance(data, Mapping) or key not in data:
+        raise StandingDataError(f"{path}: missing {where}{key!r}")
+    return data[key]
+
+
+def _feature(fid: str, spec: Any, path: Path) -> FeatureRule:
+    where = f"bridge.features.{fid}."
+    rule = _get(spec, "rule", path, where)
+    if rule not in ("any", "share"):
+        raise StandingDataError(f"{path}: {where}rule must be 'any' or 'share', not {rule!r}")
+    threshold = float(spec.get("threshold", 0.0))
+    if rule == "share" and not 0.0 < threshold <= 1.0:
+        raise StandingDataError(f"{path}: {where}threshold must be in (0, 1], not {threshold}")
+    return FeatureRule(
+        fid,
+        str(_get(spec, "criterion", path, where)),
+        rule,
+        threshold,
+        str(spec.get("label", fid)),
+        str(spec.get("note", "")),
+    )
+
+
+def load_standing_config(path: str | Path = STANDING_YAML) -> StandingConfig:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise StandingDataError(f"{path}: cannot read ({e})") from e
+    w = _get(data, "osi_weights", path)
+    weights = {k: float(_get(w, k, path, "osi_weights.")) for k in ("SP", "EPI", "IF", "CP", "TEC")}
+    if abs(sum(weights.values()) - 1.0) > 1e-9:
+        raise StandingDataError(f"{path}: osi_weights sum to {sum(weights.values())}, not 1")
+    wi, br = _get(data, "what_if", path), _get(data, "bridge", path)
+    feats = _get(br, "features", path, "bridge.")
+    raw_range = float(_get(br, "raw_range", path, "bridge."))
+    if raw_range <= 0:
+        raise StandingDataError(f"{path}: bridge.raw_range must be > 0")
+    return StandingConfig(
+        version=str(data.get("version", "")),
+        default_country=str(_get(data, "default_country", path)),
+        weights=weights,
+        weights_status=str(w.get("status", "")),
+        asean=tuple(str(a) for a in _get(data, "asean", path)),
+        places=tuple(int(p) for p in _get(wi, "places", path, "what_if.")),
+        epsilon=float(_get(wi, "epsilon", path, "what_if.")),
+        features=tuple(_feature(fid, spec, path) for fid, spec in feats.items()),
+        sp_coverage=float(_get(br, "sp_coverage", path, "bridge.")),
+        raw_range=raw_range,
+    )
+
+
+# --------------------------------------------------------------------------- bridge
+
+Key = tuple[str, str, str]  # unit_code, service_id, criterion_id
+
+
+@dataclass(frozen=True)
+class ServiceFeature:
+    service_id: str
+    feature: str
+    status: str  # met | not_met | cannot_test | not_applicable
+    units_met: int
+    units_tested: int  # met + not_met
+    units_cannot_test: int
+
+
+@dataclass(frozen=True)
+class BridgeEstimate:
+    """ESTIMATE of the OSI change if the given gaps were closed."""
+
+    share_before: float | None
+    share_after: float | None
+    counted: int  # (service, feature) pairs decided before; the base of both shares
+    met_before: int
+    met_after: int
+    excluded: int  # pairs not decided before (cannot_test): they never move the estimate
+    sp_weight: float
+    factor: float
+    d_osi: float
+    before: tuple[ServiceFeature, ...]
+    after: tuple[ServiceFeature, ...]
+    ignored_gaps: tuple[tuple[Key, str], ...] = field(default=())  # gap, reason
+    label: str = "ESTIMATE"
+
+
+def index_verdicts(rows: Iterable[Mapping[str, Any]]) -> dict[Key, str]:
+    out: dict[Key, str] = {}
+    for i, r in enumerate(rows):
+        try:
+            key = (str(r["unit_code"]), str(r["service_id"]), str(r["criterion_id"]))
+            verdict = str(r["verdict"])
+        except KeyError as e:
+            raise ValueError(f"verdict row {i}: missing key {e.args[0]!r}") from None
+        if verdict not in VERDICTS:
+            raise ValueError(f"verdict row {i} {key}: verdict {verdict!r} not in {VERDICTS}")
+        if key in out:
+            raise ValueError(f"verdict row {i}: duplicated {key}")
+        out[key] = verdict
+    return out
+
+
+def _feature_status(
+    service_id: str, verdicts: list[str], rule: FeatureRule, has_rows: bool
+) -> ServiceFeature:
+    met, not_met = verdicts.count("met"), verdicts.count("not_met")
+    cannot, tested = verdicts.count("cannot_test"), met + not_met
+    if not has_rows:
+        status = "cannot_test"  # a service asked for with no verdict at all: no evidence
+    elif tested == 0:
+        status = "cannot_test" if cannot else "not_applicable"
+    elif rule.rule == "any":
+        status = "met" if met else "not_met"
+    else:
+        status = "met" if met and met / tested >= rule.threshold else "not_met"
+    return ServiceFeature(service_id, rule.id, status, met, tested, cannot)
+
+
+def national_features(
+    verdicts: Mapping[Key, str],
+    features: Iterable[FeatureRule],
+    services: Iterable[str] | None = None,
+) -> tuple[ServiceFeature, ...]:
+    """Per (service, feature): does the service offer the UN feature at the national level?
+
+    Units whose verdict is not_applicable (not delivered there) or cannot_test (no evidence)
+    are left out of the count, never scored 0 (project rule). No tested unit: cannot_test, or
+    not_applicable when no unit applies; a service in ``services`` with no row at all: cannot_test.
+    """
+    features = tuple(features)
+    service_ids = sorted(set(services) if services is not None else {k[1] for k in verdicts})
+    by_pair: dict[tuple[str, str], list[str]] = {}
+    for (_, sid, cid), v in verdicts.items():
+        by_pair.setdefault((sid, cid), []).append(v)
+    with_rows = {k[1] for k in verdicts}
+    return tuple(
+        _feature_status(sid, by_pair.get((sid, rule.criterion), []), rule, sid in with_rows)
+        for sid in service_ids
+        for rule in features
+    )
+
+
+def close_gaps(
+    verdicts: Mapping[Key, str], gaps: Iterable[Key | Mapping[str, Any]]
+) -> tuple[dict[Key, str], list[tuple[Key, str]]]:
+    """Treat the gaps as met. Gaps with no row or a not_applicable row are returned as ignored."""
+    after, ignored = dict(verdicts), []
+    for g in gaps:
+        key = (
+            (str(g["unit_code"]), str(g["service_id"]), str(g["criterion_id"]))
+            if isinstance(g, Mapping)
+            else tuple(map(str, g))
+        )
+        if key not in after:
+            ignored.append((key, "no verdict row"))
+        elif after[key] == "not_applicable":
+            ignored.append((key, "not_applicable"))
+        else:
+            after[key] = "met"
+    return after, ignored
+
+
+def bridge_estimate(
+    rows: Iterable[Mapping[str, Any]],
+    gaps: Iterable[Key | Mapping[str, Any]],
+    features: Iterable[FeatureRule],
+    sp_weight: float,
+    factor: float = 1.0,
+    services: Iterable[str] | None = None,
+) -> BridgeEstimate:
+    """d_OSI = sp_weight x (share_after - share_before) x factor   (an ESTIMATE).
+
+    share = met / counted over the (service, feature) pairs decided (met or not_met) before
+    the gaps are closed; the same base is used after, so closing a cannot_test row adds
+    nothing: its starting point is unknown.
+    """
+    features = tuple(features)
+    services = None if services is None else tuple(services)
+    verdicts = index_verdicts(rows)
+    after_verdicts, ignored = close_gaps(verdicts, gaps)
+    before = national_features(verdicts, features, services)
+    after = national_features(after_verdicts, features, services)
+    base = [i for i, f in enumerate(before) if f.status in ("met", "not_met")]
+    met_b = sum(1 for i in base if before[i].status == "met")
+    met_a = sum(1 for i in base if after[i].status == "met")
+    share_b = met_b / len(base) if base else None
+    share_a = met_a / len(base) if base else None
+    d = sp_weight * (share_a - share_b) * factor if base else 0.0
+    return BridgeEstimate(
+        share_before=share_b,
+        share_after=share_a,
+        counted=len(base),
+        met_before=met_b,
+        met_after=met_a,
+        excluded=sum(1 for f in before if f.status == "cannot_test"),
+        sp_weight=sp_weight,
+        factor=factor,
+        d_osi=d,
+        before=before,
+        after=after,
+        ignored_gaps=tuple(ignored),
+    )
+
+
+# --------------------------------------------------------------------------- report
+
+ESTIMATE_NOTES = (
+    "What-if values are ESTIMATES: only this country's OSI changes; its TII and HCI and every "
+    "other country's values stay as published.",
+    "New EGDI = published EGDI + d/3 (EGDI is the mean of OSI, TII, HCI). Ranks: 1 + number "
+    "of countries with a strictly higher value (ties share a rank, as the published ranks do).",
+    "OSI is min-max normalised each edition (leader 1, last 0). The estimate keeps the others' "
+    "OSI fixed and caps this OSI at 1.0: past the current leader's raw score every other OSI "
+    "would be re-normalised downward, which is not modelled.",
+    "d is in normalised OSI points (0..1). 'd to tie' = 3 x EGDI gap: equal EGDI, shared rank; "
+    "d adds a small epsilon to pass. The UN publishes EGDI rounded to 4-5 decimals, so a d "
+    "within a rounding unit of a threshold may end in a tie once rounded.",
+)
+
+
+def standing_report(
+    ed: Edition, country: str, cfg: StandingConfig, deltas: Iterable[float] = ()
+) -> dict[str, Any]:
+    """Everything the command prints, as plain data (the --json output)."""
+    chk = check_edition(ed)
+    row = ed.row(country)
+    base = what_if(ed, row.country, 0.0, cfg.asean)
+    steps = places_steps(ed, row.country, cfg.places, cfg.epsilon, cfg.asean)
+    return {
+        "file": str(ed.path),
+        "year": ed.year,
+        "years_in_file": list(ed.years_in_file),
+        "countries": len(ed.rows),
+        "notes": list(ed.notes),
+        "check": _check_dict(chk),
+        "country": {
+            "name": row.country,
+            "tii": row.tii,
+            "hci": row.hci,
+            "published_rank": row.egdi_rank,
+            **_position_dict(base.before),
+            "asean_size": base.asean_size,
+        },
+        "places": [_step_dict(s) for s in steps],
+        "what_if": [_whatif_dict(what_if(ed, row.country, d, cfg.asean)) for d in deltas],
+        "estimate_notes": list(ESTIMATE_NOTES),
+        "osi_weights": {**cfg.weights, "status": cfg.weights_status},
+    }
+
+
+def _check_dict(c: CheckReport) -> dict[str, Any]:
+    return {
+        "ok": c.ok,
+        "countries": c.n,
+        "tolerance": c.tolerance,
+        "egdi_max_dev": c.egdi_max_dev,
+        "egdi_max_dev_country": c.egdi_max_dev_country,
+        "egdi_mismatches": [list(m) for m in c.egdi_mismatches],
+        "egdi_rank_mismatches": [list(m) for m in c.rank_mismatches],
+        "osi_rank_mismatches": [list(m) for m in c.osi_rank_mismatches],
+        "shared_ranks": c.shared_ranks,
+        "ranks_changed_if_unrounded": c.ranks_changed_if_unrounded,
+        "osi_min": c.osi_min,
+        "osi_max": c.osi_max,
+        "osi_min_max_normalised": c.osi_min_max_normalised,
+    }
+
+
+def _position_dict(p: Position) -> dict[str, Any]:
+    return {
+        "osi": p.osi,
+        "egdi": p.egdi,
+        "egdi_rank": p.egdi_rank,
+        "osi_rank": p.osi_rank,
+        "asean_egdi": p.asean_egdi,
+        "asean_osi": p.asean_osi,
+    }
+
+
+def _whatif_dict(w: WhatIf) -> dict[str, Any]:
+    return {
+        "estimate": True,
+        "d": w.d,
+        "d_applied": w.d_applied,
+        "capped": w.capped,
+        "before": _position_dict(w.before),
+        "after": _position_dict(w.after),
+    }
+
+
+def _step_dict(s: PlacesStep) -> dict[str, Any]:
+    return {
+        "estimate": True,
+        "places": s.places,
+        "target": s.target,
+        "target_egdi": s.target_egdi,
+        "target_rank": s.target_rank,
+        "d_tie": s.d_tie,
+        "d": s.d,
+        "reachable": s.reachable,
+        "after": _position_dict(s.result.after) if s.result else None,
+    }

@@ -1,0 +1,66 @@
+"""Find and launch Chromium the same way on a user's machine and on a closed network.
+
+Order: the DVC_AUDIT_CHROMIUM setting/env var, Playwright's own browser if installed, then the
+distribution's Chromium (/usr/bin/chromium). Used by scrapy-playwright and by report tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+ENV_VAR = "DVC_AUDIT_CHROMIUM"
+SYSTEM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+# Without these, Chromium's own calls home fail on a closed network (and slow every start).
+QUIET_ARGS = (
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run", "--disable-gpu", "--disable-quic",
+)
+
+
+class BrowserNotFound(RuntimeError):
+    pass
+
+
+def _playwright_own() -> str | None:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    try:
+        with sync_playwright() as pw:
+            path = pw.chromium.executable_path
+    except Exception:  # noqa: BLE001 - a missing driver must not stop the search
+        return None
+    return path if path and Path(path).exists() else None
+
+
+def find_chromium(setting: str | None = None) -> str:
+    """Path of a Chromium executable, or BrowserNotFound saying how to get one."""
+    explicit = setting or os.environ.get(ENV_VAR)
+    if explicit:
+        if Path(explicit).exists():
+            return explicit
+        raise BrowserNotFound(f"{ENV_VAR}={explicit} does not exist")
+    own = _playwright_own()
+    if own:
+        return own
+    for candidate in SYSTEM_CANDIDATES:
+        if Path(candidate).exists():
+            return candidate
+    found = shutil.which("chromium")
+    if found:
+        return found
+    raise BrowserNotFound(
+        "no Chromium found: run `playwright install chromium`, or install your distribution's "
+        f"chromium package, or set {ENV_VAR} to its path")
+
+
+def launch_options(setting: str | None = None) -> dict[str, Any]:
+    """Options for Playwright's `chromium.launch` (and PLAYWRIGHT_LAUNCH_OPTIONS)."""
+    args = list(QUIET_ARGS)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.append("--no-sandbox")  # Chromium refuses to start its sandbox as root
+    return {"executable_path": find_chromium(setting), "headless": True, "args": args}

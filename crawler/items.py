@@ -1,0 +1,40 @@
+"""Evidence items: what was observed, where, when, and the hash of the raw response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy.http import Response
+
+from audits.store import sha256, utcnow
+
+EVIDENCE_KINDS = (
+    "province_list", "catalogue", "procedure", "procedure_detail",
+    "office_row", "office_list", "fetch",
+)
+
+
+def evidence(kind: str, *, url: str, method: str = "POST", status: int | None = None,
+             digest: str = "", outcome: str = "ok", reason: str = "",
+             procedure_code: str = "", office_code: str = "",
+             data: dict[str, Any] | None = None, raw: bytes | None = None) -> dict[str, Any]:
+    if kind not in EVIDENCE_KINDS:
+        raise ValueError(f"unknown evidence kind {kind!r}")
+    item: dict[str, Any] = {
+        "kind": kind, "url": url, "method": method, "observed_at": utcnow(),
+        "status": status, "sha256": digest, "outcome": outcome, "reason": reason,
+        "procedure_code": procedure_code, "office_code": office_code, "data": data or {},
+    }
+    if raw is not None:
+        item["raw"] = raw
+        item["sha256"] = sha256(raw)
+    return item
+
+
+def from_response(kind: str, response: Response, *, first: bool = False,
+                  **fields: Any) -> dict[str, Any]:
+    """Evidence observed in `response`; `first` attaches the raw body (stored once)."""
+    return evidence(
+        kind, url=response.url, method=response.request.method, status=response.status,
+        digest=sha256(response.body), raw=response.body if first else None, **fields,
+    )

@@ -1,0 +1,169 @@
+"""Pure parsers for the national portal's JSON API (real 2026 shapes).
+
+They turn a response body into plain facts; nothing here judges a service.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+BLOCK_MARKERS = ("Request Rejected", "The requested URL was rejected")
+LEVEL_ORDER = {"NONE": 0, "PARTIAL": 1, "FULL": 2}
+GOVERNMENT_LEVELS = ("ward", "province", "ministry", "vertical")  # isWard, isProvince, ...
+
+
+class ApiError(ValueError):
+    """The body is not a successful API envelope."""
+
+
+def nfc(text: Any) -> str:
+    return unicodedata.normalize("NFC", str(text or "")).strip()
+
+
+def is_block_page(body: bytes | str) -> bool:
+    """A 200 whose body is the F5 rejection page is a block, not an answer."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    head = text[:4000]
+    return any(marker in head for marker in BLOCK_MARKERS)
+
+
+def parse_envelope(body: bytes | str) -> Any:
+    """Return `data` of a `{"code":"OK","data":...}` envelope or raise ApiError."""
+    if is_block_page(body):
+        raise ApiError("blocked")
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(f"malformed: {exc}") from exc
+    if not isinstance(doc, dict) or doc.get("code") != "OK":
+        code = doc.get("code") if isinstance(doc, dict) else type(doc).__name__
+        raise ApiError(f"api_error: {code}")
+    return doc.get("data")
+
+
+@dataclass(frozen=True)
+class CatalogueItem:
+    id: str
+    code: str
+    name: str
+    type: str
+    state: str
+    department: str
+    categories: tuple[str, ...] = ()
+
+
+def catalogue_item(row: dict[str, Any]) -> CatalogueItem:
+    return CatalogueItem(
+        id=str(row["id"]),
+        code=nfc(row.get("code")),
+        name=nfc(row.get("name")),
+        type=nfc(row.get("type")),
+        state=nfc(row.get("state")),
+        department=nfc(row.get("departmentPromulgate")),
+        categories=tuple(nfc(c) for c in row.get("categories") or ()),
+    )
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    last_id: str | None
+    total: int | None
+
+
+def parse_page(data: Any) -> Page:
+    """Cursor-paged list: the catalogue answers `items`, the office list `rows`; both carry a
+    `lastId` cursor (else the last row's id is the cursor) and usually `total`."""
+    if not isinstance(data, dict):
+        raise ApiError("malformed: no page")
+    items = data.get("items", data.get("rows"))
+    if not isinstance(items, list):
+        raise ApiError("malformed: no items or rows list")
+    last_id = data.get("lastId") or (items[-1].get("id") if items else None)
+    total = data.get("total")
+    return Page(items, last_id, int(total) if total is not None else None)
+
+
+@dataclass
+class DetailFacts:
+    id: str
+    code: str
+    name: str
+    methods: list[str]
+    online: bool
+    online_fees: list[float]
+    fees: list[float]
+    is_full_process: bool
+    is_offline_only: bool
+    levels: dict[str, bool]
+    cases: list[str] = field(default_factory=list)
+    decision: str = ""
+    agency_code: str = ""
+    agency_name: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _fee_values(method: dict[str, Any]) -> list[float]:
+    return [float(f.get("value") or 0) for f in method.get("fees") or ()]
+
+
+def detail_facts(data: dict[str, Any]) -> DetailFacts:
+    methods = data.get("executionMethods") or []
+    online = [m for m in methods if m.get("submissionMethod") == "ONLINE"]
+    proposal = data.get("procedureProposal") or {}
+    return DetailFacts(
+        id=str(data.get("id")),
+        code=nfc(data.get("code")),
+        name=nfc(data.get("name")),
+        methods=[str(m.get("submissionMethod")) for m in methods],
+        online=bool(online) and not data.get("isOfflineOnly"),
+        online_fees=[v for m in online for v in _fee_values(m)],
+        fees=[v for m in methods for v in _fee_values(m)] + _fee_values(data),
+        is_full_process=bool(data.get("isFullProcess")),
+        is_offline_only=bool(data.get("isOfflineOnly")),
+        levels={k: bool(data.get(f"is{k.title()}")) for k in GOVERNMENT_LEVELS},
+        cases=[nfc(c.get("code")) for c in data.get("cases") or ()],
+        decision=nfc(proposal.get("proposalNumber") or data.get("decisionNo")),
+        agency_code=nfc(data.get("departmentPromulgateCode")),
+        agency_name=nfc(data.get("departmentPromulgateName")),
+    )
+
+
+OFFICE_FIELDS = {
+    "departmentId": "office_id",
+    "departmentName": "office_name",
+    "departmentCode": "office_code",
+    "departmentLevel": "office_level",
+    "citizenUrl": "citizen_url",
+    "implementLevel": "implement_level",
+    "formalityId": "procedure_id",
+    "formalityCode": "procedure_code",
+    "formalityCaseCode": "case_code",
+    "isTesting": "testing",
+    "isEssential": "essential",
+}
+
+
+def office_row(row: dict[str, Any]) -> dict[str, Any]:
+    """One per-office online-offer row, with snake_case keys and NFC text."""
+    out: dict[str, Any] = {}
+    for src, dst in OFFICE_FIELDS.items():
+        value = row.get(src)
+        out[dst] = value if isinstance(value, bool) or value is None else nfc(value)
+    out["implement_level"] = (out.get("implement_level") or "NONE").upper()
+    if out["implement_level"] not in LEVEL_ORDER:
+        out["implement_level"] = "NONE"
+    return out
+
+
+def province_rows(data: Any) -> list[dict[str, str]]:
+    rows = data.get("rows") if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        raise ApiError("malformed: no rows")
+    return [{"id": str(r["id"]), "name": nfc(r.get("name")), "code": nfc(r.get("code"))}
+            for r in rows]

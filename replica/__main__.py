@@ -1,0 +1,113 @@
+"""``python -m replica``: serve a scenario, generate the full scenario, print a scenario's truth."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import signal
+import sys
+import threading
+from pathlib import Path
+
+
+def _load_rubric(path: str | None, scenario=None):
+    from audits.rubric import RUBRIC_DIR, load_rubric
+
+    if path:
+        return load_rubric(Path(path))
+    if scenario is not None and scenario.rubric_dir():
+        return load_rubric(scenario.rubric_dir())
+    return load_rubric(RUBRIC_DIR)
+
+
+def _interrupt(signum, frame):  # noqa: ARG001
+    raise KeyboardInterrupt
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from replica.scenario import load_scenario
+    from replica.server import ReplicaServer
+
+    scenario = load_scenario(args.scenario)
+    server = ReplicaServer(scenario, host=args.host, port=args.port,
+                           rubric=_load_rubric(args.rubric, scenario))
+    server.start()
+    signal.signal(signal.SIGTERM, _interrupt)
+    if hasattr(signal, "SIGINT"):
+        signal.signal(signal.SIGINT, _interrupt)  # also when started in the background
+    print(server.base_url, flush=True)
+    print(f"serving scenario {scenario.name!r} ({len(server.portal.items)} procedures, "
+          f"{len(server.portal.office_rows)} office rows); Ctrl-C stops", file=sys.stderr,
+          flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from replica.generate import write_full
+
+    text = write_full(_load_rubric(args.rubric), Path(args.out), seed=args.seed, total=args.total)
+    print(f"wrote {args.out} ({len(text.encode())} bytes)")
+    return 0
+
+
+def _truth(args: argparse.Namespace) -> int:
+    from replica.scenario import load_scenario
+    from replica.truth import expected_verdicts, summary
+
+    scenario = load_scenario(args.scenario)
+    verdicts = expected_verdicts(scenario, _load_rubric(args.rubric, scenario))
+    if args.csv:
+        w = csv.writer(sys.stdout)
+        w.writerow(["unit", "service", "criterion", "verdict", "reason"])
+        for (unit, service, criterion), (verdict, reason) in sorted(verdicts.items()):
+            w.writerow([unit, service, criterion, verdict, reason])
+    else:
+        for (verdict, reason), n in sorted(summary(verdicts).items()):
+            print(f"{n:6d}  {verdict:15s} {reason}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m replica",
+                                     description="The national portal replica (docs/SCENARIOS.md).")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="serve a scenario on 127.0.0.1 until Ctrl-C")
+    p.add_argument("--scenario", required=True, help="scenario YAML file")
+    p.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument("--rubric", help="rubric directory (default: the project's rubrics/)")
+    p.set_defaults(func=_serve)
+
+    p = sub.add_parser("generate", help="write the full scenario deterministically")
+    p.add_argument("--rubric", default=None, help="rubric directory (default: rubrics/)")
+    p.add_argument("--out", required=True, help="output YAML path")
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--total", type=int, default=5670, help="catalogue size incl. filler")
+    p.set_defaults(func=_generate)
+
+    p = sub.add_parser("truth", help="print a scenario's expected verdicts")
+    p.add_argument("--scenario", required=True)
+    p.add_argument("--rubric", default=None)
+    p.add_argument("--csv", action="store_true", help="every cell as CSV instead of counts")
+    p.set_defaults(func=_truth)
+
+    args = parser.parse_args(argv)
+    from audits.rubric import RubricError
+    from replica.scenario import ScenarioError
+
+    try:
+        return args.func(args)
+    except (ScenarioError, RubricError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

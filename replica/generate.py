@@ -1,0 +1,253 @@
+"""Generate the full scenario deterministically from the rubric and a seed.
+
+    python -m replica generate --rubric rubrics --out replica/scenarios/full.yaml --seed 2026
+
+Every rubric procedure is in the catalogue; the 34 provinces get offers for every
+province-delivered service with mixed states (about 50% FULL, 25% PARTIAL, 10% NONE, 15%
+unlisted), some ward-only, some without citizen URL, some in testing; agencies get offers for the
+services they run; filler brings the catalogue to the real total (5,670); one procedure is
+blocked. Same rubric + same seed -> byte-identical file.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from replica.catalogue import build_portal
+from replica.names import agency_info
+from replica.scenario import parse_scenario
+
+REAL_TOTAL = 5670
+PROVINCE_STATES = (("FULL", 50), ("PARTIAL", 25), ("NONE", 10), ("UNLISTED", 15))
+AGENCY_STATES = (("FULL", 55), ("PARTIAL", 20), ("NONE", 10), ("UNLISTED", 15))
+LOWER = {"FULL": "PARTIAL", "PARTIAL": "NONE", "NONE": "NONE"}
+PAGING_MIN_ROWS = 201  # at least one procedure has more office rows than one page (200)
+
+
+def _weighted(rng: random.Random, table: tuple[tuple[str, int], ...]) -> str:
+    return rng.choices([k for k, _ in table], weights=[w for _, w in table])[0]
+
+
+def _levels(rng: random.Random, name: str, delivery: tuple[str, ...]) -> list[str]:
+    low = name.lower()
+    if "cấp xã" in low:
+        return ["ward"]
+    if "cấp tỉnh" in low:
+        return ["province"]
+    if "cấp bộ" in low or "trung ương" in low:
+        return ["ministry"]
+    if delivery == ("agency",):
+        return ["ministry"] if rng.random() < 0.6 else ["province", "ministry"]
+    if "agency" in delivery:
+        return ["province", "ministry"]
+    roll = rng.random()
+    return ["ward"] if roll < 0.5 else ["province"] if roll < 0.75 else ["ward", "province"]
+
+
+def _procedure(rng: random.Random, rubric: Any, service: Any, proc: Any, fee_service: bool
+               ) -> dict[str, Any]:
+    agency_code = service.agency_codes[0] if service.agency_codes else "VPCP"
+    try:
+        department = rubric.unit(agency_code).name
+    except Exception:  # noqa: BLE001 - an agency code that is not a unit
+        department = agency_info(agency_code)[0] or agency_code
+    roll = rng.random()
+    methods = (["ONLINE", "POSTAL", "DIRECT"] if roll < 0.55 else
+               ["ONLINE", "DIRECT"] if roll < 0.9 else ["DIRECT"])
+    fees: dict[str, list[int]] = {}
+    if fee_service and rng.random() < 0.7:
+        value = rng.choice((10000, 20000, 35000, 50000, 100000, 150000))
+        fees = {m: [value if m == "ONLINE" else value * 2] for m in methods}
+        if "ONLINE" in methods and rng.random() < 0.3:
+            fees["ONLINE"].append(0)
+    doc: dict[str, Any] = {
+        "code": proc.code,
+        "name": proc.name,
+        "department": department,
+        "agency_code": agency_code,
+        "service": service.id,
+        "levels": _levels(rng, proc.name, tuple(service.delivery)),
+        "methods": methods,
+    }
+    if fees:
+        doc["fees"] = fees
+    if "ONLINE" in methods and rng.random() < 0.35:
+        doc["full_process"] = True
+    if agency_code == "G01":
+        doc["vertical"] = True
+    if service.id == "business_registration":
+        doc["targets"] = ["VIETNAMESE_CITIZEN", "ENTERPRISE"]
+    if service.id == "foreigner_visa_extension":
+        doc["targets"] = ["FOREIGNER"]
+    return doc
+
+
+def _row(procedure: str, office: str, level: str, rng: random.Random, count: int = 1
+         ) -> dict[str, Any]:
+    row: dict[str, Any] = {"procedure": procedure, "office": office, "level": level}
+    if count > 1:
+        row["count"] = count
+    if rng.random() < 0.2:
+        row["citizen_url"] = ""
+    if rng.random() < 0.1:
+        row["testing"] = True
+    return row
+
+
+def _province_offers(rng: random.Random, service_procs: list[dict[str, Any]], paging_code: str
+                     ) -> list[dict[str, Any]]:
+    state = _weighted(rng, PROVINCE_STATES)
+    if state == "UNLISTED":
+        return []
+    procs = [p for p in service_procs if set(p["levels"]) & {"ward", "province"}] or service_procs
+    carrier = next((p for p in procs if p["code"] == paging_code), None) or rng.choice(procs)
+    rows: list[dict[str, Any]] = []
+    levels = carrier["levels"]
+    has_ward = "ward" in levels
+    has_province = "province" in levels or not has_ward
+    ward_only = has_ward and has_province and rng.random() < 0.3
+    if has_ward:
+        count = rng.randint(7, 12) if carrier["code"] == paging_code else rng.randint(1, 6)
+        rows.append(_row(carrier["code"], "ward", state, rng, count=count))
+        if rng.random() < 0.4:  # some wards lag behind
+            rows.append(_row(carrier["code"], "ward", LOWER[state], rng,
+                             count=rng.randint(1, 3)))
+    if has_province and not ward_only:
+        rows.append(_row(carrier["code"], "province", state, rng))
+    others = [p for p in procs if p is not carrier]
+    if others and rng.random() < 0.3:  # a second procedure at a lower level
+        other = rng.choice(others)
+        office = "ward" if "ward" in other["levels"] else "province"
+        rows.append(_row(other["code"], office, LOWER[state], rng))
+    return rows
+
+
+def _agency_offers(rng: random.Random, service_procs: list[dict[str, Any]]
+                   ) -> list[dict[str, Any]]:
+    state = _weighted(rng, AGENCY_STATES)
+    if state == "UNLISTED":
+        return []
+    carrier = rng.choice(service_procs)
+    rows = [_row(carrier["code"], "agency", state, rng)]
+    others = [p for p in service_procs if p is not carrier]
+    if others and rng.random() < 0.3:
+        rows.append(_row(rng.choice(others)["code"], "agency", LOWER[state], rng))
+    return rows
+
+
+def generate(rubric: Any, seed: int = 2026, total: int = REAL_TOTAL) -> dict[str, Any]:
+    """The full scenario as a document (dict) ready for :func:`render_yaml`."""
+    rng = random.Random(f"full-scenario:{seed}")
+    procedures: list[dict[str, Any]] = []
+    by_service: dict[str, list[dict[str, Any]]] = {}
+    for service in rubric.services:
+        fee_service = rng.random() < 0.5
+        for proc in service.procedures:
+            doc = _procedure(rng, rubric, service, proc, fee_service)
+            procedures.append(doc)
+            by_service.setdefault(service.id, []).append(doc)
+
+    # the procedure whose office list must page: the first ward-level province procedure
+    paging_code = next(
+        (p["code"] for s in rubric.services if "province" in s.delivery
+         for p in by_service.get(s.id, []) if "ward" in p["levels"]), "")
+
+    offers: dict[str, list[dict[str, Any]]] = {}
+    for unit in rubric.units:
+        rows: list[dict[str, Any]] = []
+        for service in rubric.services:
+            procs = by_service.get(service.id)
+            if not procs:
+                continue
+            if unit.kind == "province" and "province" in service.delivery:
+                rows += _province_offers(rng, procs, paging_code)
+            elif (unit.kind == "agency" and "agency" in service.delivery
+                  and unit.code in service.agency_codes):
+                rows += _agency_offers(rng, procs)
+        if rows:
+            offers[unit.code] = rows
+
+    candidates = [p["code"] for s in rubric.services if "province" in s.delivery
+                  for p in by_service.get(s.id, [])[1:]]
+    blocked = rng.choice(candidates or [procedures[0]["code"]])
+    return {
+        "name": "full",
+        "description": (
+            f"Generated by `python -m replica generate --seed {seed}` from rubric "
+            f"{rubric.version}: all rubric procedures, 34 provinces with mixed states, agencies, "
+            f"filler to {total} catalogue rows, one blocked procedure."
+        ),
+        "seed": seed,
+        "catalogue": {"filler": max(0, total - len(procedures))},
+        "procedures": procedures,
+        "offers": offers,
+        "faults": [{"kind": "blocked", "procedure": blocked}],
+    }
+
+
+# --------------------------------------------------------------------------- YAML output
+
+
+_PLAIN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_RESERVED = {"y", "n", "yes", "no", "true", "false", "on", "off", "null"}
+
+
+def _scalar(v: Any) -> str:
+    if isinstance(v, str) and _PLAIN.match(v) and v.lower() not in _RESERVED:
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)  # a valid YAML double-quoted scalar
+    if isinstance(v, list):
+        return "[" + ", ".join(_scalar(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_scalar(x)}" for k, x in v.items()) + "}"
+    raise TypeError(type(v))
+
+
+def render_yaml(doc: dict[str, Any]) -> str:
+    out = [
+        "# GENERATED by `python -m replica generate` (replica/generate.py); do not edit by hand.",
+        "# Format: docs/SCENARIOS.md. Regenerate after a rubric change.",
+        f"name: {_scalar(doc['name'])}",
+        f"description: {_scalar(doc['description'])}",
+        f"seed: {doc['seed']}",
+        f"catalogue: {_scalar(doc['catalogue'])}",
+        "",
+        "procedures:",
+    ]
+    for p in doc["procedures"]:
+        first = True
+        for k, v in p.items():
+            out.append(f"  {'- ' if first else '  '}{k}: {_scalar(v)}")
+            first = False
+    out += ["", "offers:"]
+    for unit, rows in doc["offers"].items():
+        out.append(f"  {_scalar(unit)}:")
+        out += [f"    - {_scalar(r)}" for r in rows]
+    out += ["", "faults:"]
+    out += [f"  - {_scalar(f)}" for f in doc["faults"]]
+    return "\n".join(out) + "\n"
+
+
+def write_full(rubric: Any, out: Path, seed: int = 2026, total: int = REAL_TOTAL) -> str:
+    doc = generate(rubric, seed=seed, total=total)
+    text = render_yaml(doc)
+    scenario = parse_scenario(yaml.safe_load(text), out)  # round-trip check
+    portal = build_portal(scenario, rubric)
+    most = max((len(v) for v in portal.rows_by_formality.values()), default=0)
+    if most < PAGING_MIN_ROWS:
+        raise RuntimeError(f"generated scenario has at most {most} office rows per procedure; "
+                           f"need {PAGING_MIN_ROWS} for paging")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return text

@@ -1,0 +1,274 @@
+"""The national portal replica: a real HTTP server on 127.0.0.1 serving one scenario.
+
+    with ReplicaServer("replica/scenarios/small.yaml") as srv:
+        srv.base_url          # "http://127.0.0.1:<port>"
+        srv.requests          # request log (alias request_log): method, path, query, body, ...
+
+Behaviour mirrors the real 2026 portal (docs/SCENARIOS.md, "Server"): JSON API by POST with
+HTTP 201 envelopes; a non-browser User-Agent, or an API POST without Origin and Referer, gets
+F5's HTTP-200 "Request Rejected" page; any GET gets a JavaScript challenge page.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from replica import pages
+from replica.catalogue import BadRequest, Portal, build_portal
+from replica.scenario import Scenario, load_scenario
+
+API_PROVINCES = "/api/v1/configuring/province-vn/list-by-citizen"
+API_CATALOGUE = "/api/v1/submitting/formality/list-all-public-formality-by-citizen"
+API_DETAIL = "/api/v1/configuring/formality/get-formality-by-citizen"
+API_OFFICES = "/api/v1/submitting/formality/list-department-url-by-citizen"
+API_PATHS = (API_PROVINCES, API_CATALOGUE, API_DETAIL, API_OFFICES)
+
+JSON_TYPE = "application/json; charset=utf-8"
+HTML_TYPE = "text/html; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One request as the replica saw it; fields readable as attributes or ``entry["path"]``."""
+
+    method: str
+    path: str  # without the query string
+    query: str
+    body: str
+    headers: dict[str, str]  # lower-case names
+    status: int
+    outcome: str  # ok | rejected | challenge | bad_request | not_found
+    at: float = field(default=0.0, compare=False)
+
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self, key)
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    content_type: str
+    body: bytes
+    outcome: str
+
+
+def _envelope(status: int, code: str, data: Any, message: str, outcome: str) -> Response:
+    payload = {"code": code, "data": data, "message": message}
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return Response(status, JSON_TYPE, text.encode(), outcome)
+
+
+def _ok(data: Any) -> Response:
+    return _envelope(201, "OK", data, "OK", "ok")
+
+
+def _bad_request(message: str) -> Response:
+    return _envelope(400, "BAD_REQUEST", None, message, "bad_request")
+
+
+def _rejected() -> Response:
+    return Response(200, HTML_TYPE, pages.rejected_page().encode(), "rejected")
+
+
+def _challenge() -> Response:
+    return Response(200, HTML_TYPE, pages.challenge_page().encode(), "challenge")
+
+
+# What a request for a faulted procedure gets, by fault kind (extend with new kinds).
+FAULT_RESPONSES: dict[str, Callable[[], Response]] = {
+    "blocked": _rejected,
+}
+
+
+class ReplicaServer:
+    """Serve a scenario on ``host:port`` (port 0 = a free port) in a background thread."""
+
+    def __init__(self, scenario: Scenario | str | Path, host: str = "127.0.0.1", port: int = 0,
+                 rubric: Any = None):
+        if not isinstance(scenario, Scenario):
+            scenario = load_scenario(scenario)
+        if rubric is None:
+            from audits.rubric import RUBRIC_DIR, load_rubric
+
+            rubric = load_rubric(scenario.rubric_dir() or RUBRIC_DIR)
+        self.scenario = scenario
+        self.rubric = rubric
+        self.portal: Portal = build_portal(scenario, rubric)
+        self.host = host
+        self.port = port
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._log: list[LoggedRequest] = []
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> ReplicaServer:
+        if self._httpd is not None:
+            return self
+        httpd = ThreadingHTTPServer((self.host, self.port), _Handler)
+        httpd.daemon_threads = True
+        httpd.replica = self  # type: ignore[attr-defined]
+        self.port = httpd.server_address[1]
+        self._httpd = httpd
+        self._thread = threading.Thread(target=httpd.serve_forever, name="replica", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is None:
+            return
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._httpd = None
+        self._thread = None
+
+    def __enter__(self) -> ReplicaServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ request log
+    @property
+    def requests(self) -> list[LoggedRequest]:
+        """A copy of the request log, oldest first."""
+        with self._lock:
+            return list(self._log)
+
+    request_log = requests  # alias
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._log.clear()
+
+    def posts(self, route_prefix: str = "") -> list[LoggedRequest]:
+        """POSTs whose path starts with route_prefix (e.g. "/api/v1/submitting/dossier")."""
+        return [r for r in self.requests if r.method == "POST" and r.path.startswith(route_prefix)]
+
+    def _record(self, entry: LoggedRequest) -> None:
+        with self._lock:
+            self._log.append(entry)
+
+    # ------------------------------------------------------------------ behaviour
+    def respond(self, method: str, path: str, headers: Mapping[str, str], body: bytes
+                ) -> Response:
+        """The answer to one request (pure apart from the log; used by the HTTP handler)."""
+        h = {k.lower(): v for k, v in headers.items()}
+        parts = urlsplit(path)
+        resp = self._respond(method.upper(), parts.path, h, body)
+        self._record(LoggedRequest(method.upper(), parts.path, parts.query,
+                                   body.decode("utf-8", "replace"), h, resp.status, resp.outcome,
+                                   time.time()))
+        return resp
+
+    def _respond(self, method: str, route: str, h: dict[str, str], body: bytes) -> Response:
+        if "Mozilla/" not in h.get("user-agent", ""):
+            return _rejected()
+        if method != "POST":
+            return _challenge()
+        if route not in API_PATHS:
+            if route.startswith("/api/"):
+                return _envelope(404, "NOT_FOUND", None, f"No route {route}", "not_found")
+            return _challenge()
+        if not h.get("origin") or not h.get("referer"):
+            return _rejected()
+        try:
+            data = json.loads(body.decode("utf-8")) if body.strip() else {}
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return _bad_request("Request body must be JSON")
+        if not isinstance(data, dict):
+            return _bad_request("Request body must be a JSON object")
+        try:
+            if route == API_PROVINCES:
+                rows = self.portal.provinces
+                return _ok({"rows": rows, "count": len(rows),
+                            "lastId": rows[-1]["code"] if rows else None})
+            if route == API_CATALOGUE:
+                return _ok(self.portal.page_catalogue(data))
+            if route == API_DETAIL:
+                return self._detail(data)
+            return self._offices(data)
+        except BadRequest as exc:
+            return _bad_request(str(exc))
+
+    def _fault(self, formality_id: str) -> Response | None:
+        kind = self.portal.faulted_ids.get(formality_id)
+        return FAULT_RESPONSES[kind]() if kind else None
+
+    def _detail(self, data: dict[str, Any]) -> Response:
+        fid = data.get("id")
+        if not isinstance(fid, str) or not fid:
+            raise BadRequest("id is required")
+        fault = self._fault(fid)
+        if fault:
+            return fault
+        detail = self.portal.detail(fid)
+        if detail is None:
+            return _envelope(404, "NOT_FOUND", None, "Không tìm thấy thủ tục hành chính",
+                             "not_found")
+        return _ok(detail)
+
+    def _offices(self, data: dict[str, Any]) -> Response:
+        fid = data.get("formalityId") or ""
+        if not isinstance(fid, str):
+            raise BadRequest("formalityId must be a string")
+        fault = self._fault(fid) if fid else None
+        if fault:
+            return fault
+        return _ok(self.portal.page_offices(data, self.base_url))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "BigIP"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+    def _handle(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        replica: ReplicaServer = self.server.replica  # type: ignore[attr-defined]
+        resp = replica.respond(method, self.path, dict(self.headers.items()), body)
+        self.send_response(resp.status)
+        self.send_header("Content-Type", resp.content_type)
+        self.send_header("Content-Length", str(len(resp.body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        if method != "HEAD":
+            self.wfile.write(resp.body)
+        if replica._httpd is None:  # stopped: do not keep serving on a kept-alive connection
+            self.close_connection = True
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        self._handle("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._handle("POST")
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._handle("HEAD")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._handle("PUT")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._handle("DELETE")

@@ -1,0 +1,121 @@
+"""Ground truth: the verdicts an audit of a scenario must reproduce.
+
+Computed only from the scenario's declared states (procedures, offers, faults) and the rubric,
+following docs/ARCHITECTURE.md "Verdict semantics" - never from audit code or crawled evidence.
+
+``expected_verdicts(scenario, rubric)`` covers every unit x service x criterion of the rubric:
+``{(unit_code, service_id, criterion_id): (verdict, reason)}``; reason is "" for met; for
+not_met it is "not_listed" (the unit has no office row for the service), "no_online_method"
+(offered_online: rows, but only of procedures without an ONLINE method) or "".
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from replica.scenario import Offer, ProcedureSpec, Scenario, check_against_rubric
+
+MET, NOT_MET, NA, CANNOT = "met", "not_met", "not_applicable", "cannot_test"
+RANK = {"NONE": 0, "PARTIAL": 1, "FULL": 2}
+
+Key = tuple[str, str, str]
+Verdict = tuple[str, str]
+
+
+def delivered(unit: Any, service: Any) -> bool:
+    if unit.kind == "province":
+        return "province" in service.delivery
+    return "agency" in service.delivery and unit.code in service.agency_codes
+
+
+@dataclass(frozen=True)
+class CellTruth:
+    """What the national portal truthfully shows for one (unit, service)."""
+
+    service_codes: frozenset[str]  # the service's rubric procedure codes
+    procedures: tuple[ProcedureSpec, ...]  # the service's procedures listed in the catalogue
+    observed: tuple[ProcedureSpec, ...]  # ... whose office list and detail can be fetched
+    failures: tuple[str, ...]  # failure reasons of the others (sorted, unique)
+    rows: tuple[tuple[ProcedureSpec, Offer], ...]  # the unit's office rows of observed procs
+
+    def best_level(self) -> int:
+        return max((RANK[o.level] for _, o in self.rows), default=-1)
+
+    def failure(self) -> str:
+        return self.failures[0] if self.failures else ""
+
+
+def cell_truth(scenario: Scenario, unit: Any, service: Any) -> CellTruth:
+    codes = {p.code for p in service.procedures}
+    procs = tuple(p for p in scenario.procedures if p.code in codes)
+    failed = scenario.failed_procedures()
+    observed = tuple(p for p in procs if p.code not in failed)
+    seen = {p.code: p for p in observed}
+    rows = tuple((seen[o.procedure], o) for o in scenario.offers
+                 if o.unit == unit.code and o.procedure in seen)
+    failures = tuple(sorted({failed[p.code] for p in procs if p.code in failed}))
+    return CellTruth(frozenset(codes), procs, observed, failures, rows)
+
+
+def _positive_or(positive: bool, cell: CellTruth) -> Verdict:
+    """met on a positive observation; else cannot_test if evidence is missing; else not_met
+    (reason ``not_listed`` when the unit has no office row at all: the contract's "unlisted")."""
+    if positive:
+        return MET, ""
+    if cell.failures:
+        return CANNOT, cell.failure()
+    return NOT_MET, "" if cell.rows else "not_listed"
+
+
+def criterion_verdict(criterion: Any, cell: CellTruth) -> Verdict:
+    cid = criterion.id
+    if cid == "offered_online":
+        verdict = _positive_or(any("ONLINE" in p.methods for p, _ in cell.rows), cell)
+        if verdict == (NOT_MET, ""):  # rows exist, but none of an online procedure
+            return NOT_MET, "no_online_method"
+        return verdict
+    if cid == "level3_partial":
+        return _positive_or(cell.best_level() >= RANK["PARTIAL"], cell)
+    if cid == "level4_full":
+        return _positive_or(cell.best_level() >= RANK["FULL"], cell)
+    if cid == "national_handoff":
+        return _positive_or(any(o.citizen_url and not o.testing for _, o in cell.rows), cell)
+    if cid == "online_payment":
+        if not cell.service_codes:  # a capability without procedures (online_fee_payment):
+            return CANNOT, "no_portal_evidence"  # paying is the service; only portals can tell
+        if any(v > 0 for p in cell.observed for v in p.online_fees()):
+            return CANNOT, "no_portal_evidence"
+        if cell.failures:  # fees of a procedure whose detail could not be fetched are unknown
+            return CANNOT, cell.failure()
+        return NA, "no_fee"
+    if cid == "national_sso" or getattr(criterion, "evidence", "") == "portal":
+        return CANNOT, "no_portal_evidence"
+    raise ValueError(f"truth has no rule for criterion {cid!r}")
+
+
+def expected_verdicts(scenario: Scenario, rubric: Any) -> dict[Key, Verdict]:
+    errors = check_against_rubric(scenario, rubric)
+    if errors:
+        raise errors[0]
+    out: dict[Key, Verdict] = {}
+    for unit in rubric.units:
+        for service in rubric.services:
+            applicable = {c.id for c in rubric.criteria_for(service)}
+            is_delivered = delivered(unit, service)
+            cell = cell_truth(scenario, unit, service) if is_delivered else None
+            for criterion in rubric.criteria:
+                key = (unit.code, service.id, criterion.id)
+                if cell is None:
+                    out[key] = (NA, "not_delivered_by_unit")
+                elif criterion.id not in applicable:
+                    out[key] = (NA, "criterion_not_applicable")
+                else:
+                    out[key] = criterion_verdict(criterion, cell)
+    return out
+
+
+def summary(verdicts: dict[Key, Verdict]) -> Counter:
+    """Counts by (verdict, reason)."""
+    return Counter(verdicts.values())

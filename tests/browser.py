@@ -1,0 +1,38 @@
+"""Open a page in headless Chromium (found the way the crawler finds it) for tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+def render(url: str, screenshot: Path) -> dict:
+    """Load `url`, save a full-page screenshot, return facts read from the live DOM."""
+    from playwright.sync_api import sync_playwright
+
+    from crawler.browser import BrowserNotFound, launch_options
+
+    try:
+        options = launch_options()
+    except BrowserNotFound as exc:
+        pytest.fail(f"Chromium is required for this test: {exc}")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(**options)
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            page.screenshot(path=str(screenshot), full_page=True)
+            return page.evaluate("""() => ({
+                title: document.title,
+                text: document.body.innerText,
+                matrixRows: document.querySelectorAll('#matrix tbody tr').length,
+                matrixCells: document.querySelectorAll('#matrix tbody td').length,
+                hatched: document.querySelectorAll('#matrix td.cannot').length,
+                unitSections: document.querySelectorAll('section.unit-gaps').length,
+                scripts: document.scripts.length,
+                external: [...document.querySelectorAll('[src],link[href]')]
+                    .map(e => e.src || e.href),
+            })""")
+        finally:
+            browser.close()

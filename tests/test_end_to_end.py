@@ -1,0 +1,117 @@
+"""Replica + national spider + store + audit + report on the small scenario, over real HTTP.
+
+Every verdict must equal the scenario's ground truth (replica/truth.py)."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from audits import store
+from audits.jobs import AuditResult, run_audit
+from audits.rubric import load_rubric
+from replica.scenario import load_scenario
+from replica.server import ReplicaServer
+from replica.truth import expected_verdicts
+from tests.browser import render
+
+PROJECT = Path(__file__).resolve().parents[1]
+SMALL = PROJECT / "replica" / "scenarios" / "small.yaml"
+API_PATHS = {
+    "/api/v1/configuring/province-vn/list-by-citizen",
+    "/api/v1/submitting/formality/list-all-public-formality-by-citizen",
+    "/api/v1/configuring/formality/get-formality-by-citizen",
+    "/api/v1/submitting/formality/list-department-url-by-citizen",
+}
+
+
+def audit(out: Path, **kwargs: Any) -> tuple[AuditResult, list]:
+    with ReplicaServer(load_scenario(SMALL)) as server:
+        result = run_audit(server.base_url, out, scenario=str(SMALL), echo=lambda _: None,
+                           quiet=True, **kwargs)
+        return result, list(server.request_log)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[AuditResult, list]:
+    return audit(tmp_path_factory.mktemp("small"))
+
+
+def stored_verdicts(result: AuditResult) -> dict[tuple[str, str, str], tuple[str, str]]:
+    rows = store.load_verdicts(store.open_db(result.db_path), result.run_id)
+    return {(v["unit_code"], v["service_id"], v["criterion_id"]): (v["verdict"], v["reason"])
+            for v in rows}
+
+
+def test_every_verdict_equals_the_scenario_truth(small: tuple[AuditResult, list]) -> None:
+    result, _ = small
+    truth = expected_verdicts(load_scenario(SMALL), load_rubric())
+    got = stored_verdicts(result)
+    assert got.keys() == truth.keys()
+    wrong = {k: (got[k], truth[k]) for k in truth if got[k] != truth[k]}
+    assert not wrong, f"{len(wrong)} verdicts differ from the truth, e.g. {list(wrong.items())[:5]}"
+    # The small scenario exercises every verdict, so equality above is not vacuous.
+    assert {v for v, _ in got.values()} == {"met", "not_met", "not_applicable", "cannot_test"}
+    assert ("cannot_test", "blocked") in set(got.values())
+
+
+def test_run_is_complete_and_the_crawl_scraped_evidence(small: tuple[AuditResult, list]) -> None:
+    result, _ = small
+    db = store.open_db(result.db_path)
+    run = store.get_run(db, result.run_id)
+    assert run["status"] == "complete"
+    assert run["rubric_version"] == load_rubric().version
+    stats = __import__("json").loads(run["stats"])
+    assert stats["finish_reason"] == "finished"
+    assert stats["item_scraped_count"] > 100
+    kinds = Counter(e["kind"] for e in store.load_evidence(db, result.run_id))
+    assert kinds["catalogue"] >= 1 and kinds["procedure_detail"] > 0 and kinds["office_row"] > 0
+    complete = [e for e in store.load_evidence(db, result.run_id)
+                if e["kind"] == "catalogue" and e["data"].get("complete")]
+    assert complete and complete[0]["data"]["pages"] >= 3  # paging was real
+
+
+def test_crawler_only_reads(small: tuple[AuditResult, list]) -> None:
+    _, log = small
+    assert log, "the replica saw no request"
+    for entry in log:
+        method, path = entry["method"], entry["path"]
+        assert (method == "POST" and path in API_PATHS) or (method == "GET"
+                                                            and path == "/robots.txt"), entry
+
+
+def test_verdicts_csv(small: tuple[AuditResult, list]) -> None:
+    result, _ = small
+    rubric = load_rubric()
+    with result.reports["csv"].open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {"unit_code", "unit_name", "service_id", "criterion_id", "verdict",
+            "reason"} <= set(rows[0])
+    assert len(rows) == len(rubric.units) * len(rubric.services) * len(rubric.criteria)
+    assert {r["verdict"] for r in rows} <= {"met", "not_met", "not_applicable", "cannot_test"}
+    assert "Thành phố Hà Nội" in {r["unit_name"] for r in rows}
+
+
+def test_report_opens_in_chromium(small: tuple[AuditResult, list], tmp_path: Path) -> None:
+    result, _ = small
+    html = result.reports["html"].read_text(encoding="utf-8")
+    facts = render(result.reports["html"].as_uri(), tmp_path / "report.png")
+    assert facts["matrixRows"] >= 34
+    assert facts["matrixCells"] == facts["matrixRows"] * len(load_rubric().services)
+    assert facts["hatched"] > 0          # the blocked service shows as "could not test"
+    assert facts["unitSections"] == facts["matrixRows"]
+    assert facts["scripts"] == 0 and facts["external"] == []
+    assert "Đăng ký khai sinh" in facts["text"] and "Đăng ký khai sinh" in html
+    assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_non_browser_user_agent_is_blocked_and_never_not_met(tmp_path: Path) -> None:
+    result, _ = audit(tmp_path, overrides={"USER_AGENT": "Scrapy/2 (+https://scrapy.org)"})
+    got = stored_verdicts(result)
+    national = {"offered_online", "level3_partial", "level4_full", "national_handoff"}
+    row_verdicts = {v for (_, _, c), v in got.items() if c in national and v[0] != "not_applicable"}
+    assert row_verdicts == {("cannot_test", "blocked")}

@@ -1,0 +1,53 @@
+"""The results database: migrations, runs, evidence and verdicts round-trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from audits import store
+
+
+def test_open_migrates_once_and_uses_wal(tmp_path: Path) -> None:
+    db = store.open_db(tmp_path / "a.db")
+    assert {"runs", "evidence", "responses", "verdicts", "_migrations"} <= set(db.table_names())
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.migrate(db) == []
+    assert [r["name"] for r in db["_migrations"].rows] == [n for n, _ in store.MIGRATIONS]
+
+
+def test_run_lifecycle_and_latest(tmp_path: Path) -> None:
+    db = store.open_db(tmp_path / "a.db")
+    first = store.start_run(db, target="http://127.0.0.1:1", rubric_version="v1",
+                            engine_version="0.1.0")
+    second = store.start_run(db, target="http://127.0.0.1:1", rubric_version="v2",
+                             engine_version="0.1.0")
+    store.finish_run(db, first, "complete")
+    assert store.get_run(db)["id"] == second
+    run = store.get_run(db, first)
+    assert run["status"] == "complete" and run["finished_at"] and run["rubric_version"] == "v1"
+    assert store.get_run(db, 999) is None
+
+
+def test_evidence_round_trip_keeps_vietnamese_text(tmp_path: Path) -> None:
+    db = store.open_db(tmp_path / "a.db")
+    run = store.start_run(db, target="t", rubric_version="v", engine_version="e")
+    digest = store.add_response(db, "http://x", "Đăng ký khai sinh".encode())
+    assert store.add_response(db, "http://x", "Đăng ký khai sinh".encode()) == digest
+    store.add_evidence(db, run, {"kind": "procedure", "url": "http://x", "method": "POST",
+                                 "observed_at": store.utcnow(), "status": 201, "sha256": digest,
+                                 "outcome": "ok", "reason": "", "procedure_code": "1.001193",
+                                 "office_code": "", "data": {"name": "Đăng ký khai sinh"}})
+    [row] = store.load_evidence(db, run)
+    assert row["data"] == {"name": "Đăng ký khai sinh"}
+    assert db["responses"].get(digest)["body"].decode() == "Đăng ký khai sinh"
+
+
+def test_verdicts_are_replaced_not_duplicated(tmp_path: Path) -> None:
+    db = store.open_db(tmp_path / "a.db")
+    run = store.start_run(db, target="t", rubric_version="v", engine_version="e")
+    verdict = {"unit_code": "01", "unit_name": "Thành phố Hà Nội", "unit_kind": "province",
+               "service_id": "s", "criterion_id": "c", "verdict": "met", "reason": ""}
+    store.save_verdicts(db, run, "v", [verdict])
+    store.save_verdicts(db, run, "v", [{**verdict, "verdict": "not_met"}])
+    [row] = store.load_verdicts(db, run)
+    assert row["verdict"] == "not_met" and row["rubric_version"] == "v"
