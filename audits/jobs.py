@@ -39,10 +39,14 @@ def run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
     run_id = store.start_run(db, target=base_url, rubric_version=rubric.version,
                              engine_version=__version__, scenario=scenario)
     echo(f"run {run_id}: crawling {base_url} (rubric {rubric.version})")
-    code = crawl("national", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
-                 overrides=overrides, quiet=quiet)
-    status = "complete" if code == 0 else "incomplete"
-    store.finish_run(db, run_id, status, "" if code == 0 else f"crawler exit code {code}")
+    code = None
+    try:
+        code = crawl("national", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
+                     overrides=overrides, quiet=quiet)
+    finally:  # an interrupted crawl is stored as incomplete, never left "running"
+        status = "complete" if code == 0 else "incomplete"
+        note = "" if code == 0 else ("interrupted" if code is None else f"crawler exit {code}")
+        store.finish_run(db, run_id, status, note)
     return score_run(db_path, run_id, out_dir, rubric_dir=rubric_dir, echo=echo)
 
 

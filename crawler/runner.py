@@ -29,12 +29,15 @@ def build_settings(base_url: str, db: Path | str, run_id: int, rubric_dir: str =
     settings = Settings()
     settings.setmodule(default_settings, priority="project")
     settings.update(profile_for(base_url), priority="project")
-    contact = os.environ.get("DVC_AUDIT_CONTACT") or settings.get("DVC_AUDIT_CONTACT")
-    settings.set("USER_AGENT", settings.get("USER_AGENT").format(
-        version=__version__, contact=contact), priority="project")
     settings.update({"DVC_BASE_URL": base_url, "DVC_DB": str(db), "DVC_RUN_ID": run_id,
                      "DVC_RUBRIC_DIR": rubric_dir}, priority="cmdline")
     settings.update(overrides or {}, priority="cmdline")
+    contact = (overrides or {}).get("DVC_AUDIT_CONTACT") or os.environ.get(
+        "DVC_AUDIT_CONTACT") or settings.get("DVC_AUDIT_CONTACT")
+    agent = settings.get("USER_AGENT")
+    if "{contact}" in agent:  # an explicit USER_AGENT override is used as given
+        agent = agent.format(version=__version__, contact=contact)
+        settings.set("USER_AGENT", agent, priority="cmdline")
     return settings
 
 

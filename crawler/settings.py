@@ -40,6 +40,7 @@ DVC_BASE_URL = "https://dichvucong.gov.vn"
 DVC_RUBRIC_DIR = ""
 
 LOGSTATS_INTERVAL = 15.0
+STATS_DUMP = False  # crawler.runner stores the stats with the run instead
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

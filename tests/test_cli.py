@@ -100,3 +100,14 @@ def test_every_command_has_help(command: list[str]) -> None:
 def test_demo_rejects_a_missing_scenario(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["demo", "--scenario", str(tmp_path / "nope.yaml")])
     assert result.exit_code != 0 and "does not exist" in result.output
+
+
+def test_run_uses_the_same_code_path_against_any_base(replica, tmp_path: Path) -> None:
+    server = replica(PROJECT / "replica" / "scenarios" / "small.yaml")
+    result = CliRunner().invoke(main, ["run", "--base", server.base_url, "--contact",
+                                       "audit@example.invalid", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    run = store.get_run(store.open_db(tmp_path / "audit.db"))
+    assert run["target"] == server.base_url and run["status"] == "complete"
+    agents = {e.headers.get("user-agent", "") for e in server.request_log}
+    assert any("audit@example.invalid" in a and a.startswith("Mozilla/5.0") for a in agents)

@@ -100,6 +100,8 @@ class NationalSpider(scrapy.Spider):
         page = parsers.parse_page(self.envelope(response))
         self.catalogue_pages += 1
         self.catalogue_seen += len(page.items)
+        self.logger.info("catalogue page %d: %d/%s procedures", self.catalogue_pages,
+                         self.catalogue_seen, page.total or "?")
         first = True
         for row in page.items:
             item = parsers.catalogue_item(row)
