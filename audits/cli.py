@@ -76,17 +76,21 @@ def run(base: str, contact: str | None, out: Path, rubric_dir: Path) -> None:
 @out_option
 @rubric_option
 def report(run_id: int | None, db: Path | None, out: Path, rubric_dir: Path) -> None:
-    """Re-evaluate a stored run and write its reports, without crawling."""
-    from audits.jobs import score_run
+    """Render the reports of a stored run from its stored verdicts, without crawling."""
+    from audits.report import write_reports
     from audits.store import get_run, open_db
 
     db_path = db or out / DB_NAME
     if not db_path.exists():
         raise click.ClickException(f"no results database at {db_path}")
-    run = get_run(open_db(db_path), run_id)
+    database = open_db(db_path)
+    run = get_run(database, run_id)
     if run is None:
         raise click.ClickException(f"no run {run_id if run_id else ''} in {db_path}".strip())
-    _summary(score_run(db_path, run["id"], out, rubric_dir=rubric_dir, echo=click.echo))
+    paths = write_reports(database, load_rubric(rubric_dir), out, run["id"])
+    click.echo(f"run {run['id']} ({run['status']}, rubric {run['rubric_version']})")
+    for kind, path in paths.items():
+        click.echo(f"{kind:>5}: {path}")
 
 
 @main.group()

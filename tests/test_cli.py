@@ -58,7 +58,7 @@ def test_demo_report_opens_in_chromium(full_demo: tuple[Path, str], tmp_path: Pa
     assert "Ma trận đơn vị × dịch vụ" in facts["text"]
 
 
-def test_report_rescores_a_stored_run_without_crawling(full_demo: tuple[Path, str],
+def test_report_renders_a_stored_run_without_crawling(full_demo: tuple[Path, str],
                                                       tmp_path: Path) -> None:
     out, _ = full_demo
     result = CliRunner().invoke(main, ["report", "--db", str(out / "audit.db"),
