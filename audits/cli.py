@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from audits import __version__
+from audits.cli_nightly import diff, history_cmd, nightly, rescore, rubric_test
 from audits.jobs import DB_NAME, AuditResult, run_audit, run_demo
 from audits.rubric import RUBRIC_DIR, check_rubric, load_rubric
 from audits.standing_cli import standing
@@ -73,11 +74,19 @@ def run(base: str, contact: str | None, out: Path, rubric_dir: Path) -> None:
 @click.option("--run", "run_id", type=int, default=None, help="Run id (default: the latest).")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help=f"Results database (default: OUT/{DB_NAME}).")
+@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
+              help="Report language (en: report.en.html, units/*.en.html, ...).")
+@click.option("--un-data", "un_data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="UN E-Government Survey CSV: adds the standing panel "
+                                 "(estimates) to the national dashboard.")
 @out_option
 @rubric_option
-def report(run_id: int | None, db: Path | None, out: Path, rubric_dir: Path) -> None:
+def report(run_id: int | None, db: Path | None, lang: str, un_data: Path | None, out: Path,
+           rubric_dir: Path) -> None:
     """Render the reports of a stored run from its stored verdicts, without crawling."""
     from audits.report import write_reports
+    from audits.scoring import load_scoring_config
+    from audits.standing import StandingDataError
     from audits.store import get_run, open_db
 
     db_path = db or out / DB_NAME
@@ -87,10 +96,16 @@ def report(run_id: int | None, db: Path | None, out: Path, rubric_dir: Path) -> 
     run = get_run(database, run_id)
     if run is None:
         raise click.ClickException(f"no run {run_id if run_id else ''} in {db_path}".strip())
-    paths = write_reports(database, load_rubric(rubric_dir), out, run["id"])
+    scoring_yaml = rubric_dir / "scoring.yaml"  # the rubric's own scoring settings, if any
+    config = load_scoring_config(scoring_yaml) if scoring_yaml.exists() else None
+    try:
+        paths = write_reports(database, load_rubric(rubric_dir), out, run["id"], lang=lang,
+                              un_data=un_data, config=config)
+    except StandingDataError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"run {run['id']} ({run['status']}, rubric {run['rubric_version']})")
     for kind, path in paths.items():
-        click.echo(f"{kind:>5}: {path}")
+        click.echo(f"{kind:>10}: {path}")
 
 
 @main.group()
@@ -113,6 +128,11 @@ def rubric_check(rubric_dir: Path) -> None:
 
 
 main.add_command(standing)
+main.add_command(nightly)
+main.add_command(rescore)
+main.add_command(diff)
+main.add_command(history_cmd)
+rubric.add_command(rubric_test)
 
 if __name__ == "__main__":
     main()

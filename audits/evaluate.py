@@ -2,7 +2,10 @@
 
 Semantics are documented in docs/ARCHITECTURE.md ("Verdict semantics"). In short: a positive
 observation is `met`; `not_met` needs complete evidence that the thing is absent; anything in
-between is `cannot_test` with the reason the evidence is missing.
+between is `cannot_test` with the reason the evidence is missing. A province's own portal
+(provincial evidence) decides the level criteria when it was read completely, and is the only
+source for online payment and national sign-on; `findings()` lists where the national portal and
+the province's portal disagree.
 """
 
 from __future__ import annotations
@@ -31,6 +34,40 @@ class Observations:
         default_factory=lambda: defaultdict(list))
     lists_complete: set[str] = field(default_factory=set)
     failures: dict[tuple[str, str], str] = field(default_factory=dict)  # (endpoint, code) -> reason
+    portals: dict[str, PortalView] = field(default_factory=dict)  # province code -> its portal
+    national_pages: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+
+
+@dataclass
+class PortalView:
+    """What a unit's own portal(s) showed. `failure` is the first reason a portal could not be
+    read completely (unreachable, blocked, needs a browser, listing incomplete)."""
+
+    reached: bool = False
+    failure: str = ""
+    levels: dict[str, tuple[int, int]] = field(default_factory=dict)  # code -> (rank, ev id)
+    applies: dict[str, list[tuple[dict[str, Any], int]]] = field(
+        default_factory=lambda: defaultdict(list))
+    apply_failures: dict[str, str] = field(default_factory=dict)
+    login: list[tuple[dict[str, Any], int]] = field(default_factory=list)
+    login_failure: str = ""
+
+    @property
+    def conclusive(self) -> bool:
+        return self.reached and not self.failure
+
+    def level(self, codes: Iterable[str]) -> tuple[int, list[int]]:
+        """Best level the portal lists for any of `codes` (-1: none), with its evidence."""
+        found = [self.levels[c] for c in codes if c in self.levels]
+        best = max((rank for rank, _ in found), default=-1)
+        return best, [ev for rank, ev in found if rank == best]
+
+    def fail(self, reason: str) -> None:
+        self.failure = self.failure or reason or "error"
+
+
+PORTAL_RANK = {"": -1, "absent": -1, "info": 0, "partial": 1, "full": 2}
+PORTAL_STATE = {-1: "absent", 0: "info", 1: "partial", 2: "full"}
 
 
 def observe(evidence: Iterable[dict[str, Any]]) -> Observations:
@@ -53,7 +90,42 @@ def observe(evidence: Iterable[dict[str, Any]]) -> Observations:
             obs.failures.setdefault((endpoint, code), ev["reason"] or "error")
             if endpoint == "catalogue":
                 obs.catalogue_reason = ev["reason"] or "error"
+        elif kind == "national_page" and ok:
+            obs.national_pages[code].append(ev["id"])
+        elif kind in PORTAL_KINDS:
+            for unit in data.get("units") or ():
+                observe_portal(obs.portals.setdefault(unit, PortalView()), ev)
     return obs
+
+
+PORTAL_KINDS = ("portal", "portal_list", "portal_apply", "portal_login")
+
+
+def observe_portal(view: PortalView, ev: dict[str, Any]) -> None:
+    kind, data, ok, reason = ev["kind"], ev["data"], ev["outcome"] == "ok", ev["reason"]
+    if kind == "portal":
+        if ok:
+            view.reached = True
+        else:
+            view.fail(reason)
+    elif kind == "portal_list":
+        if not ok:
+            view.fail(reason)
+        for code, p in (data.get("procedures") or {}).items():
+            rank = PORTAL_RANK.get(p.get("level", ""), -1)
+            if rank > view.levels.get(code, (-1, 0))[0]:
+                view.levels[code] = (rank, ev["id"])
+    elif kind == "portal_apply":
+        code = data.get("code") or ev.get("procedure_code") or ""
+        if ok:
+            view.applies[code].append((data, ev["id"]))
+        else:
+            view.apply_failures.setdefault(code, reason or "error")
+    elif kind == "portal_login":
+        if ok:
+            view.login.append((data, ev["id"]))
+        else:
+            view.login_failure = view.login_failure or reason or "error"
 
 
 @dataclass
@@ -65,6 +137,7 @@ class Cell:
     obs: Observations
     rows: list[tuple[dict[str, Any], int]]
     criteria: tuple[Criterion, ...]  # the criteria the rubric applies to this service
+    portal: PortalView | None = None  # the unit's own portal, when one was visited
 
     def rows_status(self) -> tuple[bool, str]:
         """(complete, reason): do we hold every office row of every procedure?"""
@@ -126,31 +199,117 @@ def offered_online(cell: Cell) -> Outcome:
     return verdict, reason, evs
 
 
-def online_payment(cell: Cell) -> Outcome:
+def national_payment(cell: Cell) -> Outcome | None:
+    """What the national evidence alone says: not_applicable (no_fee) when every online fee of
+    the service's procedures is 0; cannot_test otherwise (`no_portal_evidence` when a fee is
+    charged, else the reason the fees are unknown). None for a service without procedures."""
+    if not cell.service.procedures:
+        return None
     codes = [c for c in cell.service_codes() if c in cell.obs.listed or
              not cell.obs.catalogue_complete]
-    if not cell.service.procedures:
+    seen = [c for c in codes if c in cell.obs.details]
+    if any(f for c in seen for f in cell.obs.details[c][0].get("online_fees", [])):
         return CANNOT, "no_portal_evidence", []
     complete, reason = cell.details_status(codes)
     if not complete:
         return CANNOT, reason, []
-    fees = [fee for c in codes for fee in cell.obs.details[c][0].get("online_fees", [])]
-    if not any(fees):
-        return NA, "no_fee", [cell.obs.details[c][1] for c in codes]
-    return CANNOT, "no_portal_evidence", []
+    return NA, "no_fee", [cell.obs.details[c][1] for c in codes]
+
+
+def online_payment(cell: Cell) -> Outcome:
+    national = national_payment(cell)
+    if national is not None and national[0] == NA:
+        return national
+    portal = cell.portal
+    if portal is None:
+        return national or (CANNOT, "no_portal_evidence", [])
+    codes = cell.service_codes() or list(portal.applies)  # capability: any procedure's flow
+    hits = [ev for c in codes for data, ev in portal.applies.get(c, []) if data.get("payment")]
+    if hits:
+        return MET, "", hits
+    if portal.failure:
+        return CANNOT, portal.failure, []
+    if national is not None and national[1] != "no_portal_evidence":
+        return national  # fees unknown: the missing step may be right (no fee)
+    offered = [c for c in codes if portal.levels.get(c, (-1, 0))[0] >= PORTAL_RANK["partial"]]
+    failed = [portal.apply_failures[c] for c in offered if c in portal.apply_failures]
+    if failed:
+        return CANNOT, failed[0], []
+    walked = [ev for c in offered for _, ev in portal.applies.get(c, [])]
+    if offered or not cell.service.procedures:
+        return NOT_MET, "no_payment_step", walked
+    return NOT_MET, "not_offered_on_portal", portal.level(cell.service_codes())[1]
+
+
+def national_sso(cell: Cell) -> Outcome:
+    """On the apply flow of a service the portal offers online, else at the portal's login."""
+    portal = cell.portal
+    if portal is None:
+        return CANNOT, "no_portal_evidence", []
+    codes = cell.service_codes()
+    offered = [c for c in codes if portal.levels.get(c, (-1, 0))[0] >= PORTAL_RANK["partial"]]
+    pages = [(d, ev) for c in offered for d, ev in portal.applies.get(c, [])]
+    if offered:
+        hits = [ev for d, ev in pages if (d.get("login") or {}).get("national")]
+        if hits:
+            return MET, "", hits
+        if portal.failure:
+            return CANNOT, portal.failure, []
+        failed = [portal.apply_failures[c] for c in offered if c in portal.apply_failures]
+        if failed or not pages:
+            return CANNOT, failed[0] if failed else "no_apply_page", []
+        return NOT_MET, "no_national_sso", [ev for _, ev in pages]
+    hits = [ev for d, ev in portal.login if d.get("national")]
+    if hits:
+        return MET, "", hits
+    if portal.failure or portal.login_failure or not portal.login:
+        return CANNOT, portal.failure or portal.login_failure or "no_login_options", []
+    return NOT_MET, "no_national_sso", [ev for _, ev in portal.login]
+
+
+NEED = {"level3_partial": PORTAL_RANK["partial"], "level4_full": PORTAL_RANK["full"]}
+PORTAL_REASON = {-1: "portal_absent", 0: "portal_info_only", 1: "portal_partial_only"}
+
+
+def level_rule(criterion_id: str, national: Rule) -> Rule:
+    """A level criterion: the portal decides when it was read completely; a positive
+    observation on either side is met; otherwise cannot_test with the portal's failure."""
+    need = NEED[criterion_id]
+
+    def rule(cell: Cell) -> Outcome:
+        portal = cell.portal
+        if portal is None:
+            return national(cell)
+        rank, evs = portal.level(cell.service_codes())
+        if rank >= need:
+            return MET, "", evs
+        if portal.conclusive:
+            return NOT_MET, PORTAL_REASON[rank], evs
+        verdict = national(cell)
+        if verdict[0] == MET:
+            return verdict
+        return CANNOT, portal.failure, []
+
+    return rule
 
 
 def _level(row: dict[str, Any]) -> int:
     return LEVELS.get(row.get("implement_level") or "NONE", 0)
 
 
-RULES: dict[str, Rule] = {
-    "offered_online": offered_online,
+NATIONAL_LEVEL: dict[str, Rule] = {
     "level3_partial": row_rule(lambda row, _: _level(row) >= LEVELS["PARTIAL"]),
     "level4_full": row_rule(lambda row, _: _level(row) >= LEVELS["FULL"]),
+}
+
+RULES: dict[str, Rule] = {
+    "offered_online": offered_online,
+    "level3_partial": level_rule("level3_partial", NATIONAL_LEVEL["level3_partial"]),
+    "level4_full": level_rule("level4_full", NATIONAL_LEVEL["level4_full"]),
     "national_handoff": row_rule(lambda row, _: bool(row.get("citizen_url"))
                                  and not row.get("testing")),
     "online_payment": online_payment,
+    "national_sso": national_sso,
 }
 
 
@@ -182,20 +341,70 @@ def rows_by_unit(rubric: Rubric, obs: Observations) -> dict[tuple[str, str], lis
     return out
 
 
+def cells(obs: Observations, rubric: Rubric) -> Iterable[Cell]:
+    by_unit = rows_by_unit(rubric, obs)
+    for unit in rubric.units:
+        portal = obs.portals.get(unit.code) if unit.kind == "province" else None
+        for service in rubric.services:
+            rows = [r for p in service.procedures for r in by_unit.get((unit.code, p.code), [])]
+            yield Cell(unit, service, obs, rows, rubric.criteria_for(service), portal)
+
+
 def evaluate(evidence: Iterable[dict[str, Any]], rubric: Rubric) -> list[dict[str, Any]]:
     """One verdict per unit x service x criterion of the rubric."""
     obs = observe(evidence)
-    by_unit = rows_by_unit(rubric, obs)
     verdicts = []
-    for unit in rubric.units:
-        for service in rubric.services:
-            rows = [r for p in service.procedures for r in by_unit.get((unit.code, p.code), [])]
-            cell = Cell(unit, service, obs, rows, rubric.criteria_for(service))
-            for criterion in rubric.criteria:
-                verdict, reason, evs = judge(cell, criterion)
-                verdicts.append({
-                    "unit_code": unit.code, "unit_name": unit.name, "unit_kind": unit.kind,
-                    "service_id": service.id, "criterion_id": criterion.id,
-                    "verdict": verdict, "reason": reason, "evidence_ids": evs,
-                })
+    for cell in cells(obs, rubric):
+        unit, service = cell.unit, cell.service
+        for criterion in rubric.criteria:
+            verdict, reason, evs = judge(cell, criterion)
+            if criterion.id == "offered_online" and verdict != NA:  # how the page shows it
+                evs = evs + [i for c in cell.service_codes() for i in obs.national_pages[c]]
+            verdicts.append({
+                "unit_code": unit.code, "unit_name": unit.name, "unit_kind": unit.kind,
+                "service_id": service.id, "criterion_id": criterion.id,
+                "verdict": verdict, "reason": reason, "evidence_ids": evs,
+            })
     return verdicts
+
+
+NATIONAL_STATE = {-1: "", 0: "NONE", 1: "PARTIAL", 2: "FULL"}
+
+
+def findings(evidence: Iterable[dict[str, Any]], rubric: Rubric) -> list[dict[str, Any]]:
+    """Where the national portal and a province's own portal disagree about a service, when
+    both were read completely (docs/ARCHITECTURE.md "Findings"):
+
+    - `national_overstates`: the national portal lists a level (FULL / PARTIAL) the portal
+      does not offer (portal offers less, or only information, or nothing);
+    - `national_understates`: the national portal lists the unit, at a lower level than the
+      portal offers online;
+    - `not_listed_nationally`: the portal offers the service online, the national portal lists
+      no office of the unit for it.
+    """
+    obs = observe(evidence)
+    out = []
+    for cell in cells(obs, rubric):
+        portal = cell.portal
+        if (portal is None or not portal.conclusive or not cell.service.procedures
+                or not delivers(cell.unit, cell.service) or not cell.rows_status()[0]):
+            continue
+        national = max((_level(row) for row, _ in cell.rows), default=-1)
+        rank, portal_evs = portal.level(cell.service_codes())
+        kind = ""
+        if national >= LEVELS["PARTIAL"] and rank < national:
+            kind = "national_overstates"
+        elif cell.rows and rank >= LEVELS["PARTIAL"] and rank > national:
+            kind = "national_understates"
+        elif not cell.rows and rank >= LEVELS["PARTIAL"]:
+            kind = "not_listed_nationally"
+        if not kind:
+            continue
+        n, p = NATIONAL_STATE[national] or "not listed", PORTAL_STATE[rank]
+        out.append({
+            "unit_code": cell.unit.code, "service_id": cell.service.id, "kind": kind,
+            "national": NATIONAL_STATE[national], "portal": PORTAL_STATE[rank],
+            "detail": f"national portal: {n}; provincial portal: {p}",
+            "evidence_ids": [ev for _, ev in cell.rows] + portal_evs,
+        })
+    return out

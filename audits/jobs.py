@@ -5,14 +5,17 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audits import __version__, store
-from audits.evaluate import evaluate
+from audits import __version__, history, store
+from audits.compare766 import fetch_index766
+from audits.evaluate import evaluate, findings
 from audits.report import write_reports
 from audits.rubric import RUBRIC_DIR, load_rubric
 from crawler.runner import crawl
@@ -31,23 +34,54 @@ class AuditResult:
 
 def run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
               scenario: str = "", overrides: dict[str, Any] | None = None,
-              echo: Callable[[str], None] = print, quiet: bool = False) -> AuditResult:
+              echo: Callable[[str], None] = print, quiet: bool = False,
+              run_id: int | None = None, jobdir: Path | None = None,
+              portal_list: list[dict[str, str]] | None = None) -> AuditResult:
+    """`run_id`: crawl into that existing run (the nightly job creates or resumes it);
+    `jobdir`: Scrapy JOBDIR root, one sub-directory per spider, so a stopped crawl can resume;
+    `portal_list`: provincial portals to visit besides those the national portal links to
+    (default: crawler/platforms/portals.yaml)."""
     rubric = load_rubric(rubric_dir)
     out_dir = Path(out_dir)
     db_path = out_dir / DB_NAME
     db = store.open_db(db_path)
-    run_id = store.start_run(db, target=base_url, rubric_version=rubric.version,
-                             engine_version=__version__, scenario=scenario)
+    if run_id is None:
+        run_id = store.start_run(db, target=base_url, rubric_version=rubric.version,
+                                 engine_version=__version__, scenario=scenario)
     echo(f"run {run_id}: crawling {base_url} (rubric {rubric.version})")
     code = None
     try:
         code = crawl("national", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
-                     overrides=overrides, quiet=quiet)
+                     overrides=_with_jobdir(overrides, jobdir, "national"), quiet=quiet)
+        # then the provincial portals, same run and database (they start from its citizenUrls)
+        portals = {**(overrides or {}), "DVC_OUT_DIR": str(out_dir)}
+        if portal_list is not None:
+            portals["DVC_PORTAL_LIST"] = portal_list
+        echo(f"run {run_id}: crawling the provincial portals")
+        before = store.get_run(db, run_id) or {}
+        # no JOBDIR: the provincial crawl keeps per-portal state in memory; it is redone whole
+        portal_code = crawl("provincial", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
+                            overrides=portals, quiet=quiet)
+        after = store.get_run(db, run_id) or {}  # the runner stored the provincial stats:
+        store.save_stats(db, run_id, {  # keep the national ones on top, as index766 does
+            **json.loads(before.get("stats") or "{}"),
+            "provincial": json.loads(after.get("stats") or "{}")})
+        code = portal_code if code == 0 else code
     finally:  # an interrupted crawl is stored as incomplete, never left "running"
         status = "complete" if code == 0 else "incomplete"
         note = "" if code == 0 else ("interrupted" if code is None else f"crawler exit {code}")
         store.finish_run(db, run_id, status, note)
+    if code == 0:  # the portal's own Decision 766 figures, for the report's comparison
+        fetch_index766(base_url, db_path, run_id,
+                       overrides=_with_jobdir(overrides, jobdir, "index766"), quiet=quiet)
     return score_run(db_path, run_id, out_dir, rubric_dir=rubric_dir, echo=echo)
+
+
+def _with_jobdir(overrides: dict[str, Any] | None, jobdir: Path | None,
+                 spider: str) -> dict[str, Any] | None:
+    if jobdir is None:
+        return overrides
+    return {**(overrides or {}), "JOBDIR": str(Path(jobdir) / spider)}
 
 
 def score_run(db_path: Path, run_id: int, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
@@ -57,8 +91,12 @@ def score_run(db_path: Path, run_id: int, out_dir: Path, *, rubric_dir: Path = R
     db = store.open_db(db_path)
     evidence = store.load_evidence(db, run_id)
     echo(f"run {run_id}: {len(evidence)} evidence rows; scoring")
+    started = time.monotonic()
     verdicts = evaluate(evidence, rubric)
     store.save_verdicts(db, run_id, rubric.version, verdicts)
+    store.save_findings(db, run_id, findings(evidence, rubric))
+    history.record_scoring(db, run_id, rubric, rubric_dir, verdicts,
+                           seconds=time.monotonic() - started)
     reports = write_reports(db, rubric, Path(out_dir), run_id)
     run = store.get_run(db, run_id) or {}
     return AuditResult(run_id, run.get("status", ""), Path(db_path), reports,
@@ -72,4 +110,5 @@ def run_demo(scenario_path: Path, out_dir: Path, **kwargs: Any) -> AuditResult:
 
     scenario = load_scenario(scenario_path)
     with ReplicaServer(scenario) as server:
+        kwargs.setdefault("portal_list", server.portal_list())
         return run_audit(server.base_url, out_dir, scenario=str(scenario_path), **kwargs)

@@ -1,131 +1,144 @@
-"""Verdicts of a stored run -> gap report (HTML via templates/) and the verdicts CSV."""
+"""Verdicts of a stored run -> the gap report: national dashboard, one page per unit, exports.
+
+`write_reports` is the one entry point: `demo`, `run`, `nightly` and `report` all call it, so a
+stored run renders the same way whether it was just crawled or re-rendered later. It reads the
+run, its verdicts and the evidence they cite into a language-neutral model
+(audits/report_model.py), renders it (templates/, Vietnamese by default) and writes the exports
+(audits/exports.py). Nothing here fetches or re-evaluates: the stored verdicts are the truth.
+"""
 
 from __future__ import annotations
 
-import csv
-from collections import Counter, defaultdict
-from dataclasses import dataclass
+import unicodedata
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import sqlite_utils
 
-from audits import scoring, store
-from audits.rubric import Rubric, Service, Unit
+from audits import charts, scoring, store
+from audits.i18n import Lang
+from audits.report_model import (  # noqa: F401 - re-exported: the report's public API
+    CELL_MARKS,
+    CELL_STATES,
+    UNITS_DIR,
+    ReportModel,
+    UnitPage,
+    build_model,
+    cell_state,
+)
+from audits.rubric import Rubric
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
-CSV_COLUMNS = ("unit_code", "unit_name", "unit_kind", "service_id", "service_annex_no",
-               "criterion_id", "verdict", "reason", "run_id", "rubric_version")
-
-# Matrix cell states, from best to worst; the label is what a reader sees.
-CELL_LABELS = {
-    "full": "Toàn trình", "partial": "Một phần", "listed": "Chỉ thông tin",
-    "none": "Chưa cung cấp", "cannot": "Không kiểm tra được", "na": "—",
-}
+TOP_GAPS = 10
 
 
-@dataclass
-class Gap:
-    service: Service
-    criterion_id: str
-    title: str
-    remediation: str
-    legal_basis: str
-    responsible: str
-    deadline: str
+# --------------------------------------------------------------------------- rendering
 
 
-def cell_state(by_criterion: dict[str, dict[str, Any]]) -> str:
-    """Level reached by a unit for a service, from its verdicts."""
-    verdicts = {c: v["verdict"] for c, v in by_criterion.items()}
-    if all(v == "not_applicable" for v in verdicts.values()):
-        return "na"
-    if verdicts.get("level4_full") == "met":
-        return "full"
-    if verdicts.get("level3_partial") == "met":
-        return "partial"
-    if verdicts.get("offered_online") == "met":
-        return "listed"
-    level_keys = ("offered_online", "level3_partial", "level4_full")
-    if any(verdicts.get(k) == "cannot_test" for k in level_keys):
-        return "cannot"
-    return "none"
-
-
-def responsible(service: Service, unit: Unit) -> str:
-    """Who must close a gap: the annex's ministries, and the province's People's Committee."""
-    parts = list(service.ministries)
-    if unit.kind == "province":
-        parts.append(f"UBND {unit.name}")
-    return "; ".join(parts)
-
-
-def build_context(rubric: Rubric, run: dict[str, Any],
-                  verdicts: list[dict[str, Any]]) -> dict[str, Any]:
-    grid: dict[tuple[str, str], dict[str, dict[str, Any]]] = defaultdict(dict)
-    for v in verdicts:
-        grid[(v["unit_code"], v["service_id"])][v["criterion_id"]] = v
-    gaps: dict[str, list[Gap]] = defaultdict(list)
-    for v in verdicts:
-        if v["verdict"] != "not_met":
-            continue
-        unit, service = rubric.unit(v["unit_code"]), rubric.service(v["service_id"])
-        crit = rubric.criterion(v["criterion_id"])
-        gaps[unit.code].append(Gap(service, crit.id, crit.title_vi, crit.remediation_vi,
-                                   crit.legal_basis, responsible(service, unit),
-                                   service.annex_deadline))
-    cells = {key: cell_state(by_c) for key, by_c in grid.items()}
-    config = scoring.load_scoring_config()
-    board = scoring.score_run(verdicts, scoring.weights_from_rubric(rubric), config)
-    units = [u for u in rubric.units if any(cells.get((u.code, s.id), "na") != "na"
-                                             for s in rubric.services)]
-    return {
-        "run": run, "rubric": rubric, "units": units, "services": rubric.services,
-        "cells": cells, "labels": CELL_LABELS, "gaps": gaps,
-        "cannot": Counter((v["criterion_id"], v["reason"]) for v in verdicts
-                          if v["verdict"] == "cannot_test"),
-        "scores": {u.unit_code: u for u in board.units()},
-        "board": board, "group_labels": {g.id: g.label_vi for g in config.groups},
-        "totals": Counter(v["verdict"] for v in verdicts),
-        "cell_totals": Counter(cells.values()),
-    }
-
-
-def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+@cache
+def environment(lang: Lang) -> jinja2.Environment:
+    """HTML templates: autoescaped, so text from the portals can never become markup."""
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=jinja2.select_autoescape(("html", "j2")),
         undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True,
     )
+    env.globals.update(L=lang, t=lang.t, marks=CELL_MARKS, states=CELL_STATES)
+    env.filters.update(num=lang.num, pct=lang.pct)
+    return env
 
 
-def render_html(context: dict[str, Any]) -> str:
-    return environment().get_template("report.html.j2").render(**context)
+def dashboard_charts(model: ReportModel, lang: Lang) -> dict[str, Any]:
+    """The dashboard's inline SVG charts (group counts, score distribution, services, gaps)."""
+    out: dict[str, Any] = {}
+    groups = model.config.groups
+    for kind in model.kinds():
+        counts = model.group_counts(kind)
+        out[f"groups_{kind}"] = charts.column_chart(
+            [charts.Bar(lang.group_label(g), counts[g.id], charts.GROUP_COLOURS.get(g.id, ""))
+             for g in groups], title=lang.t("chart.groups", kind=lang.kind(kind)))
+        shares = [u.share for u in model.board.kinds[kind].ranked if u.share is not None]
+        labels = charts.bin_labels(fmt=lambda v: lang.num(v, 1))
+        out[f"dist_{kind}"] = charts.column_chart(
+            [charts.Bar(label, n)
+             for label, n in zip(labels, charts.histogram(shares), strict=True)],
+            title=lang.t("chart.distribution", kind=lang.kind(kind)), width=420)
+    by_service = model.national.by_service
+    out["services"] = charts.hbar_chart(
+        [charts.Bar(_short(f"{s.annex_no}. {lang.service_name(s)}"), t.share or 0.0,
+                    text=lang.pct(t.share) if t.share is not None else lang.t("no_share"))
+         for s in model.rubric.services if (t := by_service.get(s.id)) is not None],
+        title=lang.t("chart.services"), max_value=1.0)
+    out["top_gaps"] = charts.hbar_chart(
+        [charts.Bar(_short(f"{g.service.annex_no}. {lang.service_name(g.service)}"), g.points,
+                    "#d64545", f"{lang.num(g.points, 1)} · {lang.criterion_title(g.criterion)}")
+         for g in model.top_gaps[:TOP_GAPS]],
+        title=lang.t("chart.top_gaps"), width=960, text_room=300)
+    return out
 
 
-def write_csv(path: Path, rubric: Rubric, run: dict[str, Any],
-              verdicts: list[dict[str, Any]]) -> None:
-    order = {s.id: s.annex_no for s in rubric.services}
-    rows = sorted(verdicts, key=lambda v: (v["unit_kind"], v["unit_code"],
-                                           order[v["service_id"]], v["criterion_id"]))
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        for v in rows:
-            writer.writerow({**v, "service_annex_no": order[v["service_id"]],
-                             "run_id": run["id"], "rubric_version": run["rubric_version"]})
+def _short(text: str, size: int = 46) -> str:
+    return text if len(text) <= size else text[:size - 1].rstrip() + "…"
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def render_dashboard(model: ReportModel, lang: Lang) -> str:
+    template = environment(lang).get_template("dashboard.html.j2")
+    return _nfc(template.render(m=model, charts=dashboard_charts(model, lang), root=""))
+
+
+def render_unit(model: ReportModel, page: UnitPage, lang: Lang) -> str:
+    template = environment(lang).get_template("unit.html.j2")
+    return _nfc(template.render(m=model, p=page, root="../"))
+
+
+def report_paths(out_dir: Path, lang: Lang) -> dict[str, Path]:
+    """Where each output goes. Files of the default language (vi) carry no suffix."""
+    sfx = lang.suffix
+    return {
+        "html": out_dir / f"report{sfx}.html",
+        "units": out_dir / UNITS_DIR,
+        "csv": out_dir / "verdicts.csv",
+        "scores_csv": out_dir / "scores.csv",
+        "xlsx": out_dir / f"report{sfx}.xlsx",
+        "json": out_dir / "report.json",
+        "md": out_dir / f"summary{sfx}.md",
+    }
 
 
 def write_reports(db: sqlite_utils.Database, rubric: Rubric, out_dir: Path,
-                  run_id: int | None = None) -> dict[str, Path]:
-    """Render the reports of a stored run (the latest by default) into `out_dir`."""
+                  run_id: int | None = None, *, lang: str = "vi",
+                  un_data: Path | None = None,
+                  config: scoring.ScoringConfig | None = None) -> dict[str, Path]:
+    """Render the reports of a stored run (the latest by default) into `out_dir`.
+
+    `un_data`: a UN E-Government Survey CSV; adds the standing panel (issue 7) to the dashboard.
+    Raises LookupError without the run, StandingDataError for a bad UN file.
+    """
+    from audits import compare766, exports, standing_panel
+
     run = store.get_run(db, run_id)
     if run is None:
         raise LookupError("no run in the database" if run_id is None else f"no run {run_id}")
-    verdicts = store.load_verdicts(db, run["id"])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"html": out_dir / "report.html", "csv": out_dir / "verdicts.csv"}
-    paths["html"].write_text(render_html(build_context(rubric, run, verdicts)), encoding="utf-8")
-    write_csv(paths["csv"], rubric, run, verdicts)
+    language = Lang(lang)
+    out_dir = Path(out_dir)
+    verdicts = sorted(store.load_verdicts(db, run["id"]),
+                      key=lambda v: (v["unit_code"], v["service_id"], v["criterion_id"]))
+    model = build_model(db, rubric, run, verdicts, out_dir, config)
+    if un_data is not None:
+        model.standing = standing_panel.build_panel(Path(un_data), model)
+    model.comparison = compare766.compare(db, run["id"], model)
+    paths = report_paths(out_dir, language)
+    paths["units"].mkdir(parents=True, exist_ok=True)
+    paths["html"].write_text(render_dashboard(model, language), encoding="utf-8")
+    for page in model.pages.values():
+        (out_dir / page.file(language)).write_text(render_unit(model, page, language),
+                                                    encoding="utf-8")
+    exports.write_all(model, language, paths)
     return paths

@@ -56,7 +56,42 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial)]
+def _m002_portal_evidence(db: sqlite_utils.Database) -> None:
+    """Provincial portals (issue 3): page evidence keeps the DOM's hash, an excerpt and a
+    screenshot path; findings record where the national portal and a unit's portal disagree."""
+    for column in ("screenshot", "excerpt", "html_sha256"):
+        db["evidence"].add_column(column, str)
+    db["findings"].create(
+        {"id": int, "run_id": int, "unit_code": str, "service_id": str, "kind": str,
+         "national": str, "portal": str, "detail": str, "evidence_ids": str},
+        pk="id", foreign_keys=[("run_id", "runs", "id")])
+    db["findings"].create_index(["run_id"])
+
+
+def save_findings(db: sqlite_utils.Database, run_id: int,
+                  findings: Iterable[dict[str, Any]]) -> int:
+    """Replace the run's findings (audits.evaluate.findings)."""
+    rows = [{"run_id": run_id, "unit_code": f["unit_code"], "service_id": f["service_id"],
+             "kind": f["kind"], "national": f.get("national", ""), "portal": f.get("portal", ""),
+             "detail": f.get("detail", ""), "evidence_ids": json.dumps(f.get("evidence_ids", []))}
+            for f in findings]
+    with db.conn:
+        db.execute("DELETE FROM findings WHERE run_id = ?", [run_id])
+        if rows:
+            db["findings"].insert_all(rows)
+    return len(rows)
+
+
+def load_findings(db: sqlite_utils.Database, run_id: int) -> list[dict[str, Any]]:
+    rows = []
+    for row in db["findings"].rows_where("run_id = ?", [run_id], order_by="id"):
+        row["evidence_ids"] = json.loads(row["evidence_ids"] or "[]")
+        rows.append(row)
+    return rows
+
+
+MIGRATIONS: list[tuple[str, Migration]] = [("001_initial", _m001_initial),
+                                           ("002_portal_evidence", _m002_portal_evidence)]
 
 
 def open_db(path: Path | str) -> sqlite_utils.Database:
@@ -138,6 +173,7 @@ def load_evidence(db: sqlite_utils.Database, run_id: int) -> list[dict[str, Any]
 
 VERDICT_KEYS = ("unit_code", "unit_name", "unit_kind", "service_id", "criterion_id",
                 "verdict", "reason")
+VERDICT_NAMES = ("met", "not_met", "not_applicable", "cannot_test")
 
 
 def save_verdicts(db: sqlite_utils.Database, run_id: int, rubric_version: str,
@@ -147,15 +183,78 @@ def save_verdicts(db: sqlite_utils.Database, run_id: int, rubric_version: str,
          "evidence_ids": json.dumps(v.get("evidence_ids", []))}
         for v in verdicts
     ]
+    counts = {v: sum(1 for r in rows if r["verdict"] == v) for v in VERDICT_NAMES}
     with db.conn:
-        db.execute("DELETE FROM verdicts WHERE run_id = ?", [run_id])
+        # One verdict set per (run, rubric version): re-scoring under another version adds a set
+        # and never overwrites or mixes; the run's `rubric_version` names its current set.
+        db.execute("DELETE FROM verdicts WHERE run_id = ? AND rubric_version = ?",
+                   [run_id, rubric_version])
         db["verdicts"].insert_all(rows)
+        db["verdict_sets"].upsert({"run_id": run_id, "rubric_version": rubric_version,
+                                   "rubric_hash": "", "scored_at": utcnow(),
+                                   "verdicts": len(rows), **counts},
+                                  pk=("run_id", "rubric_version"))
+        db["runs"].update(run_id, {"rubric_version": rubric_version})
     return len(rows)
 
 
-def load_verdicts(db: sqlite_utils.Database, run_id: int) -> list[dict[str, Any]]:
+def load_verdicts(db: sqlite_utils.Database, run_id: int,
+                  rubric_version: str | None = None) -> list[dict[str, Any]]:
+    """The run's verdicts under `rubric_version` (default: the run's current set)."""
+    if rubric_version is None:
+        run = get_run(db, run_id)
+        rubric_version = run["rubric_version"] if run else ""
     rows = []
-    for row in db["verdicts"].rows_where("run_id = ?", [run_id]):
+    for row in db["verdicts"].rows_where("run_id = ? AND rubric_version = ?",
+                                         [run_id, rubric_version]):
         row["evidence_ids"] = json.loads(row["evidence_ids"] or "[]")
         rows.append(row)
     return rows
+
+
+def _m003_history(db: sqlite_utils.Database) -> None:
+    """Nightly history (issue 5): verdict sets keyed by (run, rubric version), unit scores per
+    set, stale markers, crawl attempts (timings, Scrapy stats) and the changes a nightly saw."""
+    key = ("run_id", "rubric_version", "unit_code", "service_id", "criterion_id")
+    db["verdicts"].transform(pk=key)
+    db["verdicts"].create_index(["run_id", "rubric_version"], if_not_exists=True)
+    db["runs"].add_column("kind", str, not_null_default="")  # "nightly" or "" (demo, run)
+    db["runs"].add_column("crawl_codes", str, not_null_default="")  # JSON: codes crawled
+    counts = {v: int for v in VERDICT_NAMES}
+    db["verdict_sets"].create(
+        {"run_id": int, "rubric_version": str, "rubric_hash": str, "engine_version": str,
+         "scored_at": str, "seconds": float, "verdicts": int, **counts},
+        pk=("run_id", "rubric_version"), foreign_keys=[("run_id", "runs", "id")])
+    db["scores"].create(
+        {"run_id": int, "rubric_version": str, "unit_code": str, "unit_name": str,
+         "unit_kind": str, "raw": float, "max_possible": float, "share": float,
+         "normalised": float, "rank": int, "un_group": str, "rating_class": str, **counts},
+        pk=("run_id", "rubric_version", "unit_code"), foreign_keys=[("run_id", "runs", "id")])
+    db["stale"].create(
+        {"run_id": int, "rubric_version": str, "unit_code": str, "service_id": str,
+         "criterion_id": str, "reason": str, "last_verdict": str, "last_run_id": int,
+         "last_seen_at": str, "age_days": float},
+        pk=key, foreign_keys=[("run_id", "runs", "id")])
+    db["attempts"].create(
+        {"run_id": int, "attempt": int, "started_at": str, "finished_at": str,
+         "seconds": float, "exit_code": int, "status": str, "resumed": int, "jobdir": str,
+         "stats": str},
+        pk=("run_id", "attempt"), foreign_keys=[("run_id", "runs", "id")])
+    db["changes"].create(
+        {"run_id": int, "base_run_id": int, "rubric_version": str, "unit_code": str,
+         "service_id": str, "criterion_id": str, "change": str, "before": str, "after": str,
+         "known_before": str, "reason": str},
+        pk=("run_id", "base_run_id", "rubric_version", "unit_code", "service_id",
+            "criterion_id"), foreign_keys=[("run_id", "runs", "id")])
+    sets = db.execute(
+        "SELECT run_id, rubric_version, COUNT(*), " + ", ".join(
+            f"SUM(verdict = '{v}')" for v in VERDICT_NAMES)
+        + " FROM verdicts GROUP BY run_id, rubric_version ORDER BY run_id").fetchall()
+    for run_id, version, total, *per in sets:  # earlier runs: their one set becomes current
+        db["verdict_sets"].insert({"run_id": run_id, "rubric_version": version,
+                                   "rubric_hash": "", "scored_at": "", "verdicts": total,
+                                   **dict(zip(VERDICT_NAMES, per, strict=True))})
+        db["runs"].update(run_id, {"rubric_version": version})
+
+
+MIGRATIONS.append(("003_history", _m003_history))

@@ -11,6 +11,8 @@ from audits.store import sha256, utcnow
 EVIDENCE_KINDS = (
     "province_list", "catalogue", "procedure", "procedure_detail",
     "office_row", "office_list", "fetch",
+    # provincial portals and the national portal's HTML pages (docs/ARCHITECTURE.md)
+    "portal", "portal_page", "portal_list", "portal_login", "portal_apply", "national_page",
 )
 
 
@@ -38,3 +40,20 @@ def from_response(kind: str, response: Response, *, first: bool = False,
         kind, url=response.url, method=response.request.method, status=response.status,
         digest=sha256(response.body), raw=response.body if first else None, **fields,
     )
+
+
+def page_evidence(kind: str, *, url: str, status: int | None, raw_sha256: str, dom: bytes,
+                  excerpt: str = "", screenshot: str = "", outcome: str = "ok",
+                  reason: str = "", procedure_code: str = "",
+                  data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An observation of a web page. `sha256` is the raw HTML the server sent; `html_sha256` the
+    DOM the facts were read from (a browser's rendering; for plain pages the same bytes), which
+    is the body stored in `responses`; `excerpt` the relevant DOM fragment; `screenshot` a path
+    relative to the run's output directory (browser pages only)."""
+    item = evidence(kind, url=url, method="GET", status=status, digest=raw_sha256,
+                    outcome=outcome, reason=reason, procedure_code=procedure_code, data=data)
+    item["raw"] = dom  # stored once, by its own hash (= html_sha256)
+    item["html_sha256"] = sha256(dom)
+    item["excerpt"] = excerpt
+    item["screenshot"] = screenshot
+    return item

@@ -39,6 +39,21 @@ DVC_RUN_ID = 0
 DVC_BASE_URL = "https://dichvucong.gov.vn"
 DVC_RUBRIC_DIR = ""
 
+# Provincial portals (crawler/spiders/provincial.py). The spider installs scrapy-playwright's
+# download handlers itself and fills PLAYWRIGHT_LAUNCH_OPTIONS from crawler.browser
+# .launch_options() (Chromium found as documented there; --no-sandbox as root), so the national
+# spider never starts a browser.
+DVC_BROWSER = True  # False: plain HTTP only (portals that need JavaScript: "needs_browser")
+DVC_BROWSER_PORTALS = 3  # sites crawled in a browser at once (one context each)
+DVC_NATIONAL_PAGES = True  # also read the national portal's HTML procedure pages
+DVC_PORTAL_LIST = None  # [{unit, url}] instead of DVC_PORTAL_FILE (the demo passes the replica's)
+DVC_PORTAL_FILE = ""  # "" = crawler/platforms/portals.yaml
+DVC_OUT_DIR = ""  # screenshots go under DVC_OUT_DIR/screenshots/run-<id>/ ("" = beside DVC_DB)
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_ABORT_REQUEST = "crawler.platforms.browsing.abort_request"  # images, fonts, off-host
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000  # ms
+PLAYWRIGHT_CONTEXTS: dict = {}  # none at start: one per portal, opened and closed by the spider
+
 LOGSTATS_INTERVAL = 15.0
 STATS_DUMP = False  # crawler.runner stores the stats with the run instead
 LOG_LEVEL = "INFO"

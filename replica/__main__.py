@@ -35,11 +35,14 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     if hasattr(signal, "SIGINT"):
         signal.signal(signal.SIGINT, _interrupt)  # also when started in the background
-    print(server.base_url, flush=True)
-    print(f"serving scenario {scenario.name!r} ({len(server.portal.items)} procedures, "
-          f"{len(server.portal.office_rows)} office rows); Ctrl-C stops", file=sys.stderr,
-          flush=True)
-    try:
+    try:  # a signal may come as soon as the URL is out: everything after it is inside
+        print(server.base_url, flush=True)
+        print(f"serving scenario {scenario.name!r} ({len(server.portal.items)} procedures, "
+              f"{len(server.portal.office_rows)} office rows); Ctrl-C stops", file=sys.stderr,
+              flush=True)
+        for unit, url in sorted(server.portal_urls.items()):
+            print(f"  portal {unit} ({server.sites[unit].platform}): {url}/", file=sys.stderr,
+                  flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
@@ -61,7 +64,16 @@ def _truth(args: argparse.Namespace) -> int:
     from replica.truth import expected_verdicts, summary
 
     scenario = load_scenario(args.scenario)
-    verdicts = expected_verdicts(scenario, _load_rubric(args.rubric, scenario))
+    rubric = _load_rubric(args.rubric, scenario)
+    verdicts = expected_verdicts(scenario, rubric)
+    if args.findings:
+        from replica.truth import expected_findings
+
+        w = csv.writer(sys.stdout)
+        w.writerow(["unit", "service", "kind", "national", "portal"])
+        for (unit, service), row in sorted(expected_findings(scenario, rubric).items()):
+            w.writerow([unit, service, *row])
+        return 0
     if args.csv:
         w = csv.writer(sys.stdout)
         w.writerow(["unit", "service", "criterion", "verdict", "reason"])
@@ -96,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scenario", required=True)
     p.add_argument("--rubric", default=None)
     p.add_argument("--csv", action="store_true", help="every cell as CSV instead of counts")
+    p.add_argument("--findings", action="store_true",
+                   help="the expected national-vs-portal findings as CSV instead")
     p.set_defaults(func=_truth)
 
     args = parser.parse_args(argv)

@@ -12,6 +12,7 @@ from typing import Any
 
 from replica import names
 from replica.ids import keyed_rng, keyed_uuid, uuid7, uuid_ms
+from replica.provincial import apply_path
 from replica.scenario import (
     Fee,
     ProcedureSpec,
@@ -21,6 +22,7 @@ from replica.scenario import (
 )
 
 BASE_TOKEN = "{base_url}"  # replaced by the server's base URL when a row is served
+PORTAL_TOKEN = "{portal:%s}"  # replaced by that province's portal base URL when served
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 20
 LEVEL_NAMES = {"ward": "isWard", "province": "isProvince", "ministry": "isMinistry"}
@@ -71,7 +73,8 @@ class Portal:
         return self._details[formality_id]
 
     # ---------------------------------------------------------------- offices
-    def page_offices(self, body: dict[str, Any], base_url: str) -> dict[str, Any]:
+    def page_offices(self, body: dict[str, Any], base_url: str,
+                     portal_urls: dict[str, str] | None = None) -> dict[str, Any]:
         limit, last_id = _paging(body)
         fid = str(body.get("formalityId") or "")
         if fid:
@@ -93,7 +96,7 @@ class Portal:
             rows = [r for r in rows if search in r["departmentName"].casefold()
                     or search in r["departmentCode"].casefold() or search in r["formalityCode"]]
         data = _page(rows, limit, last_id)
-        rendered = [_render(r, base_url) for r in data["items"]]
+        rendered = [_render(r, base_url, portal_urls or {}) for r in data["items"]]
         # "rows" is the real key (public scraper code reads data.rows), unlike the catalogue
         return {"rows": rendered, "lastId": data["lastId"],
                 "total": data["total"]}
@@ -129,11 +132,15 @@ def _page(rows: list[dict[str, Any]], limit: int, last_id: str) -> dict[str, Any
     return {"items": chunk, "lastId": chunk[-1]["id"] if chunk else None, "total": len(rows)}
 
 
-def _render(row: dict[str, Any], base_url: str) -> dict[str, Any]:
+def _render(row: dict[str, Any], base_url: str, portal_urls: dict[str, str]) -> dict[str, Any]:
     out = dict(row)
     for key in ("citizenUrl", "employeeUrl"):
-        if out[key].startswith(BASE_TOKEN):
-            out[key] = base_url + out[key][len(BASE_TOKEN):]
+        value = out[key]
+        if value.startswith(BASE_TOKEN):
+            out[key] = base_url + value[len(BASE_TOKEN):]
+        elif value.startswith("{portal:"):
+            unit, _, rest = value[len("{portal:"):].partition("}")
+            out[key] = portal_urls.get(unit, f"{base_url}/portals/{unit}") + rest
     return out
 
 
@@ -175,8 +182,11 @@ def build_portal(scenario: Scenario, rubric: Any) -> Portal:
         for dept_code, dept_name, level in offices:
             row_id = keyed_uuid(seed, "office-row", o.procedure, dept_code)
             url = o.citizen_url
+            portal = scenario.portal(o.unit)
+            root = PORTAL_TOKEN % o.unit if portal else f"{BASE_TOKEN}/portals/{o.unit}"
             if url == "default":
-                url = f"{BASE_TOKEN}/portals/{o.unit}/vi/nps/apply?ma={o.procedure}"
+                url = root + (apply_path(portal.platform, o.procedure) if portal
+                              else f"/vi/nps/apply?ma={o.procedure}")
             rows.append({
                 "id": row_id,
                 "departmentId": keyed_uuid(seed, "department", dept_code),
@@ -185,7 +195,8 @@ def build_portal(scenario: Scenario, rubric: Any) -> Portal:
                 "departmentLevel": level,
                 "departmentType": names.DEPARTMENT_TYPES[level],
                 "citizenUrl": url,
-                "employeeUrl": f"{BASE_TOKEN}/portals/{o.unit}/vi/cb" if url else "",
+                "employeeUrl": f"{root}/can-bo" if portal and url else
+                f"{BASE_TOKEN}/portals/{o.unit}/vi/cb" if url else "",
                 "implementLevel": o.level,
                 "formalityId": fid,
                 "formalityCaseId": keyed_uuid(seed, "case", spec.code, 1),

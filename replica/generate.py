@@ -6,7 +6,11 @@ Every rubric procedure is in the catalogue; the 34 provinces get offers for ever
 province-delivered service with mixed states (about 50% FULL, 25% PARTIAL, 10% NONE, 15%
 unlisted), some ward-only, some without citizen URL, some in testing; agencies get offers for the
 services they run; filler brings the catalogue to the real total (5,670); one procedure is
-blocked. Same rubric + same seed -> byte-identical file.
+blocked. Every province gets its own portal (`portals`): the platform family observed for it in
+../shared/research/portals/derived/provincial_portals_observed.csv, else a drawn one; what the
+portal offers follows the national level mostly, and disagrees with it sometimes; two provinces
+hand off nothing nationally (found through the portal list); one portal is down, one blocked.
+Same rubric + same seed -> byte-identical file.
 """
 
 from __future__ import annotations
@@ -27,6 +31,22 @@ REAL_TOTAL = 5670
 PROVINCE_STATES = (("FULL", 50), ("PARTIAL", 25), ("NONE", 10), ("UNLISTED", 15))
 AGENCY_STATES = (("FULL", 55), ("PARTIAL", 20), ("NONE", 10), ("UNLISTED", 15))
 LOWER = {"FULL": "PARTIAL", "PARTIAL": "NONE", "NONE": "NONE"}
+# Families observed for real (provincial_portals_observed.csv); the others are drawn.
+OBSERVED_FAMILIES = {
+    "79": "igate", "75": "igate", "08": "igate", "31": "igate", "48": "igate", "51": "igate",
+    "37": "igate", "68": "igate", "91": "igate", "04": "eform", "12": "eform", "15": "eform",
+    "22": "eform", "01": "eform", "19": "eform", "24": "legacy", "92": "legacy", "80": "legacy",
+}
+DRAWN_FAMILIES = (("igate", 30), ("eform", 40), ("legacy", 30))
+PORTAL_SSO = {"igate": 0.8, "eform": 0.55, "legacy": 0.35}
+# What the portal offers, by the best national level of the province's rows (-1: unlisted).
+PORTAL_OFFERS = {
+    2: (("full", 80), ("partial", 12), ("info", 4), ("absent", 4)),
+    1: (("partial", 70), ("full", 15), ("info", 10), ("absent", 5)),
+    0: (("info", 60), ("partial", 20), ("absent", 20)),
+    -1: (("absent", 70), ("full", 10), ("partial", 10), ("info", 10)),
+}
+NATIONAL_RANK = {"FULL": 2, "PARTIAL": 1, "NONE": 0}
 PAGING_MIN_ROWS = 201  # at least one procedure has more office rows than one page (200)
 
 
@@ -176,6 +196,7 @@ def generate(rubric: Any, seed: int = 2026, total: int = REAL_TOTAL) -> dict[str
     candidates = [p["code"] for s in rubric.services if "province" in s.delivery
                   for p in by_service.get(s.id, [])[1:]]
     blocked = rng.choice(candidates or [procedures[0]["code"]])
+    portals, portal_faults = _portals(rubric, by_service, offers, seed)
     return {
         "name": "full",
         "description": (
@@ -187,8 +208,48 @@ def generate(rubric: Any, seed: int = 2026, total: int = REAL_TOTAL) -> dict[str
         "catalogue": {"filler": max(0, total - len(procedures))},
         "procedures": procedures,
         "offers": offers,
-        "faults": [{"kind": "blocked", "procedure": blocked}],
+        "portals": portals,
+        "faults": [{"kind": "blocked", "procedure": blocked}, *portal_faults],
     }
+
+
+def _portals(rubric: Any, by_service: dict[str, list[dict[str, Any]]],
+             offers: dict[str, list[dict[str, Any]]], seed: int
+             ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Every province's own portal; its own random stream, so offers stay as they were."""
+    rng = random.Random(f"full-portals:{seed}")
+    provinces = [u for u in rubric.units if u.kind == "province"]
+    services = [s for s in rubric.services if "province" in s.delivery and by_service.get(s.id)]
+    portals: dict[str, Any] = {}
+    for unit in provinces:
+        family = OBSERVED_FAMILIES.get(unit.code) or _weighted(rng, DRAWN_FAMILIES)
+        sso = rng.random() < PORTAL_SSO[family]
+        rows = offers.get(unit.code, [])
+        listed: dict[str, Any] = {}
+        for service in services:
+            codes = {p["code"] for p in by_service[service.id]}
+            best = max((NATIONAL_RANK[r["level"]] for r in rows if r["procedure"] in codes),
+                       default=-1)
+            offer = _weighted(rng, PORTAL_OFFERS[best])
+            if offer == "absent":
+                continue
+            fee = any(v for p in by_service[service.id] for v in p.get("fees", {}).get("ONLINE",
+                                                                                     []))
+            entry: dict[str, Any] = {"offer": offer}
+            if offer in ("partial", "full") and fee and rng.random() < 0.65:
+                entry["payment"] = True
+            if rng.random() < 0.06:
+                entry["sso"] = not sso
+            listed[service.id] = offer if len(entry) == 1 else entry
+        portals[unit.code] = {"platform": family, "sso": sso, "services": listed}
+    drawn = [u.code for u in provinces if u.code not in OBSERVED_FAMILIES]
+    silent = rng.sample(drawn, 2)  # they hand off nothing nationally: found via the list
+    for code in silent:
+        for row in offers.get(code, []):
+            row["citizen_url"] = ""
+    down, blocked = rng.sample([c for c in drawn if c not in silent], 2)
+    return portals, [{"kind": "portal_down", "unit": down},
+                     {"kind": "portal_blocked", "unit": blocked}]
 
 
 # --------------------------------------------------------------------------- YAML output
@@ -234,6 +295,12 @@ def render_yaml(doc: dict[str, Any]) -> str:
     for unit, rows in doc["offers"].items():
         out.append(f"  {_scalar(unit)}:")
         out += [f"    - {_scalar(r)}" for r in rows]
+    if doc.get("portals"):
+        out += ["", "portals:"]
+        for unit, portal in doc["portals"].items():
+            out += [f"  {_scalar(unit)}:", f"    platform: {_scalar(portal['platform'])}",
+                    f"    sso: {_scalar(portal['sso'])}", "    services:"]
+            out += [f"      {sid}: {_scalar(v)}" for sid, v in portal["services"].items()]
     out += ["", "faults:"]
     out += [f"  - {_scalar(f)}" for f in doc["faults"]]
     return "\n".join(out) + "\n"

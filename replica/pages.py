@@ -23,9 +23,14 @@ def rejected_page() -> str:
     )
 
 
-def challenge_page() -> str:
-    """An F5-style JavaScript challenge: every GET answers it until a browser runs the script."""
-    token = "".join(_rng.choice("0123456789abcdef") for _ in range(64))
+def new_token() -> str:
+    return "".join(_rng.choice("0123456789abcdef") for _ in range(64))
+
+
+def challenge_page(token: str = "") -> str:
+    """An F5-style JavaScript challenge: every GET answers it until a browser runs the script
+    (``/TSPD/...``, served by ``replica.national_html``), which sets a cookie and reloads."""
+    token = token or new_token()
     return (
         "<!DOCTYPE html><html><head><meta http-equiv=\"Content-Type\" "
         "content=\"text/html; charset=utf-8\"><meta http-equiv=\"Pragma\" content=\"no-cache\">"

@@ -22,6 +22,9 @@ FEE_TYPES = ("FEE", "SERVICE_FEE", "PRICE_LEVEL")
 TARGETS = ("VIETNAMESE_CITIZEN", "ENTERPRISE", "FOREIGNER")
 PROCEDURE_TYPES = ("STANDARD", "SPECIFIC", "STANDARD_INTERNAL")
 STATES = ("ACTIVE", "UPDATED")
+PLATFORMS = ("igate", "eform", "legacy")  # provincial platform families (docs/SCENARIOS.md)
+PORTAL_OFFERS = ("absent", "info", "partial", "full")
+OFFER_RANK = {"absent": -1, "info": 0, "partial": 1, "full": 2}
 
 
 @dataclass(frozen=True)
@@ -30,11 +33,16 @@ class FaultKind:
 
     reason: str
     needs_procedure: bool = True
+    needs_unit: bool = False  # a provincial portal fault names the province (`unit`)
 
 
-# Extensible: later issues add kinds (timeout, http_5xx, provincial portal faults, ...).
+# Extensible: later issues add kinds (timeout, http_5xx, ...).
 FAULT_KINDS: dict[str, FaultKind] = {
     "blocked": FaultKind(reason="blocked"),
+    # the province's portal refuses connections (nothing listens on its address)
+    "portal_down": FaultKind(reason="refused", needs_procedure=False, needs_unit=True),
+    # the province's portal answers HTTP 403 to every request
+    "portal_blocked": FaultKind(reason="blocked", needs_procedure=False, needs_unit=True),
 }
 
 PROVINCE_CODE_RE = re.compile(r"^\d{2}$")
@@ -109,10 +117,48 @@ class Offer:
 
 
 @dataclass(frozen=True)
+class PortalService:
+    """What a province's own portal offers for one rubric service."""
+
+    service: str  # rubric service id
+    offer: str = "absent"  # absent | info | partial | full
+    payment: bool = False  # the apply flow has an online payment step
+    sso: bool | None = None  # national sign-on on the apply flow; None = the portal's `sso`
+    procedure: str = ""  # the code the portal lists it under; "" = chosen with the rubric
+    field: str = ""
+
+    @property
+    def online(self) -> bool:
+        return OFFER_RANK[self.offer] >= OFFER_RANK["partial"]
+
+
+@dataclass(frozen=True)
+class PortalSpec:
+    """A province's own portal: its platform family, login options and per-service offer."""
+
+    unit: str
+    platform: str  # igate | eform | legacy
+    sso: bool = False  # the portal's login offers VNeID / the national portal account
+    services: tuple[PortalService, ...] = ()
+    field: str = ""
+
+    def service(self, service_id: str) -> PortalService:
+        for s in self.services:
+            if s.service == service_id:
+                return s
+        return PortalService(service_id)
+
+    def service_sso(self, service_id: str) -> bool:
+        s = self.service(service_id)
+        return self.sso if s.sso is None else s.sso
+
+
+@dataclass(frozen=True)
 class Fault:
     kind: str
     procedure: str = ""
     params: dict[str, Any] = field(default_factory=dict, hash=False)
+    unit: str = ""  # portal faults: the province whose portal fails
 
     @property
     def reason(self) -> str:
@@ -130,6 +176,22 @@ class Scenario:
     faults: tuple[Fault, ...] = ()
     rubric: str = ""  # optional rubric directory, relative to the scenario file
     path: str = ""
+    portals: tuple[PortalSpec, ...] = ()
+    index766: dict[str, Any] = field(default_factory=dict, hash=False)  # replica/index766.py
+
+    def portal(self, unit: str) -> PortalSpec | None:
+        for p in self.portals:
+            if p.unit == unit:
+                return p
+        return None
+
+    def portal_faults(self) -> dict[str, str]:
+        """province code -> failure reason of its portal."""
+        out: dict[str, str] = {}
+        for f in self.faults:
+            if f.unit:
+                out.setdefault(f.unit, f.reason)
+        return out
 
     def procedure(self, code: str) -> ProcedureSpec:
         for p in self.procedures:
@@ -267,7 +329,9 @@ _PROC_KEYS = {"code", "name", "department", "agency_code", "service", "levels", 
 _OFFER_KEYS = {"procedure", "office", "level", "citizen_url", "testing", "count", "office_name",
                "essential"}
 _TOP_KEYS = {"name", "description", "seed", "catalogue", "procedures", "offers", "faults",
-             "rubric"}
+             "rubric", "portals", "index766"}
+_PORTAL_KEYS = {"platform", "sso", "services"}
+_PORTAL_SERVICE_KEYS = {"offer", "payment", "sso", "procedure"}
 
 
 def _parse_fees(r: _Reader, raw: Any, fld: str, methods: tuple[str, ...]) -> dict:
@@ -374,15 +438,58 @@ def _parse_offer(r: _Reader, unit: str, raw: Any, fld: str, codes: set[str]) -> 
     )
 
 
-def _parse_fault(r: _Reader, raw: Any, fld: str, codes: set[str]) -> Fault:
+def _parse_fault(r: _Reader, raw: Any, fld: str, codes: set[str], portals: set[str]) -> Fault:
     d = r.mapping(raw, fld)
     kind = r.choice(d, "kind", f"{fld}.kind", tuple(FAULT_KINDS))
     fk = FAULT_KINDS[kind]
     proc = r.string(d, "procedure", f"{fld}.procedure", required=fk.needs_procedure)
     if proc and proc not in codes:
         raise r.err(f"{fld}.procedure", f"{proc!r} is not declared under procedures")
-    params = {k: v for k, v in d.items() if k not in ("kind", "procedure")}
-    return Fault(kind=kind, procedure=proc, params=params)
+    unit = ""
+    if fk.needs_unit:
+        if isinstance(d.get("unit"), int):
+            raise r.err(f"{fld}.unit", "unit codes must be quoted strings (\"01\", not 01)")
+        unit = r.string(d, "unit", f"{fld}.unit")
+        if unit not in portals:
+            raise r.err(f"{fld}.unit", f"{unit!r} has no portal declared under portals")
+    params = {k: v for k, v in d.items() if k not in ("kind", "procedure", "unit")}
+    return Fault(kind=kind, procedure=proc, params=params, unit=unit)
+
+
+def _parse_portal_service(r: _Reader, sid: str, raw: Any, fld: str) -> PortalService:
+    if isinstance(raw, str):
+        raw = {"offer": raw}
+    d = r.mapping(raw, fld)
+    _unknown_keys(r, d, _PORTAL_SERVICE_KEYS, fld)
+    offer = r.choice(d, "offer", f"{fld}.offer", PORTAL_OFFERS)
+    payment = r.boolean(d, "payment", f"{fld}.payment", False)
+    if payment and OFFER_RANK[offer] < OFFER_RANK["partial"]:
+        raise r.err(f"{fld}.payment", f"a payment step needs offer partial or full, not {offer!r}")
+    sso = d.get("sso")
+    if sso is not None and not isinstance(sso, bool):
+        raise r.err(f"{fld}.sso", f"must be true or false, got {sso!r}")
+    proc = r.string(d, "procedure", f"{fld}.procedure", required=False)
+    if proc and not PROCEDURE_CODE_RE.match(proc):
+        raise r.err(f"{fld}.procedure", f"must look like 1.001193, got {proc!r}")
+    return PortalService(service=sid, offer=offer, payment=payment, sso=sso, procedure=proc,
+                         field=fld)
+
+
+def _parse_portal(r: _Reader, unit: Any, raw: Any) -> PortalSpec:
+    fld = f"portals.{unit}"
+    if isinstance(unit, int):
+        raise r.err(fld, "unit codes must be quoted strings (\"01\", not 01)")
+    if not _is_province_code(str(unit)):
+        raise r.err(fld, f"portals are declared for provinces (\"01\"...\"96\"), got {unit!r}")
+    d = r.mapping(raw, fld)
+    _unknown_keys(r, d, _PORTAL_KEYS, fld)
+    services = []
+    for sid, sraw in r.mapping(d.get("services") or {}, f"{fld}.services").items():
+        services.append(_parse_portal_service(r, str(sid), sraw, f"{fld}.services.{sid}"))
+    return PortalSpec(unit=str(unit), platform=r.choice(d, "platform", f"{fld}.platform",
+                                                        PLATFORMS),
+                      sso=r.boolean(d, "sso", f"{fld}.sso", False), services=tuple(services),
+                      field=fld)
 
 
 def parse_scenario(data: Any, file: str | Path = "<scenario>") -> Scenario:
@@ -419,7 +526,9 @@ def parse_scenario(data: Any, file: str | Path = "<scenario>") -> Scenario:
             raise r.err(o.field, f"duplicate {o.office} offer of {o.procedure} for unit {o.unit}")
         keys.add((o.unit, o.procedure, o.office, o.office_name))
 
-    faults = tuple(_parse_fault(r, raw, f"faults[{i}]", seen)
+    portals = tuple(_parse_portal(r, unit, raw)
+                    for unit, raw in r.mapping(d.get("portals") or {}, "portals").items())
+    faults = tuple(_parse_fault(r, raw, f"faults[{i}]", seen, {p.unit for p in portals})
                    for i, raw in enumerate(r.seq(d.get("faults") or [], "faults")))
     return Scenario(
         name=name,
@@ -431,7 +540,19 @@ def parse_scenario(data: Any, file: str | Path = "<scenario>") -> Scenario:
         faults=faults,
         rubric=r.string(d, "rubric", "rubric", required=False),
         path=str(file),
+        portals=portals,
+        index766=_parse_index766(r, d.get("index766")),
     )
+
+
+def _parse_index766(r: _Reader, raw: Any) -> dict[str, Any]:
+    from replica.index766 import Index766Error, parse_config  # local: index766 imports catalogue
+
+    try:
+        return parse_config(raw)
+    except Index766Error as exc:
+        fld, _, msg = str(exc).partition(": ")
+        raise r.err(fld, msg) from None
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -470,4 +591,22 @@ def check_against_rubric(scenario: Scenario, rubric: Any) -> list[ScenarioError]
         elif (u.kind == "province") != (o.office in ("province", "ward")):
             errors.append(ScenarioError(file, f"{o.field}.office",
                                         f"office {o.office!r} does not fit a {u.kind} unit"))
+    for portal in scenario.portals:
+        u = units.get(portal.unit)
+        if u is None or u.kind != "province":
+            errors.append(ScenarioError(file, portal.field,
+                                        f"{portal.unit!r} is not a rubric province"))
+        for ps in portal.services:
+            s = services.get(ps.service)
+            if s is None:
+                errors.append(ScenarioError(file, ps.field,
+                                            f"unknown rubric service {ps.service!r}"))
+            elif "province" not in s.delivery or not s.procedures:
+                errors.append(ScenarioError(
+                    file, ps.field, f"{ps.service!r} is not a procedure service delivered by "
+                    "provinces: a provincial portal cannot list it"))
+            elif ps.procedure and ps.procedure not in {p.code for p in s.procedures}:
+                errors.append(ScenarioError(
+                    file, f"{ps.field}.procedure",
+                    f"{ps.procedure} is not a procedure of rubric service {ps.service!r}"))
     return errors

@@ -1,17 +1,22 @@
-"""The national portal replica: a real HTTP server on 127.0.0.1 serving one scenario.
+"""The portal replica: real HTTP servers on loopback serving one scenario.
 
     with ReplicaServer("replica/scenarios/small.yaml") as srv:
-        srv.base_url          # "http://127.0.0.1:<port>"
-        srv.requests          # request log (alias request_log): method, path, query, body, ...
+        srv.base_url          # "http://127.0.0.1:<port>"  (the national portal)
+        srv.portal_urls       # {"79": "http://127.0.1.79:<port>", ...}  (provincial portals)
+        srv.requests          # request log (alias request_log): host, method, path, body, ...
 
-Behaviour mirrors the real 2026 portal (docs/SCENARIOS.md, "Server"): JSON API by POST with
-HTTP 201 envelopes; a non-browser User-Agent, or an API POST without Origin and Referer, gets
-F5's HTTP-200 "Request Rejected" page; any GET gets a JavaScript challenge page.
+The national portal mirrors the real 2026 one (docs/SCENARIOS.md, "Server"): JSON API by POST
+with HTTP 201 envelopes; a non-browser User-Agent, or an API POST without Origin and Referer, gets
+F5's HTTP-200 "Request Rejected" page; any GET gets a JavaScript challenge page until a browser
+has run it (then procedure pages answer). Each province with a `portals` entry gets its own
+server on its own loopback address (127.0.1.<code>; 127.0.0.1 with its own port where the
+system has no 127/8 aliases), serving its platform family (replica/provincial/).
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -19,20 +24,23 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
-from replica import pages
+from replica import index766, national_html, pages, provincial
 from replica.catalogue import BadRequest, Portal, build_portal
+from replica.provincial.hosts import bind_address
 from replica.scenario import Scenario, load_scenario
+from replica.web import Response
 
 API_PROVINCES = "/api/v1/configuring/province-vn/list-by-citizen"
 API_CATALOGUE = "/api/v1/submitting/formality/list-all-public-formality-by-citizen"
 API_DETAIL = "/api/v1/configuring/formality/get-formality-by-citizen"
 API_OFFICES = "/api/v1/submitting/formality/list-department-url-by-citizen"
-API_PATHS = (API_PROVINCES, API_CATALOGUE, API_DETAIL, API_OFFICES)
+API_PATHS = (API_PROVINCES, API_CATALOGUE, API_DETAIL, API_OFFICES, *index766.PATHS)
 
 JSON_TYPE = "application/json; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
+JS_TYPE = "application/javascript; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -45,22 +53,16 @@ class LoggedRequest:
     body: str
     headers: dict[str, str]  # lower-case names
     status: int
-    outcome: str  # ok | rejected | challenge | bad_request | not_found
+    outcome: str  # ok | rejected | challenge | bad_request | not_found | submission | ...
     at: float = field(default=0.0, compare=False)
+    host: str = ""  # "127.0.0.1:<port>" of the site that answered
+    site: str = "national"  # "national" or the province code of a provincial portal
 
     def __getitem__(self, key: str) -> Any:
         return getattr(self, key)
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
-
-
-@dataclass(frozen=True)
-class Response:
-    status: int
-    content_type: str
-    body: bytes
-    outcome: str
 
 
 def _envelope(status: int, code: str, data: Any, message: str, outcome: str) -> Response:
@@ -105,12 +107,18 @@ class ReplicaServer:
         self.scenario = scenario
         self.rubric = rubric
         self.portal: Portal = build_portal(scenario, rubric)
+        self.index766 = index766.build_index(scenario, rubric)  # Decision 766 reporting API
         self.host = host
         self.port = port
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._log: list[LoggedRequest] = []
         self._lock = threading.Lock()
+        self.challenge = national_html.Challenge()
+        self.sites = provincial.build_sites(scenario, rubric)
+        self.portal_urls: dict[str, str] = {}  # province code -> portal base URL
+        self._portal_httpds: list[tuple[ThreadingHTTPServer, threading.Thread]] = []
+        self._reserved: list[socket.socket] = []  # addresses of portals that are "down"
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -120,24 +128,66 @@ class ReplicaServer:
     def start(self) -> ReplicaServer:
         if self._httpd is not None:
             return self
-        httpd = ThreadingHTTPServer((self.host, self.port), _Handler)
-        httpd.daemon_threads = True
+        httpd = _serve(self.host, self.port, self.respond)
         httpd.replica = self  # type: ignore[attr-defined]
         self.port = httpd.server_address[1]
         self._httpd = httpd
         self._thread = threading.Thread(target=httpd.serve_forever, name="replica", daemon=True)
         self._thread.start()
+        for unit, site in self.sites.items():
+            self._start_portal(unit, site)
         return self
+
+    def _start_portal(self, unit: str, site: provincial.Site) -> None:
+        address = bind_address(unit)
+        if site.fault == "portal_down":  # bound but not listening: connections are refused
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind((address, 0))
+            self._reserved.append(sock)
+            host, port = sock.getsockname()[:2]
+            self.portal_urls[unit] = f"http://{host}:{port}"
+            return
+
+        def respond(method: str, path: str, headers: Mapping[str, str], body: bytes,
+                    _unit: str = unit) -> Response:
+            return self.respond_portal(_unit, method, path, headers, body)
+
+        httpd = _serve(address, 0, respond)
+        httpd.replica = self  # type: ignore[attr-defined]
+        thread = threading.Thread(target=httpd.serve_forever, name=f"portal-{unit}", daemon=True)
+        thread.start()
+        self._portal_httpds.append((httpd, thread))
+        host, port = httpd.server_address[:2]
+        self.portal_urls[unit] = f"http://{host}:{port}"
 
     def stop(self) -> None:
         if self._httpd is None:
             return
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._httpd = None
+        servers = [(self._httpd, self._thread)] + self._portal_httpds
+        self._httpd = None  # handlers close kept-alive connections from now on
+        for httpd, thread in servers:
+            httpd.shutdown()
+            httpd.server_close()
+            if thread is not None:
+                thread.join(timeout=10)
+        for sock in self._reserved:
+            sock.close()
         self._thread = None
+        self._portal_httpds = []
+        self._reserved = []
+        self.portal_urls = {}
+
+    def unlinked_portals(self) -> list[str]:
+        """Provinces with a portal that none of their office rows hands off to."""
+        linked = {row["citizenUrl"][len("{portal:"):].partition("}")[0]
+                  for row in self.portal.office_rows if row["citizenUrl"].startswith("{portal:")}
+        return sorted(unit for unit in self.sites if unit not in linked)
+
+    def portal_list(self) -> list[dict[str, str]]:
+        """The configured portal list a crawler needs besides the national portal: the portals
+        of `unlinked_portals()` (docs/SCENARIOS.md). Needs the server started."""
+        return [{"unit": unit, "url": self.portal_urls[unit] + "/"}
+                for unit in self.unlinked_portals() if unit in self.portal_urls]
 
     def __enter__(self) -> ReplicaServer:
         return self.start()
@@ -158,9 +208,16 @@ class ReplicaServer:
         with self._lock:
             self._log.clear()
 
-    def posts(self, route_prefix: str = "") -> list[LoggedRequest]:
-        """POSTs whose path starts with route_prefix (e.g. "/api/v1/submitting/dossier")."""
-        return [r for r in self.requests if r.method == "POST" and r.path.startswith(route_prefix)]
+    def posts(self, route_prefix: str = "", site: str | None = None) -> list[LoggedRequest]:
+        """POSTs whose path starts with route_prefix (e.g. "/api/v1/submitting/dossier"), on any
+        site, or only on `site` ("national" or a province code)."""
+        return [r for r in self.requests if r.method == "POST" and r.path.startswith(route_prefix)
+                and (site is None or r.site == site)]
+
+    def portal_requests(self, unit: str | None = None) -> list[LoggedRequest]:
+        """Requests the provincial portals answered (all, or one province's)."""
+        return [r for r in self.requests if r.site != "national"
+                and (unit is None or r.site == unit)]
 
     def _record(self, entry: LoggedRequest) -> None:
         with self._lock:
@@ -175,14 +232,26 @@ class ReplicaServer:
         resp = self._respond(method.upper(), parts.path, h, body)
         self._record(LoggedRequest(method.upper(), parts.path, parts.query,
                                    body.decode("utf-8", "replace"), h, resp.status, resp.outcome,
-                                   time.time()))
+                                   time.time(), h.get("host", ""), "national"))
+        return resp
+
+    def respond_portal(self, unit: str, method: str, path: str, headers: Mapping[str, str],
+                       body: bytes) -> Response:
+        """The answer of province `unit`'s portal to one request (logged like the national's)."""
+        h = {k.lower(): v for k, v in headers.items()}
+        parts = urlsplit(path)
+        params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        resp = provincial.respond(self.sites[unit], method.upper(), parts.path, params)
+        self._record(LoggedRequest(method.upper(), parts.path, parts.query,
+                                   body.decode("utf-8", "replace"), h, resp.status, resp.outcome,
+                                   time.time(), h.get("host", ""), unit))
         return resp
 
     def _respond(self, method: str, route: str, h: dict[str, str], body: bytes) -> Response:
         if "Mozilla/" not in h.get("user-agent", ""):
             return _rejected()
         if method != "POST":
-            return _challenge()
+            return self._html(route, h)
         if route not in API_PATHS:
             if route.startswith("/api/"):
                 return _envelope(404, "NOT_FOUND", None, f"No route {route}", "not_found")
@@ -196,6 +265,10 @@ class ReplicaServer:
         if not isinstance(data, dict):
             return _bad_request("Request body must be a JSON object")
         try:
+            if route in index766.PATHS:
+                if self.index766.blocked:
+                    return _rejected()
+                return _ok(index766.answer(self.index766, route, data))
             if route == API_PROVINCES:
                 rows = self.portal.provinces
                 return _ok({"rows": rows, "count": len(rows),
@@ -207,6 +280,28 @@ class ReplicaServer:
             return self._offices(data)
         except BadRequest as exc:
             return _bad_request(str(exc))
+
+    def _html(self, route: str, h: dict[str, str]) -> Response:
+        """The HTML side: the JavaScript challenge until its cookie is presented."""
+        if route.startswith(national_html.SCRIPT_PREFIX):
+            return Response(200, JS_TYPE, national_html.CHALLENGE_SCRIPT.encode(),
+                            "challenge_script")
+        if not self.challenge.passed(h.get("cookie", "")):
+            token = self.challenge.issue()
+            return Response(200, HTML_TYPE, pages.challenge_page(token).encode(), "challenge")
+        if not route.startswith(national_html.PAGE_PREFIX):
+            return Response(200, HTML_TYPE, national_html.home_page().encode(), "ok")
+        fid = route[len(national_html.PAGE_PREFIX):].strip("/")
+        fault = self._fault(fid)
+        if fault:
+            return fault
+        detail = self.portal.detail(fid)
+        if detail is None:
+            return Response(200, HTML_TYPE, national_html.not_found_page().encode(), "not_found")
+        offices = [(r["departmentCode"], r["departmentName"])
+                   for r in self.portal.rows_by_formality.get(fid, []) if r["citizenUrl"]]
+        html = national_html.procedure_page(detail, offices[:300])
+        return Response(200, HTML_TYPE, html.encode(), "ok")
 
     def _fault(self, formality_id: str) -> Response | None:
         kind = self.portal.faulted_ids.get(formality_id)
@@ -232,7 +327,17 @@ class ReplicaServer:
         fault = self._fault(fid) if fid else None
         if fault:
             return fault
-        return _ok(self.portal.page_offices(data, self.base_url))
+        return _ok(self.portal.page_offices(data, self.base_url, self.portal_urls))
+
+
+Dispatch = Callable[[str, str, Mapping[str, str], bytes], Response]
+
+
+def _serve(host: str, port: int, dispatch: Dispatch) -> ThreadingHTTPServer:
+    httpd = ThreadingHTTPServer((host, port), _Handler)
+    httpd.daemon_threads = True
+    httpd.dispatch = dispatch  # type: ignore[attr-defined]
+    return httpd
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -247,11 +352,14 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         replica: ReplicaServer = self.server.replica  # type: ignore[attr-defined]
-        resp = replica.respond(method, self.path, dict(self.headers.items()), body)
+        dispatch: Dispatch = self.server.dispatch  # type: ignore[attr-defined]
+        resp = dispatch(method, self.path, dict(self.headers.items()), body)
         self.send_response(resp.status)
         self.send_header("Content-Type", resp.content_type)
         self.send_header("Content-Length", str(len(resp.body)))
         self.send_header("Cache-Control", "no-store")
+        for name, value in resp.headers:
+            self.send_header(name, value)
         self.end_headers()
         if method != "HEAD":
             self.wfile.write(resp.body)

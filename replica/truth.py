@@ -1,12 +1,17 @@
-"""Ground truth: the verdicts an audit of a scenario must reproduce.
+"""Ground truth: the verdicts (and findings) an audit of a scenario must reproduce.
 
-Computed only from the scenario's declared states (procedures, offers, faults) and the rubric,
-following docs/ARCHITECTURE.md "Verdict semantics" - never from audit code or crawled evidence.
+Computed only from the scenario's declared states (procedures, offers, portals, faults) and the
+rubric, following docs/ARCHITECTURE.md "Verdict semantics" - never from audit code or crawled
+evidence.
 
 ``expected_verdicts(scenario, rubric)`` covers every unit x service x criterion of the rubric:
 ``{(unit_code, service_id, criterion_id): (verdict, reason)}``; reason is "" for met; for
 not_met it is "not_listed" (the unit has no office row for the service), "no_online_method"
-(offered_online: rows, but only of procedures without an ONLINE method) or "".
+(offered_online: rows, but only of procedures without an ONLINE method), a portal reason
+(``portal_absent``, ``portal_info_only``, ``portal_partial_only``, ``no_payment_step``,
+``not_offered_on_portal``, ``no_national_sso``) or "".
+``expected_findings(scenario, rubric)`` lists the disagreements between the national portal and
+the provinces' own portals: ``{(unit_code, service_id): (kind, national, portal)}``.
 """
 
 from __future__ import annotations
@@ -15,7 +20,14 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from replica.scenario import Offer, ProcedureSpec, Scenario, check_against_rubric
+from replica.scenario import (
+    OFFER_RANK,
+    Offer,
+    PortalService,
+    ProcedureSpec,
+    Scenario,
+    check_against_rubric,
+)
 
 MET, NOT_MET, NA, CANNOT = "met", "not_met", "not_applicable", "cannot_test"
 RANK = {"NONE": 0, "PARTIAL": 1, "FULL": 2}
@@ -46,6 +58,32 @@ class CellTruth:
     def failure(self) -> str:
         return self.failures[0] if self.failures else ""
 
+    def fee_charged(self) -> bool:
+        return any(v > 0 for p in self.observed for v in p.online_fees())
+
+
+@dataclass(frozen=True)
+class PortalTruth:
+    """What the unit's own portal truthfully shows for one service (None: no portal)."""
+
+    fault: str  # the portal's failure reason ("" = it answers)
+    offer: PortalService  # declared state of this service (absent when not declared)
+    sso: bool  # national sign-on on this service's apply flow, else at the portal's login
+    payment_anywhere: bool  # some service's apply flow has an online payment step
+
+
+def portal_truth(scenario: Scenario, unit: Any, service: Any) -> PortalTruth | None:
+    spec = scenario.portal(unit.code)
+    if spec is None:
+        return None
+    offer = spec.service(service.id)
+    return PortalTruth(
+        fault=scenario.portal_faults().get(unit.code, ""),
+        offer=offer,
+        sso=spec.service_sso(service.id) if offer.online else spec.sso,
+        payment_anywhere=any(s.payment for s in spec.services),
+    )
+
 
 def cell_truth(scenario: Scenario, unit: Any, service: Any) -> CellTruth:
     codes = {p.code for p in service.procedures}
@@ -69,7 +107,8 @@ def _positive_or(positive: bool, cell: CellTruth) -> Verdict:
     return NOT_MET, "" if cell.rows else "not_listed"
 
 
-def criterion_verdict(criterion: Any, cell: CellTruth) -> Verdict:
+def _national(criterion: Any, cell: CellTruth) -> Verdict:
+    """The verdict from the national portal alone."""
     cid = criterion.id
     if cid == "offered_online":
         verdict = _positive_or(any("ONLINE" in p.methods for p, _ in cell.rows), cell)
@@ -85,7 +124,7 @@ def criterion_verdict(criterion: Any, cell: CellTruth) -> Verdict:
     if cid == "online_payment":
         if not cell.service_codes:  # a capability without procedures (online_fee_payment):
             return CANNOT, "no_portal_evidence"  # paying is the service; only portals can tell
-        if any(v > 0 for p in cell.observed for v in p.online_fees()):
+        if cell.fee_charged():
             return CANNOT, "no_portal_evidence"
         if cell.failures:  # fees of a procedure whose detail could not be fetched are unknown
             return CANNOT, cell.failure()
@@ -93,6 +132,40 @@ def criterion_verdict(criterion: Any, cell: CellTruth) -> Verdict:
     if cid == "national_sso" or getattr(criterion, "evidence", "") == "portal":
         return CANNOT, "no_portal_evidence"
     raise ValueError(f"truth has no rule for criterion {cid!r}")
+
+
+LEVEL_NEED = {"level3_partial": OFFER_RANK["partial"], "level4_full": OFFER_RANK["full"]}
+PORTAL_SHORT = {-1: "portal_absent", 0: "portal_info_only", 1: "portal_partial_only"}
+
+
+def criterion_verdict(criterion: Any, cell: CellTruth,
+                      portal: PortalTruth | None = None) -> Verdict:
+    national = _national(criterion, cell)
+    cid = criterion.id
+    if portal is None or cid in ("offered_online", "national_handoff"):
+        return national
+    if cid in LEVEL_NEED:
+        if portal.fault:  # unreachable portal: only a positive national observation counts
+            return national if national[0] == MET else (CANNOT, portal.fault)
+        rank = OFFER_RANK[portal.offer.offer]
+        return (MET, "") if rank >= LEVEL_NEED[cid] else (NOT_MET, PORTAL_SHORT[rank])
+    if cid == "online_payment":
+        if national[0] == NA:  # no fee to pay
+            return national
+        if portal.fault:
+            return CANNOT, portal.fault
+        if not cell.service_codes:  # the capability: any apply flow that takes payment
+            return (MET, "") if portal.payment_anywhere else (NOT_MET, "no_payment_step")
+        if portal.offer.online and portal.offer.payment:
+            return MET, ""
+        if not cell.fee_charged():  # fees unknown (a failed procedure): maybe nothing to pay
+            return CANNOT, cell.failure()
+        return NOT_MET, "no_payment_step" if portal.offer.online else "not_offered_on_portal"
+    if cid == "national_sso":
+        if portal.fault:
+            return CANNOT, portal.fault
+        return (MET, "") if portal.sso else (NOT_MET, "no_national_sso")
+    return national
 
 
 def expected_verdicts(scenario: Scenario, rubric: Any) -> dict[Key, Verdict]:
@@ -105,6 +178,7 @@ def expected_verdicts(scenario: Scenario, rubric: Any) -> dict[Key, Verdict]:
             applicable = {c.id for c in rubric.criteria_for(service)}
             is_delivered = delivered(unit, service)
             cell = cell_truth(scenario, unit, service) if is_delivered else None
+            portal = portal_truth(scenario, unit, service) if is_delivered else None
             for criterion in rubric.criteria:
                 key = (unit.code, service.id, criterion.id)
                 if cell is None:
@@ -112,7 +186,38 @@ def expected_verdicts(scenario: Scenario, rubric: Any) -> dict[Key, Verdict]:
                 elif criterion.id not in applicable:
                     out[key] = (NA, "criterion_not_applicable")
                 else:
-                    out[key] = criterion_verdict(criterion, cell)
+                    out[key] = criterion_verdict(criterion, cell, portal)
+    return out
+
+
+NATIONAL_NAMES = {-1: "", 0: "NONE", 1: "PARTIAL", 2: "FULL"}
+
+
+def expected_findings(scenario: Scenario, rubric: Any) -> dict[tuple[str, str], tuple[str, ...]]:
+    """{(unit, service): (kind, national level, portal offer)} for every disagreement an audit
+    must report: both portals read completely (portal answers; no procedure of the service
+    failed nationally) and the levels differ as docs/ARCHITECTURE.md "Findings" says."""
+    out: dict[tuple[str, str], tuple[str, ...]] = {}
+    for unit in rubric.units:
+        for service in rubric.services:
+            if not service.procedures or not delivered(unit, service):
+                continue
+            portal = portal_truth(scenario, unit, service)
+            cell = cell_truth(scenario, unit, service)
+            if portal is None or portal.fault or cell.failures:
+                continue
+            national = cell.best_level()  # -1 unlisted, 0 NONE, 1 PARTIAL, 2 FULL
+            offered = OFFER_RANK[portal.offer.offer]  # -1 absent, 0 info, 1 partial, 2 full
+            kind = ""
+            if national >= RANK["PARTIAL"] and offered < national:
+                kind = "national_overstates"
+            elif cell.rows and offered >= OFFER_RANK["partial"] and offered > national:
+                kind = "national_understates"
+            elif not cell.rows and offered >= OFFER_RANK["partial"]:
+                kind = "not_listed_nationally"
+            if kind:
+                out[(unit.code, service.id)] = (kind, NATIONAL_NAMES[national],
+                                                portal.offer.offer)
     return out
 
 

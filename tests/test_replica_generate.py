@@ -56,7 +56,7 @@ def test_full_has_every_rubric_procedure_and_the_real_total(rubric, full):
     portal = build_portal(full, rubric)
     assert len(portal.items) == REAL_TOTAL
     assert max(len(r) for r in portal.rows_by_formality.values()) > 200  # office paging
-    assert [f.kind for f in full.faults] == ["blocked"]
+    assert [f.kind for f in full.faults] == ["blocked", "portal_down", "portal_blocked"]
 
 
 def test_full_state_mix(rubric, full):
@@ -98,3 +98,22 @@ def test_filler_names_avoid_service_keywords(rubric, full):
             continue
         name = item["name"].casefold()
         assert not [k for k in keywords if k in name], item["name"]
+
+
+def test_full_portals_mix(rubric, full):
+    from collections import Counter
+
+    from replica.server import ReplicaServer
+
+    provinces = {u.code for u in rubric.units if u.kind == "province"}
+    assert {p.unit for p in full.portals} == provinces
+    families = Counter(p.platform for p in full.portals)
+    assert set(families) == {"igate", "eform", "legacy"}
+    assert full.portal("79").platform == "igate" and full.portal("12").platform == "eform"
+    offers = Counter(s.offer for p in full.portals for s in p.services)
+    assert set(offers) == {"info", "partial", "full"} and offers["full"] > offers["info"]
+    assert any(s.payment for p in full.portals for s in p.services)
+    assert {p.sso for p in full.portals} == {True, False}
+    assert set(full.portal_faults().values()) == {"refused", "blocked"}
+    silent = ReplicaServer(full, rubric=rubric).unlinked_portals()  # not started: rows only
+    assert len(silent) >= 2  # provinces that hand off nothing nationally

@@ -140,8 +140,16 @@ def test_small_scenario_covers_what_it_promises():
     assert {o.level for o in s.offers} == {"FULL", "PARTIAL", "NONE"}
     assert any(o.citizen_url == "" for o in s.offers)
     assert any(o.testing for o in s.offers)
-    assert [f.kind for f in s.faults] == ["blocked"]
+    assert [f.kind for f in s.faults] == ["blocked", "portal_down", "portal_blocked"]
     assert 400 <= s.filler <= 500
+    # provincial portals: all three families, every offer state, payment and sign-on both ways
+    assert {p.platform for p in s.portals} == {"igate", "eform", "legacy"}
+    offers = [ps for p in s.portals for ps in p.services]
+    assert {ps.offer for ps in offers} == {"info", "partial", "full"}
+    assert {ps.payment for ps in offers} == {True, False}
+    assert {p.sso for p in s.portals} == {True, False}
+    assert any(ps.sso is False for ps in offers)
+    assert {p.unit for p in s.portals} - set(s.units()) == {"24", "48"}  # nothing national
     # every service with procedures has one or two of them here, all rubric codes
     for service in rubric.services:
         codes = {p.code for p in service.procedures}

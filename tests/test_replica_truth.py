@@ -37,41 +37,62 @@ HAND_CHECKED = [
     (("01", "birth_registration", "level4_full"), (MET, "")),          # 3 FULL wards win
     (("01", "birth_registration", "national_handoff"), (MET, "")),
     (("79", "birth_registration", "level3_partial"), (MET, "")),
-    (("79", "birth_registration", "level4_full"), (CANNOT, "blocked")),  # only PARTIAL seen
+    (("79", "birth_registration", "level4_full"), (NOT_MET, "portal_partial_only")),  # portal
     (("46", "birth_registration", "offered_online"), (MET, "")),       # NONE row, ONLINE method
-    (("46", "birth_registration", "level3_partial"), (CANNOT, "blocked")),
+    (("46", "birth_registration", "level3_partial"), (NOT_MET, "portal_info_only")),
     (("46", "birth_registration", "national_handoff"), (CANNOT, "blocked")),  # url ""
     (("12", "birth_registration", "offered_online"), (CANNOT, "blocked")),  # no row at all
     (("96", "birth_registration", "level4_full"), (CANNOT, "blocked")),
-    (("12", "birth_registration", "online_payment"), (CANNOT, "blocked")),  # fees unknown
-    (("01", "birth_registration", "national_sso"), (CANNOT, "no_portal_evidence")),
+    (("12", "birth_registration", "online_payment"), (CANNOT, "refused")),  # portal down
+    (("01", "birth_registration", "online_payment"), (CANNOT, "blocked")),  # fees unknown
+    (("01", "birth_registration", "national_sso"), (MET, "")),
+    (("04", "birth_registration", "national_sso"), (CANNOT, "no_portal_evidence")),
     # marriage registration: 1.000894 only, no fault
     (("01", "marriage_registration", "offered_online"), (NOT_MET, "not_listed")),  # Hà Nội: no row
     (("79", "marriage_registration", "level4_full"), (MET, "")),
     (("79", "marriage_registration", "online_payment"), (NA, "no_fee")),
     (("12", "marriage_registration", "offered_online"), (MET, "")),     # NONE row
-    (("12", "marriage_registration", "level3_partial"), (NOT_MET, "")),
+    (("12", "marriage_registration", "level3_partial"), (CANNOT, "refused")),  # portal down
+    (("12", "marriage_registration", "national_sso"), (CANNOT, "refused")),
+    (("01", "marriage_registration", "level3_partial"), (NOT_MET, "portal_absent")),
     (("96", "marriage_registration", "offered_online"), (NOT_MET, "not_listed")),
     # building permit: 1.013236 has an online fee of 150,000
     (("01", "building_permit", "level4_full"), (MET, "")),
-    (("01", "building_permit", "online_payment"), (CANNOT, "no_portal_evidence")),
+    (("01", "building_permit", "online_payment"), (MET, "")),  # fee 150,000, payment step
+    (("79", "building_permit", "online_payment"), (MET, "")),
+    (("46", "building_permit", "online_payment"), (NOT_MET, "no_payment_step")),
+    (("79", "building_permit", "level4_full"), (MET, "")),  # not listed nationally
     (("12", "building_permit", "level3_partial"), (MET, "")),
-    (("12", "building_permit", "level4_full"), (NOT_MET, "")),
+    (("12", "building_permit", "level4_full"), (CANNOT, "refused")),  # PARTIAL; portal down
     (("12", "building_permit", "national_handoff"), (NOT_MET, "")),    # citizen_url ""
     # land title: Huế ward-only FULL; HCM NONE at both levels
     (("46", "land_title", "level4_full"), (MET, "")),
     (("79", "land_title", "offered_online"), (MET, "")),
-    (("79", "land_title", "level3_partial"), (NOT_MET, "")),
+    (("79", "land_title", "level3_partial"), (NOT_MET, "portal_info_only")),
     # hand-offs: empty URL / testing rows do not count
     (("01", "school_enrolment", "level4_full"), (MET, "")),
     (("01", "school_enrolment", "national_handoff"), (NOT_MET, "")),
-    (("01", "social_protection", "level3_partial"), (MET, "")),
-    (("01", "social_protection", "level4_full"), (NOT_MET, "")),
+    (("01", "social_protection", "level3_partial"), (NOT_MET, "portal_info_only")),
+    (("01", "social_protection", "level4_full"), (NOT_MET, "portal_info_only")),
     (("01", "social_protection", "national_handoff"), (NOT_MET, "")),  # testing
     (("79", "business_registration", "national_handoff"), (MET, "")),  # 1.001612 ward row
     (("79", "business_registration", "level4_full"), (MET, "")),
     (("01", "civil_service_recruitment", "offered_online"), (MET, "")),
-    (("01", "civil_service_recruitment", "level3_partial"), (NOT_MET, "")),
+    (("01", "civil_service_recruitment", "level3_partial"), (MET, "")),  # portal: partial
+    (("01", "civil_service_recruitment", "online_payment"), (NOT_MET, "no_payment_step")),
+    (("01", "business_registration", "level4_full"), (NOT_MET, "portal_partial_only")),
+    (("01", "death_registration", "level4_full"), (MET, "")),  # national PARTIAL, portal full
+    (("01", "land_title", "level4_full"), (MET, "")),  # not listed nationally
+    (("01", "school_enrolment", "online_payment"), (NA, "no_fee")),
+    (("79", "marriage_registration", "online_payment"), (NA, "no_fee")),
+    (("79", "birth_registration", "national_sso"), (MET, "")),
+    (("79", "business_registration", "national_sso"), (NOT_MET, "no_national_sso")),
+    (("46", "land_title", "national_sso"), (NOT_MET, "no_national_sso")),
+    (("46", "birth_registration", "national_sso"), (NOT_MET, "no_national_sso")),  # login
+    (("24", "birth_registration", "level4_full"), (MET, "")),  # found via the portal list
+    (("24", "marriage_registration", "level4_full"), (NOT_MET, "portal_partial_only")),
+    (("24", "land_title", "national_sso"), (MET, "")),
+    (("48", "marriage_registration", "level3_partial"), (CANNOT, "blocked")),  # portal 403
     # agencies
     (("G01", "temporary_residence", "level4_full"), (MET, "")),
     (("G01", "temporary_residence", "online_payment"), (CANNOT, "no_portal_evidence")),
@@ -89,7 +110,10 @@ HAND_CHECKED = [
     (("EVN", "utility_bill_payment", "level3_partial"), (NA, "criterion_not_applicable")),
     (("01", "online_fee_payment", "offered_online"), (NA, "criterion_not_applicable")),
     # a capability without procedures: paying online is the service itself
-    (("01", "online_fee_payment", "online_payment"), (CANNOT, "no_portal_evidence")),
+    (("04", "online_fee_payment", "online_payment"), (CANNOT, "no_portal_evidence")),
+    (("01", "online_fee_payment", "online_payment"), (MET, "")),  # building permit's step
+    (("46", "online_fee_payment", "online_payment"), (NOT_MET, "no_payment_step")),
+    (("12", "online_fee_payment", "online_payment"), (CANNOT, "refused")),
     (("G01", "birth_registration", "offered_online"), (NA, "not_delivered_by_unit")),
     (("01", "temporary_residence", "level4_full"), (NA, "not_delivered_by_unit")),
     (("G15", "birth_registration", "level4_full"), (NA, "not_delivered_by_unit")),
@@ -149,7 +173,8 @@ def test_worked_example_in_the_docs(rubric):
     import re
 
     text = (ROOT / "docs/SCENARIOS.md").read_text(encoding="utf-8")
-    block = re.search(r"```yaml\n(.*?)```", text, re.S).group(1)
+    example = text[text.index("### Worked example"):]
+    block = re.search(r"```yaml\n(.*?)```", example, re.S).group(1)
     t = expected_verdicts(parse_scenario(yaml.safe_load(block), "SCENARIOS.md"), rubric)
     assert t[("01", "birth_registration", "level4_full")] == (MET, "")
     assert t[("04", "birth_registration", "offered_online")] == (CANNOT, "blocked")

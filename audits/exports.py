@@ -1,0 +1,358 @@
+"""Exports of a report model: CSV (verdicts, scores), XLSX, JSON for machines, Markdown for e-mail.
+
+CSV and JSON are language-neutral (codes, plus the rubric's names in both languages where a
+name is useful); XLSX and Markdown are for people and follow the report language. Every string
+is written in Unicode NFC so Vietnamese diacritics compare and search the same everywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from audits.i18n import Lang
+
+if TYPE_CHECKING:
+    from audits.report import ReportModel
+
+JSON_SCHEMA = "dvc-audit.report/1"
+VERDICT_COLUMNS = ("unit_code", "unit_name", "unit_kind", "service_id", "service_annex_no",
+                   "criterion_id", "verdict", "reason", "run_id", "rubric_version",
+                   "evidence_ids")
+SCORE_COLUMNS = ("unit_code", "unit_name", "unit_kind", "rank", "raw", "max_possible", "share",
+                 "normalised", "group", "rating_class", "share_group", "met", "not_met",
+                 "not_applicable", "cannot_test", "gaps", "run_id", "rubric_version")
+VERDICTS = ("met", "not_met", "not_applicable", "cannot_test")
+KINDS = ("province", "agency")
+SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+
+def nfc(value: Any) -> Any:
+    """NFC for strings (recursively in lists and dicts); anything else unchanged."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, list | tuple):
+        return [nfc(v) for v in value]
+    if isinstance(value, dict):
+        return {nfc(k): nfc(v) for k, v in value.items()}
+    return value
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def sorted_verdicts(model: ReportModel) -> list[dict[str, Any]]:
+    order = {s.id: s.annex_no for s in model.rubric.services}
+    return sorted(model.verdicts, key=lambda v: (v["unit_kind"], v["unit_code"],
+                                                 order[v["service_id"]], v["criterion_id"]))
+
+
+def verdict_records(model: ReportModel) -> list[dict[str, Any]]:
+    """One dict per verdict, in the CSV's order and columns."""
+    order = {s.id: s.annex_no for s in model.rubric.services}
+    return [{
+        **{k: v[k] for k in ("unit_code", "unit_name", "unit_kind", "service_id",
+                             "criterion_id", "verdict", "reason")},
+        "service_annex_no": order[v["service_id"]], "run_id": model.run["id"],
+        "rubric_version": model.run["rubric_version"],
+        "evidence_ids": " ".join(str(i) for i in v.get("evidence_ids") or []),
+    } for v in sorted_verdicts(model)]
+
+
+def score_records(model: ReportModel) -> list[dict[str, Any]]:
+    out = []
+    for kind in model.kinds():
+        ks = model.board.kinds[kind]
+        for s in (*ks.ranked, *ks.excluded):
+            page = model.pages.get(s.unit_code)
+            out.append({**{k: getattr(s, k) for k in SCORE_COLUMNS[:15]},
+                        "gaps": len(page.gaps) if page else s.not_met,
+                        "run_id": model.run["id"],
+                        "rubric_version": model.run["rubric_version"]})
+    return out
+
+
+def gap_records(model: ReportModel, lang: Lang) -> list[dict[str, Any]]:
+    """Every unit's gaps, ordered by score gained (scoring.gaps_by_gain), with who and when."""
+    out = []
+    for code, page in model.pages.items():
+        for i, g in enumerate(page.gaps, start=1):
+            out.append({
+                "unit_code": code, "unit_name": page.unit.name, "unit_kind": page.unit.kind,
+                "order": i, "service_annex_no": g.service.annex_no, "service_id": g.service.id,
+                "service_name": lang.service_name(g.service), "criterion_id": g.criterion.id,
+                "criterion_title": lang.criterion_title(g.criterion), "reason": g.reason,
+                "points": g.gain.points, "share_before": g.gain.share_before,
+                "share_after": g.gain.share_after,
+                "normalised_before": g.gain.normalised_before,
+                "normalised_after": g.gain.normalised_after,
+                "rank_before": g.gain.rank_before, "rank_after": g.gain.rank_after,
+                "responsible": lang.responsible(g.service, page.unit),
+                "legal_basis": g.criterion.legal_basis,
+                "remediation": lang.remediation(g.criterion),
+                "deadline": lang.deadline(g.service.annex_deadline),
+            })
+    return out
+
+
+def totals(model: ReportModel) -> dict[str, dict[str, int]]:
+    """verdict -> {province, agency, all}: counts of answers (unit x service x criterion)."""
+    counts = Counter((v["verdict"], v["unit_kind"]) for v in model.verdicts)
+    return {verdict: {**{k: counts[(verdict, k)] for k in KINDS},
+                      "all": sum(counts[(verdict, k)] for k in {k for _, k in counts})}
+            for verdict in VERDICTS}
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def write_csv(path: Path, columns: Sequence[str], records: Iterable[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        for r in records:
+            writer.writerow(nfc({k: ("" if v is None else v) for k, v in r.items()}))
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def _tally(t: Any) -> dict[str, Any]:
+    return asdict(t)
+
+
+def json_document(model: ReportModel) -> dict[str, Any]:
+    """The whole report as data. Gap texts are given in both languages."""
+    vi, en = Lang("vi"), Lang("en")
+    nat = model.national
+    doc: dict[str, Any] = {
+        "schema": JSON_SCHEMA,
+        "run": {k: model.run.get(k) for k in ("id", "target", "status", "started_at",
+                                               "finished_at", "rubric_version",
+                                               "engine_version", "note")},
+        "rubric_version_rendered": model.rubric.version,
+        "weights": model.weights,
+        "totals": totals(model),
+        "national": {"overall": _tally(nat.overall),
+                     "by_kind": {k: _tally(v) for k, v in nat.by_kind.items()},
+                     "by_service": {k: _tally(v) for k, v in nat.by_service.items()}},
+        "scores": score_records(model),
+        "cells": [{"unit_code": u, "service_id": s, "state": st}
+                  for (u, s), st in sorted(model.cells.items())],
+        "top_gaps": [{"service_id": g.service.id, "criterion_id": g.criterion.id,
+                      "points": g.points, "units": [u.code for u in g.units],
+                      "national_share_after": g.national_after} for g in model.top_gaps],
+        "gaps": [{**r, "criterion_title_en": en.criterion_title(model.rubric.criterion(
+                     r["criterion_id"])), "remediation_en": en.remediation(
+                     model.rubric.criterion(r["criterion_id"]))}
+                 for r in gap_records(model, vi)],
+        "verdicts": [{**r, "evidence_ids": [int(i) for i in r["evidence_ids"].split()]}
+                     for r in verdict_records(model)],
+        "findings": [{"unit_code": code, "service_id": f.service.id, "kind": f.kind,
+                      "national": f.national, "portal": f.portal, "detail": f.detail}
+                     for code, page in model.pages.items() for f in page.findings],
+    }
+    if model.standing is not None:
+        doc["standing"] = standing_json(model)
+    if model.comparison is not None:
+        doc["index766"] = comparison_json(model)
+    return doc
+
+
+def standing_json(model: ReportModel) -> dict[str, Any]:
+    st = model.standing
+    return {
+        "estimate": True, "file": st.file, "year": st.year, "country": st.country,
+        "countries": st.countries, "now": asdict(st.now), "asean_size": st.asean_size,
+        "sp_weight": st.config.sp_weight, "weights_status": st.config.weights_status,
+        "factor": st.config.factor,
+        "top_n": [{"n": r.n, "services": [s.id for s in r.services], "gaps": r.gaps,
+                   "share_before": r.estimate.share_before,
+                   "share_after": r.estimate.share_after, "d_osi": r.estimate.d_osi,
+                   "after": asdict(r.what_if.after), "capped": r.what_if.capped,
+                   "egdi_places_gained": r.places} for r in st.rows],
+    }
+
+
+def comparison_json(model: ReportModel) -> dict[str, Any]:
+    cmp = model.comparison
+    return {
+        "period": cmp.period, "url": cmp.url, "observed_at": cmp.observed_at,
+        "threshold": cmp.threshold, "unmatched": list(cmp.unmatched),
+        "failures": [list(f) for f in cmp.failures],
+        "rows": [{"unit_code": r.unit.code, "department_name": r.department_name,
+                  "total": r.total, "disagree": r.disagree,
+                  **{f"{k}_{f}": getattr(p, f) for k, p in r.pairs.items()
+                     for f in ("theirs", "ours", "ours_tested", "disagree")}}
+                 for r in cmp.rows],
+    }
+
+
+# --------------------------------------------------------------------------- XLSX
+
+
+def sheet_name(text: str, taken: set[str]) -> str:
+    """Excel sheet names: at most 31 characters, none of []:*?/\\, unique."""
+    base = SHEET_FORBIDDEN.sub(" ", text).strip()[:31]
+    name, i = base, 2
+    while name.casefold() in taken:
+        name = f"{base[:28]} {i}"
+        i += 1
+    taken.add(name.casefold())
+    return name
+
+
+def _table(wb: Workbook, title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]],
+           taken: set[str]) -> None:
+    """One sheet: a bold header row, then the rows (write-only mode: large runs stay fast)."""
+    ws = wb.create_sheet(sheet_name(title, taken))
+    body = [[nfc(v) for v in r] for r in rows]
+    width = [len(str(h)) for h in headers]
+    for r in body:
+        width = [max(w, min(60, len(str(v or "")))) for w, v in zip(width, r, strict=True)]
+    for i, w in enumerate(width, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = max(8, w + 2)
+    ws.freeze_panes = "A2"
+    if body:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(body) + 1}"
+    header = []
+    for h in headers:
+        cell = WriteOnlyCell(ws, value=nfc(h))
+        cell.font = Font(bold=True)
+        header.append(cell)
+    ws.append(header)
+    for r in body:
+        ws.append(r)
+
+
+VERDICT_SHEET = ("unit_code", "unit_name", "service_annex_no", "service_name", "criterion_title",
+                 "verdict", "reason", "points", "evidence")
+
+
+def _verdict_rows(model: ReportModel, lang: Lang, records: list[dict[str, Any]]) -> list[list]:
+    rubric = model.rubric
+    return [[r["unit_code"], r["unit_name"], r["service_annex_no"],
+             lang.service_name(rubric.service(r["service_id"])),
+             lang.criterion_title(rubric.criterion(r["criterion_id"])),
+             lang.verdict(r["verdict"]), lang.reason(r["reason"]),
+             model.weights[r["criterion_id"]] if r["verdict"] == "met" else 0,
+             len(r["evidence_ids"].split())] for r in records]
+
+
+def write_xlsx(path: Path, model: ReportModel, lang: Lang) -> None:
+    """Summary sheets, then one sheet per province and one for the agencies."""
+    t, wb, taken = lang.t, Workbook(write_only=True), set()
+    run, nat = model.run, model.national
+    summary = [(t("meta.run"), run["id"]), (t("meta.target"), run["target"]),
+               (t("meta.status"), run["status"]), (t("meta.time"), run["started_at"]),
+               (t("meta.rubric"), run["rubric_version"]), (t("meta.engine"), run["engine_version"]),
+               (t("xlsx.national_share"), nat.overall.share),
+               *((t("summary.by_kind", kind=lang.kind(k)), v.share)
+                 for k, v in nat.by_kind.items())]
+    _table(wb, t("xlsx.summary"), [t("xlsx.item"), t("xlsx.value")], summary, taken)
+    tot = totals(model)
+    _table(wb, t("xlsx.totals"), ["verdict", t("xlsx.label"), lang.kind("province"),
+                                  lang.kind("agency"), t("xlsx.all")],
+           [[v, lang.verdict(v), c["province"], c["agency"], c["all"]] for v, c in tot.items()]
+           + [["total", t("xlsx.all"), *(sum(c[k] for c in tot.values())
+                                          for k in ("province", "agency", "all"))]], taken)
+    scores = score_records(model)
+    _table(wb, t("xlsx.scores"), [t(f"xcol.{c}") for c in SCORE_COLUMNS[:16]],
+           [[lang.group_label(model.config.group(s[c])) if c in ("group", "share_group") and s[c]
+             else s[c] for c in SCORE_COLUMNS[:16]] for s in scores], taken)
+    _table(wb, t("xlsx.services"), [t("xcol.service_annex_no"), t("xcol.service_name"),
+                                    t("xcol.raw"), t("xcol.max_possible"), t("xcol.share"),
+                                    *(lang.verdict(v) for v in VERDICTS)],
+           [[s.annex_no, lang.service_name(s), tl.raw, tl.max_possible, tl.share, tl.met,
+             tl.not_met, tl.not_applicable, tl.cannot_test]
+            for s in model.rubric.services if (tl := nat.by_service.get(s.id))], taken)
+    gaps = gap_records(model, lang)
+    gap_cols = ("unit_code", "unit_name", "order", "service_annex_no", "service_name",
+                "criterion_title", "points", "share_after", "normalised_after", "rank_before",
+                "rank_after", "responsible", "legal_basis", "remediation", "deadline")
+    _table(wb, t("xlsx.gaps"), [t(f"xcol.{c}") for c in gap_cols],
+           [[g[c] for c in gap_cols] for g in gaps], taken)
+    records = verdict_records(model)
+    headers = [t(f"xcol.{c}") for c in VERDICT_SHEET]
+    _table(wb, t("xlsx.verdicts"), headers, _verdict_rows(model, lang, records), taken)
+    if model.standing is not None:
+        _standing_sheet(wb, model, lang, taken)
+    if model.comparison is not None and model.comparison.rows:
+        _comparison_sheet(wb, model, lang, taken)
+    for unit in model.rubric.provinces:
+        mine = [r for r in records if r["unit_code"] == unit.code]
+        if mine:
+            _table(wb, f"{unit.code} {unit.name}", headers, _verdict_rows(model, lang, mine),
+                   taken)
+    agencies = [r for r in records if r["unit_kind"] == "agency"]
+    if agencies:
+        _table(wb, t("xlsx.agencies"), headers, _verdict_rows(model, lang, agencies), taken)
+    wb.save(path)
+
+
+def _standing_sheet(wb: Workbook, model: ReportModel, lang: Lang, taken: set[str]) -> None:
+    st, t = model.standing, lang.t
+    _table(wb, t("xlsx.standing"),
+           ["N", t("standing.col_services"), t("standing.col_gaps"), t("standing.col_d"),
+            "OSI", "EGDI", t("standing.col_rank"), t("standing.col_places"),
+            t("standing.col_osi_rank"), t("xlsx.estimate")],
+           [[r.n, ", ".join(str(s.annex_no) for s in r.services), r.gaps, r.estimate.d_osi,
+             r.what_if.after.osi, r.what_if.after.egdi, r.what_if.after.egdi_rank, r.places,
+             r.what_if.after.osi_rank, t("xlsx.estimate_yes")] for r in st.rows], taken)
+
+
+def _comparison_sheet(wb: Workbook, model: ReportModel, lang: Lang, taken: set[str]) -> None:
+    cmp, t = model.comparison, lang.t
+    _table(wb, t("xlsx.index766"),
+           [t("col.unit"), t("cmp.total"), t("cmp.online_theirs"), t("cmp.online_ours"),
+            t("cmp.payment_theirs"), t("cmp.payment_ours"), t("cmp.finding")],
+           [[r.unit.name, r.total, r.pairs["online"].theirs, r.pairs["online"].ours,
+             r.pairs["payment"].theirs, r.pairs["payment"].ours,
+             t("cmp.differs") if r.disagree else t("cmp.agree")] for r in cmp.rows], taken)
+
+
+# --------------------------------------------------------------------------- Markdown
+
+
+def md_cell(text: Any) -> str:
+    """Text safe inside a Markdown table cell: no pipe, no line break, no raw HTML."""
+    s = "" if text is None else str(text)
+    s = s.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    return " ".join(s.split())
+
+
+def render_markdown(model: ReportModel, lang: Lang) -> str:
+    from audits.report import TEMPLATES_DIR, TOP_GAPS
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=False,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True, keep_trailing_newline=True)
+    env.globals.update(L=lang, t=lang.t)
+    env.filters.update(num=lang.num, pct=lang.pct, md=md_cell)
+    text = env.get_template("summary.md.j2").render(m=model, top=model.top_gaps[:TOP_GAPS])
+    return unicodedata.normalize("NFC", text)
+
+
+# --------------------------------------------------------------------------- all
+
+
+def write_all(model: ReportModel, lang: Lang, paths: dict[str, Path]) -> None:
+    write_csv(paths["csv"], VERDICT_COLUMNS, verdict_records(model))
+    write_csv(paths["scores_csv"], SCORE_COLUMNS, score_records(model))
+    text = json.dumps(json_document(model), ensure_ascii=False, indent=1, default=str)
+    paths["json"].write_text(nfc(text), encoding="utf-8")  # NFC of the text = NFC of every value
+    write_xlsx(paths["xlsx"], model, lang)
+    paths["md"].write_text(render_markdown(model, lang), encoding="utf-8")

@@ -1,0 +1,119 @@
+"""Report language: UI strings from templates/strings.yaml, rubric texts from the rubric.
+
+Vietnamese is the default; English is for reports sent abroad. Rubric texts (criterion titles,
+remediation, service names) come from the rubric's *_vi / *_en fields, never from this table.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from audits.rubric import Criterion, Service, Unit
+
+STRINGS_FILE = Path(__file__).resolve().parents[1] / "templates" / "strings.yaml"
+LANGS = ("vi", "en")
+DEFAULT_LANG = "vi"
+
+_ROMAN_QUARTER = {"I": "Q1", "II": "Q2", "III": "Q3", "IV": "Q4"}
+_QUARTER = re.compile(r"Quý\s+(IV|III|II|I)\s*/\s*(\d{4})")
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+@cache
+def load_strings(path: Path = STRINGS_FILE) -> dict[str, dict[str, str]]:
+    """``{key: {"vi": ..., "en": ...}}``; every key must have every language."""
+    with path.open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    for key, texts in data.items():
+        missing = [lang for lang in LANGS if not isinstance(texts, dict) or lang not in texts]
+        if missing:
+            raise ValueError(f"{path.name}: string {key!r} has no {', '.join(missing)} text")
+    return {k: {lang: nfc(str(v[lang])) for lang in LANGS} for k, v in data.items()}
+
+
+@dataclass(frozen=True)
+class Lang:
+    code: str = DEFAULT_LANG
+
+    def __post_init__(self) -> None:
+        if self.code not in LANGS:
+            raise ValueError(f"language must be one of {LANGS}, got {self.code!r}")
+
+    @property
+    def suffix(self) -> str:
+        """File-name suffix: none for the default language (report.html, report.en.html)."""
+        return "" if self.code == DEFAULT_LANG else f".{self.code}"
+
+    def t(self, key: str, **values: Any) -> str:
+        text = load_strings()[key][self.code]  # KeyError names a missing key: a bug, fail loud
+        return text.format(**values) if values else text
+
+    def has(self, key: str) -> bool:
+        return key in load_strings()
+
+    # -- rubric texts ---------------------------------------------------------------------
+    def criterion_title(self, c: Criterion) -> str:
+        return c.title_en if self.code == "en" else c.title_vi
+
+    def question(self, c: Criterion) -> str:
+        return c.question_en if self.code == "en" else c.question_vi
+
+    def remediation(self, c: Criterion) -> str:
+        return c.remediation_en if self.code == "en" else c.remediation_vi
+
+    def service_name(self, s: Service) -> str:
+        return s.name_en if self.code == "en" else s.name_vi
+
+    def group_label(self, group: Any) -> str:
+        return group.label_en if self.code == "en" else group.label_vi
+
+    def deadline(self, text: str) -> str:
+        """Annex deadlines read "Quý IV/2020"; English readers get "Q4 2020"."""
+        if self.code != "en":
+            return text
+        return _QUARTER.sub(lambda m: f"{_ROMAN_QUARTER[m[1]]} {m[2]}", text)
+
+    def reason(self, code: str) -> str:
+        key = f"reason.{code}"
+        return self.t(key) if code and self.has(key) else code
+
+    def label(self, prefix: str, code: str) -> str:
+        """The string `prefix.code`, or the code itself when the table has none."""
+        key = f"{prefix}.{code or 'empty'}"
+        return self.t(key) if self.has(key) else code
+
+    def verdict(self, code: str) -> str:
+        return self.t(f"verdict.{code}")
+
+    def status(self, code: str) -> str:
+        return self.t(f"status.{code}") if self.has(f"status.{code}") else code
+
+    def kind(self, code: str) -> str:
+        return self.t(f"kind.{code}")
+
+    def responsible(self, service: Service, unit: Unit) -> str:
+        """Who must close a gap: the annex's ministries, and the province's People's Committee."""
+        parts = list(service.ministries)
+        if unit.kind == "province":
+            parts.append(self.t("people_committee", name=unit.name))
+        return "; ".join(parts)
+
+    def num(self, value: float | None, digits: int = 3) -> str:
+        """A number as this language writes it (Vietnamese: decimal comma)."""
+        if value is None:
+            return "—"
+        text = f"{value:.{digits}f}"
+        return text.replace(".", ",") if self.code == "vi" else text
+
+    def pct(self, value: float | None, digits: int = 1) -> str:
+        return "—" if value is None else f"{self.num(value * 100, digits)}%"

@@ -1,0 +1,330 @@
+"""The report model: a stored run's verdicts, scores, gaps and evidence, language-neutral.
+
+`build_model` reads only the store and the rubric (weights come from the rubric, so a weight
+change re-scores the report). The templates and exports render this model; nothing here
+formats text for a reader.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from audits import scoring, store
+from audits.i18n import Lang
+from audits.rubric import Criterion, Rubric, Service, Unit
+
+UNITS_DIR = "units"
+EVIDENCE_SHOWN = 3  # evidence links shown per verdict; the rest are counted
+LEVEL_KEYS = ("offered_online", "level3_partial", "level4_full")
+# Heatmap states, best first. The cell text is language-neutral: the level reached (4 = toàn
+# trình, 3 = một phần, i = information only), ✓/✗ for capabilities, ? = could not test.
+CELL_STATES = ("full", "partial", "listed", "available", "none", "cannot", "na")
+CELL_MARKS = {"full": "4", "partial": "3", "listed": "i", "available": "✓", "none": "✗",
+              "cannot": "?", "na": ""}
+
+
+@dataclass(frozen=True)
+class EvidenceLink:
+    id: int
+    kind: str
+    url: str
+    href: str | None  # only http(s) URLs become links
+    method: str
+    observed_at: str
+    status: int | None
+    sha256: str
+    outcome: str
+    reason: str
+    office: str
+    screenshot: str | None  # href to the screenshot file, relative to the unit page
+
+
+@dataclass(frozen=True)
+class CriterionStatus:
+    criterion: Criterion
+    verdict: str
+    reason: str
+    evidence: tuple[EvidenceLink, ...]
+    more: int  # cited evidence rows not shown
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    service: Service
+    state: str
+    criteria: tuple[CriterionStatus, ...]  # the criteria that apply (not not_applicable)
+
+
+@dataclass(frozen=True)
+class GapItem:
+    """A not_met answer, what closing it alone is worth, and who must close it."""
+
+    unit: Unit
+    service: Service
+    criterion: Criterion
+    reason: str
+    gain: scoring.GapGain
+
+
+@dataclass(frozen=True)
+class TopGap:
+    """A (service, criterion) gap summed over every unit that has it."""
+
+    service: Service
+    criterion: Criterion
+    units: tuple[Unit, ...]
+    points: float
+    national_after: float | None  # national share if every one of these gaps were closed
+
+
+@dataclass(frozen=True)
+class FindingItem:
+    """Where the national portal and the unit's own portal disagree (audits.evaluate.findings)."""
+
+    service: Service
+    kind: str  # national_overstates | national_understates | not_listed_nationally | ...
+    national: str  # the national portal's level: FULL | PARTIAL | NONE | "" (not listed)
+    portal: str  # the unit's portal: absent | info | partial | full
+    detail: str
+    evidence: tuple[EvidenceLink, ...]
+
+
+@dataclass
+class UnitPage:
+    unit: Unit
+    score: scoring.UnitScore | None
+    peers: int  # units of the same kind with a score (who the unit is compared with)
+    services: list[ServiceStatus]
+    not_delivered: list[Service]
+    gaps: list[GapItem]
+    all_closed: scoring.UnitChange | None  # what-if every gap of the unit were closed
+    cannot: list[tuple[Service, CriterionStatus]]
+    findings: list[FindingItem] = field(default_factory=list)
+
+    def file(self, lang: Lang) -> str:
+        return f"{UNITS_DIR}/{self.unit.code}{lang.suffix}.html"
+
+
+@dataclass
+class ReportModel:
+    run: dict[str, Any]
+    rubric: Rubric
+    config: scoring.ScoringConfig
+    weights: dict[str, float]
+    verdicts: list[dict[str, Any]]
+    units: list[Unit]  # units audited for at least one service, rubric order
+    cells: dict[tuple[str, str], str]
+    board: scoring.Scoreboard
+    national: scoring.NationalFigure
+    pages: dict[str, UnitPage]
+    top_gaps: list[TopGap]
+    totals: Counter
+    cell_totals: Counter
+    cannot: Counter  # (criterion_id, reason) -> cells
+    standing: Any = None  # audits.standing_panel.StandingPanel when UN data is given
+    comparison: Any = None  # audits.compare766.Comparison when the run fetched Decision 766
+
+    def group_counts(self, kind: str) -> Counter:
+        ks = self.board.kinds.get(kind)
+        return Counter(u.group for u in ks.ranked) if ks else Counter()
+
+    def kinds(self) -> list[str]:
+        return [k for k in ("province", "agency") if k in self.board.kinds]
+
+
+def cell_state(verdicts: dict[str, str]) -> str:
+    """Level a unit reached for a service, from its verdicts (criterion id -> verdict)."""
+    applicable = {c: v for c, v in verdicts.items() if v != "not_applicable"}
+    if not applicable:
+        return "na"
+    for key, state in (("level4_full", "full"), ("level3_partial", "partial"),
+                       ("offered_online", "listed")):
+        if applicable.get(key) == "met":
+            return state
+    levels = [v for c, v in applicable.items() if c in LEVEL_KEYS]
+    if levels:  # a positive answer would have returned above: not shown is not "not offered"
+        return "cannot" if "cannot_test" in levels else "none"
+    # A capability with no level (online fee payment): its own criteria decide.
+    values = set(applicable.values())
+    if values == {"met"}:
+        return "available"
+    return "cannot" if "cannot_test" in values else "none"
+
+
+def _safe_href(url: str) -> str | None:
+    return url if url.startswith(("http://", "https://")) else None
+
+
+def _db_dir(db: sqlite_utils.Database) -> Path:
+    for row in db.execute("PRAGMA database_list").fetchall():
+        if row[1] == "main" and row[2]:
+            return Path(row[2]).parent
+    return Path.cwd()
+
+
+def _screenshot_href(path: str, base: Path, page_dir: Path) -> str:
+    """Screenshots are stored as paths (relative to the results directory); link them from
+    the unit page by a relative path so the report folder can be moved as a whole."""
+    target = Path(path) if Path(path).is_absolute() else base / path
+    try:
+        return Path(os.path.relpath(target, page_dir)).as_posix()
+    except ValueError:  # another drive (Windows)
+        return target.as_uri()
+
+
+def load_evidence_links(db: sqlite_utils.Database, run_id: int, ids: set[int],
+                        page_dir: Path) -> dict[int, EvidenceLink]:
+    """The cited evidence rows, as links; the screenshot path when the row has one."""
+    if not ids or "evidence" not in db.table_names():
+        return {}
+    has_shot = "screenshot" in db["evidence"].columns_dict
+    base, out, wanted = _db_dir(db), {}, sorted(ids)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in db.query(f"SELECT * FROM evidence WHERE run_id = ? AND id IN ({marks})",
+                            [run_id, *chunk]):
+            data = json.loads(row.get("data") or "{}")
+            shot = (row.get("screenshot") if has_shot else None) or data.get("screenshot") or ""
+            out[row["id"]] = EvidenceLink(
+                id=row["id"], kind=row["kind"] or "", url=row["url"] or "",
+                href=_safe_href(row["url"] or ""), method=row["method"] or "",
+                observed_at=row["observed_at"] or "", status=row["status"],
+                sha256=row["sha256"] or "", outcome=row["outcome"] or "",
+                reason=row["reason"] or "", office=str(data.get("office_name") or ""),
+                screenshot=_screenshot_href(shot, base, page_dir) if shot else None)
+    return out
+
+
+def _criterion_status(rubric: Rubric, v: dict[str, Any],
+                      links: dict[int, EvidenceLink]) -> CriterionStatus:
+    ids = list(v.get("evidence_ids") or [])
+    shown = tuple(links[i] for i in ids[:EVIDENCE_SHOWN] if i in links)
+    return CriterionStatus(rubric.criterion(v["criterion_id"]), v["verdict"], v["reason"] or "",
+                           shown, len(ids) - len(shown))
+
+
+def all_gaps_closed(unit_code: str, peers: dict[str, scoring.UnitScore],
+                    config: scoring.ScoringConfig) -> scoring.UnitChange:
+    """What-if every gap of one unit were closed, its peers unchanged.
+
+    Same result as ``scoring.what_if(rows, weights, by_unit(code))`` for that unit (closing
+    every not_met answer makes raw = max possible), without re-scoring the whole run per unit.
+    """
+    unit = peers[unit_code]
+    before = next(u for u in scoring.score_kind(unit.unit_kind, peers.values(), config).ranked
+                  if u.unit_code == unit_code)
+    bumped = replace(unit, raw=unit.max_possible, share=1.0, met=unit.met + unit.not_met,
+                     not_met=0)
+    after = next(u for u in scoring.score_kind(
+        unit.unit_kind, {**peers, unit_code: bumped}.values(), config).ranked
+        if u.unit_code == unit_code)
+    return scoring.UnitChange(unit_code, unit.unit_kind,
+                              round(after.raw - before.raw, scoring.DIGITS), before.share,
+                              after.share, before.normalised, after.normalised, before.rank,
+                              after.rank, before.group, after.group)
+
+
+def _unit_page(unit: Unit, model: ReportModel, rows: list[scoring.VerdictRow],
+               grid: dict[tuple[str, str], dict[str, dict[str, Any]]],
+               links: dict[int, EvidenceLink],
+               peers: dict[str, scoring.UnitScore]) -> UnitPage:
+    rubric = model.rubric
+    score = next((u for u in model.board.units() if u.unit_code == unit.code), None)
+    services, not_delivered, cannot = [], [], []
+    for s in rubric.services:
+        by_c = grid.get((unit.code, s.id), {})
+        applicable = [by_c[c.id] for c in rubric.criteria
+                      if c.id in by_c and by_c[c.id]["verdict"] != "not_applicable"]
+        if not applicable:
+            not_delivered.append(s)
+            continue
+        statuses = tuple(_criterion_status(rubric, v, links) for v in applicable)
+        services.append(ServiceStatus(s, model.cells[(unit.code, s.id)], statuses))
+        cannot += [(s, st) for st in statuses if st.verdict == "cannot_test"]
+    gaps: list[GapItem] = []
+    all_closed = None
+    if score is not None and score.not_met:
+        for g in scoring.gaps_by_gain(rows, model.weights, unit.code, model.config):
+            gaps.append(GapItem(unit, rubric.service(g.service_id),
+                                rubric.criterion(g.criterion_id), g.reason, g))
+        all_closed = all_gaps_closed(unit.code, peers, model.config)
+    ks = model.board.kinds.get(unit.kind)
+    return UnitPage(unit, score, len(ks.ranked) if ks else 0, services, not_delivered, gaps,
+                    all_closed, cannot)
+
+
+def _top_gaps(model: ReportModel, rows: list[scoring.VerdictRow]) -> list[TopGap]:
+    units: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for r in rows:
+        if r.verdict == "not_met":
+            units[(r.service_id, r.criterion_id)].append(r.unit_code)
+    overall = model.national.overall
+    order = {c.id: i for i, c in enumerate(model.rubric.criteria)}
+    out = []
+    for (sid, cid), codes in units.items():
+        points = model.weights[cid] * len(codes)
+        after = (None if overall.max_possible <= 0
+                 else round((overall.raw + points) / overall.max_possible, scoring.DIGITS))
+        out.append(TopGap(model.rubric.service(sid), model.rubric.criterion(cid),
+                          tuple(model.rubric.unit(c) for c in sorted(codes)), points, after))
+    out.sort(key=lambda g: (-g.points, g.service.annex_no, order[g.criterion.id]))
+    return out
+
+
+def build_model(db: sqlite_utils.Database, rubric: Rubric, run: dict[str, Any],
+                verdicts: list[dict[str, Any]], out_dir: Path,
+                config: scoring.ScoringConfig | None = None) -> ReportModel:
+    """Everything the reports show, language-neutral. Weights come from `rubric`."""
+    config = config or scoring.load_scoring_config()
+    weights = scoring.weights_from_rubric(rubric)
+    rows = scoring.as_rows(verdicts)
+    grid: dict[tuple[str, str], dict[str, dict[str, Any]]] = defaultdict(dict)
+    for v in verdicts:
+        grid[(v["unit_code"], v["service_id"])][v["criterion_id"]] = v
+    cells = {key: cell_state({c: v["verdict"] for c, v in by_c.items()})
+             for key, by_c in grid.items()}
+    units = [u for u in rubric.units
+             if any(cells.get((u.code, s.id), "na") != "na" for s in rubric.services)]
+    model = ReportModel(
+        run=run, rubric=rubric, config=config, weights=weights, verdicts=verdicts, units=units,
+        cells=cells, board=scoring.score_run(rows, weights, config),
+        national=scoring.national_figure(rows, weights), pages={}, top_gaps=[],
+        totals=Counter(v["verdict"] for v in verdicts),
+        cell_totals=Counter(cells[(u.code, s.id)] for u in units for s in rubric.services
+                            if (u.code, s.id) in cells),
+        cannot=Counter((v["criterion_id"], v["reason"]) for v in verdicts
+                       if v["verdict"] == "cannot_test"),
+    )
+    found = load_findings(db, run["id"])
+    cited = {i for v in [*verdicts, *found] for i in (v.get("evidence_ids") or [])[:EVIDENCE_SHOWN]}
+    links = load_evidence_links(db, run["id"], cited, Path(out_dir) / UNITS_DIR)
+    # Normalisation is per unit kind: a unit's what-ifs only need the rows of its own kind.
+    kind_rows = {k: [r for r in rows if r.unit_kind == k] for k in {r.unit_kind for r in rows}}
+    kind_scores = {k: scoring.unit_scores(kr, weights) for k, kr in kind_rows.items()}
+    model.pages = {u.code: _unit_page(u, model, kind_rows.get(u.kind, []), grid, links,
+                                      kind_scores.get(u.kind, {})) for u in units}
+    for f in found:
+        page = model.pages.get(f["unit_code"])
+        if page is not None and f["service_id"] in {s.id for s in rubric.services}:
+            ids = (f.get("evidence_ids") or [])[:EVIDENCE_SHOWN]
+            page.findings.append(FindingItem(
+                rubric.service(f["service_id"]), f["kind"] or "", f.get("national") or "",
+                f.get("portal") or "", f.get("detail") or "",
+                tuple(links[i] for i in ids if i in links)))
+    model.top_gaps = _top_gaps(model, rows)
+    return model
+
+
+def load_findings(db: sqlite_utils.Database, run_id: int) -> list[dict[str, Any]]:
+    """The run's national-vs-portal findings; none in a store from before provincial portals."""
+    if "findings" not in db.table_names():
+        return []
+    return store.load_findings(db, run_id)

@@ -1,0 +1,187 @@
+"""Rule regression cases (`rubrics/cases/`), in the style of axe-core's per-rule fixtures.
+
+One YAML file per criterion (rule). Its sections `met`, `not_met`, `not_applicable` and
+`cannot_test` list cases whose expected verdict is the section's name: evidence rows in, the
+verdict of one (unit, service) out, through the real `audits.evaluate.evaluate`. A case may pin
+the `reason` too. Evidence rows may name a fixture (a list of rows) from `_fixtures.yaml` or the
+file's own `fixtures:`. Format: `rubrics/cases/README.md`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from audits.evaluate import evaluate
+from audits.rubric import RUBRIC_DIR, Rubric
+
+SECTIONS = ("met", "not_met", "not_applicable", "cannot_test")
+FIXTURES_FILE = "_fixtures.yaml"
+CASE_KEYS = {"id", "description", "unit", "service", "evidence", "reason"}
+ROW_KEYS = {"kind", "code", "office", "outcome", "reason", "endpoint", "data"}
+KINDS = {"province_list", "catalogue", "procedure", "procedure_detail", "office_row",
+         "office_list", "fetch"}
+DEFAULT_CASES_DIR = RUBRIC_DIR / "cases"
+
+Evaluator = Callable[[Iterable[dict[str, Any]], Rubric], list[dict[str, Any]]]
+
+
+class CaseError(Exception):
+    """A malformed case file: names the file, case and field."""
+
+
+@dataclass(frozen=True)
+class Case:
+    file: str
+    criterion: str
+    id: str
+    expect: str
+    reason: str | None  # None: any reason
+    unit: str
+    service: str
+    evidence: tuple[dict[str, Any], ...]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    case: Case
+    verdict: str
+    reason: str
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == self.case.expect and (self.case.reason is None
+                                                     or self.reason == self.case.reason)
+
+    @staticmethod
+    def show(verdict: str, reason: str | None) -> str:
+        return f"{verdict} ({reason})" if reason else verdict
+
+    def describe(self) -> str:
+        c = self.case
+        expected, got = self.show(c.expect, c.reason), self.show(self.verdict, self.reason)
+        return (f"rule {c.criterion}, case {c.id} ({c.file}: {c.unit} / {c.service}): "
+                f"expected {expected}, got {got}")
+
+
+def _read(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CaseError(f"{path.name}: not valid YAML: {exc}") from None
+
+
+def _row(raw: Any, where: str, index: int) -> dict[str, Any]:
+    if not isinstance(raw, dict) or not set(raw) <= ROW_KEYS or raw.get("kind") not in KINDS:
+        raise CaseError(f"{where} field 'evidence[{index}]': a row needs a kind in "
+                        f"{sorted(KINDS)} and only the keys {sorted(ROW_KEYS)}, got {raw!r}")
+    code, office = str(raw.get("code", "")), str(raw.get("office", ""))
+    data = dict(raw.get("data") or {})
+    failed = raw["kind"] == "fetch" or raw.get("outcome") == "failed"
+    if raw["kind"] == "office_row":  # the parsed row carries its procedure and office codes
+        data.setdefault("procedure_code", code)
+        data.setdefault("office_code", office)
+        data.setdefault("implement_level", "NONE")
+    if raw["kind"] == "fetch":
+        data.setdefault("endpoint", raw.get("endpoint", ""))
+    return {"id": index + 1, "kind": raw["kind"], "url": "case:", "method": "POST",
+            "observed_at": "", "status": 200 if failed else 201, "sha256": "",
+            "outcome": "failed" if failed else raw.get("outcome", "ok"),
+            "reason": str(raw.get("reason", "error" if failed else "")),
+            "procedure_code": code, "office_code": office, "data": data}
+
+
+def _expand(rows: Any, fixtures: dict[str, list], where: str) -> list[dict[str, Any]]:
+    if not isinstance(rows, list):
+        raise CaseError(f"{where} field 'evidence': must be a list")
+    flat: list[Any] = []
+    for item in rows:
+        if isinstance(item, str):
+            if item not in fixtures:
+                raise CaseError(f"{where} field 'evidence': unknown fixture {item!r}")
+            flat.extend(fixtures[item])
+        else:
+            flat.append(item)
+    return [_row(raw, where, i) for i, raw in enumerate(flat)]
+
+
+def _fixtures(doc: Any, name: str) -> dict[str, list]:
+    fixtures = (doc or {}).get("fixtures", {}) if isinstance(doc, dict) else {}
+    if not isinstance(fixtures, dict) or not all(isinstance(v, list) for v in fixtures.values()):
+        raise CaseError(f"{name}: field 'fixtures': must map names to lists of rows")
+    return fixtures
+
+
+def _case(raw: Any, name: str, criterion: str, section: str, rubric: Rubric,
+          fixtures: dict[str, list]) -> Case:
+    if not isinstance(raw, dict) or not raw.get("id"):
+        raise CaseError(f"{name}: section '{section}': every case needs an id")
+    where = f"{name}: case '{raw['id']}'"
+    unknown = set(raw) - CASE_KEYS
+    if unknown:
+        raise CaseError(f"{where} field '{sorted(unknown)[0]}': unknown key")
+    unit, service = str(raw.get("unit", "")), str(raw.get("service", ""))
+    if unit not in {u.code for u in rubric.units}:
+        raise CaseError(f"{where} field 'unit': unknown unit {unit!r}")
+    if service not in {s.id for s in rubric.services}:
+        raise CaseError(f"{where} field 'service': unknown service {service!r}")
+    evidence = _expand(raw.get("evidence", []), fixtures, where)
+    reason = raw.get("reason")
+    return Case(name, criterion, str(raw["id"]), section,
+                None if reason is None else str(reason), unit, service, tuple(evidence),
+                str(raw.get("description", "")))
+
+
+def load_cases(cases_dir: Path, rubric: Rubric) -> list[Case]:
+    """Every case of every `<criterion>.yaml` in `cases_dir` (raises CaseError)."""
+    cases_dir = Path(cases_dir)
+    shared_path = cases_dir / FIXTURES_FILE
+    shared = _fixtures(_read(shared_path), FIXTURES_FILE) if shared_path.exists() else {}
+    criteria = {c.id for c in rubric.criteria}
+    cases: list[Case] = []
+    for path in sorted(cases_dir.glob("*.yaml")):
+        if path.name.startswith("_"):
+            continue
+        doc = _read(path)
+        if not isinstance(doc, dict) or doc.get("criterion") not in criteria:
+            raise CaseError(f"{path.name}: field 'criterion': must be one of {sorted(criteria)}")
+        unknown = set(doc) - {"criterion", "description", "fixtures", *SECTIONS}
+        if unknown:
+            raise CaseError(f"{path.name}: field '{sorted(unknown)[0]}': unknown key")
+        fixtures = {**shared, **_fixtures(doc, path.name)}
+        for section in SECTIONS:
+            for raw in doc.get(section) or []:
+                cases.append(_case(raw, path.name, doc["criterion"], section, rubric, fixtures))
+    ids = [(c.criterion, c.id) for c in cases]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise CaseError(f"duplicate case id {dupes[0][1]!r} for rule {dupes[0][0]}")
+    return cases
+
+
+def uncovered(cases: Iterable[Case], rubric: Rubric) -> list[str]:
+    """Criteria of the rubric without any case."""
+    covered = {c.criterion for c in cases}
+    return [c.id for c in rubric.criteria if c.id not in covered]
+
+
+def run_case(case: Case, rubric: Rubric, evaluator: Evaluator = evaluate) -> Outcome:
+    for v in evaluator(case.evidence, rubric):
+        if (v["unit_code"], v["service_id"], v["criterion_id"]) == (case.unit, case.service,
+                                                                    case.criterion):
+            return Outcome(case, v["verdict"], v["reason"])
+    return Outcome(case, "missing", "no verdict for this cell")
+
+
+def run_cases(cases: Iterable[Case], rubric: Rubric,
+              evaluator: Evaluator | None = None) -> list[Outcome]:
+    """Each case through the evaluator (default: `audits.evaluate.evaluate`, looked up at call
+    time so a patched rule is what gets tested)."""
+    import audits.evaluate as evaluation
+
+    return [run_case(c, rubric, evaluator or evaluation.evaluate) for c in cases]

@@ -1,0 +1,56 @@
+"""Provincial platform families and fingerprinting (one module per family).
+
+``fingerprint(url, html)`` names the family of a portal from its home page (never from a host
+list) and says whether the page needs JavaScript: an empty app shell, or a JavaScript challenge,
+has almost no visible text without a browser. The spider uses a browser only for such portals.
+
+Each family module offers: ``NAME``; ``matches(soup, html)``; ``listing_urls(base, root_soup)``;
+``LOGIN_FROM`` ("root", "listing" or a path); ``CONFIG_PATH`` ("" or a JSON config to read over
+plain HTTP); ``parse_listing``, ``parse_login``, ``parse_apply`` (pure: URL + HTML -> facts);
+``page_excerpt(kind, html)``; browser families also ``READY_JS`` (a page predicate: rendered)
+and ``walk(page)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import ModuleType
+
+from crawler.platforms import eform, igate, legacy
+from crawler.platforms.base import soup_of, visible_text
+
+FAMILIES: dict[str, ModuleType] = {m.NAME: m for m in (igate, eform, legacy)}
+SHELL_TEXT = 80  # fewer visible characters than this, with scripts: an app shell
+
+
+@dataclass
+class Fingerprint:
+    family: str  # "" when no family matched
+    needs_js: bool
+    signals: list[str] = field(default_factory=list)
+
+    @property
+    def module(self) -> ModuleType | None:
+        return FAMILIES.get(self.family)
+
+
+def fingerprint(url: str, html: str | bytes) -> Fingerprint:
+    from crawler.pages import is_challenge  # crawler.pages imports this package's helpers
+
+    text = html.decode("utf-8", "replace") if isinstance(html, bytes) else html
+    soup = soup_of(text)
+    signals: list[str] = []
+    scripts = soup.find_all("script")
+    visible = visible_text(soup)
+    if is_challenge(text):
+        signals.append("js_challenge")
+    if scripts and len(visible) < SHELL_TEXT:
+        signals.append("app_shell")
+    noscript = soup.find("noscript")
+    if noscript is not None and "javascript" in noscript.get_text(" ").casefold():
+        signals.append("noscript_asks_for_javascript")
+    family = next((name for name, mod in FAMILIES.items() if mod.matches(soup, text)), "")
+    if family:
+        signals.append(f"family:{family}")
+    needs_js = "js_challenge" in signals or "app_shell" in signals
+    return Fingerprint(family, needs_js, signals)

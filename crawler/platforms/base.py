@@ -1,0 +1,210 @@
+"""What the platform parsers share: the facts they return and the Vietnamese vocabulary.
+
+Parsers are pure (HTML text in, facts out) and never judge a service. Matching is by words a
+citizen reads ("Toàn trình", "Thanh toán", "VNeID"), scoped to the form or login block, so the
+national menu's "Thanh toán trực tuyến" link is not taken for a payment step.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+from bs4 import BeautifulSoup, Tag
+
+CODE_RE = re.compile(r"\b\d\.\d{6}(?:\.[A-Z]\d{2})?\b")  # 1.001193, local 1.115446.H36
+EXCERPT_CHARS = 2000
+
+
+def norm(text: Any) -> str:
+    """NFC, collapsed whitespace, casefolded: for matching words, not for display."""
+    return " ".join(unicodedata.normalize("NFC", str(text or "")).split()).casefold()
+
+
+def clean(text: Any) -> str:
+    return " ".join(unicodedata.normalize("NFC", str(text or "")).split())
+
+
+def soup_of(html: str | bytes) -> BeautifulSoup:
+    if isinstance(html, bytes):
+        html = html.decode("utf-8", "replace")
+    return BeautifulSoup(html, "html.parser")
+
+
+def level_of(text: Any) -> str:
+    """'Toàn trình' / 'Mức độ 4' -> full; 'Một phần' / 'Mức độ 3' -> partial; information -> info;
+    anything else -> ''."""
+    t = norm(text)
+    if "toàn trình" in t or "mức độ 4" in t:
+        return "full"
+    if "một phần" in t or "mức độ 3" in t:
+        return "partial"
+    if "cung cấp thông tin" in t or "mức độ 2" in t or "mức độ 1" in t:
+        return "info"
+    return ""
+
+
+LEVEL_RANK = {"": -1, "info": 0, "partial": 1, "full": 2}
+
+
+def code_in(text: Any) -> str:
+    m = CODE_RE.search(str(text or ""))
+    return m.group(0) if m else ""
+
+
+@dataclass
+class LoginFacts:
+    """The sign-in options a page offers (never followed)."""
+
+    national: bool  # VNeID / national portal account offered
+    links: list[dict[str, str]] = field(default_factory=list)  # [{label, href, national}]
+    realm: str = ""  # Keycloak realm seen in a login URL
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# Words that make a sign-in link the national one. A link counts only when it is a sign-in link
+# (its text says "Đăng nhập" or its address is an SSO / auth / login one).
+NATIONAL_WORDS = ("vneid", "định danh điện tử", "dịch vụ công quốc gia", "dvcqg",
+                  "kc_idp_hint=vneid", "vneidsso")
+LOGIN_WORDS = ("đăng nhập", "login", "/auth/", "sso", "dang-nhap", "openid-connect")
+
+
+def login_facts(scope: Tag | BeautifulSoup, base_url: str) -> LoginFacts:
+    links: list[dict[str, str]] = []
+    realm = ""
+    for a in scope.find_all(["a", "button"]):
+        label = clean(a.get_text(" "))
+        href = a.get("href") or ""
+        both = norm(label + " " + href)
+        if not any(w in both for w in LOGIN_WORDS):
+            continue
+        national = any(w in both for w in NATIONAL_WORDS)
+        m = re.search(r"/realms/([^/?#]+)/", href)
+        realm = realm or (m.group(1) if m else "")
+        links.append({"label": label, "href": urljoin(base_url, href) if href else "",
+                      "national": national})
+    return LoginFacts(national=any(x["national"] for x in links), links=links, realm=realm)
+
+
+PAYMENT_WORDS = ("thanh toán trực tuyến", "thanh toán qua", "thanh toán")
+
+
+def says_online_payment(text: Any) -> bool:
+    t = norm(text)
+    return "thanh toán" in t and "khi nhận kết quả" not in t and "trực tiếp" not in t
+
+
+@dataclass
+class ListedProcedure:
+    code: str
+    name: str
+    level: str  # info | partial | full | ""
+    apply_url: str = ""
+
+
+@dataclass
+class ListingPage:
+    procedures: list[ListedProcedure]
+    next_url: str = ""
+    total: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"procedures": [asdict(p) for p in self.procedures], "next_url": self.next_url,
+                "total": self.total}
+
+
+@dataclass
+class ApplyPage:
+    """One page of an apply flow, read up to (never past) submission."""
+
+    found: bool  # the procedure exists on this route
+    code: str = ""
+    name: str = ""
+    level: str = ""
+    online: bool = False  # online filing is offered (a form / wizard is shown)
+    steps: list[str] = field(default_factory=list)  # step titles as shown
+    step: str = ""  # the current step
+    fee_step: bool = False  # this page is (or the walk reached) the fee step
+    payment: bool = False  # an online payment option / "Thanh toán" button is offered
+    final: bool = False  # the submission control is on this page (not pressed)
+    final_button: str = ""  # its label ("Thanh toán", "Nộp hồ sơ", "Gửi hồ sơ")
+    submit_action: str = ""  # where the form would go (never requested)
+    next_url: str = ""  # the next step's GET link, when steps are pages
+    login: LoginFacts = field(default_factory=lambda: LoginFacts(False))
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["login"] = self.login.as_dict()
+        return d
+
+
+KEEP_ATTRS = {"href", "action", "method", "name", "value", "type", "role", "id", "checked",
+              "data-code", "data-state"}
+
+
+def compact(el: Tag) -> str:
+    """An element's HTML without styling noise (class soup, inline SVG), for excerpts."""
+    copy = BeautifulSoup(str(el), "html.parser")
+    for tag in copy(["svg", "style", "script"]):
+        tag.decompose()
+    for tag in copy.find_all(True):
+        tag.attrs = {k: v for k, v in tag.attrs.items() if k in KEEP_ATTRS}
+    return " ".join(str(copy).split())
+
+
+def excerpt(soup: BeautifulSoup, *selectors: str) -> str:
+    """The compacted HTML of the first element matching a selector (truncated), else the
+    page's text."""
+    for sel in selectors:
+        el = soup.select_one(sel)
+        if el is not None:
+            return compact(el)[:EXCERPT_CHARS]
+    body = soup.body or soup
+    return clean(body.get_text(" "))[:EXCERPT_CHARS]
+
+
+def visible_text(soup: BeautifulSoup) -> str:
+    copy = BeautifulSoup(str(soup), "html.parser")
+    for tag in copy(["script", "style", "noscript", "template"]):
+        tag.decompose()
+    return clean((copy.body or copy).get_text(" "))
+
+
+def table_procedures(soup: BeautifulSoup, base_url: str, level_hint: str = ""
+                     ) -> list[ListedProcedure]:
+    """Procedures of every table row that carries a procedure code: name, level (from the row's
+    words, else `level_hint`) and the apply link ("Nộp hồ sơ"), if any."""
+    out: list[ListedProcedure] = []
+    for tr in soup.find_all("tr"):
+        cells = tr.find_all("td")
+        if not cells:
+            continue
+        code = next((code_in(td.get_text(" ")) for td in cells if code_in(td.get_text(" "))), "")
+        if not code:
+            continue
+        texts = [clean(td.get_text(" ")) for td in cells]
+        name = max((t for t in texts if t and code_in(t) != t), key=len, default="")
+        link = next((a for a in tr.find_all("a", href=True) if "nộp" in norm(a.get_text())), None)
+        out.append(ListedProcedure(code=code, name=name,
+                                   level=level_of(" ".join(texts)) or level_hint,
+                                   apply_url=urljoin(base_url, link["href"]) if link else ""))
+    return out
+
+
+def next_link(soup: BeautifulSoup, base_url: str) -> str:
+    """The pager's "next page" link, if any."""
+    for a in soup.find_all("a", href=True):
+        if "next" in (a.get("class") or []) or norm(a.get_text()) in ("trang sau", "sau", "›",
+                                                                     "»", "next"):
+            return urljoin(base_url, a["href"])
+    return ""
+
+
+def total_in(text: str) -> int | None:
+    m = re.search(r"(?:tổng số|có)\s*:?\s*(\d+)\s*thủ tục", norm(text))
+    return int(m.group(1)) if m else None

@@ -1,0 +1,555 @@
+"""Provincial portals spider (scrapy-playwright), run after the national spider on the same run.
+
+Starts from the hosts of the `citizenUrl`s the national crawl stored, plus a configured portal
+list (crawler/platforms/seeds.py). For each portal: plain GET of its home page, fingerprint
+(crawler/platforms), then its procedure list, its login options and, for each rubric procedure it
+offers online, its apply flow up to, never past, submission. A browser is used only for a portal
+whose home page needs JavaScript; each such portal gets one browser context, closed when the
+portal is done, and pages are reused along the portal's sequence and always closed (errbacks
+too). It also reads the national portal's HTML procedure pages (behind a JavaScript challenge).
+Nothing is submitted, nobody logs in, and no POST is ever sent. Evidence only; never scores.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import scrapy
+from scrapy import exceptions
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from scrapy.settings import BaseSettings
+from twisted.python.failure import Failure
+
+from audits import store
+from audits.rubric import RUBRIC_DIR, load_rubric
+from crawler import pages
+from crawler.browser import BrowserNotFound, launch_options
+from crawler.failures import failure_reason
+from crawler.items import evidence, page_evidence
+from crawler.platforms import browsing, fingerprint, seeds
+from crawler.platforms.base import LEVEL_RANK, ListedProcedure, soup_of
+from crawler.profiles import is_loopback
+
+HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+READY_TIMEOUT = 15_000  # ms a rendered page may take to settle
+MAX_FLOW_PAGES = 8  # apply steps followed per procedure (a loop guard)
+NATIONAL_PAGE = "/thu-tuc-hanh-chinh/"
+# A national procedure page has rendered (past the challenge, the React app has drawn it) when it
+# shows a procedure code label, says "not found", or is the rejection page.
+NATIONAL_READY = """() => { const t = document.body ? document.body.innerText : '';
+  return /Mã thủ tục|Không tìm thấy|requested URL was rejected/i.test(t); }"""
+
+
+@dataclass
+class Task:
+    kind: str  # list | login | config | apply | national
+    url: str
+    code: str = ""
+    browser: bool = False
+    step: int = 0  # apply flows whose steps are pages: 0, 1, ...
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Run:
+    """One site's sequence of tasks: a provincial portal, or the national HTML pages."""
+
+    key: str  # host[:port]
+    base: str
+    units: tuple[str, ...]
+    family: ModuleType | None
+    browser: bool
+    lanes: int
+    queue: deque[Task] = field(default_factory=deque)
+    inflight: int = 0
+    idle_pages: list[Any] = field(default_factory=list)
+    context: Any = None
+    started: bool = False
+    finished: bool = False
+    list_pending: int = 0
+    list_failure: str = ""
+    list_pages: int = 0
+    listed: dict[str, ListedProcedure] = field(default_factory=dict)
+    login_done: bool = False
+    shots: int = 0
+    cookie: str = ""  # a challenge cookie the browser earned, reused for plain requests
+    cookie_tried: bool = False
+
+    @property
+    def context_name(self) -> str:
+        return f"site:{self.key}"
+
+    def common(self) -> dict[str, Any]:
+        return {"units": list(self.units), "base": self.base,
+                "family": self.family.NAME if self.family else "", "browser": self.browser}
+
+
+def _reason(failure: Failure) -> tuple[str, int | None]:
+    """crawler.failures' reasons, plus the browser's and Scrapy 2.13+'s own download errors
+    (which crawler.failures does not know yet)."""
+    from playwright.async_api import Error as PlaywrightError
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    if failure.check(PlaywrightTimeout, exceptions.DownloadTimeoutError):
+        return "timeout", None
+    if failure.check(exceptions.DownloadConnectionRefusedError):
+        return "refused", None
+    if failure.check(exceptions.CannotResolveHostError):
+        return "dns", None
+    if failure.check(exceptions.IgnoreRequest) and "robots" in str(failure.value).lower():
+        return "robots_disallowed", None
+    if failure.check(PlaywrightError):
+        return "refused" if "ERR_CONNECTION_REFUSED" in str(failure.value) else "browser_error", \
+            None
+    return failure_reason(failure)
+
+
+class ProvincialSpider(scrapy.Spider):
+    name = "provincial"
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)
+        if not settings.getbool("DVC_BROWSER"):
+            return
+        try:
+            if not settings.get("PLAYWRIGHT_LAUNCH_OPTIONS"):
+                settings.set("PLAYWRIGHT_LAUNCH_OPTIONS",
+                             launch_options(settings.get("DVC_AUDIT_CHROMIUM") or None),
+                             priority="spider")
+        except BrowserNotFound:
+            settings.set("DVC_BROWSER", False, priority="spider")
+            settings.set("DVC_BROWSER_MISSING", True, priority="spider")
+            return
+        settings.set("DOWNLOAD_HANDLERS", {"http": HANDLER, "https": HANDLER}, priority="spider")
+
+    def __init__(self, *, base_url: str, seed_list: list[seeds.Seed],
+                 national: list[tuple[str, str]], codes: set[str], out_dir: Path, run_id: int,
+                 browser: bool, browser_portals: int, browser_reason: str = "needs_browser",
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.base_url = base_url.rstrip("/")
+        self.seed_list = seed_list
+        self.national = national
+        self.codes = codes
+        self.out_dir = Path(out_dir)
+        self.shot_dir = Path("screenshots") / f"run-{run_id}"
+        self.browser = browser
+        self.browser_reason = browser_reason
+        self.slots = max(1, browser_portals)
+        self.active = 0
+        self.waiting: deque[Run] = deque()
+        self.runs: dict[str, Run] = {}
+        hosts = {s.host.split(":")[0] for s in seed_list}
+        self.allowed_domains = sorted(hosts | {self.base_url.split("//", 1)[-1].split(":")[0]})
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ProvincialSpider:
+        s = crawler.settings
+        base = s.get("DVC_BASE_URL")
+        rubric = load_rubric(s.get("DVC_RUBRIC_DIR") or RUBRIC_DIR)
+        db_path = s.get("DVC_DB")
+        run_id = s.getint("DVC_RUN_ID")
+        evidence_rows = [e for e in store.load_evidence(store.open_db(db_path), run_id)
+                         if e["kind"] in ("office_row", "procedure")] if db_path else []
+        portal_list = s.get("DVC_PORTAL_LIST")
+        if portal_list is None or portal_list == "":
+            file = s.get("DVC_PORTAL_FILE") or seeds.PORTAL_FILE
+            portal_list = seeds.load_portal_list(file) if Path(file).exists() else []
+        kwargs.setdefault("base_url", base)
+        kwargs.setdefault("seed_list", seeds.portal_seeds(evidence_rows, rubric, base,
+                                                          list(portal_list)))
+        kwargs.setdefault("national", seeds.national_pages(evidence_rows, rubric.all_codes())
+                          if s.getbool("DVC_NATIONAL_PAGES") else [])
+        kwargs.setdefault("codes", rubric.all_codes())
+        kwargs.setdefault("out_dir", Path(s.get("DVC_OUT_DIR") or Path(db_path or ".").parent))
+        kwargs.setdefault("run_id", run_id)
+        kwargs.setdefault("browser", s.getbool("DVC_BROWSER"))
+        kwargs.setdefault("browser_reason", "no_browser" if s.getbool("DVC_BROWSER_MISSING")
+                          else "needs_browser")
+        kwargs.setdefault("browser_portals", s.getint("DVC_BROWSER_PORTALS", 2))
+        return super().from_crawler(crawler, *args, **kwargs)
+
+    # -- start ------------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        self.logger.info("%d portals to visit, %d national procedure pages",
+                         len(self.seed_list), len(self.national))
+        for seed in self.seed_list:
+            yield scrapy.Request(seed.base + "/", callback=self.on_root, errback=self.on_root_error,
+                                 meta={"seed": seed}, dont_filter=True)
+        if self.national:
+            code, fid = self.national[0]
+            yield scrapy.Request(self.base_url + NATIONAL_PAGE + fid, callback=self.on_probe,
+                                 errback=self.on_probe_error, dont_filter=True,
+                                 meta={"code": code})
+
+    def lanes_for(self, base: str, browser: bool, national: bool = False) -> int:
+        """Requests in flight per site: one for a real host (politeness); on loopback (the
+        replica) a few, so the browser part is bound by CPU rather than by latency."""
+        if not is_loopback(base):
+            return 1
+        return 2 if browser and national else 3
+
+    # -- portal home: fingerprint -----------------------------------------------------------
+
+    async def on_root(self, response: Response) -> AsyncIterator[Any]:
+        seed: seeds.Seed = response.meta["seed"]
+        fp = fingerprint(response.url, response.body)
+        data = {"units": sorted(seed.units), "sources": sorted(seed.sources), "base": seed.base,
+                "family": fp.family, "needs_js": fp.needs_js, "signals": fp.signals,
+                "entry_urls": seed.entry_urls}
+        module = fp.module
+        ok = module is not None
+        yield page_evidence("portal", url=response.url, status=response.status,
+                            raw_sha256=store.sha256(response.body), dom=response.body,
+                            excerpt=response.text[:2000], outcome="ok" if ok else "failed",
+                            reason="" if ok else "unknown_platform", data=data)
+        if module is None:
+            return
+        run = Run(seed.host, seed.base, tuple(sorted(seed.units)), module, fp.needs_js,
+                  self.lanes_for(seed.base, fp.needs_js))
+        self.runs[run.key] = run
+        if run.browser and not self.browser:
+            run.finished = True
+            yield evidence("portal_list", url=response.url, method="GET", outcome="failed",
+                           reason=self.browser_reason, data=run.common())
+            return
+        root = soup_of(response.body)
+        for url in module.listing_urls(seed.base, root):
+            run.queue.append(Task("list", url, browser=run.browser))
+            run.list_pending += 1
+        if not run.list_pending:
+            yield self.list_summary(run, failed="no_listing")
+        if module.CONFIG_PATH:
+            run.queue.append(Task("config", seed.base + module.CONFIG_PATH))
+        if module.LOGIN_FROM == "root":
+            yield self.login_item(run, response.url, response.body, response.status)
+        elif module.LOGIN_FROM.startswith("/"):
+            run.queue.append(Task("login", seed.base + module.LOGIN_FROM, browser=run.browser))
+        async for r in self.launch(run):
+            yield r
+
+    def on_root_error(self, failure: Failure) -> Any:
+        seed: seeds.Seed = failure.request.meta["seed"]
+        reason, status = _reason(failure)
+        self.logger.warning("portal %s unreachable: %s", seed.base, reason)
+        yield evidence("portal", url=failure.request.url, method="GET", status=status,
+                       outcome="failed", reason=reason,
+                       data={"units": sorted(seed.units), "sources": sorted(seed.sources),
+                             "base": seed.base, "entry_urls": seed.entry_urls})
+
+    # -- national procedure pages -----------------------------------------------------------
+
+    async def on_probe(self, response: Response) -> AsyncIterator[Any]:
+        fp = fingerprint(response.url, response.body)
+        run = Run(response.url.split("/")[2], self.base_url, (), None, fp.needs_js,
+                  self.lanes_for(self.base_url, fp.needs_js, national=True))
+        self.runs[run.key] = run
+        if run.browser and not self.browser:
+            run.finished = True
+            reason = "js_challenge" if "js_challenge" in fp.signals else self.browser_reason
+            for code, fid in self.national:
+                yield page_evidence("national_page", url=self.base_url + NATIONAL_PAGE + fid,
+                                    status=response.status,
+                                    raw_sha256=store.sha256(response.body), dom=response.body,
+                                    excerpt=response.text[:1000], outcome="failed",
+                                    reason=reason, procedure_code=code,
+                                    data={"procedure_id": fid, "signals": fp.signals})
+            return
+        for code, fid in self.national:
+            run.queue.append(Task("national", self.base_url + NATIONAL_PAGE + fid, code=code,
+                                  browser=run.browser, extra={"procedure_id": fid}))
+        async for r in self.launch(run):
+            yield r
+
+    def on_probe_error(self, failure: Failure) -> Any:
+        reason, status = _reason(failure)
+        for code, fid in self.national:
+            yield evidence("national_page", url=self.base_url + NATIONAL_PAGE + fid,
+                           method="GET", status=status, outcome="failed", reason=reason,
+                           procedure_code=code, data={"procedure_id": fid})
+
+    # -- scheduling: lanes per site, browser slots across sites ------------------------------
+
+    async def launch(self, run: Run) -> AsyncIterator[Any]:
+        if run.browser:
+            if self.active >= self.slots:
+                self.waiting.append(run)
+                return
+            self.active += 1
+        run.started = True
+        async for r in self.pump(run):
+            yield r
+
+    async def pump(self, run: Run) -> AsyncIterator[Any]:
+        while run.queue and run.inflight < run.lanes:
+            task = run.queue.popleft()
+            page = run.idle_pages.pop() if task.browser and run.idle_pages else None
+            run.inflight += 1
+            yield self.request(run, task, page)
+        if not run.queue and run.inflight == 0 and not run.finished:
+            async for r in self.finish(run):
+                yield r
+
+    def request(self, run: Run, task: Task, page: Any = None) -> scrapy.Request:
+        meta: dict[str, Any] = {"run": run.key, "task": task}
+        headers = {"Cookie": run.cookie} if run.cookie and not task.browser else None
+        if task.browser:
+            meta.update(playwright=True, playwright_include_page=True,
+                        playwright_context=run.context_name,
+                        playwright_page_init_callback=browsing.init_page,
+                        # the callback waits for the rendering itself (ready_js): no need to
+                        # wait for the load event too
+                        playwright_page_goto_kwargs={"wait_until": "commit"})
+            if page is not None:
+                meta["playwright_page"] = page
+        return scrapy.Request(task.url, callback=self.on_task, errback=self.on_task_error,
+                              meta=meta, dont_filter=True, headers=headers)
+
+    async def finish(self, run: Run) -> AsyncIterator[Any]:
+        run.finished = True
+        stats = self.crawler.stats
+        for page in run.idle_pages:
+            if await close_page(page):
+                stats.inc_value("provincial/pages_closed")
+        run.idle_pages.clear()
+        if run.context is not None:
+            await run.context.close()
+            stats.inc_value("provincial/contexts_closed")
+            run.context = None
+        if run.browser and run.started:
+            self.active -= 1
+            while self.waiting and self.active < self.slots:
+                async for r in self.launch(self.waiting.popleft()):
+                    yield r
+
+    # -- tasks ------------------------------------------------------------------------------
+
+    async def on_task(self, response: Response) -> AsyncIterator[Any]:
+        run: Run = self.runs[response.meta["run"]]
+        task: Task = response.meta["task"]
+        page = response.meta.get("playwright_page")
+        if page is not None and run.context is None:
+            run.context = page.context
+        try:
+            async for item in self.handle(run, task, response, page):
+                yield item
+        except Exception as exc:  # noqa: BLE001 - a page we cannot read is a failed observation
+            reason = _reason(Failure(exc))[0]
+            if reason in ("error", "browser_error"):
+                reason = "unreadable"
+                self.logger.exception("could not read %s", response.url)
+            async for item in self.task_failed(run, task, reason, response.status, str(exc)):
+                yield item
+        finally:
+            if page is not None and not page.is_closed():
+                run.idle_pages.append(page)
+            run.inflight -= 1
+        async for r in self.pump(run):
+            yield r
+
+    async def on_task_error(self, failure: Failure) -> AsyncIterator[Any]:
+        request = failure.request
+        run: Run = self.runs[request.meta["run"]]
+        task: Task = request.meta["task"]
+        page = request.meta.get("playwright_page")
+        if page is not None and run.context is None and not page.is_closed():
+            run.context = page.context
+        reason, status = _reason(failure)
+        self.logger.warning("could not fetch %s (%s): %s", task.url, task.kind, reason)
+        try:
+            async for item in self.task_failed(run, task, reason, status):
+                yield item
+        finally:
+            if page is not None and not page.is_closed():
+                run.idle_pages.append(page)  # reused for the next task, closed at the end
+            run.inflight -= 1
+        async for r in self.pump(run):
+            yield r
+
+    async def handle(self, run: Run, task: Task, response: Response,
+                     page: Any) -> AsyncIterator[Any]:
+        raw = response.body
+        dom = raw
+        status = response.status
+        shot = ""
+        steps: list[str] = []
+        if page is not None:  # let the app render (and walk a wizard) before reading
+            await page.wait_for_function(self.ready_js(run), timeout=READY_TIMEOUT)
+            if task.kind == "apply" and hasattr(run.family, "walk"):
+                steps = await run.family.walk(page)
+            dom = (await page.content()).encode("utf-8")
+            doc = browsing.take_document(page)
+            if doc is not None:
+                raw, status = doc[2], doc[1]
+            if task.kind in ("list", "apply", "national"):
+                shot = await self.screenshot(run, task, page)
+        handler = getattr(self, f"on_{task.kind}")
+        for item in handler(run, task, response.url, status, raw, dom, shot, steps):
+            yield item
+        if task.kind == "national" and page is not None and not run.cookie_tried:
+            await self.share_cookie(run, page, dom)
+
+    async def share_cookie(self, run: Run, page: Any, dom: bytes) -> None:
+        """Once the browser has passed a challenge, try the cookie it earned with plain
+        requests: if they then get real pages the browser is spared; the first one that does
+        not (a challenge again, or an app shell) sends the rest back to the browser."""
+        if not pages.parse_procedure_page(dom).found:
+            return
+        run.cookie_tried = True
+        cookies = await page.context.cookies(run.base)
+        run.cookie = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
+        if run.cookie:
+            for queued in run.queue:
+                queued.browser = False
+
+    def ready_js(self, run: Run) -> str:
+        return getattr(run.family, "READY_JS", None) or NATIONAL_READY
+
+    async def screenshot(self, run: Run, task: Task, page: Any) -> str:
+        run.shots += 1
+        name = browsing.safe_name(f"{task.kind}-{task.code or run.shots}") + ".jpg"
+        rel = self.shot_dir / browsing.safe_name(run.key) / name
+        (self.out_dir / rel.parent).mkdir(parents=True, exist_ok=True)
+        try:  # JPEG: a third of PNG's time, and legible
+            await page.screenshot(path=str(self.out_dir / rel), type="jpeg", quality=60)
+        except Exception:  # noqa: BLE001 - evidence without a picture is still evidence
+            self.logger.warning("no screenshot of %s", page.url)
+            return ""
+        return rel.as_posix()
+
+    def item(self, kind: str, run: Run, task: Task, url: str, status: int | None, raw: bytes,
+             dom: bytes, shot: str, data: dict[str, Any], excerpt: str = "",
+             outcome: str = "ok", reason: str = "") -> dict[str, Any]:
+        return page_evidence(kind, url=url, status=status, raw_sha256=store.sha256(raw),
+                             dom=dom, excerpt=excerpt, screenshot=shot, outcome=outcome,
+                             reason=reason, procedure_code=task.code,
+                             data={**run.common(), **data})
+
+    # listing pages --------------------------------------------------------------------------
+
+    def on_list(self, run: Run, task: Task, url: str, status: int | None, raw: bytes,
+                dom: bytes, shot: str, steps: list[str]) -> Any:
+        listing = run.family.parse_listing(url, dom)
+        run.list_pages += 1
+        for p in listing.procedures:
+            known = run.listed.get(p.code)
+            if known is None or LEVEL_RANK[p.level] > LEVEL_RANK[known.level]:
+                run.listed[p.code] = p
+        yield self.item("portal_page", run, task, url, status, raw, dom, shot,
+                        listing.as_dict(), run.family.page_excerpt("list", dom))
+        if run.family.LOGIN_FROM == "listing" and not run.login_done:
+            yield self.login_item(run, url, dom, status, raw)
+        if listing.next_url and run.list_pages < 200:
+            run.queue.appendleft(Task("list", listing.next_url, browser=task.browser))
+            run.list_pending += 1
+        yield from self.list_done(run)
+
+    def list_done(self, run: Run) -> Any:
+        run.list_pending -= 1
+        if run.list_pending:
+            return
+        yield self.list_summary(run, failed=run.list_failure)
+        for code, p in sorted(run.listed.items()):
+            if code in self.codes and LEVEL_RANK[p.level] >= LEVEL_RANK["partial"] \
+                    and p.apply_url:
+                run.queue.append(Task("apply", p.apply_url, code=code, browser=run.browser))
+
+    def list_summary(self, run: Run, failed: str = "") -> dict[str, Any]:
+        procedures = {c: {"level": p.level, "name": p.name, "apply_url": p.apply_url}
+                      for c, p in sorted(run.listed.items())}
+        return evidence("portal_list", url=run.base + "/", method="GET",
+                        outcome="failed" if failed else "ok", reason=failed,
+                        data={**run.common(), "complete": not failed, "pages": run.list_pages,
+                              "procedures": procedures})
+
+    # login options, config ------------------------------------------------------------------
+
+    def login_item(self, run: Run, url: str, dom: bytes, status: int | None,
+                   raw: bytes | None = None) -> dict[str, Any]:
+        run.login_done = True
+        facts = run.family.parse_login(url, dom)
+        task = Task("login", url)
+        if facts is None:
+            return self.item("portal_login", run, task, url, status, raw or dom, dom, "",
+                             {}, outcome="failed", reason="no_login_options")
+        return self.item("portal_login", run, task, url, status, raw or dom, dom, "",
+                         facts.as_dict(), run.family.page_excerpt("login", dom))
+
+    def on_login(self, run: Run, task: Task, url: str, status: int | None, raw: bytes,
+                 dom: bytes, shot: str, steps: list[str]) -> Any:
+        yield self.login_item(run, url, dom, status, raw)
+
+    def on_config(self, run: Run, task: Task, url: str, status: int | None, raw: bytes,
+                  dom: bytes, shot: str, steps: list[str]) -> Any:
+        config = run.family.parse_config(raw)
+        yield self.item("portal_page", run, task, url, status, raw, dom, "",
+                        {"config": config}, raw.decode("utf-8", "replace")[:2000],
+                        outcome="ok" if config else "failed",
+                        reason="" if config else "unexpected_config")
+
+    # apply flows ----------------------------------------------------------------------------
+
+    def on_apply(self, run: Run, task: Task, url: str, status: int | None, raw: bytes,
+                 dom: bytes, shot: str, steps: list[str]) -> Any:
+        facts = run.family.parse_apply(url, dom)
+        data = {**facts.as_dict(), "code": task.code, "flow_step": task.step,
+                "walked_steps": steps}
+        if not facts.found:
+            yield self.item("portal_apply", run, task, url, status, raw, dom, shot, data,
+                            run.family.page_excerpt("apply", dom), outcome="failed",
+                            reason="not_found")
+            return
+        yield self.item("portal_apply", run, task, url, status, raw, dom, shot, data,
+                        run.family.page_excerpt("apply", dom))
+        if facts.next_url and not facts.final and task.step + 1 < MAX_FLOW_PAGES:
+            run.queue.appendleft(Task("apply", facts.next_url, code=task.code,
+                                      browser=task.browser, step=task.step + 1))
+
+    # national pages -------------------------------------------------------------------------
+
+    def on_national(self, run: Run, task: Task, url: str, status: int | None, raw: bytes,
+                    dom: bytes, shot: str, steps: list[str]) -> Any:
+        page = pages.parse_procedure_page(dom)
+        if not task.browser and run.browser and (page.challenge or fingerprint(url, dom).needs_js):
+            run.cookie = ""  # the shared cookie does not do: the browser reads every page
+            for queued in (*run.queue, task):
+                queued.browser = True
+            run.queue.appendleft(task)
+            return
+        reason = ("blocked" if page.blocked else "js_challenge" if page.challenge
+                  else "" if page.found else "not_found")
+        yield self.item("national_page", run, task, url, status, raw, dom, shot,
+                        {**page.as_dict(), **task.extra}, pages.page_excerpt(dom),
+                        outcome="failed" if reason else "ok", reason=reason)
+
+    # failures -------------------------------------------------------------------------------
+
+    async def task_failed(self, run: Run, task: Task, reason: str, status: int | None,
+                          detail: str = "") -> AsyncIterator[Any]:
+        kind = {"list": "portal_page", "login": "portal_login", "config": "portal_page",
+                "apply": "portal_apply", "national": "national_page"}[task.kind]
+        data = {**run.common(), "code": task.code, **task.extra}
+        if detail:
+            data["error"] = detail[:500]
+        yield evidence(kind, url=task.url, method="GET", status=status, outcome="failed",
+                       reason=reason, procedure_code=task.code, data=data)
+        if task.kind == "list":
+            run.list_failure = run.list_failure or reason
+            for item in self.list_done(run):
+                yield item
+
+
+async def close_page(page: Any) -> bool:
+    browsing.forget(page)
+    if page.is_closed():
+        return False
+    await page.close()
+    return True

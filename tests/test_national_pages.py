@@ -1,0 +1,126 @@
+"""The national portal's rendered procedure pages: the real captures in
+../shared/research/portals/dvcqg_new/captures/ (read in place; skipped when absent), and the
+replica's pages behind its JavaScript challenge (plain HTTP sees only the challenge; a browser
+passes it)."""
+
+from __future__ import annotations
+
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from crawler.pages import is_challenge, page_excerpt, parse_procedure_page
+from crawler.platforms import fingerprint
+from tests.shared_data import DVCQG, require
+
+CAPTURES = DVCQG / "captures"
+UA = "Mozilla/5.0 (X11; Linux x86_64) dvc-audit-test"
+
+# (file, code, decision, level, sector, {method: online fees}) read off the real pages by hand
+REAL = [
+    ("detail-khai-sinh.html", "1.001193", "163/QĐ-BTP", "Cấp xã", "Hộ tịch",
+     {"ONLINE": [0], "POSTAL": [0], "DIRECT": [0]}),
+    ("detail-thuong-tru.html", "1.004222", "1523/QĐ-BCA-C06", "Cấp xã",
+     "Đăng ký, quản lý cư trú", {"ONLINE": [10000], "DIRECT": [20000]}),
+    ("detail-gpxd-cap-moi-III-IV-nha-o-rieng-le.html", "1.013225", "1077/QĐ-BXD", "Cấp xã",
+     "Hoạt động xây dựng", {"ONLINE": [0], "POSTAL": [0], "DIRECT": [0]}),
+]
+
+
+@pytest.mark.parametrize(("name", "code", "decision", "level", "sector", "fees"), REAL,
+                         ids=[r[0] for r in REAL])
+def test_real_rendered_page(name, code, decision, level, sector, fees):
+    html = require(CAPTURES / name).read_bytes()
+    assert not is_challenge(html)
+    page = parse_procedure_page(html)
+    assert page.found and not page.challenge and not page.blocked
+    assert (page.code, page.decision, page.level, page.sector) == (code, decision, level, sector)
+    assert page.name and page.type == "TTHC được luật giao quy định chi tiết"
+    assert {m.method: m.fees for m in page.methods} == fees
+    assert page.online and page.methods[0].label == "Trực tuyến"
+    assert all(m.time for m in page.methods)
+    # the "Nộp hồ sơ" office chooser, as rendered (its dropdown closed)
+    chooser = page.chooser
+    assert chooser.present and chooser.button == "Nộp hồ sơ"
+    assert chooser.search_types == ["PROVINCE", "MINISTRY"]
+    assert chooser.office_levels == ["WARD", "OTHER"]
+    assert "đã áp dụng dịch vụ công trực tuyến" in chooser.note
+    excerpt = page_excerpt(html)
+    assert "Hình thức nộp" in excerpt and "Nộp hồ sơ" in excerpt
+
+
+def test_real_fee_descriptions_are_not_counted_as_fees():
+    page = parse_procedure_page(require(CAPTURES / "detail-thuong-tru.html").read_bytes())
+    online = next(m for m in page.methods if m.method == "ONLINE")
+    assert online.fees == [10000]  # "(... thu 10.000 đồng/lần đăng ký.)" is a description
+    assert "10.000 đồng/lần" in online.fee_text
+
+
+def test_real_page_is_not_a_shell():
+    fp = fingerprint("https://dichvucong.gov.vn/thu-tuc-hanh-chinh/x",
+                     require(CAPTURES / "detail-khai-sinh.html").read_bytes())
+    assert not fp.needs_js and fp.family == ""
+
+
+# ----------------------------------------------------------------------------- the replica
+
+
+def _get(url: str, cookie: str = "") -> str:
+    headers = {"User-Agent": UA, **({"Cookie": cookie} if cookie else {})}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as r:
+        assert r.status == 200
+        return r.read().decode()
+
+
+def test_plain_http_sees_only_the_challenge(replica):
+    srv = replica("replica/scenarios/small.yaml")
+    fid = srv.portal.id_by_code["1.001193"]
+    for path in (f"/thu-tuc-hanh-chinh/{fid}", "/thu-tuc-hanh-chinh/nonexistent", "/x"):
+        html = _get(srv.base_url + path)
+        assert is_challenge(html)
+        page = parse_procedure_page(html)
+        assert page.challenge and not page.found and not page.methods
+        fp = fingerprint(srv.base_url + path, html)
+        assert fp.needs_js and "js_challenge" in fp.signals
+
+
+def test_replica_page_parses_like_the_real_one(replica, tmp_path: Path):
+    """A browser runs the challenge (script, cookie, reload); the page then reads like the real
+    captures, and its chooser lists the offices that hand off online."""
+    from playwright.sync_api import sync_playwright
+
+    from crawler.browser import launch_options
+
+    srv = replica("replica/scenarios/small.yaml")
+    fid = srv.portal.id_by_code["1.013236"]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(**launch_options())
+        try:
+            page = browser.new_page()
+            page.goto(f"{srv.base_url}/thu-tuc-hanh-chinh/{fid}")
+            page.wait_for_selector("text=Mã thủ tục", timeout=15_000)
+            html = page.content()
+            cookies = page.context.cookies()
+        finally:
+            browser.close()
+    assert any(c["name"] == "TS01dvc" for c in cookies)
+    parsed = parse_procedure_page(html)
+    assert parsed.found and parsed.code == "1.013236" and parsed.level == "Cấp tỉnh"
+    assert {m.method: m.fees for m in parsed.methods} == {
+        "ONLINE": [150000], "POSTAL": [150000], "DIRECT": [150000]}
+    assert parsed.chooser.present and parsed.chooser.button == "Nộp hồ sơ"
+    assert [o["code"] for o in parsed.chooser.options] == ["000.00.17.H26"]  # Hà Nội's Sở
+    # the cookie works for plain HTTP too: the challenge is all that stood in the way
+    cookie = next(f"{c['name']}={c['value']}" for c in cookies if c["name"] == "TS01dvc")
+    assert parse_procedure_page(_get(f"{srv.base_url}/thu-tuc-hanh-chinh/{fid}", cookie)).found
+
+
+def test_blocked_procedure_page_is_the_rejection_page(replica):
+    from crawler.parsers import is_block_page
+
+    srv = replica("replica/scenarios/small.yaml")
+    token = srv.challenge.issue()
+    html = _get(f"{srv.base_url}/thu-tuc-hanh-chinh/{srv.portal.id_by_code['2.000986']}",
+                f"TS01dvc={token[::-1]}")
+    assert is_block_page(html) and parse_procedure_page(html).blocked
