@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from scrapy import exceptions
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import (
     ConnectionRefusedError,
@@ -21,12 +22,15 @@ def failure_reason(failure: Failure) -> tuple[str, int | None]:
     if failure.check(HttpError):
         status = failure.value.response.status
         return http_reason(status), status
-    if failure.check(TimeoutError, TCPTimedOutError):
+    # Scrapy 2.13+ wraps Twisted's errors in its own download exceptions; know both.
+    if failure.check(TimeoutError, TCPTimedOutError, exceptions.DownloadTimeoutError):
         return "timeout", None
-    if failure.check(DNSLookupError):
+    if failure.check(DNSLookupError, exceptions.CannotResolveHostError):
         return "dns", None
-    if failure.check(ConnectionRefusedError):
+    if failure.check(ConnectionRefusedError, exceptions.DownloadConnectionRefusedError):
         return "refused", None
+    if failure.check(exceptions.IgnoreRequest) and "robots" in str(failure.value).lower():
+        return "robots_disallowed", None
     return "error", None
 
 

@@ -103,3 +103,22 @@ def test_office_row_normalises_level_and_text() -> None:
     assert row["implement_level"] == "PARTIAL"
     assert row["office_name"] == "Sở Tư pháp"
     assert row["testing"] is False and row["citizen_url"] is None
+
+
+def test_scrapy_download_errors_get_named_reasons() -> None:
+    from scrapy import exceptions
+    from twisted.python.failure import Failure
+
+    from crawler.failures import failure_reason
+
+    def reason(exc: Exception) -> str:
+        try:
+            raise exc
+        except Exception:
+            return failure_reason(Failure())[0]
+
+    assert reason(exceptions.DownloadTimeoutError("slow")) == "timeout"
+    assert reason(exceptions.DownloadConnectionRefusedError("down")) == "refused"
+    assert reason(exceptions.CannotResolveHostError("nx")) == "dns"
+    assert reason(exceptions.IgnoreRequest("Forbidden by robots.txt")) == "robots_disallowed"
+    assert reason(ValueError("other")) == "error"

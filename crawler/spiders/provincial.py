@@ -20,7 +20,6 @@ from types import ModuleType
 from typing import Any
 
 import scrapy
-from scrapy import exceptions
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
@@ -91,19 +90,12 @@ class Run:
 
 
 def _reason(failure: Failure) -> tuple[str, int | None]:
-    """crawler.failures' reasons, plus the browser's and Scrapy 2.13+'s own download errors
-    (which crawler.failures does not know yet)."""
+    """crawler.failures' reasons, plus the browser's own errors."""
     from playwright.async_api import Error as PlaywrightError
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-    if failure.check(PlaywrightTimeout, exceptions.DownloadTimeoutError):
+    if failure.check(PlaywrightTimeout):
         return "timeout", None
-    if failure.check(exceptions.DownloadConnectionRefusedError):
-        return "refused", None
-    if failure.check(exceptions.CannotResolveHostError):
-        return "dns", None
-    if failure.check(exceptions.IgnoreRequest) and "robots" in str(failure.value).lower():
-        return "robots_disallowed", None
     if failure.check(PlaywrightError):
         return "refused" if "ERR_CONNECTION_REFUSED" in str(failure.value) else "browser_error", \
             None
