@@ -11,7 +11,7 @@ the province's portal disagree.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,19 @@ class Observations:
     failures: dict[tuple[str, str], str] = field(default_factory=dict)  # (endpoint, code) -> reason
     portals: dict[str, PortalView] = field(default_factory=dict)  # province code -> its portal
     national_pages: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+
+    def holds(self, codes: Iterable[str], have: Container[str],
+              endpoint: str) -> tuple[bool, str]:
+        """(complete, reason): is every code in `have`? A listed code missing from it failed
+        at `endpoint`; an unlisted one is known absent only when the catalogue was read whole."""
+        for code in codes:
+            if code in have:
+                continue
+            if code in self.listed:
+                return False, self.failures.get((endpoint, code), "incomplete")
+            if not self.catalogue_complete:
+                return False, self.catalogue_reason
+        return True, ""
 
 
 @dataclass
@@ -141,27 +154,13 @@ class Cell:
 
     def rows_status(self) -> tuple[bool, str]:
         """(complete, reason): do we hold every office row of every procedure?"""
-        for code in self.service_codes():
-            if code in self.obs.lists_complete:
-                continue
-            if code in self.obs.listed:
-                return False, self.obs.failures.get(("offices", code), "incomplete")
-            if not self.obs.catalogue_complete:
-                return False, self.obs.catalogue_reason
-        return True, ""
+        return self.obs.holds(self.service_codes(), self.obs.lists_complete, "offices")
 
     def service_codes(self) -> list[str]:
         return [p.code for p in self.service.procedures]
 
     def details_status(self, codes: Iterable[str]) -> tuple[bool, str]:
-        for code in codes:
-            if code in self.obs.details:
-                continue
-            if code in self.obs.listed:
-                return False, self.obs.failures.get(("detail", code), "incomplete")
-            if not self.obs.catalogue_complete:
-                return False, self.obs.catalogue_reason
-        return True, ""
+        return self.obs.holds(codes, self.obs.details, "detail")
 
 
 Outcome = tuple[str, str, list[int]]

@@ -74,6 +74,15 @@ NATIONAL_WORDS = ("vneid", "định danh điện tử", "dịch vụ công quố
 LOGIN_WORDS = ("đăng nhập", "login", "/auth/", "sso", "dang-nhap", "openid-connect")
 
 
+def login_in(html: str | bytes, url: str, selector: str,
+             whole_page: bool = False) -> LoginFacts | None:
+    """Sign-on facts from the part of a page a family keeps its login links in; None when
+    that part is absent (e.g. a JavaScript page not yet rendered), unless `whole_page`."""
+    soup = soup_of(html)
+    scope = soup.select_one(selector) or (soup if whole_page else None)
+    return login_facts(scope, url) if scope is not None else None
+
+
 def login_facts(scope: Tag | BeautifulSoup, base_url: str) -> LoginFacts:
     links: list[dict[str, str]] = []
     realm = ""

@@ -21,6 +21,7 @@ from crawler.platforms.base import (
     excerpt,
     level_of,
     login_facts,
+    login_in,
     next_link,
     norm,
     says_online_payment,
@@ -53,9 +54,7 @@ def parse_listing(url: str, html: str | bytes) -> ListingPage:
 
 
 def parse_login(url: str, html: str | bytes) -> LoginFacts | None:
-    soup = soup_of(html)
-    scope = soup.select_one("main") or soup
-    return login_facts(scope, url)
+    return login_in(html, url, "main", whole_page=True)
 
 
 def _next(soup: BeautifulSoup, url: str) -> str:

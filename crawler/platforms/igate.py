@@ -23,6 +23,7 @@ from crawler.platforms.base import (
     excerpt,
     level_of,
     login_facts,
+    login_in,
     norm,
     soup_of,
     table_procedures,
@@ -76,9 +77,7 @@ def parse_listing(url: str, html: str | bytes) -> ListingPage:
 
 
 def parse_login(url: str, html: str | bytes) -> LoginFacts | None:
-    soup = soup_of(html)
-    scope = soup.select_one("header, .login-options")
-    return login_facts(scope, url) if scope is not None else None
+    return login_in(html, url, "header, .login-options")
 
 
 def parse_apply(url: str, html: str | bytes) -> ApplyPage:

@@ -22,6 +22,7 @@ from crawler.platforms.base import (
     excerpt,
     level_of,
     login_facts,
+    login_in,
     next_link,
     norm,
     says_online_payment,
@@ -77,9 +78,7 @@ def parse_listing(url: str, html: str | bytes) -> ListingPage:
 
 
 def parse_login(url: str, html: str | bytes) -> LoginFacts | None:
-    soup = soup_of(html)
-    scope = soup.select_one("header, #banner, .user-links")
-    return login_facts(scope, url) if scope is not None else None
+    return login_in(html, url, "header, #banner, .user-links")
 
 
 def parse_apply(url: str, html: str | bytes) -> ApplyPage:
