@@ -18,7 +18,8 @@ class BlockedResponse(IgnoreRequest):
 
 
 class BlockPageMiddleware:
-    def process_response(self, request: Request, response: Response, spider: Spider) -> Response:
+    def process_response(self, request: Request, response: Response,
+                         spider: Spider | None = None) -> Response:
         if response.status == 200 and is_block_page(response.body):
             raise BlockedResponse(response)
         return response

@@ -43,7 +43,7 @@ def build_settings(base_url: str, db: Path | str, run_id: int, rubric_dir: str =
 
 def crawl_here(spider: str, settings: Settings) -> dict[str, Any]:
     """Run one spider in this process; returns its stats. Call once per process."""
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider)
     process.crawl(crawler)
     process.start()
