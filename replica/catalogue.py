@@ -219,7 +219,8 @@ def build_portal(scenario: Scenario, rubric: Any) -> Portal:
          "state": "ACTIVE"}
         for u in provinces
     ]
-    faulted = {id_by_code[f.procedure]: f.kind for f in scenario.faults if f.procedure}
+    # left out of the unfiltered office listing: procedures failed for good (not healing ones)
+    faulted = {id_by_code[f.procedure]: f.kind for f in scenario.faults if f.procedure and f.fails}
     return Portal(scenario=scenario, provinces=province_rows, items=items, specs=specs,
                   office_rows=rows, row_targets=row_targets, faulted_ids=faulted)
 

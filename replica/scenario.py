@@ -29,21 +29,47 @@ OFFER_RANK = {"absent": -1, "info": 0, "partial": 1, "full": 2}
 
 @dataclass(frozen=True)
 class FaultKind:
-    """What a fault kind does: the failure ``reason`` an audit must report for it."""
+    """What a fault kind does (HTTP behaviour: replica/faults.py; table: docs/SCENARIOS.md).
+
+    ``reason`` is the failure an audit must report ("" = no failure: the audit must cope);
+    ``params`` maps each parameter to its default."""
 
     reason: str
-    needs_procedure: bool = True
-    needs_unit: bool = False  # a provincial portal fault names the province (`unit`)
+    procedure: bool = True  # may be scoped to a national procedure
+    unit: bool = True  # may be scoped to a province's portal
+    service: bool = True  # a unit fault may be narrowed to one service
+    transient: bool = False  # may take `times` (heals after N answers per request target)
+    params: dict[str, Any] = field(default_factory=dict, hash=False)
+    platforms: tuple[str, ...] = ()  # portal families it applies to (() = all)
 
 
-# Extensible: later issues add kinds (timeout, http_5xx, ...).
+_UNIT_ONLY = {"procedure": False, "service": False}
+_SERVER_RENDERED = ("eform", "legacy")
 FAULT_KINDS: dict[str, FaultKind] = {
-    "blocked": FaultKind(reason="blocked"),
+    # F5's HTTP-200 "Request Rejected" page for a national procedure (= rejected on a procedure)
+    "blocked": FaultKind(reason="blocked", unit=False),
     # the province's portal refuses connections (nothing listens on its address)
-    "portal_down": FaultKind(reason="refused", needs_procedure=False, needs_unit=True),
-    # the province's portal answers HTTP 403 to every request
-    "portal_blocked": FaultKind(reason="blocked", needs_procedure=False, needs_unit=True),
+    "portal_down": FaultKind(reason="refused", **_UNIT_ONLY),
+    "down": FaultKind(reason="refused", **_UNIT_ONLY),  # alias of portal_down
+    # the province's portal answers HTTP 403 to every request (= forbidden on a whole unit)
+    "portal_blocked": FaultKind(reason="blocked", **_UNIT_ONLY),
+    "slow": FaultKind(reason="timeout", transient=True, params={"seconds": 60}),
+    "http_error": FaultKind(reason="http_5xx", transient=True, params={"status": 503}),
+    "rate_limited": FaultKind(reason="rate_limited", transient=True, params={"retry_after": 1}),
+    "forbidden": FaultKind(reason="blocked"),
+    "rejected": FaultKind(reason="blocked"),
+    "challenge": FaultKind(reason="js_challenge"),
+    "redirect_loop": FaultKind(reason="redirect_loop"),
+    "truncated": FaultKind(reason="malformed"),
+    "malformed": FaultKind(reason="malformed"),
+    "huge": FaultKind(reason="too_large", params={"megabytes": 40}),
+    "robots": FaultKind(reason="robots_disallowed", **_UNIT_ONLY),
+    "legacy_encoding": FaultKind(reason="", procedure=False, params={"charset": "windows-1258"},
+                                 platforms=_SERVER_RENDERED),
+    "mislabelled_charset": FaultKind(reason="", procedure=False, platforms=_SERVER_RENDERED),
 }
+HTTP_ERROR_STATUSES = (500, 502, 503, 504)
+LEGACY_CHARSETS = ("windows-1258",)  # must carry Vietnamese (cp1258: combining tone marks)
 
 PROVINCE_CODE_RE = re.compile(r"^\d{2}$")
 PROCEDURE_CODE_RE = re.compile(r"^\d+\.\d{6,}$")
@@ -156,13 +182,23 @@ class PortalSpec:
 @dataclass(frozen=True)
 class Fault:
     kind: str
-    procedure: str = ""
-    params: dict[str, Any] = field(default_factory=dict, hash=False)
-    unit: str = ""  # portal faults: the province whose portal fails
+    procedure: str = ""  # national scope: the faulted procedure's code
+    params: dict[str, Any] = field(default_factory=dict, hash=False)  # given ones only
+    unit: str = ""  # portal scope: the province whose portal fails
+    service: str = ""  # portal scope narrowed to this rubric service's listed procedure
+    times: int = 0  # transient: fails the first N answers per request target (0 = always)
 
     @property
     def reason(self) -> str:
         return FAULT_KINDS[self.kind].reason
+
+    @property
+    def fails(self) -> str:
+        """The failure reason the truth records: "" for encoding faults and healing ones."""
+        return "" if self.times else self.reason
+
+    def param(self, name: str) -> Any:
+        return self.params.get(name, FAULT_KINDS[self.kind].params[name])
 
 
 @dataclass(frozen=True)
@@ -186,12 +222,25 @@ class Scenario:
         return None
 
     def portal_faults(self) -> dict[str, str]:
-        """province code -> failure reason of its portal."""
+        """province code -> failure reason of its whole portal (faults without `service`)."""
         out: dict[str, str] = {}
         for f in self.faults:
-            if f.unit:
-                out.setdefault(f.unit, f.reason)
+            if f.unit and not f.service and f.fails:
+                out.setdefault(f.unit, f.fails)
         return out
+
+    def service_faults(self) -> dict[tuple[str, str], str]:
+        """(province code, service id) -> failure reason of that service on its portal."""
+        out: dict[tuple[str, str], str] = {}
+        for f in self.faults:
+            if f.unit and f.service and f.fails:
+                out.setdefault((f.unit, f.service), f.fails)
+        return out
+
+    def portal_failure(self, unit: str, service: str) -> str:
+        """Why the unit's portal cannot be read for the service ("" = it can)."""
+        return (self.portal_faults().get(unit, "")
+                or self.service_faults().get((unit, service), ""))
 
     def procedure(self, code: str) -> ProcedureSpec:
         for p in self.procedures:
@@ -215,8 +264,8 @@ class Scenario:
         """procedure code -> failure reason, for procedure-scoped faults."""
         out: dict[str, str] = {}
         for f in self.faults:
-            if f.procedure:
-                out.setdefault(f.procedure, f.reason)
+            if f.procedure and f.fails:
+                out.setdefault(f.procedure, f.fails)
         return out
 
     def blocked_codes(self) -> set[str]:
@@ -438,22 +487,85 @@ def _parse_offer(r: _Reader, unit: str, raw: Any, fld: str, codes: set[str]) -> 
     )
 
 
-def _parse_fault(r: _Reader, raw: Any, fld: str, codes: set[str], portals: set[str]) -> Fault:
+_FAULT_KEYS = {"kind", "procedure", "unit", "service", "times"}
+
+
+def _fault_scope(r: _Reader, d: dict, fld: str, fk: FaultKind) -> tuple[str, str]:
+    """(procedure, unit): exactly one, as the kind allows."""
+    for key in ("procedure", "unit"):
+        if isinstance(d.get(key), int):
+            raise r.err(f"{fld}.{key}", "codes must be quoted strings (\"01\", not 01)")
+    proc = r.string(d, "procedure", f"{fld}.procedure", required=False)
+    unit = r.string(d, "unit", f"{fld}.unit", required=False)
+    if proc and unit:
+        raise r.err(fld, "give exactly one scope: procedure or unit, not both")
+    if proc and not fk.procedure:
+        raise r.err(f"{fld}.procedure", f"kind {d['kind']!r} applies to a unit's portal only")
+    if unit and not fk.unit:
+        raise r.err(f"{fld}.unit", f"kind {d['kind']!r} applies to a national procedure only")
+    if not proc and not unit:
+        if fk.procedure and fk.unit:
+            raise r.err(fld, "needs a scope: procedure or unit")
+        raise r.err(f"{fld}.{'procedure' if fk.procedure else 'unit'}", "is required")
+    return proc, unit
+
+
+def _fault_params(r: _Reader, d: dict, fld: str, kind: str) -> dict[str, Any]:
+    fk = FAULT_KINDS[kind]
+    _unknown_keys(r, d, _FAULT_KEYS | set(fk.params), fld)
+    params = {k: d[k] for k in fk.params if d.get(k) is not None}
+    pfld = f"{fld}.{next(iter(fk.params), '')}"
+    if kind == "http_error":
+        v = params.get("status", 503)
+        if isinstance(v, bool) or v not in HTTP_ERROR_STATUSES:
+            raise r.err(pfld, f"must be one of {', '.join(map(str, HTTP_ERROR_STATUSES))}, "
+                        f"got {v!r}")
+    elif kind in ("slow", "huge"):
+        v = params.get(next(iter(fk.params)), 1)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+            raise r.err(pfld, f"must be a number > 0, got {v!r}")
+    elif kind == "rate_limited":
+        r.integer(d, "retry_after", pfld, required=False, minimum=0)
+    elif kind == "legacy_encoding":
+        r.choice(d, "charset", pfld, LEGACY_CHARSETS, required=False)
+    return params
+
+
+def _fault_portal(r: _Reader, d: dict, fld: str, fk: FaultKind, unit: str,
+                  portals: dict[str, PortalSpec]) -> str:
+    """Check the unit's portal fits the kind; returns the validated `service` ("" = all)."""
+    spec = portals.get(unit)
+    if spec is None:
+        raise r.err(f"{fld}.unit", f"{unit!r} has no portal declared under portals")
+    if fk.platforms and spec.platform not in fk.platforms:
+        raise r.err(f"{fld}.kind", f"kind {d['kind']!r} applies to {'/'.join(fk.platforms)} "
+                    f"portals only; {unit} is {spec.platform}")
+    service = r.string(d, "service", f"{fld}.service", required=False)
+    if service and not fk.service:
+        raise r.err(f"{fld}.service", f"kind {d['kind']!r} applies to a whole portal")
+    if service and spec.service(service).offer == "absent":
+        raise r.err(f"{fld}.service", f"portal {unit} does not list {service!r}")
+    return service
+
+
+def _parse_fault(r: _Reader, raw: Any, fld: str, codes: set[str],
+                 portals: dict[str, PortalSpec]) -> Fault:
     d = r.mapping(raw, fld)
     kind = r.choice(d, "kind", f"{fld}.kind", tuple(FAULT_KINDS))
     fk = FAULT_KINDS[kind]
-    proc = r.string(d, "procedure", f"{fld}.procedure", required=fk.needs_procedure)
+    params = _fault_params(r, d, fld, kind)
+    proc, unit = _fault_scope(r, d, fld, fk)
     if proc and proc not in codes:
         raise r.err(f"{fld}.procedure", f"{proc!r} is not declared under procedures")
-    unit = ""
-    if fk.needs_unit:
-        if isinstance(d.get("unit"), int):
-            raise r.err(f"{fld}.unit", "unit codes must be quoted strings (\"01\", not 01)")
-        unit = r.string(d, "unit", f"{fld}.unit")
-        if unit not in portals:
-            raise r.err(f"{fld}.unit", f"{unit!r} has no portal declared under portals")
-    params = {k: v for k, v in d.items() if k not in ("kind", "procedure", "unit")}
-    return Fault(kind=kind, procedure=proc, params=params, unit=unit)
+    if proc and "service" in d:
+        raise r.err(f"{fld}.service", "only a unit fault can be narrowed to a service")
+    service = _fault_portal(r, d, fld, fk, unit, portals) if unit else ""
+    times = r.integer(d, "times", f"{fld}.times", required=False, default=0, minimum=1)
+    if times and not fk.transient:
+        raise r.err(f"{fld}.times", f"kind {kind!r} is permanent: only slow, http_error and "
+                    "rate_limited take times")
+    return Fault(kind=kind, procedure=proc, params=params, unit=unit, service=service,
+                 times=times)
 
 
 def _parse_portal_service(r: _Reader, sid: str, raw: Any, fld: str) -> PortalService:
@@ -528,7 +640,7 @@ def parse_scenario(data: Any, file: str | Path = "<scenario>") -> Scenario:
 
     portals = tuple(_parse_portal(r, unit, raw)
                     for unit, raw in r.mapping(d.get("portals") or {}, "portals").items())
-    faults = tuple(_parse_fault(r, raw, f"faults[{i}]", seen, {p.unit for p in portals})
+    faults = tuple(_parse_fault(r, raw, f"faults[{i}]", seen, {p.unit: p for p in portals})
                    for i, raw in enumerate(r.seq(d.get("faults") or [], "faults")))
     return Scenario(
         name=name,

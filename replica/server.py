@@ -15,21 +15,23 @@ system has no 127/8 aliases), serving its platform family (replica/provincial/).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from replica import index766, national_html, pages, provincial
+from replica import faults, index766, national_html, pages, provincial
 from replica.catalogue import BadRequest, Portal, build_portal
 from replica.provincial.hosts import bind_address
-from replica.scenario import Scenario, load_scenario
+from replica.scenario import Fault, Scenario, load_scenario
 from replica.web import Response
 
 API_PROVINCES = "/api/v1/configuring/province-vn/list-by-citizen"
@@ -87,12 +89,6 @@ def _challenge() -> Response:
     return Response(200, HTML_TYPE, pages.challenge_page().encode(), "challenge")
 
 
-# What a request for a faulted procedure gets, by fault kind (extend with new kinds).
-FAULT_RESPONSES: dict[str, Callable[[], Response]] = {
-    "blocked": _rejected,
-}
-
-
 class ReplicaServer:
     """Serve a scenario on ``host:port`` (port 0 = a free port) in a background thread."""
 
@@ -119,6 +115,12 @@ class ReplicaServer:
         self.portal_urls: dict[str, str] = {}  # province code -> portal base URL
         self._portal_httpds: list[tuple[ThreadingHTTPServer, threading.Thread]] = []
         self._reserved: list[socket.socket] = []  # addresses of portals that are "down"
+        self.fault_state = faults.FaultState()
+        # formality id -> its procedure-scoped fault (national side; the first one per procedure)
+        self.procedure_faults: dict[str, Fault] = {}
+        for f in scenario.faults:
+            if f.procedure:
+                self.procedure_faults.setdefault(self.portal.id_by_code[f.procedure], f)
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -128,6 +130,7 @@ class ReplicaServer:
     def start(self) -> ReplicaServer:
         if self._httpd is not None:
             return self
+        self.fault_state = faults.FaultState()  # fresh counts, and slow answers may wait again
         httpd = _serve(self.host, self.port, self.respond)
         httpd.replica = self  # type: ignore[attr-defined]
         self.port = httpd.server_address[1]
@@ -140,7 +143,7 @@ class ReplicaServer:
 
     def _start_portal(self, unit: str, site: provincial.Site) -> None:
         address = bind_address(unit)
-        if site.fault == "portal_down":  # bound but not listening: connections are refused
+        if site.down:  # bound but not listening: connections are refused
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.bind((address, 0))
             self._reserved.append(sock)
@@ -164,9 +167,15 @@ class ReplicaServer:
         if self._httpd is None:
             return
         servers = [(self._httpd, self._thread)] + self._portal_httpds
+        self.fault_state.stopped.set()  # `slow` answers stop waiting
         self._httpd = None  # handlers close kept-alive connections from now on
+        # shut all down at once: each shutdown() waits up to serve_forever's 0.5 s poll
+        stoppers = [threading.Thread(target=httpd.shutdown) for httpd, _ in servers]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join(timeout=10)
         for httpd, thread in servers:
-            httpd.shutdown()
             httpd.server_close()
             if thread is not None:
                 thread.join(timeout=10)
@@ -229,7 +238,7 @@ class ReplicaServer:
         """The answer to one request (pure apart from the log; used by the HTTP handler)."""
         h = {k.lower(): v for k, v in headers.items()}
         parts = urlsplit(path)
-        resp = self._respond(method.upper(), parts.path, h, body)
+        resp = self._respond(method.upper(), parts.path, h, body, parts.query)
         self._record(LoggedRequest(method.upper(), parts.path, parts.query,
                                    body.decode("utf-8", "replace"), h, resp.status, resp.outcome,
                                    time.time(), h.get("host", ""), "national"))
@@ -241,17 +250,20 @@ class ReplicaServer:
         h = {k.lower(): v for k, v in headers.items()}
         parts = urlsplit(path)
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
-        resp = provincial.respond(self.sites[unit], method.upper(), parts.path, params)
+        resp = provincial.respond(self.sites[unit], method.upper(), parts.path, params,
+                                  query=parts.query, state=self.fault_state)
         self._record(LoggedRequest(method.upper(), parts.path, parts.query,
                                    body.decode("utf-8", "replace"), h, resp.status, resp.outcome,
                                    time.time(), h.get("host", ""), unit))
         return resp
 
-    def _respond(self, method: str, route: str, h: dict[str, str], body: bytes) -> Response:
+    def _respond(self, method: str, route: str, h: dict[str, str], body: bytes,
+                 query: str = "") -> Response:
         if "Mozilla/" not in h.get("user-agent", ""):
             return _rejected()
+        hit = faults.Hit("national", method, route, query)
         if method != "POST":
-            return self._html(route, h)
+            return self._html(route, h, hit)
         if route not in API_PATHS:
             if route.startswith("/api/"):
                 return _envelope(404, "NOT_FOUND", None, f"No route {route}", "not_found")
@@ -276,12 +288,12 @@ class ReplicaServer:
             if route == API_CATALOGUE:
                 return _ok(self.portal.page_catalogue(data))
             if route == API_DETAIL:
-                return self._detail(data)
-            return self._offices(data)
+                return self._detail(data, hit)
+            return self._offices(data, hit)
         except BadRequest as exc:
             return _bad_request(str(exc))
 
-    def _html(self, route: str, h: dict[str, str]) -> Response:
+    def _html(self, route: str, h: dict[str, str], hit: faults.Hit) -> Response:
         """The HTML side: the JavaScript challenge until its cookie is presented."""
         if route.startswith(national_html.SCRIPT_PREFIX):
             return Response(200, JS_TYPE, national_html.CHALLENGE_SCRIPT.encode(),
@@ -292,9 +304,9 @@ class ReplicaServer:
         if not route.startswith(national_html.PAGE_PREFIX):
             return Response(200, HTML_TYPE, national_html.home_page().encode(), "ok")
         fid = route[len(national_html.PAGE_PREFIX):].strip("/")
-        fault = self._fault(fid)
-        if fault:
-            return fault
+        return self._faulted(fid, hit, lambda: self._page(fid))
+
+    def _page(self, fid: str) -> Response:
         detail = self.portal.detail(fid)
         if detail is None:
             return Response(200, HTML_TYPE, national_html.not_found_page().encode(), "not_found")
@@ -303,31 +315,32 @@ class ReplicaServer:
         html = national_html.procedure_page(detail, offices[:300])
         return Response(200, HTML_TYPE, html.encode(), "ok")
 
-    def _fault(self, formality_id: str) -> Response | None:
-        kind = self.portal.faulted_ids.get(formality_id)
-        return FAULT_RESPONSES[kind]() if kind else None
+    def _faulted(self, fid: str, hit: faults.Hit, normal: Callable[[], Response]) -> Response:
+        """The procedure's fault's answer, if it has one (transient ones counted per id)."""
+        fault = self.procedure_faults.get(fid)
+        if fault is None:
+            return normal()
+        return faults.answer(fault, self.fault_state, hit, normal, key=fid)
 
-    def _detail(self, data: dict[str, Any]) -> Response:
+    def _detail(self, data: dict[str, Any], hit: faults.Hit) -> Response:
         fid = data.get("id")
         if not isinstance(fid, str) or not fid:
             raise BadRequest("id is required")
-        fault = self._fault(fid)
-        if fault:
-            return fault
+        return self._faulted(fid, hit, lambda: self._detail_ok(fid))
+
+    def _detail_ok(self, fid: str) -> Response:
         detail = self.portal.detail(fid)
         if detail is None:
             return _envelope(404, "NOT_FOUND", None, "Không tìm thấy thủ tục hành chính",
                              "not_found")
         return _ok(detail)
 
-    def _offices(self, data: dict[str, Any]) -> Response:
+    def _offices(self, data: dict[str, Any], hit: faults.Hit) -> Response:
         fid = data.get("formalityId") or ""
         if not isinstance(fid, str):
             raise BadRequest("formalityId must be a string")
-        fault = self._fault(fid) if fid else None
-        if fault:
-            return fault
-        return _ok(self.portal.page_offices(data, self.base_url, self.portal_urls))
+        return self._faulted(fid, hit, lambda: _ok(
+            self.portal.page_offices(data, self.base_url, self.portal_urls)))
 
 
 Dispatch = Callable[[str, str, Mapping[str, str], bytes], Response]
@@ -354,17 +367,62 @@ class _Handler(BaseHTTPRequestHandler):
         replica: ReplicaServer = self.server.replica  # type: ignore[attr-defined]
         dispatch: Dispatch = self.server.dispatch  # type: ignore[attr-defined]
         resp = dispatch(method, self.path, dict(self.headers.items()), body)
-        self.send_response(resp.status)
-        self.send_header("Content-Type", resp.content_type)
-        self.send_header("Content-Length", str(len(resp.body)))
-        self.send_header("Cache-Control", "no-store")
-        for name, value in resp.headers:
-            self.send_header(name, value)
-        self.end_headers()
-        if method != "HEAD":
-            self.wfile.write(resp.body)
+        validators = self._validators(method, resp)
+        if validators and self._not_modified(*validators):
+            self.send_response(304)  # same validators, no body: nothing changed
+            self.send_header("ETag", validators[0])
+            self.send_header("Last-Modified", validators[1])
+            self.send_header("Cache-Control", "no-cache")
+            self.end_headers()
+        else:
+            self.send_response(resp.status)
+            self.send_header("Content-Type", resp.content_type)
+            self.send_header("Content-Length", str(len(resp.body)))
+            if validators:  # may be stored, but must be revalidated before each use
+                self.send_header("ETag", validators[0])
+                self.send_header("Last-Modified", validators[1])
+                self.send_header("Cache-Control", "no-cache")
+            else:
+                self.send_header("Cache-Control", "no-store")
+            for name, value in resp.headers:
+                self.send_header(name, value)
+            self.end_headers()
+            if method != "HEAD":
+                self.wfile.write(resp.body)
         if replica._httpd is None:  # stopped: do not keep serving on a kept-alive connection
             self.close_connection = True
+
+    # Validators (ETag, Last-Modified) for GET/HEAD 200 answers, as a portal's web server gives
+    # them for its pages, scripts and styles: the ETag is a hash of the body; Last-Modified is
+    # when this server process first sent that body. The national JSON API (POST) has none, like
+    # the real one; nor have the F5 rejection and challenge pages (a new token each time).
+    _first_sent: dict[str, str] = {}
+    _first_lock = threading.Lock()
+    UNVALIDATED = frozenset({"rejected", "challenge"})
+
+    def _validators(self, method: str, resp: Response) -> tuple[str, str] | None:
+        if method not in ("GET", "HEAD") or resp.status != 200 or \
+                resp.outcome in self.UNVALIDATED or \
+                any(name.lower() in ("etag", "cache-control", "set-cookie")
+                    for name, _ in resp.headers):
+            return None
+        etag = '"' + hashlib.sha256(resp.body).hexdigest()[:32] + '"'
+        with self._first_lock:
+            stamp = self._first_sent.setdefault(etag, self.date_time_string())
+        return etag, stamp
+
+    def _not_modified(self, etag: str, stamp: str) -> bool:
+        match = self.headers.get("If-None-Match")
+        if match is not None:  # takes precedence over If-Modified-Since (RFC 9110 13.2.2)
+            tags = {t.strip().removeprefix("W/") for t in match.split(",")}
+            return etag in tags or "*" in tags
+        since = self.headers.get("If-Modified-Since")
+        if since is None:
+            return False
+        try:
+            return parsedate_to_datetime(since) >= parsedate_to_datetime(stamp)
+        except (TypeError, ValueError):
+            return False
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         self._handle("GET")

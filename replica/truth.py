@@ -66,10 +66,12 @@ class CellTruth:
 class PortalTruth:
     """What the unit's own portal truthfully shows for one service (None: no portal)."""
 
-    fault: str  # the portal's failure reason ("" = it answers)
+    fault: str  # why the portal cannot be read for this service ("" = it answers): a fault
+    # of the whole portal or of this service's pages; encoding and healing faults are not
     offer: PortalService  # declared state of this service (absent when not declared)
     sso: bool  # national sign-on on this service's apply flow, else at the portal's login
-    payment_anywhere: bool  # some service's apply flow has an online payment step
+    payment_anywhere: bool  # some readable service's apply flow has an online payment step
+    hidden: str = ""  # reason some service's pages cannot be read (a payment step may hide)
 
 
 def portal_truth(scenario: Scenario, unit: Any, service: Any) -> PortalTruth | None:
@@ -77,11 +79,13 @@ def portal_truth(scenario: Scenario, unit: Any, service: Any) -> PortalTruth | N
     if spec is None:
         return None
     offer = spec.service(service.id)
+    unreadable = {s: r for (u, s), r in scenario.service_faults().items() if u == unit.code}
     return PortalTruth(
-        fault=scenario.portal_faults().get(unit.code, ""),
+        fault=scenario.portal_failure(unit.code, service.id),
         offer=offer,
         sso=spec.service_sso(service.id) if offer.online else spec.sso,
-        payment_anywhere=any(s.payment for s in spec.services),
+        payment_anywhere=any(s.payment for s in spec.services if s.service not in unreadable),
+        hidden=next(iter(unreadable.values()), ""),
     )
 
 
@@ -155,7 +159,9 @@ def criterion_verdict(criterion: Any, cell: CellTruth,
         if portal.fault:
             return CANNOT, portal.fault
         if not cell.service_codes:  # the capability: any apply flow that takes payment
-            return (MET, "") if portal.payment_anywhere else (NOT_MET, "no_payment_step")
+            if portal.payment_anywhere:
+                return MET, ""
+            return (CANNOT, portal.hidden) if portal.hidden else (NOT_MET, "no_payment_step")
         if portal.offer.online and portal.offer.payment:
             return MET, ""
         if not cell.fee_charged():  # fees unknown (a failed procedure): maybe nothing to pay

@@ -24,6 +24,12 @@ def apply_path(code: str) -> str:
     return f"{FLOW}/chon-truong-hop-ho-so?ma={code}"
 
 
+def serves(p: Listed, path: str, params: dict[str, str]) -> bool:
+    """The apply-flow pages of one procedure (by ?ma= on the first step, ?sid= after)."""
+    return path.startswith(FLOW + "/") and (params.get("ma") == p.code
+                                            or params.get("sid") == str(p.sid))
+
+
 def _layout(site: Site, title: str, body: str) -> str:
     return f"""<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8">
 <title>{esc(title)} - {esc(site.title)}</title><link rel="stylesheet" href="/static/css/app.css">

@@ -26,6 +26,15 @@ def apply_path(code: str) -> str:
     return f"/vi/nps/apply?ma={code}"
 
 
+def serves(p: Listed, path: str, params: dict[str, str]) -> bool:
+    """A procedure's app routes and the JSON its app fetches for it."""
+    if path == "/pa/procedure/--detail":
+        return params.get("id") == p.oid or (not params.get("id")
+                                             and params.get("code") == p.code)
+    return (path == "/vi/nps/apply" and params.get("ma") == p.code) or \
+        path == f"/vi/padsvc/apply-online/{p.oid}"
+
+
 def _login_options(site: Site, national: bool) -> list[dict[str, str]]:
     auth = (f"/auth/realms/{REALM}/protocol/openid-connect/auth?client_id={CLIENT_ID}"
             "&response_type=code&scope=openid&redirect_uri=%2Fvi%2F")

@@ -28,6 +28,11 @@ def apply_path(code: str) -> str:
     return f"/web/guest/eform?ma={code}"
 
 
+def serves(p: Listed, path: str, params: dict[str, str]) -> bool:
+    """The one eform page of a procedure."""
+    return path == "/web/guest/eform" and params.get("ma") == p.code
+
+
 def list_url(muc_do: str = "", cur: int = 1) -> str:
     query = {"p_p_id": PORTLET, "p_p_lifecycle": "0", f"{NS}mucDo": muc_do,
              f"{NS}capThucHien": "", f"{NS}cur": str(cur)}

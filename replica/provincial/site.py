@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from replica import names
+from replica.faults import cp1258_bytes
 from replica.ids import keyed_rng
-from replica.scenario import PortalSpec, Scenario
+from replica.scenario import Fault, PortalSpec, Scenario, ScenarioError
 
 OFFER_LABELS = {"info": "Cung cấp thông tin", "partial": "Một phần", "full": "Toàn trình"}
 LOCAL_PROCEDURES = 6
@@ -48,7 +49,12 @@ class Site:
     platform: str
     sso: bool  # the portal's own login offers the national sign-on
     procedures: tuple[Listed, ...]
-    fault: str = ""  # portal fault kind ("" = healthy)
+    faults: tuple[Fault, ...] = ()  # this portal's faults (replica/faults.py), file order
+
+    @property
+    def down(self) -> bool:
+        """Nothing listens on its address: connections are refused."""
+        return any(f.kind in ("portal_down", "down") for f in self.faults)
 
     @property
     def title(self) -> str:
@@ -62,6 +68,9 @@ class Site:
 
     def by_oid(self, oid: str) -> Listed | None:
         return next((p for p in self.procedures if p.oid == oid), None)
+
+    def by_service(self, service: str) -> Listed | None:
+        return next((p for p in self.procedures if p.service == service), None)
 
 
 def _service_code(scenario: Scenario, service: Any, declared: str) -> tuple[str, str]:
@@ -103,9 +112,24 @@ def build_site(scenario: Scenario, rubric: Any, spec: PortalSpec) -> Site:
         Listed(**{**vars(p), "sid": 1000 + i,
                   "oid": f"{rng.getrandbits(96):024x}"})
         for i, p in enumerate(listed))
-    fault = next((f.kind for f in scenario.faults if f.unit == spec.unit), "")
-    return Site(unit=spec.unit, unit_name=unit.name, office_code=unit.office_code,
-                platform=spec.platform, sso=spec.sso, procedures=numbered, fault=fault)
+    site = Site(unit=spec.unit, unit_name=unit.name, office_code=unit.office_code,
+                platform=spec.platform, sso=spec.sso, procedures=numbered,
+                faults=tuple(f for f in scenario.faults if f.unit == spec.unit))
+    _check_encodable(scenario, site)
+    return site
+
+
+def _check_encodable(scenario: Scenario, site: Site) -> None:
+    """A legacy_encoding portal must be able to carry every name it shows in its charset."""
+    for i, f in enumerate(scenario.faults):
+        if f.unit != site.unit or f.kind != "legacy_encoding":
+            continue
+        for text in (site.title, site.unit_name, *(p.name for p in site.procedures)):
+            try:
+                cp1258_bytes(text)
+            except UnicodeEncodeError as exc:
+                raise ScenarioError(scenario.path or scenario.name, f"faults[{i}].charset",
+                                    f"{f.param('charset')} cannot carry {text!r}: {exc}") from None
 
 
 def build_sites(scenario: Scenario, rubric: Any) -> dict[str, Site]:
