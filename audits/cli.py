@@ -10,8 +10,9 @@ import click
 from audits import __version__
 from audits.cli_nightly import diff, history_cmd, nightly, rescore, rubric_test
 from audits.jobs import DB_NAME, AuditResult, run_audit, run_demo
-from audits.rubric import RUBRIC_DIR, check_rubric, load_rubric
+from audits.rubric import RUBRIC_DIR, RubricError, check_rubric, load_rubric
 from audits.standing_cli import standing
+from replica.scenario import ScenarioError
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 DEFAULT_SCENARIO = PROJECT_DIR / "replica" / "scenarios" / "full.yaml"
@@ -26,7 +27,17 @@ rubric_option = click.option("--rubric", "rubric_dir", type=click.Path(
     help="Rubric directory (YAML).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """Bad rubric or scenario files end in a one-line message (file, field), not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (RubricError, ScenarioError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dvc-audit")
 def main() -> None:
     """Audit Vietnam's online public services against the UN's 20 essential services."""
@@ -87,19 +98,21 @@ def report(run_id: int | None, db: Path | None, lang: str, un_data: Path | None,
     from audits.report import write_reports
     from audits.scoring import load_scoring_config
     from audits.standing import StandingDataError
-    from audits.store import get_run, open_db
+    from audits.store import get_run, open_db, reap_dead_runs
 
     db_path = db or out / DB_NAME
     if not db_path.exists():
         raise click.ClickException(f"no results database at {db_path}")
     database = open_db(db_path)
+    reap_dead_runs(database)  # never report a dead process's run as still running
     run = get_run(database, run_id)
     if run is None:
         raise click.ClickException(f"no run {run_id if run_id else ''} in {db_path}".strip())
+    rubric_data = load_rubric(rubric_dir)  # first: it validates scoring.yaml too
     scoring_yaml = rubric_dir / "scoring.yaml"  # the rubric's own scoring settings, if any
     config = load_scoring_config(scoring_yaml) if scoring_yaml.exists() else None
     try:
-        paths = write_reports(database, load_rubric(rubric_dir), out, run["id"], lang=lang,
+        paths = write_reports(database, rubric_data, out, run["id"], lang=lang,
                               un_data=un_data, config=config)
     except StandingDataError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -295,6 +295,7 @@ def history_cmd(db: Path | None, out: Path, rubric_dir: Path, limit: int, unit: 
     """Runs with their rubric/engine versions, timing and Scrapy stats; trends of a unit's
     score and of a (unit, service)'s verdicts; flapping and stale cells."""
     database = _open(db, out)
+    store.reap_dead_runs(database)  # a run whose process died is listed as incomplete
     version = rubric_version or load_rubric(rubric_dir).version
     latest = store.get_run(database)
     runs = history.complete_runs(database, like=latest, version=version) if latest else []

@@ -78,7 +78,16 @@ class PortalView:
     def fail(self, reason: str) -> None:
         self.failure = self.failure or reason or "error"
 
+    def service_failure(self, codes: Iterable[str] | None = None) -> str:
+        """Why the apply pages of `codes` (None: of any procedure) could not be fetched ("" when
+        they were, or said "not found", which is an observation): that service's pages are
+        unreadable, so what the listing claims for it is not confirmed."""
+        wanted = None if codes is None else set(codes)
+        return next((r for c, r in self.apply_failures.items()
+                     if r not in READ_REASONS and (wanted is None or c in wanted)), "")
 
+
+READ_REASONS = ("not_found",)  # an apply page that was read, and said so
 PORTAL_RANK = {"": -1, "absent": -1, "info": 0, "partial": 1, "full": 2}
 PORTAL_STATE = {-1: "absent", 0: "info", 1: "partial", 2: "full"}
 
@@ -222,12 +231,15 @@ def online_payment(cell: Cell) -> Outcome:
     portal = cell.portal
     if portal is None:
         return national or (CANNOT, "no_portal_evidence", [])
+    unreadable = portal.service_failure(cell.service_codes() or None)
+    if unreadable and cell.service.procedures:  # this service's flow could not be read
+        return CANNOT, unreadable, []
     codes = cell.service_codes() or list(portal.applies)  # capability: any procedure's flow
     hits = [ev for c in codes for data, ev in portal.applies.get(c, []) if data.get("payment")]
     if hits:
         return MET, "", hits
-    if portal.failure:
-        return CANNOT, portal.failure, []
+    if portal.failure or unreadable:  # capability: the unread flow may be the one that pays
+        return CANNOT, portal.failure or unreadable, []
     if national is not None and national[1] != "no_portal_evidence":
         return national  # fees unknown: the missing step may be right (no fee)
     offered = [c for c in codes if portal.levels.get(c, (-1, 0))[0] >= PORTAL_RANK["partial"]]
@@ -279,6 +291,10 @@ def level_rule(criterion_id: str, national: Rule) -> Rule:
         portal = cell.portal
         if portal is None:
             return national(cell)
+        unreadable = portal.service_failure(cell.service_codes())
+        if unreadable:  # the listing's claim for this service could not be confirmed
+            verdict = national(cell)
+            return verdict if verdict[0] == MET else (CANNOT, unreadable, [])
         rank, evs = portal.level(cell.service_codes())
         if rank >= need:
             return MET, "", evs

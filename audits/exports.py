@@ -119,12 +119,24 @@ def totals(model: ReportModel) -> dict[str, dict[str, int]]:
 # --------------------------------------------------------------------------- CSV
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def defuse(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula (=, +, -, @, tab, CR first; OWASP "CSV
+    injection") gets a leading apostrophe, so a hostile portal or rubric name stays data."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not NUMBER.match(value):
+        return "'" + value
+    return value
+
+
 def write_csv(path: Path, columns: Sequence[str], records: Iterable[dict[str, Any]]) -> None:
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
         for r in records:
-            writer.writerow(nfc({k: ("" if v is None else v) for k, v in r.items()}))
+            writer.writerow({k: defuse(nfc("" if v is None else v)) for k, v in r.items()})
 
 
 # --------------------------------------------------------------------------- JSON
@@ -219,7 +231,7 @@ def _table(wb: Workbook, title: str, headers: Sequence[str], rows: Iterable[Sequ
            taken: set[str]) -> None:
     """One sheet: a bold header row, then the rows (write-only mode: large runs stay fast)."""
     ws = wb.create_sheet(sheet_name(title, taken))
-    body = [[nfc(v) for v in r] for r in rows]
+    body = [[defuse(nfc(v)) for v in r] for r in rows]  # openpyxl: "=..." is a formula
     width = [len(str(h)) for h in headers]
     for r in body:
         width = [max(w, min(60, len(str(v or "")))) for w, v in zip(width, r, strict=True)]

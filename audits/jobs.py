@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from audits.compare766 import fetch_index766
 from audits.evaluate import evaluate, findings
 from audits.report import write_reports
 from audits.rubric import RUBRIC_DIR, load_rubric
-from crawler.runner import crawl
+from crawler.runner import crawl, discard_prestarted, prestart
 
 DB_NAME = "audit.db"
 
@@ -30,6 +31,9 @@ class AuditResult:
     db_path: Path
     reports: dict[str, Path]
     totals: Counter = field(default_factory=Counter)
+    # seconds per phase ("national", "provincial", "index766", "scoring") and, for the crawls,
+    # "<phase>_span": (start, end) wall-clock times of the child process (bench/run.py)
+    timings: dict[str, Any] = field(default_factory=dict)
 
 
 def run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
@@ -50,31 +54,58 @@ def run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
                                  engine_version=__version__, scenario=scenario)
     echo(f"run {run_id}: crawling {base_url} (rubric {rubric.version})")
     code = None
+    timings: dict[str, Any] = {}
+    # then the provincial portals, same run and database (they start from its citizenUrls)
+    portals = {**(overrides or {}), "DVC_OUT_DIR": str(out_dir)}
+    if portal_list is not None:
+        portals["DVC_PORTAL_LIST"] = portal_list
+    index_overrides = _with_jobdir(overrides, jobdir, "index766")
     try:
-        code = crawl("national", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
-                     overrides=_with_jobdir(overrides, jobdir, "national"), quiet=quiet)
-        # then the provincial portals, same run and database (they start from its citizenUrls)
-        portals = {**(overrides or {}), "DVC_OUT_DIR": str(out_dir)}
-        if portal_list is not None:
-            portals["DVC_PORTAL_LIST"] = portal_list
-        echo(f"run {run_id}: crawling the provincial portals")
-        before = store.get_run(db, run_id) or {}
-        # no JOBDIR: the provincial crawl keeps per-portal state in memory; it is redone whole
-        portal_code = crawl("provincial", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
-                            overrides=portals, quiet=quiet)
-        after = store.get_run(db, run_id) or {}  # the runner stored the provincial stats:
-        store.save_stats(db, run_id, {  # keep the national ones on top, as index766 does
-            **json.loads(before.get("stats") or "{}"),
-            "provincial": json.loads(after.get("stats") or "{}")})
-        code = portal_code if code == 0 else code
-    finally:  # an interrupted crawl is stored as incomplete, never left "running"
-        status = "complete" if code == 0 else "incomplete"
-        note = "" if code == 0 else ("interrupted" if code is None else f"crawler exit {code}")
-        store.finish_run(db, run_id, status, note)
-    if code == 0:  # the portal's own Decision 766 figures, for the report's comparison
-        fetch_index766(base_url, db_path, run_id,
-                       overrides=_with_jobdir(overrides, jobdir, "index766"), quiet=quiet)
-    return score_run(db_path, run_id, out_dir, rubric_dir=rubric_dir, echo=echo)
+        # Each crawl's process is started while the one before it runs (Python, Scrapy and the
+        # spiders load meanwhile); it sends nothing until its turn: crawls never overlap.
+        prestart("provincial", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
+                 overrides=portals, quiet=quiet)
+        try:
+            with _timed(timings, "national"):
+                code = crawl("national", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
+                             overrides=_with_jobdir(overrides, jobdir, "national"), quiet=quiet)
+            echo(f"run {run_id}: crawling the provincial portals")
+            before = store.get_run(db, run_id) or {}
+            # no JOBDIR: the provincial crawl keeps per-portal state in memory; redone whole
+            with _timed(timings, "provincial"):
+                if code == 0:  # fetch_index766's crawl, should it come to that
+                    prestart("index766", base_url, db_path, run_id, overrides=index_overrides,
+                             quiet=quiet)
+                portal_code = crawl("provincial", base_url, db_path, run_id,
+                                    rubric_dir=str(rubric_dir), overrides=portals, quiet=quiet)
+            after = store.get_run(db, run_id) or {}  # the runner stored the provincial stats:
+            store.save_stats(db, run_id, {  # keep the national ones on top, as index766 does
+                **json.loads(before.get("stats") or "{}"),
+                "provincial": json.loads(after.get("stats") or "{}")})
+            code = portal_code if code == 0 else code
+        finally:  # an interrupted crawl is stored as incomplete, never left "running"
+            status = "complete" if code == 0 else "incomplete"
+            note = "" if code == 0 else ("interrupted" if code is None else f"crawler exit {code}")
+            store.finish_run(db, run_id, status, note)
+        if code == 0:  # the portal's own Decision 766 figures, for the report's comparison
+            with _timed(timings, "index766"):
+                fetch_index766(base_url, db_path, run_id, overrides=index_overrides, quiet=quiet)
+    finally:
+        discard_prestarted()
+    with _timed(timings, "scoring"):
+        result = score_run(db_path, run_id, out_dir, rubric_dir=rubric_dir, echo=echo)
+    result.timings = timings
+    return result
+
+
+@contextmanager
+def _timed(timings: dict[str, Any], name: str) -> Iterator[None]:
+    start, wall = time.monotonic(), time.time()
+    try:
+        yield
+    finally:
+        timings[name] = time.monotonic() - start
+        timings[f"{name}_span"] = (wall, time.time())
 
 
 def _with_jobdir(overrides: dict[str, Any] | None, jobdir: Path | None,

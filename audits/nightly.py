@@ -204,7 +204,7 @@ def _start(db: sqlite_utils.Database, out_dir: Path, base_url: str, rubric: Rubr
     if resumable:
         run_id = resumable["id"]
         dropped = _restart_others(db, run_id, jobdir_for(out_dir, run_id))
-        db["runs"].update(run_id, {"status": "running", "note": "resuming"})
+        store.claim_run(db, run_id, "resuming")
         echo(f"run {run_id}: resuming the interrupted crawl of {resumable['started_at']} "
              f"({dropped} evidence rows of spiders that restart dropped)")
         return run_id, True

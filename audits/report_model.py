@@ -130,6 +130,7 @@ class ReportModel:
     cannot: Counter  # (criterion_id, reason) -> cells
     standing: Any = None  # audits.standing_panel.StandingPanel when UN data is given
     comparison: Any = None  # audits.compare766.Comparison when the run fetched Decision 766
+    stopped_hosts: list[dict[str, Any]] = field(default_factory=list)  # hosts the crawl gave up
 
     def group_counts(self, kind: str) -> Counter:
         ks = self.board.kinds.get(kind)
@@ -320,7 +321,15 @@ def build_model(db: sqlite_utils.Database, rubric: Rubric, run: dict[str, Any],
                 f.get("portal") or "", f.get("detail") or "",
                 tuple(links[i] for i in ids if i in links)))
     model.top_gaps = _top_gaps(model, rows)
+    model.stopped_hosts = load_stopped_hosts(db, run["id"])
     return model
+
+
+def load_stopped_hosts(db: sqlite_utils.Database, run_id: int) -> list[dict[str, Any]]:
+    """Hosts the crawl stopped asking after repeated blocks (crawler/middlewares.py)."""
+    rows = db["evidence"].rows_where("run_id = ? and kind = 'host_stopped'", [run_id],
+                                     order_by="id")
+    return [json.loads(r["data"] or "{}") for r in rows]
 
 
 def load_findings(db: sqlite_utils.Database, run_id: int) -> list[dict[str, Any]]:

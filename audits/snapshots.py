@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 from collections.abc import Iterable, Sequence
@@ -13,7 +12,7 @@ from typing import Any
 
 import sqlite_utils
 
-from audits import store
+from audits import exports, store
 from audits.history import Comparison
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -28,10 +27,7 @@ STALE_COLUMNS = ("unit_code", "service_id", "criterion_id", "reason", "last_verd
 
 
 def write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> Path:
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    exports.write_csv(path, columns, rows)  # NFC, formula cells defused
     return path
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,13 +124,66 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
 
 def start_run(db: sqlite_utils.Database, *, target: str, rubric_version: str,
               engine_version: str, scenario: str = "") -> int:
+    reap_dead_runs(db)  # runs whose process died (kill -9, power loss) never stay "running"
     table = db["runs"]
-    table.insert({
-        "started_at": utcnow(), "status": "running", "target": target,
-        "rubric_version": rubric_version, "engine_version": engine_version,
-        "scenario": scenario, "stats": "{}", "note": "",
-    })
+    row = {"started_at": utcnow(), "status": "running", "target": target,
+           "rubric_version": rubric_version, "engine_version": engine_version,
+           "scenario": scenario, "stats": "{}", "note": ""}
+    if "owner" in table.columns_dict:  # absent only while an old database is being migrated
+        row["owner"] = owner_tag()
+    table.insert(row)
     return int(table.last_pk)
+
+
+def claim_run(db: sqlite_utils.Database, run_id: int, note: str = "") -> None:
+    """Mark an existing run (e.g. a resumed one) as running in this process."""
+    db["runs"].update(run_id, {"status": "running", "note": note, "owner": owner_tag()})
+
+
+def _start_ticks(pid: int) -> str:
+    """The process's start time in clock ticks since boot (Linux), "" if unknown or gone:
+    with the pid it identifies a process even after the pid is reused."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    fields = stat.rsplit(")", 1)[-1].split()  # the name may hold spaces and parentheses
+    return "" if fields[0] in ("Z", "X") else fields[19]  # a zombie is dead too
+
+
+def owner_tag(pid: int | None = None) -> str:
+    """"host pid start-ticks": which process owns a running run."""
+    pid = os.getpid() if pid is None else pid
+    return f"{socket.gethostname()} {pid} {_start_ticks(pid)}".strip()
+
+
+def _owner_alive(owner: str) -> bool:
+    parts = owner.split()
+    if len(parts) < 2 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return True  # another host or an older row: cannot tell, so never reap it
+    pid = int(parts[1])
+    if Path("/proc/self/stat").exists():
+        ticks = _start_ticks(pid)
+        return bool(ticks) and (len(parts) < 3 or ticks == parts[2])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_dead_runs(db: sqlite_utils.Database) -> list[int]:
+    """Mark `incomplete` the runs left `running` by a process of this host that is gone."""
+    if "owner" not in db["runs"].columns_dict:
+        return []
+    dead = [(r["id"], r["owner"]) for r in db["runs"].rows_where("status = 'running'")
+            if not _owner_alive(r["owner"] or "")]
+    for run_id, owner in dead:
+        finish_run(db, run_id, "incomplete",
+                   f"interrupted: its process ({owner.split()[1]}) died before the run ended")
+    return [run_id for run_id, _ in dead]
 
 
 def finish_run(db: sqlite_utils.Database, run_id: int, status: str, note: str = "") -> None:
@@ -258,3 +313,12 @@ def _m003_history(db: sqlite_utils.Database) -> None:
 
 
 MIGRATIONS.append(("003_history", _m003_history))
+
+
+def _m004_run_owner(db: sqlite_utils.Database) -> None:
+    """Crash safety (issue 6): `owner` ("host pid start-ticks") of a running run, so a run
+    whose process was killed is marked incomplete instead of staying "running" for ever."""
+    db["runs"].add_column("owner", str, not_null_default="")
+
+
+MIGRATIONS.append(("004_run_owner", _m004_run_owner))

@@ -2,19 +2,43 @@
 
     uv run python bench/run.py [--scenario FILE] [--delay SECONDS] [--out DIR]
 
-Prints pages fetched (API and portal pages, browser pages apart), wall time, CPU time, peak
-memory of the whole process tree, and the politeness floor: the least time the configured
-per-host limits allow (per crawl phase, the busiest host's requests x delay, one at a time),
-with wall/floor. Then runs again with nothing changed and prints the ratio to the first run.
+Prints, for a first run and then a re-run with nothing changed (same output directory, so the
+HTTP caches the first run left are revalidated, never trusted blindly):
+
+- pages fetched (API and portal pages; browser pages apart; answers "304 Not Modified" apart);
+- wall time and CPU time (this process and all its children);
+- peak memory of the whole process tree, as PSS (proportional set size, the "Pss:" line of
+  /proc/<pid>/smaps_rollup, summed over the process and all its descendants): a page shared by
+  N processes counts 1/N in each, so Chromium's processes (which share most of their code and
+  much of their data) and Python's are not double-counted. This is the headline figure. Summed
+  RSS (which double-counts shared pages) is printed too, for comparison with older numbers;
+  where smaps_rollup cannot be read a process's RSS stands in for its PSS. The breakdown at the
+  PSS peak splits the tree into this process (which also serves the replica), the crawler's
+  Python processes, Playwright's driver and Chromium's browser / renderer / GPU / utility /
+  zygote processes;
+- the politeness floor: the least time the configured per-host limits allow. Per crawl phase
+  (national, provincial, index766: they run one after another, because each is seeded by the
+  results of the one before), the busiest host's paced requests x the per-host delay; static
+  files (.js, .css, ...) that a browser fetches for a page are not counted; robots.txt and
+  revalidations answered 304 are (each is a paced request). A request belongs to the phase whose
+  child process was running when it came (the provincial crawl also reads the national portal's
+  HTML pages). The floor is the sum over phases; wall/floor is the ratio to it;
+- per phase: its wall time (child process start to exit), the crawl proper (Scrapy's
+  elapsed_time_seconds), the rest of the child (Python start-up, imports, browser launch and
+  shutdown) and the phase's own floor; then scoring and report writing.
+
 Not a test: numbers depend on the machine; record them in the README's performance section.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import resource
 import shutil
+import sqlite3
 import tempfile
 import threading
 import time
@@ -27,39 +51,92 @@ from replica.server import ReplicaServer
 
 PROJECT = Path(__file__).resolve().parents[1]
 STATIC = (".js", ".css", ".ico", ".png", ".woff", ".woff2", ".svg")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+PHASES = ("national", "provincial", "index766")
 
 
-def tree_rss(root: int) -> int:
-    """Resident memory (bytes) of `root` and all its descendants, read from /proc."""
+def _tree(root: int) -> list[int]:
+    """`root` and all its descendants, from /proc."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
             continue
-        pid, ppid = int(entry), int(fields[1])
-        children.setdefault(ppid, []).append(pid)
-        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    total, stack = 0, [root]
+        children.setdefault(ppid, []).append(int(entry))
+    out, stack = [], [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        out.append(pid)
         stack.extend(children.get(pid, []))
-    return total
+    return out
+
+
+def _memory(pid: int) -> tuple[int, int] | None:
+    """(PSS, RSS) of one process in bytes; PSS falls back to RSS where smaps is unreadable."""
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            rss = int(fh.read().split()[1]) * PAGE
+    except (OSError, IndexError, ValueError):
+        return None
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024, rss
+    except OSError:
+        pass
+    return rss, rss
+
+
+def _kind(pid: int, root: int) -> str:
+    if pid == root:
+        return "bench (+replica)"
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            argv = fh.read().split(b"\0")
+    except OSError:
+        return "other"
+    cmd = b" ".join(argv)  # Chromium's children rewrite theirs into one string
+    if b"crawler.runner" in cmd:
+        return "python crawler"
+    if b"chrom" in argv[0].lower():
+        kind = re.search(rb"--type=([a-z-]+)", cmd)
+        return "chromium " + (kind.group(1).decode() if kind else "browser")
+    if b"node" in argv[0] or b"playwright" in cmd:
+        return "playwright driver"
+    return "other"
+
+
+def tree_memory(root: int) -> tuple[int, int, Counter]:
+    """(PSS, RSS, PSS by kind of process) of `root` and all its descendants."""
+    pss = rss = 0
+    kinds: Counter = Counter()
+    for pid in _tree(root):
+        m = _memory(pid)
+        if m is None:
+            continue
+        pss, rss = pss + m[0], rss + m[1]
+        kinds[_kind(pid, root)] += m[0]
+    return pss, rss, kinds
 
 
 class PeakMemory(threading.Thread):
-    def __init__(self, interval: float = 0.2) -> None:
+    def __init__(self, interval: float = 0.25) -> None:
         super().__init__(daemon=True)
-        self.interval, self.peak, self.done = interval, 0, threading.Event()
+        self.interval, self.done = interval, threading.Event()
+        self.peak_pss = self.peak_rss = 0
+        self.at_peak: Counter = Counter()
 
     def run(self) -> None:
         while not self.done.is_set():
-            self.peak = max(self.peak, tree_rss(os.getpid()))
+            pss, rss, kinds = tree_memory(os.getpid())
+            if pss > self.peak_pss:
+                self.peak_pss, self.at_peak = pss, kinds
+            self.peak_rss = max(self.peak_rss, rss)
             self.done.wait(self.interval)
 
 
@@ -69,54 +146,104 @@ def phase(path: str, site: str) -> str:
     return "index766" if path.startswith("/api/v1/reporting/") else "national"
 
 
-def floor_seconds(requests: list, delay: float) -> tuple[float, Counter]:
-    """Per phase, the busiest host's paced requests x delay; phases run one after another."""
+def floor_seconds(requests: list, delay: float) -> tuple[dict[str, float], Counter]:
+    """Per phase, the busiest host's paced requests x delay; phases run one after another.
+
+    The national HTML procedure pages are read by the provincial crawl, and robots.txt by
+    every crawl: requests are given to a phase by the time they were made."""
     per_host: Counter = Counter()
     for r in requests:
         if not r.path.endswith(STATIC):
-            per_host[(phase(r.path, r.site), r.site)] += 1
+            per_host[(r.phase, r.site)] += 1
     busiest: dict[str, int] = {}
     for (ph, _), n in per_host.items():
         busiest[ph] = max(busiest.get(ph, 0), n)
-    return sum(n * delay for n in busiest.values()), per_host
+    return {ph: n * delay for ph, n in busiest.items()}, per_host
 
 
-def one_run(scenario: Path, out: Path, delay: float) -> dict:
+class _Tagged:
+    __slots__ = ("path", "site", "phase", "status")
+
+    def __init__(self, r: object, ph: str) -> None:
+        self.path, self.site, self.status = r.path, r.site, r.status  # type: ignore[attr-defined]
+        self.phase = ph
+
+
+def _tag(requests: list, bounds: dict[str, tuple[float, float]]) -> list[_Tagged]:
+    """Give each logged request the phase whose child process was running when it came."""
+    out = []
+    for r in requests:
+        ph = next((p for p, (a, b) in bounds.items() if a <= r.at <= b), None)
+        out.append(_Tagged(r, ph or phase(r.path, r.site)))
+    return out
+
+
+def _crawl_stats(db_path: Path, run_id: int) -> dict[str, dict]:
+    """Each phase's Scrapy stats, as stored with the run (national on top, others nested)."""
+    with sqlite3.connect(db_path) as db:
+        row = db.execute("SELECT stats FROM runs WHERE id = ?", (run_id,)).fetchone()
+    stats = json.loads(row[0] or "{}") if row else {}
+    return {"national": stats, "provincial": stats.get("provincial") or {},
+            "index766": stats.get("index766") or {}}
+
+
+def one_run(server: ReplicaServer, scenario: Path, out: Path, delay: float) -> dict:
     overrides = {"DOWNLOAD_DELAY": delay, "DOWNLOAD_DELAY_JITTER": 0,
                  "CONCURRENT_REQUESTS_PER_DOMAIN": 1, "AUTOTHROTTLE_ENABLED": False}
     memory = PeakMemory()
-    with ReplicaServer(load_scenario(scenario)) as server:
-        memory.start()
-        cpu0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
-            resource.RUSAGE_CHILDREN)
-        start = time.monotonic()
-        result = run_audit(server.base_url, out, scenario=str(scenario), overrides=overrides,
-                           portal_list=server.portal_list(), echo=lambda _: None, quiet=True)
-        wall = time.monotonic() - start
-        cpu1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
-            resource.RUSAGE_CHILDREN)
-        memory.done.set()
-        memory.join()
-        requests = server.requests
+    server.clear_requests()
+    memory.start()
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    result = run_audit(server.base_url, out, scenario=str(scenario), overrides=overrides,
+                       portal_list=server.portal_list(), echo=lambda _: None, quiet=True)
+    wall = time.monotonic() - start
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    memory.done.set()
+    memory.join()
+    requests = server.requests
     cpu = sum(b.ru_utime + b.ru_stime - a.ru_utime - a.ru_stime
               for a, b in zip(cpu0, cpu1, strict=True))
-    floor, per_host = floor_seconds(requests, delay)
+    timings = getattr(result, "timings", {}) or {}
+    bounds = {ph: timings[f"{ph}_span"] for ph in PHASES if f"{ph}_span" in timings}
+    tagged = _tag(requests, bounds)
+    floors, per_host = floor_seconds(tagged, delay)
     # Chromium fetches a page's scripts itself: those requests mark the browser pages.
-    browser = sum(1 for r in requests if r.site != "national" and r.path.endswith(".js"))
-    return {"status": result.status, "wall": wall, "cpu": cpu, "peak": memory.peak,
-            "floor": floor, "pages": sum(per_host.values()), "browser": browser,
-            "hosts": len({site for _, site in per_host})}
+    browser = sum(1 for r in tagged if r.site != "national" and r.path.endswith(".js"))
+    stats = _crawl_stats(result.db_path, result.run_id)
+    crawl = {ph: float(st.get("elapsed_time_seconds") or 0.0) for ph, st in stats.items()}
+    return {"status": result.status, "wall": wall, "cpu": cpu, "peak": memory.peak_pss,
+            "peak_rss": memory.peak_rss, "at_peak": memory.at_peak,
+            "floor": sum(floors.values()), "floors": floors, "timings": timings,
+            "crawl": crawl, "pages": sum(per_host.values()), "browser": browser,
+            # the replica logs the answer it computed; the crawler's cache counts the 304s
+            "not_modified": sum(int(st.get("httpcache/revalidate") or 0)
+                                for st in stats.values()),
+            "hosts": len({site for _, site in per_host}), "totals": dict(result.totals)}
 
 
 def show(title: str, m: dict) -> None:
     ratio = m["wall"] / m["floor"] if m["floor"] else float("inf")
+    mib = 2**20
     print(f"{title}: {m['status']}")
     print(f"  pages fetched      {m['pages']} on {m['hosts']} hosts "
-          f"({m['browser']} requests from the browser)")
+          f"({m['browser']} requests from the browser; {m['not_modified']} answered 304)")
     print(f"  wall time          {m['wall']:.1f} s")
     print(f"  CPU time           {m['cpu']:.1f} s")
-    print(f"  peak memory (tree) {m['peak'] / 2**20:.0f} MiB")
+    print(f"  peak memory (tree) {m['peak'] / mib:.0f} MiB PSS "
+          f"(summed RSS peak {m['peak_rss'] / mib:.0f} MiB)")
+    for kind, pss in m["at_peak"].most_common():
+        print(f"    {kind:<26} {pss / mib:6.0f} MiB")
     print(f"  politeness floor   {m['floor']:.1f} s   wall/floor {ratio:.2f}")
+    t = m["timings"]
+    for ph in PHASES:
+        if ph not in t:
+            continue
+        crawl = m["crawl"].get(ph, 0.0)
+        print(f"    {ph:<11} {t[ph]:6.1f} s  (crawl {crawl:5.1f} s, start-up/shutdown "
+              f"{t[ph] - crawl:4.1f} s; floor {m['floors'].get(ph, 0.0):5.1f} s)")
+    if "scoring" in t:
+        print(f"    {'scoring':<11} {t['scoring']:6.1f} s  (evaluate, store, reports)")
 
 
 def main() -> None:
@@ -128,14 +255,22 @@ def main() -> None:
                         help="per-host delay between requests, seconds (default 0.1)")
     parser.add_argument("--out", type=Path, default=None,
                         help="output directory (default: a temporary one, removed after)")
+    parser.add_argument("--once", action="store_true", help="skip the unchanged re-run")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="dvc-bench-"))
+    # One replica for both runs: same addresses and ports, so the re-run asks for the very same
+    # URLs (an HTTP cache is keyed by URL) of portals whose content has not changed.
     try:
-        first = one_run(args.scenario, out, args.delay)
-        show("first run", first)
-        second = one_run(args.scenario, out, args.delay)
-        show("unchanged re-run", second)
-        print(f"  re-run / first     {second['wall'] / first['wall']:.2f}")
+        with ReplicaServer(load_scenario(args.scenario)) as server:
+            first = one_run(server, args.scenario, out, args.delay)
+            show("first run", first)
+            if args.once:
+                return
+            second = one_run(server, args.scenario, out, args.delay)
+            show("unchanged re-run", second)
+            print(f"  re-run / first     {second['wall'] / first['wall']:.2f}")
+            same = "same" if first["totals"] == second["totals"] else "DIFFERENT"
+            print(f"  verdict totals     {same} as the first run ({first['totals']})")
     finally:
         if args.out is None:
             shutil.rmtree(out, ignore_errors=True)

@@ -24,7 +24,20 @@ class BrowserNotFound(RuntimeError):
     pass
 
 
+def _browsers_dirs() -> list[Path]:
+    """Where `playwright install` puts browsers (PLAYWRIGHT_BROWSERS_PATH, else its default)."""
+    env = os.environ.get("PLAYWRIGHT_BROWSERS_PATH")
+    if env and env != "0":
+        return [Path(env)]
+    home = Path.home()
+    return [home / ".cache" / "ms-playwright", home / "Library" / "Caches" / "ms-playwright",
+            Path(os.environ.get("LOCALAPPDATA", home)) / "ms-playwright"]
+
+
 def _playwright_own() -> str | None:
+    if os.environ.get("PLAYWRIGHT_BROWSERS_PATH") != "0" and not any(
+            any(d.glob("chromium*")) for d in _browsers_dirs() if d.is_dir()):
+        return None  # nothing installed: spare starting Playwright's driver (about a second)
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

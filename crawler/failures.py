@@ -1,37 +1,109 @@
-"""Name why a request failed, so "could not test" always carries a reason."""
+"""Name why a request failed, so "could not test" always carries a reason.
+
+One vocabulary for plain HTTP (Scrapy/Twisted errors), the browser (Playwright's `net::ERR_*`
+messages and timeouts) and our own checks (block pages, host stops, truncated pages). The retry
+middleware (crawler/retry.py) retries only the TRANSIENT reasons.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from scrapy import exceptions
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import (
+    ConnectError,
+    ConnectionDone,
+    ConnectionLost,
     ConnectionRefusedError,
     DNSLookupError,
     TCPTimedOutError,
     TimeoutError,
 )
 from twisted.python.failure import Failure
+from twisted.web._newclient import ResponseFailed
 
-from crawler.middlewares import BlockedResponse
+from crawler.items import evidence
+from crawler.middlewares import BlockedResponse, HostStopped, PageFault
+
+# Reasons worth asking again later; every other one is permanent (403, block page, challenge,
+# robots, malformed, too_large, 404): asking again only hammers the portal.
+TRANSIENT = frozenset({"timeout", "refused", "connection_lost", "http_5xx", "rate_limited"})
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 522, 524})
+
+# Chromium's network errors (Playwright puts them in the message), most specific first.
+BROWSER_ERRORS = (
+    ("ERR_TOO_MANY_REDIRECTS", "redirect_loop"),
+    ("ERR_CONNECTION_REFUSED", "refused"),
+    ("ERR_TIMED_OUT", "timeout"),
+    ("ERR_CONNECTION_TIMED_OUT", "timeout"),
+    ("ERR_CONNECTION_RESET", "connection_lost"),
+    ("ERR_CONNECTION_CLOSED", "connection_lost"),
+    ("ERR_EMPTY_RESPONSE", "connection_lost"),
+    ("ERR_INCOMPLETE_CHUNKED_ENCODING", "malformed"),
+    ("ERR_CONTENT_LENGTH_MISMATCH", "malformed"),
+    ("ERR_INVALID_RESPONSE", "malformed"),
+    ("ERR_NAME_NOT_RESOLVED", "dns"),
+    ("ERR_BLOCKED_BY_CLIENT", "offsite"),  # our own abort_request (crawler/platforms/browsing)
+)
 
 
 def failure_reason(failure: Failure) -> tuple[str, int | None]:
     """(reason, HTTP status or None) for a Scrapy errback failure."""
-    if failure.check(BlockedResponse):
-        return "blocked", failure.value.response.status
-    if failure.check(HttpError):
-        status = failure.value.response.status
+    return exception_reason(failure.value)
+
+
+def exception_reason(exc: BaseException) -> tuple[str, int | None]:
+    """(reason, HTTP status or None) for an exception a download (or a check) raised."""
+    if isinstance(exc, HostStopped):
+        return "blocked", None
+    if isinstance(exc, PageFault):
+        return exc.reason, exc.status
+    if isinstance(exc, BlockedResponse):
+        return "blocked", exc.response.status
+    if isinstance(exc, HttpError):
+        status = exc.response.status
         return http_reason(status), status
+    return _network_reason(exc) or _browser_reason(exc) or ("error", None)
+
+
+def _network_reason(exc: BaseException) -> tuple[str, int | None] | None:
     # Scrapy 2.13+ wraps Twisted's errors in its own download exceptions; know both.
-    if failure.check(TimeoutError, TCPTimedOutError, exceptions.DownloadTimeoutError):
+    if isinstance(exc, (TimeoutError, TCPTimedOutError, exceptions.DownloadTimeoutError)):
         return "timeout", None
-    if failure.check(DNSLookupError, exceptions.CannotResolveHostError):
+    if isinstance(exc, (DNSLookupError, exceptions.CannotResolveHostError)):
         return "dns", None
-    if failure.check(ConnectionRefusedError, exceptions.DownloadConnectionRefusedError):
+    if isinstance(exc, (ConnectionRefusedError, exceptions.DownloadConnectionRefusedError)):
         return "refused", None
-    if failure.check(exceptions.IgnoreRequest) and "robots" in str(failure.value).lower():
-        return "robots_disallowed", None
-    return "error", None
+    if isinstance(exc, exceptions.ResponseDataLossError):
+        return "malformed", None  # the body stopped short of its announced length
+    if isinstance(exc, exceptions.DownloadCancelledError) and "max size" in str(exc):
+        return "too_large", None  # DOWNLOAD_MAXSIZE
+    if isinstance(exc, (ConnectionLost, ConnectionDone, ResponseFailed,
+                        exceptions.DownloadFailedError, ConnectError)):
+        return "connection_lost", None
+    if isinstance(exc, exceptions.IgnoreRequest):
+        text = str(exc).lower()
+        if "robots" in text:
+            return "robots_disallowed", None
+        if "max redirections" in text:
+            return "redirect_loop", None
+    return None
+
+
+def _browser_reason(exc: BaseException) -> tuple[str, int | None] | None:
+    try:
+        from playwright.async_api import Error as PlaywrightError
+        from playwright.async_api import TimeoutError as PlaywrightTimeout
+    except ImportError:  # pragma: no cover - plain-HTTP installs
+        return None
+    if isinstance(exc, PlaywrightTimeout):
+        return "timeout", None
+    if not isinstance(exc, PlaywrightError):
+        return None
+    message = str(exc)
+    reason = next((r for marker, r in BROWSER_ERRORS if marker in message), "browser_error")
+    return reason, None
 
 
 def http_reason(status: int) -> str:
@@ -42,3 +114,17 @@ def http_reason(status: int) -> str:
     if status >= 500:
         return "http_5xx"
     return "http_4xx"
+
+
+def is_transient(reason: str) -> bool:
+    return reason in TRANSIENT
+
+
+def stop_evidence(failure: Failure) -> list[dict[str, Any]]:
+    """The one `host_stopped` item of a host the guard stopped (on its first refused request)."""
+    exc = failure.value
+    if not isinstance(exc, HostStopped) or not exc.first:
+        return []
+    return [evidence("host_stopped", url=failure.request.url, method="GET", outcome="failed",
+                     reason="blocked", data={"host": exc.host, "blocks": exc.count,
+                                             "last_reason": exc.last_reason})]

@@ -13,6 +13,7 @@ EVIDENCE_KINDS = (
     "office_row", "office_list", "fetch",
     # provincial portals and the national portal's HTML pages (docs/ARCHITECTURE.md)
     "portal", "portal_page", "portal_list", "portal_login", "portal_apply", "national_page",
+    "host_stopped",  # a host that kept blocking us was not asked again (crawler/middlewares.py)
 )
 
 

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 BLOCK_MARKERS = ("Request Rejected", "The requested URL was rejected")
+CHALLENGE_MARKERS = ("Please enable JavaScript to view the page content", "bobcmn", "/TSPD/")
 LEVEL_ORDER = {"NONE": 0, "PARTIAL": 1, "FULL": 2}
 GOVERNMENT_LEVELS = ("ward", "province", "ministry", "vertical")  # isWard, isProvince, ...
 
@@ -30,10 +31,19 @@ def is_block_page(body: bytes | str) -> bool:
     return any(marker in head for marker in BLOCK_MARKERS)
 
 
+def is_challenge_body(body: bytes | str) -> bool:
+    """The F5 JavaScript challenge where JSON was expected (a browser-only gate)."""
+    head = (body[:8000].decode("utf-8", "replace") if isinstance(body, bytes) else body[:8000])
+    return head.lstrip()[:1] == "<" and any(m in head for m in CHALLENGE_MARKERS)
+
+
 def parse_envelope(body: bytes | str) -> Any:
-    """Return `data` of a `{"code":"OK","data":...}` envelope or raise ApiError."""
+    """Return `data` of a `{"code":"OK","data":...}` envelope or raise ApiError ("blocked",
+    "js_challenge", "malformed" for truncated or garbage JSON, "api_error")."""
     if is_block_page(body):
         raise ApiError("blocked")
+    if is_challenge_body(body):
+        raise ApiError("js_challenge")
     try:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -14,6 +14,8 @@ LOOPBACK: dict[str, object] = {
     "AUTOTHROTTLE_ENABLED": False,
     "DOWNLOAD_TIMEOUT": 15,
     "RETRY_TIMES": 1,
+    "DVC_RETRY_BACKOFF": 0.2,  # the replica heals at once: keep the tests quick
+    "DVC_RETRY_BACKOFF_MAX": 5.0,
 }
 
 

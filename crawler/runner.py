@@ -1,6 +1,9 @@
 """Run a crawl in its own process (Twisted's reactor cannot restart inside one process).
 
     python -m crawler.runner --base URL --db results/audit.db --run-id 3 [--set KEY=VALUE ...]
+
+`prestart` starts a later crawl's process early (`--wait`): it loads, then sends nothing until
+`crawl` tells it to go, so process start-up overlaps the crawl before it, never the crawls.
 """
 
 from __future__ import annotations
@@ -13,6 +16,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+if __name__ == "__main__":
+    # A crawl's own process: sqlite-utils imports pandas and numpy when it can, for column types
+    # the crawler never stores; that is seconds of every crawl's start-up. Not in other processes.
+    for _optional in ("pandas", "numpy"):
+        sys.modules.setdefault(_optional, None)  # type: ignore[assignment]
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
@@ -32,6 +41,10 @@ def build_settings(base_url: str, db: Path | str, run_id: int, rubric_dir: str =
     settings.update({"DVC_BASE_URL": base_url, "DVC_DB": str(db), "DVC_RUN_ID": run_id,
                      "DVC_RUBRIC_DIR": rubric_dir}, priority="cmdline")
     settings.update(overrides or {}, priority="cmdline")
+    if not Path(settings.get("HTTPCACHE_DIR") or "httpcache").is_absolute():
+        # the conditional-request cache (crawler/httpcache.py) lives beside the results
+        cache = Path(db).resolve().parent / (settings.get("HTTPCACHE_DIR") or "httpcache")
+        settings.set("HTTPCACHE_DIR", str(cache), priority="cmdline")
     contact = (overrides or {}).get("DVC_AUDIT_CONTACT") or os.environ.get(
         "DVC_AUDIT_CONTACT") or settings.get("DVC_AUDIT_CONTACT")
     agent = settings.get("USER_AGENT")
@@ -50,9 +63,8 @@ def crawl_here(spider: str, settings: Settings) -> dict[str, Any]:
     return crawler.stats.get_stats() if crawler.stats else {}
 
 
-def crawl(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_dir: str = "",
-          overrides: dict[str, Any] | None = None, quiet: bool = False) -> int:
-    """Run a crawl in a child process; returns its exit code. Logs go to stderr."""
+def _command(spider: str, base_url: str, db: Path | str, run_id: int, rubric_dir: str,
+             overrides: dict[str, Any] | None, quiet: bool) -> list[str]:
     cmd = [sys.executable, "-m", "crawler.runner", "--spider", spider, "--base", base_url,
            "--db", str(db), "--run-id", str(run_id)]
     if rubric_dir:
@@ -61,7 +73,71 @@ def crawl(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_dir
         cmd += ["--set", f"{key}={json.dumps(value)}"]
     if quiet:
         cmd += ["--set", 'LOG_LEVEL="WARNING"']
+    return cmd
+
+
+# Crawl processes started ahead (`prestart`), waiting for their turn, by command line.
+_waiting: dict[tuple[str, ...], subprocess.Popen] = {}
+
+
+def prestart(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_dir: str = "",
+             overrides: dict[str, Any] | None = None, quiet: bool = False) -> None:
+    """Start the process of a later `crawl` with the same arguments now: it loads Python,
+    Scrapy and the spiders while the crawl before it runs, then waits, without any request,
+    until `crawl` tells it to go (or `discard_prestarted`, or this process's end, stops it)."""
+    cmd = _command(spider, base_url, db, run_id, rubric_dir, overrides, quiet)
+    key = tuple(cmd)
+    if key not in _waiting:
+        _waiting[key] = subprocess.Popen([*cmd, "--wait"], cwd=PROJECT_DIR,
+                                         stdin=subprocess.PIPE)
+
+
+def discard_prestarted() -> None:
+    """Stop the prestarted processes that were not used (they exit without crawling)."""
+    while _waiting:
+        _, child = _waiting.popitem()
+        _release(child, go=False)
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def _release(child: subprocess.Popen, *, go: bool) -> None:
+    try:
+        if go:
+            child.stdin.write(b"go\n")  # type: ignore[union-attr]
+        child.stdin.close()  # type: ignore[union-attr]
+    except (BrokenPipeError, OSError):
+        pass
+
+
+def crawl(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_dir: str = "",
+          overrides: dict[str, Any] | None = None, quiet: bool = False) -> int:
+    """Run a crawl in a child process; returns its exit code. Logs go to stderr."""
+    cmd = _command(spider, base_url, db, run_id, rubric_dir, overrides, quiet)
+    child = _waiting.pop(tuple(cmd), None)
+    if child is not None and child.poll() is None:
+        _release(child, go=True)
+        try:
+            return child.wait()
+        except BaseException:  # as subprocess.call does: an interrupted crawl does not linger
+            child.kill()
+            child.wait()
+            raise
     return subprocess.call(cmd, cwd=PROJECT_DIR)
+
+
+def _preload(settings: Settings) -> None:
+    """Import the spiders (and through them Playwright) before being told to go."""
+    from scrapy.utils.misc import walk_modules_iter
+
+    for module in settings.getlist("SPIDER_MODULES"):
+        for _ in walk_modules_iter(module):
+            pass
+    if settings.getbool("DVC_BROWSER"):
+        import scrapy_playwright.handler  # noqa: F401
 
 
 def _parse_set(values: Sequence[str]) -> dict[str, Any]:
@@ -85,7 +161,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rubric", default="", help="rubric directory (default: rubrics/)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
                         help="override a Scrapy setting (value parsed as JSON when it can be)")
+    parser.add_argument("--wait", action="store_true",
+                        help="load, then wait for a line 'go' on stdin before crawling (no "
+                        "request is made before; end of input: exit without crawling)")
     args = parser.parse_args(argv)
+    if args.wait:
+        _preload(build_settings(args.base, args.db, args.run_id, args.rubric,
+                                _parse_set(args.set)))
+        if sys.stdin.readline().strip() != "go":
+            return 0
     settings = build_settings(args.base, args.db, args.run_id, args.rubric, _parse_set(args.set))
     stats = crawl_here(args.spider, settings)
     db = store.open_db(args.db)

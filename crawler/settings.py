@@ -22,12 +22,27 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 
+# Pages larger than this are not read (reason too_large); a real procedure page is < 2 MiB.
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
+
+# Transient failures (timeouts, refused, 5xx, 429) are retried after DVC_RETRY_BACKOFF *
+# 2**attempt s (at most DVC_RETRY_BACKOFF_MAX; Retry-After honoured): crawler/retry.py.
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+RETRY_GIVE_UP_LOG_LEVEL = "WARNING"  # the spiders record the failure with its reason
+DVC_RETRY_BACKOFF = 5.0  # s
+DVC_RETRY_BACKOFF_MAX = 120.0  # s
+# After this many blocks in a row (403, "Request Rejected", a challenge that never clears) a host
+# is not asked again in this run (crawler/middlewares.py).
+DVC_HOST_BLOCK_LIMIT = 5
+DVC_READY_TIMEOUT = 15_000  # ms a rendered page may take to settle (browser portals)
 
 DOWNLOADER_MIDDLEWARES = {
-    "crawler.middlewares.BlockPageMiddleware": 950,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,  # retries at once: replaced
+    "crawler.retry.BackoffRetryMiddleware": 550,
+    "crawler.middlewares.HostGuardMiddleware": 950,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.StorePipeline": 300,
@@ -59,3 +74,24 @@ STATS_DUMP = False  # crawler.runner stores the stats with the run instead
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+# --- Conditional requests (crawler/httpcache.py; README "Performance") ----------------------
+# Plain-HTTP pages that came with a validator (ETag / Last-Modified) are kept beside the results
+# database (crawler.runner sets HTTPCACHE_DIR to <DVC_DB's directory>/httpcache) and asked for
+# again with If-None-Match / If-Modified-Since on every run: a 304 is the portal saying nothing
+# changed; nothing is ever taken from the cache without asking, nor in place of a failure.
+# Outside the host guard (950), so the guard sees the page a 304 stands for.
+HTTPCACHE_ENABLED = True
+HTTPCACHE_POLICY = "crawler.httpcache.RevalidatePolicy"
+HTTPCACHE_DIR = "httpcache"
+HTTPCACHE_EXPIRATION_SECS = 0
+DOWNLOADER_MIDDLEWARES = {
+    **DOWNLOADER_MIDDLEWARES,
+    "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
+    "crawler.httpcache.RevalidatingCacheMiddleware": 960,
+}
+
+# --- Start-up (README "Performance") ---------------------------------------------------------
+# Scrapy's remote-control extension imports aiohttp's web server as soon as it is loaded, even
+# when it is not enabled: seconds of every crawl process's start-up for nothing.
+EXTENSIONS = {"scrapy.extensions.remote_control.RemoteControl": None}

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 GOV_LEVELS = ("ward", "province", "ministry")
 METHODS = ("ONLINE", "DIRECT", "POSTAL")
 IMPLEMENT_LEVELS = ("FULL", "PARTIAL", "NONE")
@@ -233,7 +231,10 @@ class Scenario:
         """(province code, service id) -> failure reason of that service on its portal."""
         out: dict[tuple[str, str], str] = {}
         for f in self.faults:
-            if f.unit and f.service and f.fails:
+            portal = self.portal(f.unit) if f.unit and f.service and f.fails else None
+            # only an online service has apply pages to read; an information-only one is
+            # judged from the listing, so a fault on its (never needed) pages changes nothing
+            if portal is not None and portal.service(f.service).online:
                 out.setdefault((f.unit, f.service), f.fails)
         return out
 
@@ -668,15 +669,16 @@ def _parse_index766(r: _Reader, raw: Any) -> dict[str, Any]:
 
 
 def load_scenario(path: str | Path) -> Scenario:
+    # the rubric's defensive reader: size cap, UTF-8, safe tags, no duplicate keys, no alias bomb
+    from audits.rubric import YamlFileError, read_yaml_file
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(path, "(file)", f"cannot read: {exc}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(path, "(yaml)", f"not valid YAML: {exc}") from exc
+        data = read_yaml_file(path)
+    except YamlFileError as exc:
+        if exc.line is not None or "YAML" in exc.message or "alias" in exc.message:
+            raise ScenarioError(path, "(yaml)", f"not valid YAML: {exc}") from None
+        raise ScenarioError(path, "(file)", f"cannot read: {exc}") from None
     return parse_scenario(data, path)
 
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,10 +31,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 from replica import faults, index766, national_html, pages, provincial
 from replica.catalogue import BadRequest, Portal, build_portal
-from replica.provincial.hosts import bind_address
+from replica.provincial.hosts import aliases_work, bind_address
 from replica.scenario import Fault, Scenario, load_scenario
 from replica.web import Response
 
+OFFSITE_ADDRESS = "127.0.2.1"
+OFFSITE_MARK = b"__OFFSITE__"  # in portal pages: replaced by the offsite host's URL
 API_PROVINCES = "/api/v1/configuring/province-vn/list-by-citizen"
 API_CATALOGUE = "/api/v1/submitting/formality/list-all-public-formality-by-citizen"
 API_DETAIL = "/api/v1/configuring/formality/get-formality-by-citizen"
@@ -113,6 +116,7 @@ class ReplicaServer:
         self.challenge = national_html.Challenge()
         self.sites = provincial.build_sites(scenario, rubric)
         self.portal_urls: dict[str, str] = {}  # province code -> portal base URL
+        self.offsite_url = ""  # a host no crawler is given (see _start_offsite)
         self._portal_httpds: list[tuple[ThreadingHTTPServer, threading.Thread]] = []
         self._reserved: list[socket.socket] = []  # addresses of portals that are "down"
         self.fault_state = faults.FaultState()
@@ -139,7 +143,28 @@ class ReplicaServer:
         self._thread.start()
         for unit, site in self.sites.items():
             self._start_portal(unit, site)
+        self._start_offsite()
         return self
+
+    def _start_offsite(self) -> None:
+        """A host no crawler was given (portal pages link and load from it): any request it
+        gets is logged with site "offsite", so tests can show the crawl stayed on its hosts."""
+        address = OFFSITE_ADDRESS if aliases_work() else "127.0.0.1"
+
+        def respond(method: str, path: str, headers: Mapping[str, str], body: bytes) -> Response:
+            h = {k.lower(): v for k, v in headers.items()}
+            parts = urlsplit(path)
+            self._record(LoggedRequest(method.upper(), parts.path, parts.query, "", h, 200,
+                                       "offsite", time.time(), h.get("host", ""), "offsite"))
+            return Response(200, JS_TYPE, b"/* elsewhere */", "offsite")
+
+        httpd = _serve(address, 0, respond)
+        httpd.replica = self  # type: ignore[attr-defined]
+        thread = threading.Thread(target=httpd.serve_forever, name="offsite", daemon=True)
+        thread.start()
+        self._portal_httpds.append((httpd, thread))
+        host, port = httpd.server_address[:2]
+        self.offsite_url = f"http://{host}:{port}"
 
     def _start_portal(self, unit: str, site: provincial.Site) -> None:
         address = bind_address(unit)
@@ -252,6 +277,8 @@ class ReplicaServer:
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
         resp = provincial.respond(self.sites[unit], method.upper(), parts.path, params,
                                   query=parts.query, state=self.fault_state)
+        if OFFSITE_MARK in resp.body:  # links and scripts of another host, as real portals have
+            resp = replace(resp, body=resp.body.replace(OFFSITE_MARK, self.offsite_url.encode()))
         self._record(LoggedRequest(method.upper(), parts.path, parts.query,
                                    body.decode("utf-8", "replace"), h, resp.status, resp.outcome,
                                    time.time(), h.get("host", ""), unit))
@@ -346,8 +373,17 @@ class ReplicaServer:
 Dispatch = Callable[[str, str, Mapping[str, str], bytes], Response]
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer (a crawler giving up on a slow or huge page) is
+        normal here, not an error worth a traceback."""
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
+
 def _serve(host: str, port: int, dispatch: Dispatch) -> ThreadingHTTPServer:
-    httpd = ThreadingHTTPServer((host, port), _Handler)
+    httpd = _Server((host, port), _Handler)
     httpd.daemon_threads = True
     httpd.dispatch = dispatch  # type: ignore[attr-defined]
     return httpd

@@ -239,6 +239,19 @@ def test_incomplete_run_is_flagged(tmp_path: Path) -> None:
     assert "chưa hoàn tất" in (tmp_path / "units" / "01.html").read_text(encoding="utf-8")
 
 
+def test_a_host_the_crawl_stopped_asking_is_reported(tmp_path: Path) -> None:
+    db, run_id = make_run(tmp_path / "audit.db")
+    store.add_evidence(db, run_id, {
+        "kind": "host_stopped", "url": "http://127.0.1.48:9/x", "method": "GET",
+        "observed_at": "2026-11-01T01:02:03Z", "status": None, "sha256": "", "outcome": "failed",
+        "reason": "blocked", "procedure_code": "", "office_code": "",
+        "data": {"host": "127.0.1.48:9", "blocks": 5, "last_reason": "js_challenge"}})
+    paths = write_reports(db, load_rubric(), tmp_path, run_id, lang="en")
+    page = paths["html"].read_text(encoding="utf-8")
+    assert "Stopped asking 127.0.1.48:9 after 5 blocks in a row" in page
+    assert "held at a JavaScript challenge" in page
+
+
 def test_decomposed_text_comes_out_nfc_everywhere(tmp_path: Path) -> None:
     nfd = unicodedata.normalize("NFD", "Thành phố Hà Nội")
     db, run_id = make_run(tmp_path / "audit.db", unit_names={"01": nfd})
@@ -297,6 +310,20 @@ def test_every_ui_string_has_both_languages() -> None:
     used |= {f"cell.{state}" for state in CELL_STATES}  # built as "cell." ~ state
     used |= {f"verdict.{v}" for v in scoring.VERDICTS}
     assert len(used) > 50 and used <= set(strings), sorted(used - set(strings))
+
+
+def test_every_failure_reason_has_a_label() -> None:
+    """A could-not-test reason the crawler or a fault can produce reads as words, not a code."""
+    from crawler import failures
+    from replica.scenario import FAULT_KINDS
+
+    reasons = {k.reason for k in FAULT_KINDS.values() if k.reason}
+    reasons |= {r for _, r in failures.BROWSER_ERRORS} | set(failures.TRANSIENT)
+    reasons |= {failures.http_reason(s) for s in (403, 404, 429, 503)}
+    reasons |= {"browser_error", "error", "unknown_platform", "needs_browser", "no_browser",
+                "unreadable", "unexpected_config", "no_listing", "no_login_options"}
+    missing = {r for r in reasons if not Lang("en").has(f"reason.{r}")}
+    assert not missing, sorted(missing)
 
 
 def test_language_helpers() -> None:

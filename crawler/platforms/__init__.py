@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 from crawler.platforms import eform, igate, legacy
-from crawler.platforms.base import soup_of, visible_text
+from crawler.platforms.base import decode_html, soup_of, visible_text
 
 FAMILIES: dict[str, ModuleType] = {m.NAME: m for m in (igate, eform, legacy)}
 SHELL_TEXT = 80  # fewer visible characters than this, with scripts: an app shell
@@ -37,7 +37,7 @@ class Fingerprint:
 def fingerprint(url: str, html: str | bytes) -> Fingerprint:
     from crawler.pages import is_challenge  # crawler.pages imports this package's helpers
 
-    text = html.decode("utf-8", "replace") if isinstance(html, bytes) else html
+    text = decode_html(html) if isinstance(html, bytes) else html
     soup = soup_of(text)
     signals: list[str] = []
     scripts = soup.find_all("script")

@@ -7,6 +7,7 @@ national menu's "Thanh toán trực tuyến" link is not taken for a payment ste
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -28,9 +29,56 @@ def clean(text: Any) -> str:
     return " ".join(unicodedata.normalize("NFC", str(text or "")).split())
 
 
+LEGACY_CHARSET = "windows-1258"  # older Vietnamese portals; tone marks as combining characters
+META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?\s*([A-Za-z0-9._:-]+)""", re.I)
+CLOSING = re.compile(rb"</(?:html|body)\s*>", re.I)
+
+
+def charset_of(content_type: str | bytes | None) -> str:
+    """The charset a Content-Type header declares ("" when none)."""
+    if isinstance(content_type, bytes):
+        content_type = content_type.decode("latin-1")
+    m = re.search(r"charset=[\"']?([A-Za-z0-9._:-]+)", content_type or "", re.I)
+    return m.group(1) if m else ""
+
+
+def _codec(label: str) -> str:
+    try:
+        return codecs.lookup(label).name if label else ""
+    except LookupError:
+        return ""
+
+
+def decode_html(body: bytes, declared: str = "") -> str:
+    """Bytes -> NFC text, whatever the portal sent. Valid UTF-8 is UTF-8 whatever the label says
+    (legacy single-byte Vietnamese is practically never valid multi-byte UTF-8, and portals do
+    mislabel UTF-8 as iso-8859-1); else the declared charset (header, then <meta>); else
+    windows-1258."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        meta = META_CHARSET.search(body[:4096])
+        codec = (_codec(declared) or _codec(meta.group(1).decode("ascii") if meta else "")
+                 or LEGACY_CHARSET)
+        if codec == "utf-8":  # declared UTF-8 but is not: the legacy codec is the best guess
+            codec = LEGACY_CHARSET
+        text = body.decode(codec, "replace")
+    return unicodedata.normalize("NFC", text)
+
+
+def html_fault(body: bytes, content_type: str = "text/html", maxsize: int = 0) -> str:
+    """'' for a whole HTML page; 'too_large' past `maxsize`; 'malformed' when it stops before
+    its closing tags (truncated) or is not a page at all (garbage). Non-HTML answers: ''."""
+    if maxsize and len(body) > maxsize:
+        return "too_large"
+    if "html" not in (content_type or "text/html").lower():
+        return ""
+    return "" if CLOSING.search(body[-65536:]) else "malformed"
+
+
 def soup_of(html: str | bytes) -> BeautifulSoup:
     if isinstance(html, bytes):
-        html = html.decode("utf-8", "replace")
+        html = decode_html(html)
     return BeautifulSoup(html, "html.parser")
 
 

@@ -17,8 +17,9 @@ from twisted.python.failure import Failure
 
 from audits.rubric import RUBRIC_DIR, load_rubric
 from crawler import parsers
-from crawler.failures import failure_reason
+from crawler.failures import failure_reason, stop_evidence
 from crawler.items import evidence, from_response
+from crawler.middlewares import guard_of
 
 API = {
     "provinces": "/api/v1/configuring/province-vn/list-by-citizen",
@@ -39,6 +40,9 @@ def guarded(callback: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[An
             yield from callback(self, response)
         except parsers.ApiError as exc:
             reason = str(exc).split(":", 1)[0]
+            guard = guard_of(self)
+            if reason == "js_challenge" and guard is not None:
+                guard.note_block(response.url, reason)  # a JSON API gated for browsers only
             yield from self.record_failure(response.request, reason, response.status)
 
     return wrapper
@@ -157,6 +161,7 @@ class NationalSpider(scrapy.Spider):
     # -- failures -------------------------------------------------------------------------
 
     def failed(self, failure: Failure) -> Iterator[dict[str, Any]]:
+        yield from stop_evidence(failure)
         reason, status = failure_reason(failure)
         yield from self.record_failure(failure.request, reason, status)
 

@@ -8,6 +8,11 @@ whose home page needs JavaScript; each such portal gets one browser context, clo
 portal is done, and pages are reused along the portal's sequence and always closed (errbacks
 too). It also reads the national portal's HTML procedure pages (behind a JavaScript challenge).
 Nothing is submitted, nobody logs in, and no POST is ever sent. Evidence only; never scores.
+
+A page that cannot be read is a failed observation with a reason (crawler/failures.py), never an
+empty one: truncated or garbage HTML is `malformed`, a rejection page `blocked`, a challenge that
+never clears `js_challenge` (a home page behind a challenge is tried once in a browser first).
+Plain pages are decoded once (`plain_dom`: UTF-8, else the declared charset, else windows-1258).
 """
 
 from __future__ import annotations
@@ -29,20 +34,35 @@ from audits import store
 from audits.rubric import RUBRIC_DIR, load_rubric
 from crawler import pages
 from crawler.browser import BrowserNotFound, launch_options
-from crawler.failures import failure_reason
+from crawler.failures import failure_reason, http_reason, stop_evidence
 from crawler.items import evidence, page_evidence
+from crawler.middlewares import PageFault, guard_of
+from crawler.parsers import is_block_page
 from crawler.platforms import browsing, fingerprint, seeds
-from crawler.platforms.base import LEVEL_RANK, ListedProcedure, soup_of
+from crawler.platforms.base import (
+    LEVEL_RANK,
+    ListedProcedure,
+    charset_of,
+    decode_html,
+    html_fault,
+    soup_of,
+)
 from crawler.profiles import is_loopback
 
 HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
-READY_TIMEOUT = 15_000  # ms a rendered page may take to settle
+READY_TIMEOUT = 15_000  # ms a rendered page may take to settle (DVC_READY_TIMEOUT)
 MAX_FLOW_PAGES = 8  # apply steps followed per procedure (a loop guard)
 NATIONAL_PAGE = "/thu-tuc-hanh-chinh/"
 # A national procedure page has rendered (past the challenge, the React app has drawn it) when it
 # shows a procedure code label, says "not found", or is the rejection page.
 NATIONAL_READY = """() => { const t = document.body ? document.body.innerText : '';
   return /Mã thủ tục|Không tìm thấy|requested URL was rejected/i.test(t); }"""
+# A challenge has cleared when the page no longer carries its markers and shows some text.
+CHALLENGE_CLEARED = """() => { const h = document.documentElement.outerHTML;
+  return !/bobcmn|\\/TSPD\\/|Please enable JavaScript to view the page content/.test(h)
+    && !!document.body && document.body.innerText.trim().length > 0; }"""
+# Any page is also "settled" when it is the rejection page (a block, read as such at once).
+REJECTED_READY = "/requested URL was rejected/i.test(document.body ? document.body.innerText : '')"
 
 
 @dataclass
@@ -90,16 +110,23 @@ class Run:
 
 
 def _reason(failure: Failure) -> tuple[str, int | None]:
-    """crawler.failures' reasons, plus the browser's own errors."""
-    from playwright.async_api import Error as PlaywrightError
-    from playwright.async_api import TimeoutError as PlaywrightTimeout
-
-    if failure.check(PlaywrightTimeout):
-        return "timeout", None
-    if failure.check(PlaywrightError):
-        return "refused" if "ERR_CONNECTION_REFUSED" in str(failure.value) else "browser_error", \
-            None
+    """crawler.failures' reasons (the browser's own errors included)."""
     return failure_reason(failure)
+
+
+def plain_dom(response: Response) -> bytes:
+    """A plain page's bytes as UTF-8 NFC (legacy encodings transcoded once, here), so every
+    parser reads the same text; valid UTF-8 is kept byte for byte."""
+    raw = response.body
+    try:
+        raw.decode("utf-8")
+        return raw
+    except UnicodeDecodeError:
+        return decode_html(raw, charset_of(response.headers.get("Content-Type"))).encode()
+
+
+def content_type(response: Response) -> str:
+    return (response.headers.get("Content-Type") or b"text/html").decode("latin-1")
 
 
 class ProvincialSpider(scrapy.Spider):
@@ -193,42 +220,110 @@ class ProvincialSpider(scrapy.Spider):
 
     async def on_root(self, response: Response) -> AsyncIterator[Any]:
         seed: seeds.Seed = response.meta["seed"]
-        fp = fingerprint(response.url, response.body)
+        dom = plain_dom(response)
+        fp = fingerprint(response.url, dom)
+        if self.browser and fp.module is None and "js_challenge" in fp.signals \
+                and not html_fault(response.body, content_type(response)):
+            yield self.root_in_browser(seed, response.url)  # a browser may pass the challenge
+            return
+        async for r in self.start_site(seed, response.url, response.status, response.body, dom,
+                                       fp, self.root_fault(response, fp)):
+            yield r
+
+    def root_in_browser(self, seed: seeds.Seed, url: str) -> scrapy.Request:
+        context = Run(seed.host, seed.base, (), None, True, 1).context_name
+        return scrapy.Request(url, callback=self.on_root_rendered, errback=self.on_root_error,
+                              dont_filter=True, meta={
+                                  "seed": seed, "playwright": True,
+                                  "playwright_include_page": True,
+                                  "playwright_context": context,
+                                  "playwright_page_init_callback": browsing.init_page,
+                                  "playwright_page_goto_kwargs": {
+                                      "wait_until": "commit", "timeout": self.goto_timeout}})
+
+    async def on_root_rendered(self, response: Response) -> AsyncIterator[Any]:
+        """The home page behind a challenge, in a browser: once the challenge has cleared, the
+        portal is fingerprinted from its DOM and read in the browser (same context, cookie)."""
+        seed: seeds.Seed = response.meta["seed"]
+        page = response.meta["playwright_page"]
+        timeout = self.crawler.settings.getint("DVC_READY_TIMEOUT", READY_TIMEOUT)
+        try:
+            await page.wait_for_function(CHALLENGE_CLEARED, timeout=timeout)
+            dom = (await page.content()).encode("utf-8")
+        except Exception:  # noqa: BLE001 - the challenge never cleared (or the page died)
+            dom = b""
+        fp = fingerprint(response.url, dom)
+        reason = "" if fp.module is not None else "js_challenge" if not dom or \
+            "js_challenge" in fp.signals else "unknown_platform"
+        if reason:
+            self.note_block(response.url, reason)
+            await close_page(page)
+            await page.context.close()
+        fp.needs_js = True
+        async for r in self.start_site(seed, response.url, response.status, response.body,
+                                       dom or response.body, fp, reason, page):
+            yield r
+
+    async def start_site(self, seed: seeds.Seed, url: str, status: int, raw: bytes, dom: bytes,
+                         fp: Any, reason: str, page: Any = None) -> AsyncIterator[Any]:
         data = {"units": sorted(seed.units), "sources": sorted(seed.sources), "base": seed.base,
                 "family": fp.family, "needs_js": fp.needs_js, "signals": fp.signals,
                 "entry_urls": seed.entry_urls}
         module = fp.module
-        ok = module is not None
-        yield page_evidence("portal", url=response.url, status=response.status,
-                            raw_sha256=store.sha256(response.body), dom=response.body,
-                            excerpt=response.text[:2000], outcome="ok" if ok else "failed",
-                            reason="" if ok else "unknown_platform", data=data)
-        if module is None:
+        yield page_evidence("portal", url=url, status=status, raw_sha256=store.sha256(raw),
+                            dom=dom, excerpt=dom.decode("utf-8", "replace")[:2000],
+                            outcome="failed" if reason else "ok", reason=reason, data=data)
+        if reason:
             return
         run = Run(seed.host, seed.base, tuple(sorted(seed.units)), module, fp.needs_js,
                   self.lanes_for(seed.base, fp.needs_js))
         self.runs[run.key] = run
+        if page is not None:  # the page that passed the challenge serves the portal's tasks
+            run.idle_pages.append(page)
+            run.context = page.context
         if run.browser and not self.browser:
             run.finished = True
-            yield evidence("portal_list", url=response.url, method="GET", outcome="failed",
+            yield evidence("portal_list", url=url, method="GET", outcome="failed",
                            reason=self.browser_reason, data=run.common())
             return
-        root = soup_of(response.body)
-        for url in module.listing_urls(seed.base, root):
-            run.queue.append(Task("list", url, browser=run.browser))
+        root = soup_of(dom)
+        for list_url in module.listing_urls(seed.base, root):
+            run.queue.append(Task("list", list_url, browser=run.browser))
             run.list_pending += 1
         if not run.list_pending:
             yield self.list_summary(run, failed="no_listing")
         if module.CONFIG_PATH:
             run.queue.append(Task("config", seed.base + module.CONFIG_PATH))
         if module.LOGIN_FROM == "root":
-            yield self.login_item(run, response.url, response.body, response.status)
+            yield self.login_item(run, url, dom, status, raw)
         elif module.LOGIN_FROM.startswith("/"):
             run.queue.append(Task("login", seed.base + module.LOGIN_FROM, browser=run.browser))
         async for r in self.launch(run):
             yield r
 
-    def on_root_error(self, failure: Failure) -> Any:
+    def root_fault(self, response: Response, fp: Any) -> str:
+        """Why a home page cannot be read ("" when it can): truncated or garbage, a challenge
+        that a plain request cannot pass (counted as a block), or no known platform."""
+        fault = html_fault(response.body, content_type(response))
+        if fault:
+            return fault
+        if fp.module is None and "js_challenge" in fp.signals:
+            self.note_block(response.url, "js_challenge")
+            return "js_challenge"
+        return "" if fp.module is not None else "unknown_platform"
+
+    def note_block(self, url: str, reason: str) -> None:
+        guard = guard_of(self)
+        if guard is not None:
+            guard.note_block(url, reason)
+
+    async def on_root_error(self, failure: Failure) -> AsyncIterator[Any]:
+        for item in stop_evidence(failure):
+            yield item
+        page = failure.request.meta.get("playwright_page")
+        if page is not None:  # the home page tried in a browser: its context is not needed
+            await close_page(page)
+            await page.context.close()
         seed: seeds.Seed = failure.request.meta["seed"]
         reason, status = _reason(failure)
         self.logger.warning("portal %s unreachable: %s", seed.base, reason)
@@ -240,7 +335,7 @@ class ProvincialSpider(scrapy.Spider):
     # -- national procedure pages -----------------------------------------------------------
 
     async def on_probe(self, response: Response) -> AsyncIterator[Any]:
-        fp = fingerprint(response.url, response.body)
+        fp = fingerprint(response.url, plain_dom(response))
         run = Run(response.url.split("/")[2], self.base_url, (), None, fp.needs_js,
                   self.lanes_for(self.base_url, fp.needs_js, national=True))
         self.runs[run.key] = run
@@ -262,6 +357,7 @@ class ProvincialSpider(scrapy.Spider):
             yield r
 
     def on_probe_error(self, failure: Failure) -> Any:
+        yield from stop_evidence(failure)
         reason, status = _reason(failure)
         for code, fid in self.national:
             yield evidence("national_page", url=self.base_url + NATIONAL_PAGE + fid,
@@ -299,7 +395,8 @@ class ProvincialSpider(scrapy.Spider):
                         playwright_page_init_callback=browsing.init_page,
                         # the callback waits for the rendering itself (ready_js): no need to
                         # wait for the load event too
-                        playwright_page_goto_kwargs={"wait_until": "commit"})
+                        playwright_page_goto_kwargs={"wait_until": "commit",
+                                                     "timeout": self.goto_timeout})
             if page is not None:
                 meta["playwright_page"] = page
         return scrapy.Request(task.url, callback=self.on_task, errback=self.on_task_error,
@@ -356,6 +453,8 @@ class ProvincialSpider(scrapy.Spider):
             run.context = page.context
         reason, status = _reason(failure)
         self.logger.warning("could not fetch %s (%s): %s", task.url, task.kind, reason)
+        for item in stop_evidence(failure):
+            yield item
         try:
             async for item in self.task_failed(run, task, reason, status):
                 yield item
@@ -373,14 +472,17 @@ class ProvincialSpider(scrapy.Spider):
         status = response.status
         shot = ""
         steps: list[str] = []
-        if page is not None:  # let the app render (and walk a wizard) before reading
-            await page.wait_for_function(self.ready_js(run), timeout=READY_TIMEOUT)
+        if page is None:
+            dom = self.plain_page(task, response)
+        else:  # let the app render (and walk a wizard) before reading
+            await self.settle(run, task, page)
             if task.kind == "apply" and hasattr(run.family, "walk"):
                 steps = await run.family.walk(page)
             dom = (await page.content()).encode("utf-8")
             doc = browsing.take_document(page)
             if doc is not None:
                 raw, status = doc[2], doc[1]
+                self.check_page(task, raw, "text/html", status)
             if task.kind in ("list", "apply", "national"):
                 shot = await self.screenshot(run, task, page)
         handler = getattr(self, f"on_{task.kind}")
@@ -403,7 +505,50 @@ class ProvincialSpider(scrapy.Spider):
                 queued.browser = False
 
     def ready_js(self, run: Run) -> str:
-        return getattr(run.family, "READY_JS", None) or NATIONAL_READY
+        ready = getattr(run.family, "READY_JS", None) or NATIONAL_READY
+        return f"() => ({ready})() || {REJECTED_READY}"
+
+    @property
+    def goto_timeout(self) -> float:
+        """ms a browser navigation may take: the plain requests' DOWNLOAD_TIMEOUT."""
+        return self.crawler.settings.getfloat("DOWNLOAD_TIMEOUT", 30) * 1000
+
+    def plain_page(self, task: Task, response: Response) -> bytes:
+        """The page as UTF-8, or PageFault: truncated/garbage (malformed), or, outside the
+        national pages (which go to the browser), a challenge a plain request cannot pass."""
+        self.check_page(task, response.body, content_type(response), response.status)
+        dom = plain_dom(response)
+        if task.kind not in ("national", "config") and pages.is_challenge(dom):
+            self.note_block(task.url, "js_challenge")
+            raise PageFault("js_challenge", task.url, response.status)
+        return dom
+
+    def check_page(self, task: Task, raw: bytes, ctype: str, status: int | None) -> None:
+        maxsize = self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
+        fault = html_fault(raw, "json" if task.kind == "config" else ctype, maxsize)
+        if fault:
+            raise PageFault(fault, task.url, status)
+
+    async def settle(self, run: Run, task: Task, page: Any) -> None:
+        """Wait for the page to render; a page that never does is a failure with the reason
+        its DOM shows: a challenge that never cleared, a rejection page, else a timeout."""
+        from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+        timeout = self.crawler.settings.getint("DVC_READY_TIMEOUT", READY_TIMEOUT)
+        try:
+            await page.wait_for_function(self.ready_js(run), timeout=timeout)
+        except PlaywrightTimeout:
+            dom = (await page.content()).encode("utf-8")
+            doc = browsing.take_document(page)  # the page's own reload may have failed
+            status = doc[1] if doc else None
+            reason = ("js_challenge" if pages.is_challenge(dom) else
+                      http_reason(status) if status and status >= 400 else "timeout")
+            if reason in ("js_challenge", "blocked"):
+                self.note_block(task.url, reason)
+            raise PageFault(reason, task.url, status) from None
+        if task.kind != "national" and is_block_page((await page.content()).encode("utf-8")):
+            self.note_block(task.url, "rejected")
+            raise PageFault("blocked", task.url)
 
     async def screenshot(self, run: Run, task: Task, page: Any) -> str:
         run.shots += 1
@@ -430,6 +575,9 @@ class ProvincialSpider(scrapy.Spider):
     def on_list(self, run: Run, task: Task, url: str, status: int | None, raw: bytes,
                 dom: bytes, shot: str, steps: list[str]) -> Any:
         listing = run.family.parse_listing(url, dom)
+        if not listing.procedures and b"<table" not in dom.lower():
+            # no list at all (not an empty one): a page that is not what it should be
+            raise PageFault("malformed", url, status)
         run.list_pages += 1
         for p in listing.procedures:
             known = run.listed.get(p.code)
@@ -483,7 +631,7 @@ class ProvincialSpider(scrapy.Spider):
                   dom: bytes, shot: str, steps: list[str]) -> Any:
         config = run.family.parse_config(raw)
         yield self.item("portal_page", run, task, url, status, raw, dom, "",
-                        {"config": config}, raw.decode("utf-8", "replace")[:2000],
+                        {"config": config}, decode_html(raw)[:2000],
                         outcome="ok" if config else "failed",
                         reason="" if config else "unexpected_config")
 

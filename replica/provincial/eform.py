@@ -39,7 +39,8 @@ def _layout(site: Site, title: str, body: str) -> str:
 <nav class="main-nav"><a href="/">Trang chủ</a> <a href="{LIST}">Dịch vụ công trực tuyến</a>
 <a href="/tra-cuu-ho-so">Tra cứu hồ sơ</a> <a class="login" href="/dang-nhap">Đăng nhập</a></nav>
 </header><main class="container">{body}</main>
-<footer>Hệ thống thông tin giải quyết thủ tục hành chính {esc(site.unit_name)}</footer>
+<footer>Hệ thống thông tin giải quyết thủ tục hành chính {esc(site.unit_name)}
+<a href="__OFFSITE__/">Cổng Dịch vụ công quốc gia</a></footer>
 </body></html>"""
 
 

@@ -92,6 +92,7 @@ SHELL = """<!doctype html>
 </head><body><app-root></app-root>
 <noscript>Vui lòng bật JavaScript để sử dụng Cổng dịch vụ công.</noscript>
 <script src="runtime.js" type="module"></script><script src="main.js" type="module"></script>
+<script async src="__OFFSITE__/analytics.js"></script>
 </body></html>
 """
 

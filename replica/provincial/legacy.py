@@ -52,7 +52,8 @@ def _layout(site: Site, title: str, body: str) -> str:
 <nav id="navigation"><a href="/web/guest/trang-chu">Trang chủ</a>
 <a href="{esc(list_url())}">Dịch vụ công trực tuyến</a></nav></header>
 <section id="content"><div id="p_p_id{NS}" class="portlet-boundary portlet-boundary{NS}">
-{body}</div></section></div></body></html>"""
+{body}</div></section>
+<footer><a href="__OFFSITE__/">Cổng Dịch vụ công quốc gia</a></footer></div></body></html>"""
 
 
 def _listing(site: Site, params: dict[str, str]) -> web.Response:

@@ -1,0 +1,45 @@
+"""The benchmark's measures (bench/run.py) and the crawl processes started ahead of their turn."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+
+from bench.run import floor_seconds, tree_memory
+from crawler import runner
+
+
+def test_tree_memory_counts_the_tree_by_pss():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+    try:
+        time.sleep(0.3)
+        pss, rss, kinds = tree_memory(os.getpid())
+        alone, _, _ = tree_memory(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+    assert 0 < pss <= rss  # shared pages count once in PSS, in each process in RSS
+    assert 0 < alone < pss and sum(kinds.values()) == pss
+
+
+def test_floor_is_the_busiest_host_per_phase():
+    def req(ph: str, site: str, path: str = "/x") -> SimpleNamespace:
+        return SimpleNamespace(phase=ph, site=site, path=path)
+
+    requests = [req("national", "national")] * 10 + [req("provincial", "01")] * 4 \
+        + [req("provincial", "national")] * 6 + [req("provincial", "01", "/app.js")] * 50
+    floors, per_host = floor_seconds(requests, 0.5)
+    assert floors == {"national": 5.0, "provincial": 3.0}  # static files are not paced
+    assert per_host[("provincial", "01")] == 4
+
+
+def test_a_prestarted_crawl_that_is_not_needed_sends_nothing(tmp_path):
+    args = ("national", "http://127.0.0.1:9", tmp_path / "audit.db", 1)
+    runner.prestart(*args, quiet=True)
+    (child,) = runner._waiting.values()
+    runner.discard_prestarted()
+    assert child.returncode == 0 and not runner._waiting
+    assert not (tmp_path / "audit.db").exists()  # it never got as far as the database
