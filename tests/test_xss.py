@@ -22,6 +22,7 @@ from audits.jobs import AuditResult, run_audit
 from audits.rubric import RUBRIC_DIR
 from replica.scenario import load_scenario
 from replica.server import ReplicaServer
+from tests.browser import chromium_page
 
 PROJECT = Path(__file__).resolve().parents[1]
 SMALL = PROJECT / "replica" / "scenarios" / "small.yaml"
@@ -77,26 +78,13 @@ def audited(tmp_path_factory: pytest.TempPathFactory) -> AuditResult:
 
 def probe(urls: list[str]) -> list[dict[str, Any]]:
     """Open each page in Chromium (scripts enabled) and read what the live DOM holds."""
-    from playwright.sync_api import sync_playwright
-
-    from crawler.browser import BrowserNotFound, launch_options
-
-    try:
-        options = launch_options()
-    except BrowserNotFound as exc:
-        pytest.fail(f"Chromium is required for this test: {exc}")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(**options)
-        try:
-            page = browser.new_page()
-            facts = []
-            for url in urls:
-                page.goto(url, wait_until="load")
-                page.wait_for_timeout(100)  # let a (failed) image's onerror fire
-                facts.append(page.evaluate(PROBE))
-            return facts
-        finally:
-            browser.close()
+    facts = []
+    with chromium_page() as page:
+        for url in urls:
+            page.goto(url, wait_until="load")
+            page.wait_for_timeout(100)  # let a (failed) image's onerror fire
+            facts.append(page.evaluate(PROBE))
+    return facts
 
 
 def test_payload_never_runs_and_shows_as_text(audited: AuditResult) -> None:
