@@ -29,7 +29,6 @@ from crawler.middlewares import BlockedResponse, HostStopped, PageFault
 # Reasons worth asking again later; every other one is permanent (403, block page, challenge,
 # robots, malformed, too_large, 404): asking again only hammers the portal.
 TRANSIENT = frozenset({"timeout", "refused", "connection_lost", "http_5xx", "rate_limited"})
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 522, 524})
 
 # Chromium's network errors (Playwright puts them in the message), most specific first.
 BROWSER_ERRORS = (

@@ -138,9 +138,6 @@ class HostGuardMiddleware:
                            host_of(url), host.streak, reason)
 
 
-BlockPageMiddleware = HostGuardMiddleware  # its former name
-
-
 class QuietRobotsErrors(logging.Filter):
     """Scrapy logs a full traceback at ERROR when robots.txt itself cannot be fetched (portal
     down): the page requests that follow report the reason; one warning line is enough."""

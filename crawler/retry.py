@@ -20,7 +20,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.utils.asyncio import sleep
 
-from crawler.failures import RETRY_STATUSES, exception_reason, http_reason, is_transient
+from crawler.failures import exception_reason, http_reason, is_transient
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class BackoffRetryMiddleware:
         self.crawler = crawler
         self.base = s.getfloat("DVC_RETRY_BACKOFF", 5.0)
         self.cap = s.getfloat("DVC_RETRY_BACKOFF_MAX", 120.0)
-        self.statuses = {int(x) for x in s.getlist("RETRY_HTTP_CODES")} or set(RETRY_STATUSES)
+        self.statuses = {int(x) for x in s.getlist("RETRY_HTTP_CODES")}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BackoffRetryMiddleware:

@@ -71,7 +71,7 @@ def answer(fault: Fault, state: FaultState, hit: Hit, normal: Normal,
 
 
 def _rejected(*_: object) -> Response:
-    return Response(200, HTML_TYPE, pages.rejected_page().encode(), "rejected")
+    return pages.rejected()
 
 
 def _forbidden(*_: object) -> Response:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+from replica.web import HTML_TYPE, Response
+
 _rng = random.SystemRandom()
 
 REJECTED_MARKER = "The requested URL was rejected. Please consult with your administrator."
@@ -21,6 +23,11 @@ def rejected_page() -> str:
         f"{REJECTED_MARKER}<br><br>Your support ID is: {support_id()}<br><br>"
         "<a href='javascript:history.back();'>[Go Back]</a></body></html>"
     )
+
+
+def rejected() -> Response:
+    """The block page as an answer (outcome "rejected")."""
+    return Response(200, HTML_TYPE, rejected_page().encode(), "rejected")
 
 
 def new_token() -> str:

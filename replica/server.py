@@ -84,10 +84,6 @@ def _bad_request(message: str) -> Response:
     return _envelope(400, "BAD_REQUEST", None, message, "bad_request")
 
 
-def _rejected() -> Response:
-    return Response(200, HTML_TYPE, pages.rejected_page().encode(), "rejected")
-
-
 def _challenge() -> Response:
     return Response(200, HTML_TYPE, pages.challenge_page().encode(), "challenge")
 
@@ -287,7 +283,7 @@ class ReplicaServer:
     def _respond(self, method: str, route: str, h: dict[str, str], body: bytes,
                  query: str = "") -> Response:
         if "Mozilla/" not in h.get("user-agent", ""):
-            return _rejected()
+            return pages.rejected()
         hit = faults.Hit("national", method, route, query)
         if method != "POST":
             return self._html(route, h, hit)
@@ -296,7 +292,7 @@ class ReplicaServer:
                 return _envelope(404, "NOT_FOUND", None, f"No route {route}", "not_found")
             return _challenge()
         if not h.get("origin") or not h.get("referer"):
-            return _rejected()
+            return pages.rejected()
         try:
             data = json.loads(body.decode("utf-8")) if body.strip() else {}
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -306,7 +302,7 @@ class ReplicaServer:
         try:
             if route in index766.PATHS:
                 if self.index766.blocked:
-                    return _rejected()
+                    return pages.rejected()
                 return _ok(index766.answer(self.index766, route, data))
             if route == API_PROVINCES:
                 rows = self.portal.provinces

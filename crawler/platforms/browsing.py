@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
+
+from crawler.middlewares import host_of
 
 BLOCKED_RESOURCES = frozenset({"image", "font", "media"})
 _documents: dict[int, list[tuple[str, int, bytes]]] = {}  # id(page) -> [(url, status, body)]
-
-
-def _host(url: str) -> str:
-    return urlsplit(url).netloc.lower()
 
 
 def abort_request(request: Any) -> bool:
@@ -30,7 +27,7 @@ def abort_request(request: Any) -> bool:
         return True
     if not page_url.startswith(("http://", "https://")):
         return False  # the first navigation of a fresh page (about:blank)
-    return _host(request.url) != _host(page_url)
+    return host_of(request.url) != host_of(page_url)
 
 
 async def init_page(page: Any, request: Any) -> None:

@@ -34,7 +34,7 @@ from audits import store
 from audits.rubric import RUBRIC_DIR, load_rubric
 from crawler import pages
 from crawler.browser import BrowserNotFound, launch_options
-from crawler.failures import failure_reason, http_reason, stop_evidence
+from crawler.failures import exception_reason, failure_reason, http_reason, stop_evidence
 from crawler.items import evidence, page_evidence
 from crawler.middlewares import PageFault, guard_of
 from crawler.parsers import is_block_page
@@ -75,6 +75,11 @@ class Task:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def context_name(key: str) -> str:
+    """The browser context of one site (host[:port])."""
+    return f"site:{key}"
+
+
 @dataclass
 class Run:
     """One site's sequence of tasks: a provincial portal, or the national HTML pages."""
@@ -102,16 +107,11 @@ class Run:
 
     @property
     def context_name(self) -> str:
-        return f"site:{self.key}"
+        return context_name(self.key)
 
     def common(self) -> dict[str, Any]:
         return {"units": list(self.units), "base": self.base,
                 "family": self.family.NAME if self.family else "", "browser": self.browser}
-
-
-def _reason(failure: Failure) -> tuple[str, int | None]:
-    """crawler.failures' reasons (the browser's own errors included)."""
-    return failure_reason(failure)
 
 
 def plain_dom(response: Response) -> bytes:
@@ -231,12 +231,11 @@ class ProvincialSpider(scrapy.Spider):
             yield r
 
     def root_in_browser(self, seed: seeds.Seed, url: str) -> scrapy.Request:
-        context = Run(seed.host, seed.base, (), None, True, 1).context_name
         return scrapy.Request(url, callback=self.on_root_rendered, errback=self.on_root_error,
                               dont_filter=True, meta={
                                   "seed": seed, "playwright": True,
                                   "playwright_include_page": True,
-                                  "playwright_context": context,
+                                  "playwright_context": context_name(seed.host),
                                   "playwright_page_init_callback": browsing.init_page,
                                   "playwright_page_goto_kwargs": {
                                       "wait_until": "commit", "timeout": self.goto_timeout}})
@@ -325,7 +324,7 @@ class ProvincialSpider(scrapy.Spider):
             await close_page(page)
             await page.context.close()
         seed: seeds.Seed = failure.request.meta["seed"]
-        reason, status = _reason(failure)
+        reason, status = failure_reason(failure)
         self.logger.warning("portal %s unreachable: %s", seed.base, reason)
         yield evidence("portal", url=failure.request.url, method="GET", status=status,
                        outcome="failed", reason=reason,
@@ -358,7 +357,7 @@ class ProvincialSpider(scrapy.Spider):
 
     def on_probe_error(self, failure: Failure) -> Any:
         yield from stop_evidence(failure)
-        reason, status = _reason(failure)
+        reason, status = failure_reason(failure)
         for code, fid in self.national:
             yield evidence("national_page", url=self.base_url + NATIONAL_PAGE + fid,
                            method="GET", status=status, outcome="failed", reason=reason,
@@ -431,7 +430,7 @@ class ProvincialSpider(scrapy.Spider):
             async for item in self.handle(run, task, response, page):
                 yield item
         except Exception as exc:  # noqa: BLE001 - a page we cannot read is a failed observation
-            reason = _reason(Failure(exc))[0]
+            reason = exception_reason(exc)[0]
             if reason in ("error", "browser_error"):
                 reason = "unreadable"
                 self.logger.exception("could not read %s", response.url)
@@ -451,7 +450,7 @@ class ProvincialSpider(scrapy.Spider):
         page = request.meta.get("playwright_page")
         if page is not None and run.context is None and not page.is_closed():
             run.context = page.context
-        reason, status = _reason(failure)
+        reason, status = failure_reason(failure)
         self.logger.warning("could not fetch %s (%s): %s", task.url, task.kind, reason)
         for item in stop_evidence(failure):
             yield item
@@ -479,6 +478,9 @@ class ProvincialSpider(scrapy.Spider):
             if task.kind == "apply" and hasattr(run.family, "walk"):
                 steps = await run.family.walk(page)
             dom = (await page.content()).encode("utf-8")
+            if task.kind != "national" and is_block_page(dom):  # settled as the rejection page
+                self.note_block(task.url, "rejected")
+                raise PageFault("blocked", task.url)
             doc = browsing.take_document(page)
             if doc is not None:
                 raw, status = doc[2], doc[1]
@@ -546,9 +548,6 @@ class ProvincialSpider(scrapy.Spider):
             if reason in ("js_challenge", "blocked"):
                 self.note_block(task.url, reason)
             raise PageFault(reason, task.url, status) from None
-        if task.kind != "national" and is_block_page((await page.content()).encode("utf-8")):
-            self.note_block(task.url, "rejected")
-            raise PageFault("blocked", task.url)
 
     async def screenshot(self, run: Run, task: Task, page: Any) -> str:
         run.shots += 1
