@@ -164,15 +164,9 @@ def fetch_index766(base_url: str, db_path: Path, run_id: int, *,
     """Run the index766 spider into the run (a child process, like the national crawl).
 
     Its failure never changes the run's status: the comparison is an extra. The runner stores
-    the last spider's Scrapy stats as the run's stats, so the national stats are put back with
-    the 766 spider's stats nested under "index766".
+    its Scrapy stats in the run, under "index766".
     """
-    from audits import store
     from crawler.runner import crawl
 
-    db = store.open_db(db_path)
-    before = json.loads((store.get_run(db, run_id) or {}).get("stats") or "{}")
     code = crawl("index766", base_url, db_path, run_id, overrides=overrides, quiet=quiet)
-    after = json.loads((store.get_run(db, run_id) or {}).get("stats") or "{}")
-    store.save_stats(db, run_id, {**before, "index766": after if after != before else {}})
     return code

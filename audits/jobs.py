@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -19,9 +18,11 @@ from audits.compare766 import fetch_index766
 from audits.evaluate import evaluate, findings
 from audits.report import write_reports
 from audits.rubric import RUBRIC_DIR, load_rubric
-from crawler.runner import crawl, discard_prestarted, prestart
+from crawler import phases
+from crawler.runner import crawl, discard_prestarted, launch, prestart
 
 DB_NAME = "audit.db"
+PROVINCIAL_NICE = 10  # the browser crawl's niceness beside the crawls of the national host
 
 
 @dataclass
@@ -55,41 +56,41 @@ def run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
     echo(f"run {run_id}: crawling {base_url} (rubric {rubric.version})")
     code = None
     timings: dict[str, Any] = {}
-    # then the provincial portals, same run and database (they start from its citizenUrls)
-    portals = {**(overrides or {}), "DVC_OUT_DIR": str(out_dir)}
+    # the provincial portals: same run and database (they start from its citizenUrls); no
+    # JOBDIR, the provincial crawl keeps per-portal state in memory and is redone whole
+    portals = {**(overrides or {}), "DVC_OUT_DIR": str(out_dir), "DVC_AWAIT_NATIONAL": True}
     if portal_list is not None:
         portals["DVC_PORTAL_LIST"] = portal_list
     index_overrides = _with_jobdir(overrides, jobdir, "index766")
     try:
-        # Each crawl's process is started while the one before it runs (Python, Scrapy and the
-        # spiders load meanwhile); it sends nothing until its turn: crawls never overlap.
-        prestart("provincial", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
-                 overrides=portals, quiet=quiet)
+        # The provincial crawl (bound by the browser's CPU) runs beside the crawls of the
+        # national host (bound by its politeness limit), which ask that host one after another:
+        # national API, then the 766 figures, then the provincial crawl's national HTML pages.
+        # It is niced: a politeness-bound crawl waiting for the CPU would leave its host idle.
+        provincial = launch("provincial", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
+                            overrides=portals, quiet=quiet, nice=PROVINCIAL_NICE)
+        started, wall = time.monotonic(), time.time()
+        prestart("index766", base_url, db_path, run_id, overrides=index_overrides, quiet=quiet)
         try:
             with _timed(timings, "national"):
                 code = crawl("national", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
                              overrides=_with_jobdir(overrides, jobdir, "national"), quiet=quiet)
-            echo(f"run {run_id}: crawling the provincial portals")
-            before = store.get_run(db, run_id) or {}
-            # no JOBDIR: the provincial crawl keeps per-portal state in memory; redone whole
-            with _timed(timings, "provincial"):
-                if code == 0:  # fetch_index766's crawl, should it come to that
-                    prestart("index766", base_url, db_path, run_id, overrides=index_overrides,
-                             quiet=quiet)
-                portal_code = crawl("provincial", base_url, db_path, run_id,
-                                    rubric_dir=str(rubric_dir), overrides=portals, quiet=quiet)
-            after = store.get_run(db, run_id) or {}  # the runner stored the provincial stats:
-            store.save_stats(db, run_id, {  # keep the national ones on top, as index766 does
-                **json.loads(before.get("stats") or "{}"),
-                "provincial": json.loads(after.get("stats") or "{}")})
+            provincial.tell(phases.NATIONAL_DONE)
+            echo(f"run {run_id}: national portal read; provincial portals under way")
+            if code == 0:  # the portal's own Decision 766 figures, for the report's comparison
+                with _timed(timings, "index766"):
+                    fetch_index766(base_url, db_path, run_id, overrides=index_overrides,
+                                   quiet=quiet)
+            provincial.tell(phases.NATIONAL_FREE)
+            portal_code = provincial.wait()
+            timings["provincial"] = time.monotonic() - started
+            timings["provincial_span"] = (wall, time.time())
             code = portal_code if code == 0 else code
         finally:  # an interrupted crawl is stored as incomplete, never left "running"
+            provincial.stop()
             status = "complete" if code == 0 else "incomplete"
             note = "" if code == 0 else ("interrupted" if code is None else f"crawler exit {code}")
             store.finish_run(db, run_id, status, note)
-        if code == 0:  # the portal's own Decision 766 figures, for the report's comparison
-            with _timed(timings, "index766"):
-                fetch_index766(base_url, db_path, run_id, overrides=index_overrides, quiet=quiet)
     finally:
         discard_prestarted()
     with _timed(timings, "scoring"):

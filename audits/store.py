@@ -103,6 +103,9 @@ def open_db(path: Path | str) -> sqlite_utils.Database:
     db = sqlite_utils.Database(path)
     db.conn.execute("PRAGMA busy_timeout = 30000")
     db.enable_wal()
+    # In WAL mode NORMAL loses nothing a process crash (kill -9) could: a commit is in the WAL
+    # file at once; only the fsync per commit goes (an OS crash may lose the last commits).
+    db.conn.execute("PRAGMA synchronous = NORMAL")
     migrate(db)
     return db
 
@@ -194,6 +197,22 @@ def save_stats(db: sqlite_utils.Database, run_id: int, stats: dict[str, Any]) ->
     db["runs"].update(run_id, {"stats": json.dumps(stats, default=str, sort_keys=True)})
 
 
+def merge_stats(db: sqlite_utils.Database, run_id: int, spider: str,
+                stats: dict[str, Any]) -> None:
+    """Store one crawl's Scrapy stats in its run: the national crawl's at the top, any other
+    under its spider's name. One transaction, since crawls of a run may end at the same time."""
+    with db.conn:
+        db.conn.execute("BEGIN IMMEDIATE")
+        row = db.conn.execute("SELECT stats FROM runs WHERE id = ?", [run_id]).fetchone()
+        merged = json.loads(row[0] or "{}") if row else {}
+        if spider == "national":
+            merged = {**{k: v for k, v in merged.items() if isinstance(v, dict)}, **stats}
+        else:
+            merged[spider] = stats
+        db.conn.execute("UPDATE runs SET stats = ? WHERE id = ?",
+                        [json.dumps(merged, default=str, sort_keys=True), run_id])
+
+
 def get_run(db: sqlite_utils.Database, run_id: int | None = None) -> dict[str, Any] | None:
     """The given run, or the latest one."""
     if run_id is not None:
@@ -218,9 +237,16 @@ def add_evidence(db: sqlite_utils.Database, run_id: int, item: dict[str, Any]) -
     return int(table.last_pk)
 
 
-def load_evidence(db: sqlite_utils.Database, run_id: int) -> list[dict[str, Any]]:
+def load_evidence(db: sqlite_utils.Database, run_id: int,
+                  kinds: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """The run's evidence rows in order; only those of `kinds` when given."""
+    where, args = "run_id = ?", [run_id]
+    if kinds:
+        kinds = list(kinds)
+        where += f" AND kind IN ({', '.join('?' * len(kinds))})"
+        args += kinds
     rows = []
-    for row in db["evidence"].rows_where("run_id = ?", [run_id], order_by="id"):
+    for row in db["evidence"].rows_where(where, args, order_by="id"):
         row["data"] = json.loads(row["data"] or "{}")
         rows.append(row)
     return rows

@@ -16,16 +16,18 @@ HTTP caches the first run left are revalidated, never trusted blindly):
   PSS peak splits the tree into this process (which also serves the replica), the crawler's
   Python processes, Playwright's driver and Chromium's browser / renderer / GPU / utility /
   zygote processes;
-- the politeness floor: the least time the configured per-host limits allow. Per crawl phase
-  (national, provincial, index766: they run one after another, because each is seeded by the
-  results of the one before), the busiest host's paced requests x the per-host delay; static
-  files (.js, .css, ...) that a browser fetches for a page are not counted; robots.txt and
-  revalidations answered 304 are (each is a paced request). A request belongs to the phase whose
-  child process was running when it came (the provincial crawl also reads the national portal's
-  HTML pages). The floor is the sum over phases; wall/floor is the ratio to it;
-- per phase: its wall time (child process start to exit), the crawl proper (Scrapy's
-  elapsed_time_seconds), the rest of the child (Python start-up, imports, browser launch and
-  shutdown) and the phase's own floor; then scoring and report writing.
+- the politeness floor: the least time the configured per-host limits allow (one request at a
+  time per host, the delay apart). The national host is asked by three crawls one after
+  another (the national API, the 766 figures, the provincial crawl's national HTML pages); the
+  provincial crawl runs beside them from the moment the national crawl has stored its office
+  rows (crawler/phases.py). So the floor is the longer of two chains: every paced request to the
+  national host; and the national crawl's seeding requests (robots.txt, province list,
+  catalogue, office lists) followed by the busiest portal's requests. Static files (.js, .css,
+  ...) that a browser fetches for a page are not counted; robots.txt and revalidations answered
+  304 are (each is a paced request). wall/floor is the ratio to it;
+- per phase: its wall time (child process start to exit, and when that was from the start of
+  the first), the crawl proper (Scrapy's elapsed_time_seconds), the rest of the child (Python
+  start-up, imports, browser launch and shutdown); then scoring and report writing.
 
 Not a test: numbers depend on the machine; record them in the README's performance section.
 """
@@ -125,7 +127,9 @@ def tree_memory(root: int) -> tuple[int, int, Counter]:
 
 
 class PeakMemory(threading.Thread):
-    def __init__(self, interval: float = 0.25) -> None:
+    # Reading smaps_rollup of the whole tree costs CPU the audit also needs (2 cores): once a
+    # second is enough for a peak that lasts as long as pages are open.
+    def __init__(self, interval: float = 1.0) -> None:
         super().__init__(daemon=True)
         self.interval, self.done = interval, threading.Event()
         self.peak_pss = self.peak_rss = 0
@@ -140,42 +144,31 @@ class PeakMemory(threading.Thread):
             self.done.wait(self.interval)
 
 
-def phase(path: str, site: str) -> str:
-    if site != "national":
-        return "provincial"
-    return "index766" if path.startswith("/api/v1/reporting/") else "national"
+# The national crawl's requests the provincial crawl waits for: its portals are the hosts of the
+# office rows (crawler/phases.py), which come after robots.txt, the province list and catalogue.
+SEEDING = ("/list-by-citizen", "/list-all-public-formality-by-citizen",
+           "/list-department-url-by-citizen", "/robots.txt")
 
 
 def floor_seconds(requests: list, delay: float) -> tuple[dict[str, float], Counter]:
-    """Per phase, the busiest host's paced requests x delay; phases run one after another.
-
-    The national HTML procedure pages are read by the provincial crawl, and robots.txt by
-    every crawl: requests are given to a phase by the time they were made."""
-    per_host: Counter = Counter()
-    for r in requests:
-        if not r.path.endswith(STATIC):
-            per_host[(r.phase, r.site)] += 1
-    busiest: dict[str, int] = {}
-    for (ph, _), n in per_host.items():
-        busiest[ph] = max(busiest.get(ph, 0), n)
-    return {ph: n * delay for ph, n in busiest.items()}, per_host
-
-
-class _Tagged:
-    __slots__ = ("path", "site", "phase", "status")
-
-    def __init__(self, r: object, ph: str) -> None:
-        self.path, self.site, self.status = r.path, r.site, r.status  # type: ignore[attr-defined]
-        self.phase = ph
-
-
-def _tag(requests: list, bounds: dict[str, tuple[float, float]]) -> list[_Tagged]:
-    """Give each logged request the phase whose child process was running when it came."""
-    out = []
-    for r in requests:
-        ph = next((p for p, (a, b) in bounds.items() if a <= r.at <= b), None)
-        out.append(_Tagged(r, ph or phase(r.path, r.site)))
-    return out
+    """The least time the per-host limits allow, as the longest of two chains of paced
+    requests (one at a time per host, `delay` apart): every request to the national host (the
+    national, 766 and provincial crawls all ask it), and the national crawl's seeding requests
+    followed by the busiest portal's requests. Static files are not counted."""
+    paced = [r for r in requests if not r.path.endswith(STATIC)]
+    per_host = Counter(r.site for r in paced)
+    robots = 0
+    seeding = 0
+    for r in paced:
+        if r.site == "national" and r.path.endswith(SEEDING) and "/reporting/" not in r.path:
+            if r.path == "/robots.txt":
+                robots = 1  # each crawl asks it once; the national crawl's is the first
+            else:
+                seeding += 1
+    busiest = max((n for site, n in per_host.items() if site != "national"), default=0)
+    chains = {"national host": per_host.get("national", 0) * delay,
+              "seeding + busiest portal": (seeding + robots + busiest) * delay}
+    return chains, per_host
 
 
 def _crawl_stats(db_path: Path, run_id: int) -> dict[str, dict]:
@@ -205,21 +198,19 @@ def one_run(server: ReplicaServer, scenario: Path, out: Path, delay: float) -> d
     cpu = sum(b.ru_utime + b.ru_stime - a.ru_utime - a.ru_stime
               for a, b in zip(cpu0, cpu1, strict=True))
     timings = getattr(result, "timings", {}) or {}
-    bounds = {ph: timings[f"{ph}_span"] for ph in PHASES if f"{ph}_span" in timings}
-    tagged = _tag(requests, bounds)
-    floors, per_host = floor_seconds(tagged, delay)
+    floors, per_host = floor_seconds(requests, delay)
     # Chromium fetches a page's scripts itself: those requests mark the browser pages.
-    browser = sum(1 for r in tagged if r.site != "national" and r.path.endswith(".js"))
+    browser = sum(1 for r in requests if r.site != "national" and r.path.endswith(".js"))
     stats = _crawl_stats(result.db_path, result.run_id)
     crawl = {ph: float(st.get("elapsed_time_seconds") or 0.0) for ph, st in stats.items()}
     return {"status": result.status, "wall": wall, "cpu": cpu, "peak": memory.peak_pss,
             "peak_rss": memory.peak_rss, "at_peak": memory.at_peak,
-            "floor": sum(floors.values()), "floors": floors, "timings": timings,
+            "floor": max(floors.values()), "floors": floors, "timings": timings,
             "crawl": crawl, "pages": sum(per_host.values()), "browser": browser,
             # the replica logs the answer it computed; the crawler's cache counts the 304s
             "not_modified": sum(int(st.get("httpcache/revalidate") or 0)
                                 for st in stats.values()),
-            "hosts": len({site for _, site in per_host}), "totals": dict(result.totals)}
+            "hosts": len(per_host), "totals": dict(result.totals)}
 
 
 def show(title: str, m: dict) -> None:
@@ -235,13 +226,17 @@ def show(title: str, m: dict) -> None:
     for kind, pss in m["at_peak"].most_common():
         print(f"    {kind:<26} {pss / mib:6.0f} MiB")
     print(f"  politeness floor   {m['floor']:.1f} s   wall/floor {ratio:.2f}")
+    for chain, seconds in m["floors"].items():
+        print(f"    {chain:<26} {seconds:6.1f} s")
     t = m["timings"]
+    start = min((t[f"{ph}_span"][0] for ph in PHASES if f"{ph}_span" in t), default=0.0)
     for ph in PHASES:
         if ph not in t:
             continue
         crawl = m["crawl"].get(ph, 0.0)
-        print(f"    {ph:<11} {t[ph]:6.1f} s  (crawl {crawl:5.1f} s, start-up/shutdown "
-              f"{t[ph] - crawl:4.1f} s; floor {m['floors'].get(ph, 0.0):5.1f} s)")
+        begin, end = (x - start for x in t[f"{ph}_span"])
+        print(f"    {ph:<11} {t[ph]:6.1f} s  (from {begin:4.1f} to {end:5.1f} s; crawl "
+              f"{crawl:5.1f} s, start-up/shutdown {t[ph] - crawl:4.1f} s)")
     if "scoring" in t:
         print(f"    {'scoring':<11} {t['scoring']:6.1f} s  (evaluate, store, reports)")
 

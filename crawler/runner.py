@@ -4,6 +4,8 @@
 
 `prestart` starts a later crawl's process early (`--wait`): it loads, then sends nothing until
 `crawl` tells it to go, so process start-up overlaps the crawl before it, never the crawls.
+`launch` starts a crawl that runs beside others and is told on its stdin when the phases it
+waits for are reached (`--phases`, crawler/phases.py); `Launched.tell` says so.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from audits import __version__, store
+from crawler import phases
 from crawler import settings as default_settings
 from crawler.profiles import profile_for
 
@@ -129,6 +132,44 @@ def crawl(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_dir
     return subprocess.call(cmd, cwd=PROJECT_DIR)
 
 
+class Launched:
+    """A crawl running beside others in its own process, told of phases on its stdin."""
+
+    def __init__(self, cmd: list[str], nice: int = 0) -> None:
+        self.child = subprocess.Popen([*cmd, "--phases"], cwd=PROJECT_DIR,
+                                      stdin=subprocess.PIPE,
+                                      preexec_fn=(lambda: os.nice(nice)) if nice else None)
+
+    def tell(self, phase: str) -> None:
+        try:
+            self.child.stdin.write(f"{phase}\n".encode())  # type: ignore[union-attr]
+            self.child.stdin.flush()  # type: ignore[union-attr]
+        except (BrokenPipeError, OSError):
+            pass  # it has ended already: its exit code says how
+
+    def wait(self) -> int:
+        """Tell it every phase is reached (end of input), then wait for its exit code."""
+        _release(self.child, go=False)
+        try:
+            return self.child.wait()
+        except BaseException:  # an interrupted job does not leave its crawl running
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self.child.poll() is None:
+            self.child.kill()
+            self.child.wait()
+
+
+def launch(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_dir: str = "",
+           overrides: dict[str, Any] | None = None, quiet: bool = False,
+           nice: int = 0) -> Launched:
+    """Start a crawl now, beside whatever runs; it reads phase lines on its stdin. `nice`: its
+    process (and its browser) yields the CPU to the others by that much (see os.nice)."""
+    return Launched(_command(spider, base_url, db, run_id, rubric_dir, overrides, quiet), nice)
+
+
 def _preload(settings: Settings) -> None:
     """Import the spiders (and through them Playwright) before being told to go."""
     from scrapy.utils.misc import walk_modules_iter
@@ -164,16 +205,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--wait", action="store_true",
                         help="load, then wait for a line 'go' on stdin before crawling (no "
                         "request is made before; end of input: exit without crawling)")
+    parser.add_argument("--phases", action="store_true",
+                        help="read the phases the crawl waits for on stdin, one per line "
+                        "(crawler/phases.py; end of input: every phase is reached)")
     args = parser.parse_args(argv)
     if args.wait:
         _preload(build_settings(args.base, args.db, args.run_id, args.rubric,
                                 _parse_set(args.set)))
         if sys.stdin.readline().strip() != "go":
             return 0
+    if args.phases:
+        phases.listen(sys.stdin)
     settings = build_settings(args.base, args.db, args.run_id, args.rubric, _parse_set(args.set))
     stats = crawl_here(args.spider, settings)
     db = store.open_db(args.db)
-    store.save_stats(db, args.run_id, stats)
+    store.merge_stats(db, args.run_id, args.spider, stats)
     return 0 if stats.get("finish_reason") == "finished" else 1
 
 

@@ -61,6 +61,7 @@ DVC_RUBRIC_DIR = ""
 DVC_BROWSER = True  # False: plain HTTP only (portals that need JavaScript: "needs_browser")
 DVC_BROWSER_PORTALS = 3  # sites crawled in a browser at once (one context each)
 DVC_NATIONAL_PAGES = True  # also read the national portal's HTML procedure pages
+DVC_AWAIT_NATIONAL = False  # start beside the national crawl, told of its phases (the job sets it)
 DVC_PORTAL_LIST = None  # [{unit, url}] instead of DVC_PORTAL_FILE (the demo passes the replica's)
 DVC_PORTAL_FILE = ""  # "" = crawler/platforms/portals.yaml
 DVC_OUT_DIR = ""  # screenshots go under DVC_OUT_DIR/screenshots/run-<id>/ ("" = beside DVC_DB)

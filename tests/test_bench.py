@@ -25,15 +25,21 @@ def test_tree_memory_counts_the_tree_by_pss():
     assert 0 < alone < pss and sum(kinds.values()) == pss
 
 
-def test_floor_is_the_busiest_host_per_phase():
-    def req(ph: str, site: str, path: str = "/x") -> SimpleNamespace:
-        return SimpleNamespace(phase=ph, site=site, path=path)
+def test_floor_is_the_longer_chain_of_paced_requests():
+    def req(site: str, path: str = "/x") -> SimpleNamespace:
+        return SimpleNamespace(site=site, path=path)
 
-    requests = [req("national", "national")] * 10 + [req("provincial", "01")] * 4 \
-        + [req("provincial", "national")] * 6 + [req("provincial", "01", "/app.js")] * 50
-    floors, per_host = floor_seconds(requests, 0.5)
-    assert floors == {"national": 5.0, "provincial": 3.0}  # static files are not paced
-    assert per_host[("provincial", "01")] == 4
+    seeding = [req("national", "/robots.txt")] * 3 + [
+        req("national", "/api/v1/submitting/formality/list-department-url-by-citizen")] * 4
+    requests = seeding + [req("national", "/thu-tuc-hanh-chinh/x")] * 3 \
+        + [req("national", "/api/v1/reporting/evaluation/service-results")] * 2 \
+        + [req("01")] * 5 + [req("01", "/app.js")] * 50 + [req("02")] * 2
+    chains, per_host = floor_seconds(requests, 0.5)
+    # the national host: all 12 of its paced requests; a portal: after robots + 4 office lists
+    assert chains == {"national host": 6.0, "seeding + busiest portal": 5.0}
+    assert per_host["01"] == 5  # static files are not paced
+    chains, _ = floor_seconds(requests + [req("01")] * 4, 0.5)
+    assert max(chains.values()) == chains["seeding + busiest portal"] == 7.0
 
 
 def test_a_prestarted_crawl_that_is_not_needed_sends_nothing(tmp_path):

@@ -16,6 +16,7 @@ import pytest
 from audits import store
 from audits.jobs import AuditResult, run_audit
 from audits.rubric import load_rubric
+from crawler.spiders.national import API as NATIONAL_API
 from replica import index766
 from replica.scenario import load_scenario
 from replica.server import ReplicaServer
@@ -192,3 +193,23 @@ def test_non_browser_user_agent_is_blocked_and_never_not_met(tmp_path: Path) -> 
     assert got[("24", "marriage_registration", "level4_full")] == ("not_met",
                                                                    "portal_partial_only")
     assert got[("24", "marriage_registration", "offered_online")] == ("cannot_test", "blocked")
+
+
+def test_the_crawls_take_the_national_host_in_turn(small: tuple[AuditResult, list]) -> None:
+    """National API, then the 766 figures, then the national pages: never two crawls on the host
+    at once. The portals, visited meanwhile, carry their final units (seeds.Seeding)."""
+    result, log = small
+    national = sorted((r for r in log if r.site == "national" and r.path != "/robots.txt"),
+                      key=lambda r: r.at)
+
+    def crawl_of(r: Any) -> int:
+        return 1 if r.path in index766.PATHS else 0 if r.path in NATIONAL_API.values() else 2
+
+    order = [crawl_of(r) for r in national]
+    assert order == sorted(order) and set(order) == {0, 1, 2}
+    evidence = store.load_evidence(store.open_db(result.db_path), result.run_id)
+    units: dict[str, set[tuple[str, ...]]] = {}
+    for e in evidence:
+        if e["kind"].startswith("portal"):
+            units.setdefault(e["data"]["base"], set()).add(tuple(e["data"]["units"]))
+    assert units and all(len(u) == 1 for u in units.values())

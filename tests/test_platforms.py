@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from crawler.platforms import FAMILIES, eform, fingerprint, igate, legacy
-from crawler.platforms.base import level_of, login_facts, soup_of
+from crawler.platforms.base import compact, level_of, login_facts, soup_of, visible_text
 
 SMALL = "replica/scenarios/small.yaml"
 UA = "Mozilla/5.0 (compatible; dvc-audit-test)"
@@ -60,6 +60,21 @@ def test_national_sign_on_is_a_login_link_only():
     assert not facts.national and facts.realm == "digo" and len(facts.links) == 1
     soup = soup_of('<a href="/web/guest/vneidsso">Đăng nhập bằng VNeID</a>')
     assert login_facts(soup, "http://p/").national
+
+
+def test_soup_helpers_read_the_tree_and_never_change_it():
+    html = ('<html><body><main class="apply x" style="c"><h1>Thủ tục\x00 đăng ký</h1>'
+            '<svg><path d="M0"/></svg><script>var s = "ẩn";</script><noscript>Bật JavaScript'
+            '</noscript><a class="btn" href="/nop">Nộp&nbsp;hồ sơ<br/></a></main></body></html>')
+    soup = soup_of(html)
+    before = str(soup)
+    assert visible_text(soup) == "Thủ tục đăng ký Nộp hồ sơ"  # NUL dropped, NFC kept
+    main = soup.select_one("main")
+    assert compact(main) == ("<main><h1>Thủ tục đăng ký</h1><noscript>Bật JavaScript</noscript>"
+                             '<a href="/nop">Nộp hồ sơ<br/></a></main>')
+    assert str(soup) == before  # compact and visible_text worked beside the page's tree
+    assert soup_of(html.encode()) is soup  # the same page (bytes or text): the same tree
+    assert soup_of("<p>autre</p>") is not soup and soup_of("<p>autre</p>").p.text == "autre"
 
 
 # ----------------------------------------------------------------------------- eForm

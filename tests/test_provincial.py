@@ -30,7 +30,7 @@ def crawl_portals(srv: Any, out: Path, units: list[str], **settings: Any
         **settings})
     assert code == 0
     run = store.get_run(db, run_id)
-    return store.load_evidence(db, run_id), json.loads(run["stats"])
+    return store.load_evidence(db, run_id), json.loads(run["stats"])["provincial"]
 
 
 @pytest.fixture(scope="module")

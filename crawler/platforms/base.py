@@ -8,13 +8,17 @@ national menu's "Thanh toán trực tuyến" link is not taken for a payment ste
 from __future__ import annotations
 
 import codecs
+import copy
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
-from bs4 import BeautifulSoup, Tag
+from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4.dammit import EntitySubstitution
+from bs4.formatter import HTMLFormatter
 
 CODE_RE = re.compile(r"\b\d\.\d{6}(?:\.[A-Z]\d{2})?\b")  # 1.001193, local 1.115446.H36
 EXCERPT_CHARS = 2000
@@ -76,10 +80,23 @@ def html_fault(body: bytes, content_type: str = "text/html", maxsize: int = 0) -
     return "" if CLOSING.search(body[-65536:]) else "malformed"
 
 
+PARSER = "lxml"  # every page of crawler/ is parsed here, by lxml's HTML parser
+_last: tuple[str, BeautifulSoup] | None = None  # the page parsed last, and its tree
+
+
 def soup_of(html: str | bytes) -> BeautifulSoup:
-    if isinstance(html, bytes):
-        html = decode_html(html)
-    return BeautifulSoup(html, "html.parser")
+    """The page's tree (lxml: a fragment comes wrapped in <html><body>; NUL characters are
+    dropped, as a browser drops them from text). The spider reads one page several times (its
+    facts, then its excerpt), so the last page's tree is kept and handed out again for the same
+    text: callers read the tree, never change it."""
+    global _last
+    text = decode_html(html) if isinstance(html, bytes) else html
+    last = _last
+    if last is not None and (text is last[0] or text == last[0]):
+        return last[1]
+    soup = BeautifulSoup(text.replace("\x00", ""), PARSER)
+    _last = (text, soup)
+    return soup
 
 
 def level_of(text: Any) -> str:
@@ -204,14 +221,29 @@ KEEP_ATTRS = {"href", "action", "method", "name", "value", "type", "role", "id",
               "data-code", "data-state"}
 
 
+NOISE_TAGS = ("svg", "style", "script")
+
+
+class _Compact(HTMLFormatter):
+    """BeautifulSoup's "minimal" output, less the attributes an excerpt does not keep."""
+
+    def attributes(self, tag: Tag) -> Iterable[tuple[str, Any]]:
+        return [(k, v) for k, v in super().attributes(tag) if k in KEEP_ATTRS]
+
+
+COMPACT = _Compact(entity_substitution=EntitySubstitution.substitute_xml)
+
+
 def compact(el: Tag) -> str:
-    """An element's HTML without styling noise (class soup, inline SVG), for excerpts."""
-    copy = BeautifulSoup(str(el), "html.parser")
-    for tag in copy(["svg", "style", "script"]):
-        tag.decompose()
-    for tag in copy.find_all(True):
-        tag.attrs = {k: v for k, v in tag.attrs.items() if k in KEEP_ATTRS}
-    return " ".join(str(copy).split())
+    """An element's HTML without styling noise (class soup, inline SVG), for excerpts. The
+    page's tree is left as it is (noise is dropped from a copy, when there is any)."""
+    if el.name in NOISE_TAGS:
+        return ""
+    if el.find(NOISE_TAGS) is not None:
+        el = copy.copy(el)
+        for tag in el.find_all(NOISE_TAGS):
+            tag.decompose()
+    return " ".join(el.decode(formatter=COMPACT).split())
 
 
 def excerpt(soup: BeautifulSoup, *selectors: str) -> str:
@@ -225,11 +257,16 @@ def excerpt(soup: BeautifulSoup, *selectors: str) -> str:
     return clean(body.get_text(" "))[:EXCERPT_CHARS]
 
 
+HIDDEN_TAGS = ("script", "style", "noscript", "template")
+
+
 def visible_text(soup: BeautifulSoup) -> str:
-    copy = BeautifulSoup(str(soup), "html.parser")
-    for tag in copy(["script", "style", "noscript", "template"]):
-        tag.decompose()
-    return clean((copy.body or copy).get_text(" "))
+    """The body's text less that of scripts, styles, <noscript> and <template> (the tree is
+    read, not changed)."""
+    root = soup.body or soup
+    hidden = {id(s) for tag in root.find_all(HIDDEN_TAGS) for s in tag.descendants
+              if isinstance(s, NavigableString)}
+    return clean(" ".join(s for s in root.strings if id(s) not in hidden))
 
 
 def table_procedures(soup: BeautifulSoup, base_url: str, level_hint: str = ""

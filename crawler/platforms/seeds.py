@@ -96,3 +96,73 @@ def national_pages(evidence: list[dict[str, Any]], codes: set[str]) -> list[tupl
             if code in codes and fid:
                 seen.setdefault(code, fid)
     return sorted(seen.items())
+
+
+SEEDING_KINDS = ("catalogue", "procedure", "office_list")
+
+
+def national_seeded(evidence: list[dict[str, Any]]) -> bool:
+    """True once the national crawl has stored every office row it will: its catalogue is read
+    to the end (or has failed) and each rubric procedure it listed has its office list (read,
+    or failed). Rows of SEEDING_KINDS are enough to tell."""
+    done = any(ev["kind"] == "catalogue" and (ev["outcome"] != "ok" or ev["data"].get("complete"))
+               for ev in evidence)
+    listed = {ev["procedure_code"] for ev in evidence if ev["kind"] == "procedure"}
+    offices = {ev["procedure_code"] for ev in evidence if ev["kind"] == "office_list"}
+    return done and listed <= offices
+
+
+PORTAL_KINDS = frozenset({"portal", "portal_list", "portal_login", "portal_page", "portal_apply"})
+
+
+@dataclass
+class Seeding:
+    """The provincial crawl's seeds while the national crawl is still storing office rows.
+
+    A host is visited as soon as it is a seed (so far a province's portal, or on the list).
+    What a portal yields is held until the seeds are final (`settle`): then it carries the
+    host's final units and sources; a host that turned out to be no province's portal (offices
+    of several provinces hand off to it) is dropped, its observations with it. So the evidence is
+    what a crawl started after the national one would have stored."""
+
+    started: dict[str, Seed] = field(default_factory=dict)  # by base
+    final: dict[str, Seed] | None = None
+    held: list[dict[str, Any]] = field(default_factory=list)
+
+    def new(self, current: list[Seed]) -> list[Seed]:
+        """The seeds of `current` not started yet (now started)."""
+        fresh = [s for s in current if s.base not in self.started]
+        self.started.update((s.base, s) for s in fresh)
+        return fresh
+
+    def keeps(self, base: str) -> bool:
+        return self.final is None or base in self.final
+
+    def settle(self, final: list[Seed]) -> tuple[list[Seed], list[dict[str, Any]]]:
+        """The seeds are final: (started hosts that are not seeds after all, held items now
+        released)."""
+        self.final = {s.base: s for s in final}
+        gone = [s for base, s in self.started.items() if base not in self.final]
+        released = [out for item in self.held for out in self.release(item)]
+        self.held.clear()
+        return gone, released
+
+    def hold(self, item: Any) -> list[Any]:
+        """[item] to pass on now; [] while it is held (or when it is dropped)."""
+        if not isinstance(item, dict) or item.get("kind") not in PORTAL_KINDS:
+            return [item]
+        if self.final is None:
+            self.held.append(item)
+            return []
+        return self.release(item)
+
+    def release(self, item: dict[str, Any]) -> list[dict[str, Any]]:
+        data = item["data"]
+        seed = (self.final or {}).get(data.get("base", ""))
+        if seed is None:
+            return []
+        data["units"] = sorted(seed.units)
+        if item["kind"] == "portal":
+            data["sources"] = sorted(seed.sources)
+            data["entry_urls"] = list(seed.entry_urls)
+        return [item]

@@ -2,6 +2,9 @@
 
 Pages the catalogue, and for every procedure code the rubric names fetches its detail and the
 per-office online-offer rows (all provinces and agencies). Yields evidence; never scores.
+
+The catalogue comes first, then every office list, then the details (request priorities): the
+office rows are what the provincial crawl starts from, so it can start while details are read.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 import scrapy
 from scrapy.crawler import Crawler
 from scrapy.http import JsonRequest, Response
+from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from audits.rubric import RUBRIC_DIR, load_rubric
@@ -28,6 +32,9 @@ API = {
     "offices": "/api/v1/submitting/formality/list-department-url-by-citizen",
 }
 PAGE_LIMIT = 200  # the API refuses more
+# Scheduling order on the one national host (higher first): the office lists seed the
+# provincial crawl that runs beside this one (crawler/phases.py).
+PRIORITY = {"provinces": 3, "catalogue": 3, "offices": 2, "detail": 1}
 
 
 def guarded(callback: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
@@ -59,6 +66,14 @@ class NationalSpider(scrapy.Spider):
         self.catalogue_seen = 0
 
     @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)
+        # One host: requests wait in the scheduler, where priorities count, rather than in the
+        # downloader's queue for that host, which is first come first served.
+        settings.set("CONCURRENT_REQUESTS", settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN", 1),
+                     priority="spider")
+
+    @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NationalSpider:
         settings = crawler.settings
         kwargs.setdefault("base_url", settings.get("DVC_BASE_URL"))
@@ -79,7 +94,7 @@ class NationalSpider(scrapy.Spider):
             self.base_url + API[endpoint], data=body, method="POST",
             headers={"Origin": self.base_url, "Referer": self.base_url + "/"},
             callback=callback, errback=self.failed, meta={"endpoint": endpoint, **meta},
-            dont_filter=True,
+            dont_filter=True, priority=PRIORITY.get(endpoint, 0),
         )
 
     def catalogue_request(self, last_id: str | None) -> JsonRequest:
@@ -106,30 +121,32 @@ class NationalSpider(scrapy.Spider):
         self.catalogue_seen += len(page.items)
         self.logger.info("catalogue page %d: %d/%s procedures", self.catalogue_pages,
                          self.catalogue_seen, page.total or "?")
-        first = True
-        for row in page.items:
-            item = parsers.catalogue_item(row)
-            if item.code not in self.codes:
-                continue
-            yield from_response("procedure", response, first=first, procedure_code=item.code,
-                                data=vars(item) | {"categories": list(item.categories)})
-            first = False
-            yield self.api("detail", {"id": item.id}, self.parse_detail,
-                           procedure_code=item.code)
-            yield self.office_request(item, None)
         last = len(page.items) < PAGE_LIMIT or not page.last_id
         if page.last_id == response.meta["last_id"] or self.catalogue_pages > 1000:
             last = True  # a cursor that does not move would loop for ever
+        if not last:  # first, so the next page is asked before this page's procedures are
+            yield self.catalogue_request(page.last_id)
+        items = [i for i in map(parsers.catalogue_item, page.items) if i.code in self.codes]
+        # requests before evidence, office lists before details: all are queued at once, so
+        # the office lists go first by priority rather than by whichever was queued first
+        for item in items:
+            yield self.office_request(item, None)
+        for item in items:
+            yield self.api("detail", {"id": item.id}, self.parse_detail,
+                           procedure_code=item.code)
+        first = True
+        for item in items:
+            yield from_response("procedure", response, first=first, procedure_code=item.code,
+                                data=vars(item) | {"categories": list(item.categories)})
+            first = False
         if last:
             yield from_response("catalogue", response, first=first, data={
                 "total": page.total, "seen": self.catalogue_seen,
                 "pages": self.catalogue_pages, "complete": True,
             })
-        else:
-            if first:
-                yield from_response("catalogue", response, first=True, data={
-                    "page": self.catalogue_pages, "items": len(page.items), "partial": True})
-            yield self.catalogue_request(page.last_id)
+        elif first:
+            yield from_response("catalogue", response, first=True, data={
+                "page": self.catalogue_pages, "items": len(page.items), "partial": True})
 
     @guarded
     def parse_detail(self, response: Response) -> Iterator[dict[str, Any]]:

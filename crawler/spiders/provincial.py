@@ -1,13 +1,18 @@
-"""Provincial portals spider (scrapy-playwright), run after the national spider on the same run.
+"""Provincial portals spider (scrapy-playwright), on the same run as the national spider.
 
 Starts from the hosts of the `citizenUrl`s the national crawl stored, plus a configured portal
-list (crawler/platforms/seeds.py). For each portal: plain GET of its home page, fingerprint
-(crawler/platforms), then its procedure list, its login options and, for each rubric procedure it
-offers online, its apply flow up to, never past, submission. A browser is used only for a portal
-whose home page needs JavaScript; each such portal gets one browser context, closed when the
-portal is done, and pages are reused along the portal's sequence and always closed (errbacks
-too). It also reads the national portal's HTML procedure pages (behind a JavaScript challenge).
-Nothing is submitted, nobody logs in, and no POST is ever sent. Evidence only; never scores.
+list (crawler/platforms/seeds.py). With DVC_AWAIT_NATIONAL it runs beside the national crawl:
+it visits a portal as soon as the national crawl has stored an office row that hands off to it,
+holding what it finds until all are stored (seeds.Seeding), and reads the national portal's
+pages once no other crawl asks that host (crawler/phases.py).
+
+For each portal: plain GET of its home page, fingerprint (crawler/platforms), then its procedure
+list, its login options and, for each rubric procedure it offers online, its apply flow up to,
+never past, submission. A browser is used only for a portal whose home page needs JavaScript;
+each such portal gets one browser context, closed when the portal is done, and pages are reused
+along the portal's sequence and always closed (errbacks too). It also reads the national
+portal's HTML procedure pages (behind a JavaScript challenge). Nothing is submitted, nobody
+logs in, and no POST is ever sent. Evidence only; never scores.
 
 A page that cannot be read is a failed observation with a reason (crawler/failures.py), never an
 empty one: truncated or garbage HTML is `malformed`, a rejection page `blocked`, a challenge that
@@ -17,6 +22,8 @@ Plain pages are decoded once (`plain_dom`: UTF-8, else the declared charset, els
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -25,14 +32,16 @@ from types import ModuleType
 from typing import Any
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from audits import store
 from audits.rubric import RUBRIC_DIR, load_rubric
-from crawler import pages
+from crawler import pages, phases
 from crawler.browser import BrowserNotFound, launch_options
 from crawler.failures import exception_reason, failure_reason, http_reason, stop_evidence
 from crawler.items import evidence, page_evidence
@@ -51,6 +60,7 @@ from crawler.profiles import is_loopback
 
 HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 READY_TIMEOUT = 15_000  # ms a rendered page may take to settle (DVC_READY_TIMEOUT)
+SEED_POLL = 0.5  # seconds between looks at the national crawl's new office rows
 MAX_FLOW_PAGES = 8  # apply steps followed per procedure (a loop guard)
 NATIONAL_PAGE = "/thu-tuc-hanh-chinh/"
 # A national procedure page has rendered (past the challenge, the React app has drawn it) when it
@@ -129,6 +139,72 @@ def content_type(response: Response) -> str:
     return (response.headers.get("Content-Type") or b"text/html").decode("latin-1")
 
 
+def holding(callback: Any) -> Any:
+    """Portal evidence a callback yields goes through the spider's Seeding (held until the
+    seeds are final) when the crawl runs beside the national one."""
+
+    @functools.wraps(callback)
+    async def wrapper(self: ProvincialSpider, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        async for out in callback(self, *args, **kwargs):
+            for item in self.seeding.hold(out) if self.seeding is not None else (out,):
+                yield item
+
+    return wrapper
+
+
+@dataclass
+class Sources:
+    """Where the crawl's seeds come from: the run's national evidence and the portal list."""
+
+    db: str
+    run_id: int
+    base: str
+    rubric: Any
+    portal_list: list[dict[str, str]]
+    national_pages: bool
+    conn: Any = None  # the results database, opened on first read
+    seed_cache: tuple[int, list[seeds.Seed]] | None = None  # (office rows read, their seeds)
+
+    @classmethod
+    def from_settings(cls, s: BaseSettings) -> Sources:
+        portal_list = s.get("DVC_PORTAL_LIST")
+        if portal_list is None or portal_list == "":
+            file = s.get("DVC_PORTAL_FILE") or seeds.PORTAL_FILE
+            portal_list = seeds.load_portal_list(file) if Path(file).exists() else []
+        return cls(s.get("DVC_DB") or "", s.getint("DVC_RUN_ID"), s.get("DVC_BASE_URL"),
+                   load_rubric(s.get("DVC_RUBRIC_DIR") or RUBRIC_DIR), list(portal_list),
+                   s.getbool("DVC_NATIONAL_PAGES"))
+
+    def rows(self, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+        if not self.db:
+            return []
+        self.conn = self.conn or store.open_db(self.db)
+        return store.load_evidence(self.conn, self.run_id, kinds)
+
+    def seeded(self) -> bool:
+        return seeds.national_seeded(self.rows(seeds.SEEDING_KINDS))
+
+    def seed_list(self) -> list[seeds.Seed]:
+        """The seeds from the office rows stored so far (read again only when there are more)."""
+        count = self.count("office_row")
+        if self.seed_cache is None or count != self.seed_cache[0]:
+            self.seed_cache = (count, seeds.portal_seeds(self.rows(("office_row",)), self.rubric,
+                                                         self.base, self.portal_list))
+        return self.seed_cache[1]
+
+    def count(self, kind: str) -> int:
+        if not self.db:
+            return 0
+        self.conn = self.conn or store.open_db(self.db)
+        return self.conn.execute("SELECT COUNT(*) FROM evidence WHERE run_id = ? AND kind = ?",
+                                 [self.run_id, kind]).fetchone()[0]
+
+    def national(self) -> list[tuple[str, str]]:
+        if not self.national_pages:
+            return []
+        return seeds.national_pages(self.rows(("procedure",)), self.rubric.all_codes())
+
+
 class ProvincialSpider(scrapy.Spider):
     name = "provincial"
 
@@ -165,6 +241,13 @@ class ProvincialSpider(scrapy.Spider):
         self.active = 0
         self.waiting: deque[Run] = deque()
         self.runs: dict[str, Run] = {}
+        self.sources: Sources | None = None  # set: started beside the national crawl
+        self.seeding: seeds.Seeding | None = None  # idem: its seeds as they come
+        self.national_later: asyncio.Future[None] | None = None
+        self.allow(seed_list)
+
+    def allow(self, seed_list: list[seeds.Seed]) -> None:
+        """The hosts requests may go to: the seeds' and the national portal's."""
         hosts = {s.host.split(":")[0] for s in seed_list}
         self.allowed_domains = sorted(hosts | {self.base_url.split("//", 1)[-1].split(":")[0]})
 
@@ -172,42 +255,91 @@ class ProvincialSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ProvincialSpider:
         s = crawler.settings
         base = s.get("DVC_BASE_URL")
-        rubric = load_rubric(s.get("DVC_RUBRIC_DIR") or RUBRIC_DIR)
-        db_path = s.get("DVC_DB")
         run_id = s.getint("DVC_RUN_ID")
-        evidence_rows = [e for e in store.load_evidence(store.open_db(db_path), run_id)
-                         if e["kind"] in ("office_row", "procedure")] if db_path else []
-        portal_list = s.get("DVC_PORTAL_LIST")
-        if portal_list is None or portal_list == "":
-            file = s.get("DVC_PORTAL_FILE") or seeds.PORTAL_FILE
-            portal_list = seeds.load_portal_list(file) if Path(file).exists() else []
+        sources = Sources.from_settings(s)
+        awaiting = s.getbool("DVC_AWAIT_NATIONAL")
         kwargs.setdefault("base_url", base)
-        kwargs.setdefault("seed_list", seeds.portal_seeds(evidence_rows, rubric, base,
-                                                          list(portal_list)))
-        kwargs.setdefault("national", seeds.national_pages(evidence_rows, rubric.all_codes())
-                          if s.getbool("DVC_NATIONAL_PAGES") else [])
-        kwargs.setdefault("codes", rubric.all_codes())
-        kwargs.setdefault("out_dir", Path(s.get("DVC_OUT_DIR") or Path(db_path or ".").parent))
+        kwargs.setdefault("seed_list", [] if awaiting else sources.seed_list())
+        kwargs.setdefault("national", [] if awaiting else sources.national())
+        kwargs.setdefault("codes", sources.rubric.all_codes())
+        kwargs.setdefault("out_dir", Path(s.get("DVC_OUT_DIR") or Path(sources.db or ".").parent))
         kwargs.setdefault("run_id", run_id)
         kwargs.setdefault("browser", s.getbool("DVC_BROWSER"))
         kwargs.setdefault("browser_reason", "no_browser" if s.getbool("DVC_BROWSER_MISSING")
                           else "needs_browser")
         kwargs.setdefault("browser_portals", s.getint("DVC_BROWSER_PORTALS", 2))
-        return super().from_crawler(crawler, *args, **kwargs)
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        if awaiting:
+            spider.sources, spider.seeding = sources, seeds.Seeding()
+            crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        return spider
 
     # -- start ------------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
-        self.logger.info("%d portals to visit, %d national procedure pages",
-                         len(self.seed_list), len(self.national))
+        if self.sources is not None:  # beside the national crawl (crawler/phases.py)
+            # not from here: start() is only read on when the downloader has room
+            self.national_later = asyncio.ensure_future(self.national_when_free())
+            for item in await self.follow_seeds():
+                yield item
+            return
+        self.logger.info("%d portals to visit", len(self.seed_list))
         for seed in self.seed_list:
-            yield scrapy.Request(seed.base + "/", callback=self.on_root, errback=self.on_root_error,
-                                 meta={"seed": seed}, dont_filter=True)
+            yield self.root_request(seed)
         if self.national:
-            code, fid = self.national[0]
-            yield scrapy.Request(self.base_url + NATIONAL_PAGE + fid, callback=self.on_probe,
-                                 errback=self.on_probe_error, dont_filter=True,
-                                 meta={"code": code})
+            yield self.probe_request()
+
+    def root_request(self, seed: seeds.Seed) -> scrapy.Request:
+        return scrapy.Request(seed.base + "/", callback=self.on_root, errback=self.on_root_error,
+                              meta={"seed": seed}, dont_filter=True)
+
+    async def follow_seeds(self) -> list[dict[str, Any]]:
+        """Visit each seed as soon as the national crawl has stored it, until it has stored
+        them all; then settle the seeds: the held evidence to pass on."""
+        assert self.sources is not None and self.seeding is not None
+        while True:
+            done = phases.reached(phases.NATIONAL_DONE) or self.sources.seeded()
+            current = self.sources.seed_list()  # read after `done`: complete when done
+            fresh = self.seeding.new(current)
+            if fresh:
+                self.allow(list(self.seeding.started.values()))
+                for seed in fresh:
+                    self.crawler.engine.crawl(self.root_request(seed))
+            if done:
+                break
+            await asyncio.sleep(SEED_POLL)
+        self.seed_list = current
+        self.logger.info("%d portals to visit", len(current))
+        gone, released = self.seeding.settle(current)
+        for seed in gone:
+            self.logger.info("%s is not a province's portal (several provinces hand off to "
+                             "it): not visited further", seed.base)
+        return released
+
+    def dropped(self, run: Run) -> bool:
+        """A portal visited as a province's that is not one after all (seeds.Seeding): its
+        remaining tasks are not asked (its home page, if still to come: see start_site)."""
+        return run.family is not None and self.seeding is not None \
+            and not self.seeding.keeps(run.base)
+
+    async def national_when_free(self) -> None:
+        """The national pages, once the national host is no other crawl's (crawler/phases.py)."""
+        await phases.wait_for(phases.NATIONAL_FREE)
+        self.national = self.sources.national() if self.sources is not None else []
+        self.logger.info("%d national procedure pages", len(self.national))
+        if self.national:
+            self.crawler.engine.crawl(self.probe_request())
+
+    def probe_request(self) -> scrapy.Request:
+        code, fid = self.national[0]
+        return scrapy.Request(self.base_url + NATIONAL_PAGE + fid, callback=self.on_probe,
+                              errback=self.on_probe_error, dont_filter=True,
+                              meta={"code": code}, priority=1)
+
+    def on_idle(self) -> None:
+        """Not done while the national pages are still to come."""
+        if self.national_later is not None and not self.national_later.done():
+            raise DontCloseSpider
 
     def lanes_for(self, base: str, browser: bool, national: bool = False) -> int:
         """Requests in flight per site: one for a real host (politeness); on loopback (the
@@ -218,6 +350,7 @@ class ProvincialSpider(scrapy.Spider):
 
     # -- portal home: fingerprint -----------------------------------------------------------
 
+    @holding
     async def on_root(self, response: Response) -> AsyncIterator[Any]:
         seed: seeds.Seed = response.meta["seed"]
         dom = plain_dom(response)
@@ -240,6 +373,7 @@ class ProvincialSpider(scrapy.Spider):
                                   "playwright_page_goto_kwargs": {
                                       "wait_until": "commit", "timeout": self.goto_timeout}})
 
+    @holding
     async def on_root_rendered(self, response: Response) -> AsyncIterator[Any]:
         """The home page behind a challenge, in a browser: once the challenge has cleared, the
         portal is fingerprinted from its DOM and read in the browser (same context, cookie)."""
@@ -272,6 +406,11 @@ class ProvincialSpider(scrapy.Spider):
         yield page_evidence("portal", url=url, status=status, raw_sha256=store.sha256(raw),
                             dom=dom, excerpt=dom.decode("utf-8", "replace")[:2000],
                             outcome="failed" if reason else "ok", reason=reason, data=data)
+        if self.seeding is not None and not self.seeding.keeps(seed.base):  # dropped
+            if page is not None and not reason:  # the page that passed a challenge
+                await close_page(page)
+                await page.context.close()
+            return
         if reason:
             return
         run = Run(seed.host, seed.base, tuple(sorted(seed.units)), module, fp.needs_js,
@@ -316,6 +455,7 @@ class ProvincialSpider(scrapy.Spider):
         if guard is not None:
             guard.note_block(url, reason)
 
+    @holding
     async def on_root_error(self, failure: Failure) -> AsyncIterator[Any]:
         for item in stop_evidence(failure):
             yield item
@@ -366,7 +506,9 @@ class ProvincialSpider(scrapy.Spider):
     # -- scheduling: lanes per site, browser slots across sites ------------------------------
 
     async def launch(self, run: Run) -> AsyncIterator[Any]:
-        if run.browser:
+        # The national pages take no portal's turn: the national host is free only for a while,
+        # and after its first pages they are plain requests with the cookie the browser earned.
+        if run.browser and run.family is not None:
             if self.active >= self.slots:
                 self.waiting.append(run)
                 return
@@ -376,6 +518,8 @@ class ProvincialSpider(scrapy.Spider):
             yield r
 
     async def pump(self, run: Run) -> AsyncIterator[Any]:
+        if self.dropped(run):
+            run.queue.clear()
         while run.queue and run.inflight < run.lanes:
             task = run.queue.popleft()
             page = run.idle_pages.pop() if task.browser and run.idle_pages else None
@@ -398,8 +542,10 @@ class ProvincialSpider(scrapy.Spider):
                                                      "timeout": self.goto_timeout})
             if page is not None:
                 meta["playwright_page"] = page
+        # the national host's turn is short (its other crawls come first): use it at once
         return scrapy.Request(task.url, callback=self.on_task, errback=self.on_task_error,
-                              meta=meta, dont_filter=True, headers=headers)
+                              meta=meta, dont_filter=True, headers=headers,
+                              priority=1 if task.kind == "national" else 0)
 
     async def finish(self, run: Run) -> AsyncIterator[Any]:
         run.finished = True
@@ -412,7 +558,7 @@ class ProvincialSpider(scrapy.Spider):
             await run.context.close()
             stats.inc_value("provincial/contexts_closed")
             run.context = None
-        if run.browser and run.started:
+        if run.browser and run.started and run.family is not None:
             self.active -= 1
             while self.waiting and self.active < self.slots:
                 async for r in self.launch(self.waiting.popleft()):
@@ -420,6 +566,7 @@ class ProvincialSpider(scrapy.Spider):
 
     # -- tasks ------------------------------------------------------------------------------
 
+    @holding
     async def on_task(self, response: Response) -> AsyncIterator[Any]:
         run: Run = self.runs[response.meta["run"]]
         task: Task = response.meta["task"]
@@ -443,6 +590,7 @@ class ProvincialSpider(scrapy.Spider):
         async for r in self.pump(run):
             yield r
 
+    @holding
     async def on_task_error(self, failure: Failure) -> AsyncIterator[Any]:
         request = failure.request
         run: Run = self.runs[request.meta["run"]]

@@ -1,0 +1,65 @@
+"""What a crawl waits for from the job that started it, told on the crawl's stdin.
+
+The provincial crawl runs beside the national one (it is bound by the browser's CPU, the
+national crawl by the national host's politeness limit). The job tells it, one line each:
+
+- ``national-done``: the national crawl has ended, so its seeds are all stored;
+- ``national-free``: no other crawl is asking the national host (the national and 766 crawls
+  are over), so the provincial crawl may read the national portal's HTML pages.
+
+End of input (the job has gone) counts as every line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import IO
+
+NATIONAL_DONE = "national-done"
+NATIONAL_FREE = "national-free"
+NAMES = (NATIONAL_DONE, NATIONAL_FREE)
+POLL = 0.2  # seconds between looks
+
+_events = {name: threading.Event() for name in NAMES}
+
+
+def listen(stream: IO[bytes] | IO[str]) -> threading.Thread:
+    """Read phase lines from `stream` in a daemon thread until its end."""
+
+    def read() -> None:
+        try:
+            for line in stream:
+                text = line.decode() if isinstance(line, bytes) else line
+                if text.strip() in _events:
+                    _events[text.strip()].set()
+        finally:
+            for event in _events.values():
+                event.set()
+
+    thread = threading.Thread(target=read, name="phases", daemon=True)
+    thread.start()
+    return thread
+
+
+def reached(name: str) -> bool:
+    return _events[name].is_set()
+
+
+def mark(name: str) -> None:
+    """Set a phase by hand (a crawl nobody waits on, tests)."""
+    _events[name].set()
+
+
+def reset() -> None:
+    for event in _events.values():
+        event.clear()
+
+
+async def wait_for(name: str, ready: Callable[[], bool] | None = None) -> None:
+    """Until the phase is reached, or `ready()` says what it waited for is there already."""
+    while not reached(name):
+        if ready is not None and ready():
+            return
+        await asyncio.sleep(POLL)
