@@ -253,7 +253,8 @@ def _unit_page(unit: Unit, model: ReportModel, rows: list[scoring.VerdictRow],
     gaps: list[GapItem] = []
     all_closed = None
     if score is not None and score.not_met:
-        for g in scoring.gaps_by_gain(rows, model.weights, unit.code, model.config):
+        own = [r for r in rows if r.unit_code == unit.code]
+        for g in scoring.gaps_by_gain(own, model.weights, unit.code, model.config, peers):
             gaps.append(GapItem(unit, rubric.service(g.service_id),
                                 rubric.criterion(g.criterion_id), g.reason, g))
         all_closed = all_gaps_closed(unit.code, peers, model.config)

@@ -649,11 +649,14 @@ def gaps_by_gain(
     weights: Mapping[str, float],
     unit_code: str,
     config: ScoringConfig = DEFAULT_CONFIG,
+    units: Mapping[str, UnitScore] | None = None,
 ) -> list[GapGain]:
     """The unit's ``not_met`` items, each closed alone, by points gained (most first);
-    ties by service id then criterion id. Normalised change is against the unit's peers."""
+    ties by service id then criterion id. Normalised change is against the unit's peers.
+    `units`: every unit's `unit_scores`, when the caller has them already (a report scores
+    each unit's gaps against the same peers); then `rows` need only be the unit's own."""
     rows = as_rows(rows)
-    units = unit_scores(rows, weights)
+    units = units if units is not None else unit_scores(rows, weights)
     if unit_code not in units:
         raise KeyError(unit_code)
     unit = units[unit_code]

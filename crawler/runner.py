@@ -156,8 +156,14 @@ class Launched:
             self.stop()
             raise
 
-    def stop(self) -> None:
-        if self.child.poll() is None:
+    def stop(self, grace: float = 10.0) -> None:
+        """Stop it if it still runs: asked first (Scrapy then closes its browser), then killed."""
+        if self.child.poll() is not None:
+            return
+        self.child.terminate()
+        try:
+            self.child.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
             self.child.kill()
             self.child.wait()
 

@@ -203,3 +203,18 @@ def test_a_host_that_turns_out_shared_is_dropped_with_what_it_showed(replica,
         crawl.stop()
     kinds = {e["kind"] for e in store.load_evidence(db, run_id)}
     assert not {k for k in kinds if k.startswith("portal")}
+
+
+def test_a_crawl_launched_beside_others_stops_when_asked(replica, tmp_path: Path) -> None:
+    srv = replica(SMALL, fresh=True)
+    db = store.open_db(tmp_path / "audit.db")
+    run_id = store.start_run(db, target=srv.base_url, rubric_version="t", engine_version="t")
+    crawl = launch("provincial", srv.base_url, tmp_path / "audit.db", run_id, quiet=True,
+                   overrides={"DVC_AWAIT_NATIONAL": True, "DVC_BROWSER": False,
+                              "DVC_OUT_DIR": str(tmp_path), "DVC_PORTAL_LIST": []})
+    time.sleep(4)  # waiting for seeds that never come
+    assert crawl.child.poll() is None
+    started = time.monotonic()
+    crawl.stop()
+    assert crawl.child.returncode is not None
+    assert time.monotonic() - started < 9  # asked, it stopped: it was not killed after 10 s

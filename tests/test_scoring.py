@@ -382,6 +382,13 @@ def test_gaps_by_gain_order_and_values(rows):
     )
 
 
+def test_gaps_by_gain_from_known_scores_and_the_units_own_rows(rows):
+    """A report passes every unit's scores once and each unit's own rows: same gains."""
+    own = [r for r in rows if r["unit_code"] == "02"]
+    assert gaps_by_gain(own, W, "02", units=unit_scores(rows, W)) == gaps_by_gain(rows, W, "02")
+    assert gaps_by_gain(own, W, "02") != gaps_by_gain(rows, W, "02")  # peers matter
+
+
 def test_gaps_by_gain_ties_broken_by_service_then_criterion():
     rows = [
         *unit_rows("X", "province", B, (N, NA, NA, NA)),
