@@ -193,10 +193,6 @@ def finish_run(db: sqlite_utils.Database, run_id: int, status: str, note: str = 
     db["runs"].update(run_id, {"finished_at": utcnow(), "status": status, "note": note})
 
 
-def save_stats(db: sqlite_utils.Database, run_id: int, stats: dict[str, Any]) -> None:
-    db["runs"].update(run_id, {"stats": json.dumps(stats, default=str, sort_keys=True)})
-
-
 def merge_stats(db: sqlite_utils.Database, run_id: int, spider: str,
                 stats: dict[str, Any]) -> None:
     """Store one crawl's Scrapy stats in its run: the national crawl's at the top, any other

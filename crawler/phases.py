@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
 from typing import IO
 
 NATIONAL_DONE = "national-done"
@@ -47,19 +46,12 @@ def reached(name: str) -> bool:
     return _events[name].is_set()
 
 
-def mark(name: str) -> None:
-    """Set a phase by hand (a crawl nobody waits on, tests)."""
-    _events[name].set()
-
-
 def reset() -> None:
     for event in _events.values():
         event.clear()
 
 
-async def wait_for(name: str, ready: Callable[[], bool] | None = None) -> None:
-    """Until the phase is reached, or `ready()` says what it waited for is there already."""
+async def wait_for(name: str) -> None:
+    """Until the phase is reached."""
     while not reached(name):
-        if ready is not None and ready():
-            return
         await asyncio.sleep(POLL)

@@ -119,6 +119,11 @@ class Run:
     def context_name(self) -> str:
         return context_name(self.key)
 
+    @property
+    def portal(self) -> bool:
+        """A provincial portal's run (the national HTML pages' run has no family)."""
+        return self.family is not None
+
     def common(self) -> dict[str, Any]:
         return {"units": list(self.units), "base": self.base,
                 "family": self.family.NAME if self.family else "", "browser": self.browser}
@@ -175,11 +180,12 @@ class Sources:
                    load_rubric(s.get("DVC_RUBRIC_DIR") or RUBRIC_DIR), list(portal_list),
                    s.getbool("DVC_NATIONAL_PAGES"))
 
-    def rows(self, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
-        if not self.db:
-            return []
+    def database(self) -> Any:
         self.conn = self.conn or store.open_db(self.db)
-        return store.load_evidence(self.conn, self.run_id, kinds)
+        return self.conn
+
+    def rows(self, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+        return store.load_evidence(self.database(), self.run_id, kinds) if self.db else []
 
     def seeded(self) -> bool:
         return seeds.national_seeded(self.rows(seeds.SEEDING_KINDS))
@@ -195,9 +201,9 @@ class Sources:
     def count(self, kind: str) -> int:
         if not self.db:
             return 0
-        self.conn = self.conn or store.open_db(self.db)
-        return self.conn.execute("SELECT COUNT(*) FROM evidence WHERE run_id = ? AND kind = ?",
-                                 [self.run_id, kind]).fetchone()[0]
+        return self.database().execute(
+            "SELECT COUNT(*) FROM evidence WHERE run_id = ? AND kind = ?",
+            [self.run_id, kind]).fetchone()[0]
 
     def national(self) -> list[tuple[str, str]]:
         if not self.national_pages:
@@ -308,7 +314,6 @@ class ProvincialSpider(scrapy.Spider):
             if done:
                 break
             await asyncio.sleep(SEED_POLL)
-        self.seed_list = current
         self.logger.info("%d portals to visit", len(current))
         gone, released = self.seeding.settle(current)
         for seed in gone:
@@ -319,8 +324,7 @@ class ProvincialSpider(scrapy.Spider):
     def dropped(self, run: Run) -> bool:
         """A portal visited as a province's that is not one after all (seeds.Seeding): its
         remaining tasks are not asked (its home page, if still to come: see start_site)."""
-        return run.family is not None and self.seeding is not None \
-            and not self.seeding.keeps(run.base)
+        return run.portal and self.seeding is not None and not self.seeding.keeps(run.base)
 
     async def national_when_free(self) -> None:
         """The national pages, once the national host is no other crawl's (crawler/phases.py)."""
@@ -379,9 +383,8 @@ class ProvincialSpider(scrapy.Spider):
         portal is fingerprinted from its DOM and read in the browser (same context, cookie)."""
         seed: seeds.Seed = response.meta["seed"]
         page = response.meta["playwright_page"]
-        timeout = self.crawler.settings.getint("DVC_READY_TIMEOUT", READY_TIMEOUT)
         try:
-            await page.wait_for_function(CHALLENGE_CLEARED, timeout=timeout)
+            await page.wait_for_function(CHALLENGE_CLEARED, timeout=self.ready_timeout)
             dom = (await page.content()).encode("utf-8")
         except Exception:  # noqa: BLE001 - the challenge never cleared (or the page died)
             dom = b""
@@ -508,7 +511,7 @@ class ProvincialSpider(scrapy.Spider):
     async def launch(self, run: Run) -> AsyncIterator[Any]:
         # The national pages take no portal's turn: the national host is free only for a while,
         # and after its first pages they are plain requests with the cookie the browser earned.
-        if run.browser and run.family is not None:
+        if run.browser and run.portal:
             if self.active >= self.slots:
                 self.waiting.append(run)
                 return
@@ -558,7 +561,7 @@ class ProvincialSpider(scrapy.Spider):
             await run.context.close()
             stats.inc_value("provincial/contexts_closed")
             run.context = None
-        if run.browser and run.started and run.family is not None:
+        if run.browser and run.started and run.portal:
             self.active -= 1
             while self.waiting and self.active < self.slots:
                 async for r in self.launch(self.waiting.popleft()):
@@ -659,6 +662,11 @@ class ProvincialSpider(scrapy.Spider):
         return f"() => ({ready})() || {REJECTED_READY}"
 
     @property
+    def ready_timeout(self) -> int:
+        """ms a rendered page may take to settle (DVC_READY_TIMEOUT)."""
+        return self.crawler.settings.getint("DVC_READY_TIMEOUT", READY_TIMEOUT)
+
+    @property
     def goto_timeout(self) -> float:
         """ms a browser navigation may take: the plain requests' DOWNLOAD_TIMEOUT."""
         return self.crawler.settings.getfloat("DOWNLOAD_TIMEOUT", 30) * 1000
@@ -684,9 +692,8 @@ class ProvincialSpider(scrapy.Spider):
         its DOM shows: a challenge that never cleared, a rejection page, else a timeout."""
         from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-        timeout = self.crawler.settings.getint("DVC_READY_TIMEOUT", READY_TIMEOUT)
         try:
-            await page.wait_for_function(self.ready_js(run), timeout=timeout)
+            await page.wait_for_function(self.ready_js(run), timeout=self.ready_timeout)
         except PlaywrightTimeout:
             dom = (await page.content()).encode("utf-8")
             doc = browsing.take_document(page)  # the page's own reload may have failed
