@@ -8,9 +8,11 @@ from pathlib import Path
 import click
 
 from audits import __version__
-from audits.cli_nightly import diff, history_cmd, nightly, rescore, rubric_test
+from audits.cli_nightly import check_portal_list, diff, history_cmd, nightly, rescore, rubric_test
 from audits.jobs import DB_NAME, AuditResult, run_audit, run_demo
 from audits.rubric import RUBRIC_DIR, RubricError, check_rubric, load_rubric
+from audits.scoring import ScoringConfigError
+from audits.standing import StandingDataError
 from audits.standing_cli import standing
 from replica.scenario import ScenarioError
 
@@ -28,12 +30,13 @@ rubric_option = click.option("--rubric", "rubric_dir", type=click.Path(
 
 
 class _Main(click.Group):
-    """Bad rubric or scenario files end in a one-line message (file, field), not a traceback."""
+    """Bad rubric, scenario, scoring or standing files end in a one-line message (file, field),
+    not a traceback."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except (RubricError, ScenarioError) as exc:
+        except (RubricError, ScenarioError, ScoringConfigError, StandingDataError) as exc:
             raise click.ClickException(str(exc)) from None
 
 
@@ -76,6 +79,7 @@ def demo(scenario: Path, out: Path, rubric_dir: Path) -> None:
 def run(base: str, contact: str | None, out: Path, rubric_dir: Path) -> None:
     """Audit the real portals (read-only, polite limits)."""
     overrides = {"DVC_AUDIT_CONTACT": contact} if contact else None
+    check_portal_list()
     result = run_audit(base, out, rubric_dir=rubric_dir, overrides=overrides, echo=click.echo)
     _summary(result)
     sys.exit(0 if result.status == "complete" else 1)

@@ -53,6 +53,18 @@ def _fail_on(exprs: Sequence[str]) -> list[failon.FailOn]:
         raise click.BadParameter(str(exc), param_hint="--fail-on") from None
 
 
+def check_portal_list() -> None:
+    """A real run's provincial crawl reads the portal list in its own process, where a bad file
+    is only a line in its log and the run ends incomplete: read it here first, before crawling."""
+    from crawler import settings
+    from crawler.platforms.seeds import PortalListError, configured_portal_list
+
+    try:
+        configured_portal_list(settings.DVC_PORTAL_FILE)
+    except PortalListError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def _open(db: Path | None, out: Path) -> sqlite_utils.Database:
     path = db or out / DB_NAME
     if not path.exists():
@@ -143,6 +155,7 @@ def nightly(base: str, scenario: Path | None, contact: str | None, out: Path, ru
                                      audit_options={"portal_list": server.portal_list()},
                                      **kwargs)
         else:
+            check_portal_list()
             result = run_nightly(base, out, **kwargs)
     except LockBusy as exc:
         click.echo(f"dvc-audit nightly: {exc}", err=True)

@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from audits.evaluate import evaluate
-from audits.rubric import RUBRIC_DIR, Rubric
+from audits.rubric import RUBRIC_DIR, Rubric, YamlFileError, read_yaml_file
 
 SECTIONS = ("met", "not_met", "not_applicable", "cannot_test")
 FIXTURES_FILE = "_fixtures.yaml"
@@ -70,16 +68,19 @@ class Outcome:
 
 
 def _read(path: Path) -> Any:
+    """The rubric's defensive reader: no duplicate key, alias bomb, non-UTF-8 or unsafe tag."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise CaseError(f"{path.name}: not valid YAML: {exc}") from None
+        return read_yaml_file(path)
+    except YamlFileError as exc:
+        raise CaseError(f"{path.name}: {exc}") from None
 
 
-def _row(raw: Any, where: str, index: int) -> dict[str, Any]:
-    if not isinstance(raw, dict) or not set(raw) <= ROW_KEYS or raw.get("kind") not in KINDS:
-        raise CaseError(f"{where} field 'evidence[{index}]': a row needs a kind in "
+def _row(raw: Any, where: str, field: str, index: int) -> dict[str, Any]:
+    if not isinstance(raw, dict) or not set(raw) <= ROW_KEYS or str(raw.get("kind")) not in KINDS:
+        raise CaseError(f"{where} field '{field}': a row needs a kind in "
                         f"{sorted(KINDS)} and only the keys {sorted(ROW_KEYS)}, got {raw!r}")
+    if not isinstance(raw.get("data") or {}, dict):
+        raise CaseError(f"{where} field '{field}.data': must be a mapping, got {raw['data']!r}")
     code, office = str(raw.get("code", "")), str(raw.get("office", ""))
     data = dict(raw.get("data") or {})
     failed = raw["kind"] == "fetch" or raw.get("outcome") == "failed"
@@ -99,15 +100,15 @@ def _row(raw: Any, where: str, index: int) -> dict[str, Any]:
 def _expand(rows: Any, fixtures: dict[str, list], where: str) -> list[dict[str, Any]]:
     if not isinstance(rows, list):
         raise CaseError(f"{where} field 'evidence': must be a list")
-    flat: list[Any] = []
-    for item in rows:
+    flat: list[tuple[str, Any]] = []  # (field as written in the file, row)
+    for i, item in enumerate(rows):
         if isinstance(item, str):
             if item not in fixtures:
-                raise CaseError(f"{where} field 'evidence': unknown fixture {item!r}")
-            flat.extend(fixtures[item])
+                raise CaseError(f"{where} field 'evidence[{i}]': unknown fixture {item!r}")
+            flat.extend((f"evidence[{i}] (fixture {item})", row) for row in fixtures[item])
         else:
-            flat.append(item)
-    return [_row(raw, where, i) for i, raw in enumerate(flat)]
+            flat.append((f"evidence[{i}]", item))
+    return [_row(raw, where, field, n) for n, (field, raw) in enumerate(flat)]
 
 
 def _fixtures(doc: Any, name: str) -> dict[str, list]:
@@ -122,7 +123,7 @@ def _case(raw: Any, name: str, criterion: str, section: str, rubric: Rubric,
     if not isinstance(raw, dict) or not raw.get("id"):
         raise CaseError(f"{name}: section '{section}': every case needs an id")
     where = f"{name}: case '{raw['id']}'"
-    unknown = set(raw) - CASE_KEYS
+    unknown = set(map(str, raw)) - CASE_KEYS
     if unknown:
         raise CaseError(f"{where} field '{sorted(unknown)[0]}': unknown key")
     unit, service = str(raw.get("unit", "")), str(raw.get("service", ""))
@@ -148,13 +149,15 @@ def load_cases(cases_dir: Path, rubric: Rubric) -> list[Case]:
         if path.name.startswith("_"):
             continue
         doc = _read(path)
-        if not isinstance(doc, dict) or doc.get("criterion") not in criteria:
+        if not isinstance(doc, dict) or str(doc.get("criterion")) not in criteria:
             raise CaseError(f"{path.name}: field 'criterion': must be one of {sorted(criteria)}")
-        unknown = set(doc) - {"criterion", "description", "fixtures", *SECTIONS}
+        unknown = set(map(str, doc)) - {"criterion", "description", "fixtures", *SECTIONS}
         if unknown:
             raise CaseError(f"{path.name}: field '{sorted(unknown)[0]}': unknown key")
         fixtures = {**shared, **_fixtures(doc, path.name)}
         for section in SECTIONS:
+            if not isinstance(doc.get(section) or [], list):
+                raise CaseError(f"{path.name}: field '{section}': must be a list of cases")
             for raw in doc.get(section) or []:
                 cases.append(_case(raw, path.name, doc["criterion"], section, rubric, fixtures))
     ids = [(c.criterion, c.id) for c in cases]

@@ -25,8 +25,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 VERDICTS: tuple[str, ...] = ("met", "not_met", "not_applicable", "cannot_test")
 SCORED: tuple[str, ...] = ("met", "not_met")
 DIGITS = 9  # shares and normalised values are rounded to this many decimals (float noise)
@@ -211,64 +209,105 @@ DEFAULT_CONFIG = _validate_config(
 )
 
 
-def _parse_group(entry: Mapping[str, Any]) -> Group:
-    try:
-        return Group(
-            id=str(entry["id"]),
-            label_en=str(entry["label_en"]),
-            label_vi=str(entry["label_vi"]),
-            min=float(entry["min"]),
-            min_inclusive=bool(entry["min_inclusive"]),
-            classes=tuple(str(c) for c in entry["classes"]),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ScoringConfigError(f"group {entry!r}: {exc}") from None
+GROUP_KEYS = ("id", "label_en", "label_vi", "min", "min_inclusive", "classes")
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ScoringConfigError(f"{where}: must be a number, not {value!r}")
+    return float(value)
+
+
+def _section(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key) or {}
+    if not isinstance(value, Mapping):
+        raise ScoringConfigError(f"{key}: must be a mapping, not {value!r}")
+    return value
+
+
+def _parse_group(entry: Any, where: str) -> Group:
+    if not isinstance(entry, Mapping):
+        raise ScoringConfigError(f"{where}: must be a mapping with {', '.join(GROUP_KEYS)}")
+    missing = [k for k in GROUP_KEYS if k not in entry]
+    if missing:
+        raise ScoringConfigError(f"{where}.{missing[0]}: missing")
+    if not isinstance(entry["min_inclusive"], bool):  # bool("false") would be True
+        raise ScoringConfigError(f"{where}.min_inclusive: must be true or false, not "
+                                 f"{entry['min_inclusive']!r}")
+    if not isinstance(entry["classes"], list):  # a string would pass as its letters
+        raise ScoringConfigError(f"{where}.classes: must be a list, not {entry['classes']!r}")
+    return Group(
+        id=str(entry["id"]),
+        label_en=str(entry["label_en"]),
+        label_vi=str(entry["label_vi"]),
+        min=_number(entry["min"], f"{where}.min"),
+        min_inclusive=entry["min_inclusive"],
+        classes=tuple(str(c) for c in entry["classes"]),
+    )
 
 
 def parse_scoring_config(data: Mapping[str, Any]) -> ScoringConfig:
-    """Build and validate a :class:`ScoringConfig` from parsed YAML."""
+    """Build and validate a :class:`ScoringConfig` from parsed YAML; a ScoringConfigError names
+    the field (``groups[1].min: ...``)."""
     if not isinstance(data, Mapping) or not isinstance(data.get("groups"), list):
         raise ScoringConfigError("scoring config: a 'groups' list is required")
-    classes = data.get("rating_classes") or {}
-    norm = data.get("normalisation") or {}
-    sub = data.get("osi_subindex") or {}
+    classes = _section(data, "rating_classes")
+    norm = _section(data, "normalisation")
     return _validate_config(
         ScoringConfig(
-            groups=tuple(_parse_group(g) for g in data["groups"]),
+            groups=tuple(_parse_group(g, f"groups[{i}]") for i, g in enumerate(data["groups"])),
             class_method=str(classes.get("method", "range_quartiles")),
-            all_equal_value=float(norm.get("all_equal_value", 1.0)),
-            osi_subindex={str(k): str(v) for k, v in sub.items()},
+            all_equal_value=_number(norm.get("all_equal_value", 1.0),
+                                    "normalisation.all_equal_value"),
+            osi_subindex={str(k): str(v) for k, v in _section(data, "osi_subindex").items()},
         )
     )
 
 
+def _read_yaml(path: Path | str, error: type[ValueError]) -> Any:
+    # at call time: audits.rubric imports this module to check a rubric's scoring.yaml
+    from audits.rubric import YamlFileError, read_yaml_file
+
+    try:
+        return read_yaml_file(path)
+    except YamlFileError as exc:
+        raise error(f"{path}: {exc}") from None
+
+
 def load_scoring_config(path: Path | str = DEFAULT_CONFIG_PATH) -> ScoringConfig:
-    """Read ``rubrics/scoring.yaml`` (or another file of the same shape)."""
-    with open(path, encoding="utf-8") as fh:
-        return parse_scoring_config(yaml.safe_load(fh) or {})
+    """Read ``rubrics/scoring.yaml`` (or another file of the same shape) with the rubric's
+    defensive YAML reader. Raises ScoringConfigError naming the file and the line or field."""
+    data = _read_yaml(path, ScoringConfigError)
+    try:
+        return parse_scoring_config(data)
+    except ScoringConfigError as exc:
+        raise ScoringConfigError(f"{path}: {exc}") from None
 
 
 def load_weights(path: Path | str) -> dict[str, float]:
     """``{criterion_id: weight}`` from a rubric.yaml-like file (``criteria: [{id, weight}]``).
 
-    ``path`` may be the file or a directory holding ``rubric.yaml``.
+    ``path`` may be the file or a directory holding ``rubric.yaml``. Raises ValueError naming
+    the file and the line or field.
     """
     path = Path(path)
     if path.is_dir():
         path = path / "rubric.yaml"
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
+    data = _read_yaml(path, ValueError)
     criteria = data.get("criteria") if isinstance(data, Mapping) else None
     if not isinstance(criteria, list):
         raise ValueError(f"{path}: a 'criteria' list is required")
     weights: dict[str, float] = {}
-    for entry in criteria:
-        cid, weight = entry.get("id"), entry.get("weight")
-        if not cid or isinstance(weight, bool) or not isinstance(weight, int | float):
-            raise ValueError(f"{path}: criterion {entry!r} needs an id and a numeric weight")
+    for i, entry in enumerate(criteria):
+        where = f"{path}: criteria[{i}]"
+        if not isinstance(entry, Mapping) or not entry.get("id"):
+            raise ValueError(f"{where}: needs an id and a numeric weight, got {entry!r}")
+        cid, weight = str(entry["id"]), entry.get("weight")
+        if isinstance(weight, bool) or not isinstance(weight, int | float):
+            raise ValueError(f"{where}.weight: needs a numeric weight, not {weight!r}")
         if weight < 0 or cid in weights:
-            raise ValueError(f"{path}: criterion {cid!r}: negative or duplicate weight")
-        weights[str(cid)] = float(weight)
+            raise ValueError(f"{where}: criterion {cid!r}: negative or duplicate weight")
+        weights[cid] = float(weight)
     return weights
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from audits.rubric import YamlFileError, read_yaml_file
 
 STANDING_YAML = Path(__file__).resolve().parents[1] / "rubrics" / "standing.yaml"
 EGDI_TOLERANCE = 0.0001  # the files publish 4 (2022) or 5 (2024) decimals
@@ -501,10 +501,26 @@ class StandingConfig:
         return self.sp_coverage / self.raw_range
 
 
-def _get(data: Mapping[str, Any], key: str, path: Path, where: str = "") -> Any:
-    if not isinstance(data, Mapping) or key not in data:
-        raise StandingDataError(f"{path}: missing {where}{key!r}")
+def _get(data: Any, key: str, path: Path, where: str = "") -> Any:
+    if not isinstance(data, Mapping):
+        raise StandingDataError(f"{path}: {where.rstrip('.') or 'top level'}: must be a mapping")
+    if key not in data:
+        raise StandingDataError(f"{path}: {where}{key}: missing")
     return data[key]
+
+
+def _float(data: Any, key: str, path: Path, where: str = "") -> float:
+    value = _get(data, key, path, where)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise StandingDataError(f"{path}: {where}{key}: must be a number, not {value!r}")
+    return float(value)
+
+
+def _list(data: Any, key: str, path: Path, where: str = "") -> list[Any]:
+    value = _get(data, key, path, where)
+    if not isinstance(value, list):
+        raise StandingDataError(f"{path}: {where}{key}: must be a list, not {value!r}")
+    return value
 
 
 def _feature(fid: str, spec: Any, path: Path) -> FeatureRule:
@@ -512,7 +528,7 @@ def _feature(fid: str, spec: Any, path: Path) -> FeatureRule:
     rule = _get(spec, "rule", path, where)
     if rule not in ("any", "share"):
         raise StandingDataError(f"{path}: {where}rule must be 'any' or 'share', not {rule!r}")
-    threshold = float(spec.get("threshold", 0.0))
+    threshold = _float(spec, "threshold", path, where) if "threshold" in spec else 0.0
     if rule == "share" and not 0.0 < threshold <= 1.0:
         raise StandingDataError(f"{path}: {where}threshold must be in (0, 1], not {threshold}")
     return FeatureRule(
@@ -525,19 +541,32 @@ def _feature(fid: str, spec: Any, path: Path) -> FeatureRule:
     )
 
 
+def _places(wi: Any, path: Path) -> tuple[int, ...]:
+    places = _list(wi, "places", path, "what_if.")
+    for i, p in enumerate(places):
+        if isinstance(p, bool) or not isinstance(p, int) or p < 1:
+            raise StandingDataError(f"{path}: what_if.places[{i}]: must be a whole number of "
+                                    f"places, 1 or more, not {p!r}")
+    return tuple(places)
+
+
 def load_standing_config(path: str | Path = STANDING_YAML) -> StandingConfig:
+    """Read ``rubrics/standing.yaml`` with the rubric's defensive YAML reader. Raises
+    StandingDataError naming the file and the line or field (``bridge.raw_range: ...``)."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise StandingDataError(f"{path}: cannot read ({e})") from e
+        data = read_yaml_file(path)
+    except YamlFileError as e:
+        raise StandingDataError(f"{path}: {e}") from None
     w = _get(data, "osi_weights", path)
-    weights = {k: float(_get(w, k, path, "osi_weights.")) for k in ("SP", "EPI", "IF", "CP", "TEC")}
+    weights = {k: _float(w, k, path, "osi_weights.") for k in ("SP", "EPI", "IF", "CP", "TEC")}
     if abs(sum(weights.values()) - 1.0) > 1e-9:
         raise StandingDataError(f"{path}: osi_weights sum to {sum(weights.values())}, not 1")
     wi, br = _get(data, "what_if", path), _get(data, "bridge", path)
     feats = _get(br, "features", path, "bridge.")
-    raw_range = float(_get(br, "raw_range", path, "bridge."))
+    if not isinstance(feats, Mapping):
+        raise StandingDataError(f"{path}: bridge.features: must map feature names to rules")
+    raw_range = _float(br, "raw_range", path, "bridge.")
     if raw_range <= 0:
         raise StandingDataError(f"{path}: bridge.raw_range must be > 0")
     return StandingConfig(
@@ -545,11 +574,11 @@ def load_standing_config(path: str | Path = STANDING_YAML) -> StandingConfig:
         default_country=str(_get(data, "default_country", path)),
         weights=weights,
         weights_status=str(w.get("status", "")),
-        asean=tuple(str(a) for a in _get(data, "asean", path)),
-        places=tuple(int(p) for p in _get(wi, "places", path, "what_if.")),
-        epsilon=float(_get(wi, "epsilon", path, "what_if.")),
-        features=tuple(_feature(fid, spec, path) for fid, spec in feats.items()),
-        sp_coverage=float(_get(br, "sp_coverage", path, "bridge.")),
+        asean=tuple(str(a) for a in _list(data, "asean", path)),
+        places=_places(wi, path),
+        epsilon=_float(wi, "epsilon", path, "what_if."),
+        features=tuple(_feature(str(fid), spec, path) for fid, spec in feats.items()),
+        sp_coverage=_float(br, "sp_coverage", path, "bridge."),
         raw_range=raw_range,
     )
 

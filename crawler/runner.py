@@ -27,6 +27,7 @@ if __name__ == "__main__":
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
+from twisted.python.failure import Failure
 
 from audits import __version__, store
 from crawler import phases
@@ -57,12 +58,30 @@ def build_settings(base_url: str, db: Path | str, run_id: int, rubric_dir: str =
     return settings
 
 
+class BadDataFile(Exception):
+    """The spider could not start on a bad rubric or portal list file; str() names the file."""
+
+
 def crawl_here(spider: str, settings: Settings) -> dict[str, Any]:
-    """Run one spider in this process; returns its stats. Call once per process."""
+    """Run one spider in this process; returns its stats. Call once per process.
+
+    Raises BadDataFile when the spider cannot start on a bad data file, which would otherwise
+    be a traceback in the log and a crawl that did nothing."""
+    from audits.rubric import RubricError  # lazily: only the crawl's own process needs them
+    from crawler.platforms.seeds import PortalListError
+
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider)
-    process.crawl(crawler)
+    bad: list[str] = []
+
+    def bad_file(failure: Failure) -> None:
+        failure.trap(RubricError, PortalListError)  # anything else goes on as before
+        bad.append(str(failure.value))
+
+    process.crawl(crawler).addErrback(bad_file)
     process.start()
+    if bad:
+        raise BadDataFile(bad[0])
     return crawler.stats.get_stats() if crawler.stats else {}
 
 
@@ -223,7 +242,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.phases:
         phases.listen(sys.stdin)
     settings = build_settings(args.base, args.db, args.run_id, args.rubric, _parse_set(args.set))
-    stats = crawl_here(args.spider, settings)
+    try:
+        stats = crawl_here(args.spider, settings)
+    except BadDataFile as exc:  # one line naming the file and field, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     db = store.open_db(args.db)
     store.merge_stats(db, args.run_id, args.spider, stats)
     return 0 if stats.get("finish_reason") == "finished" else 1

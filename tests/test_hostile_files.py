@@ -1,18 +1,25 @@
-"""Hostile rubric and scenario files (issue 6): every bad file gets a clear error naming the
-file (and the field or line), quickly, and the CLI prints it without a traceback."""
+"""Hostile rubric, scenario and other hand-edited data files (issue 6): every bad file gets a
+clear error naming the file (and the field or line), quickly, and the CLI prints it without a
+traceback."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from audits.cli import main
 from audits.rubric import MAX_YAML_BYTES, RUBRIC_DIR, RubricError, check_rubric, load_rubric
+from audits.rules import CaseError, load_cases
+from audits.scoring import ScoringConfigError, load_scoring_config, load_weights
+from audits.standing import STANDING_YAML, StandingDataError, load_standing_config
+from crawler.platforms.seeds import PORTAL_FILE, PortalListError, load_portal_list
 from replica.scenario import ScenarioError, load_scenario
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -132,3 +139,138 @@ def test_bad_scenario_file_is_named_quickly(tmp_path: Path, case: str, brk: Brea
                                            str(tmp_path / "out")], catch_exceptions=False)
         assert result.exit_code == 1 and str(path) in result.stderr
         assert words.lower() in result.stderr.lower() and "Traceback" not in result.output
+
+
+# --------------------------------------------------------------------------- other readers
+# Rule cases, scoring.yaml, rubric weights, standing.yaml and the portal list go through the
+# rubric's reader too: each keeps its own error type, which names the file and line or field.
+
+
+def prepend(text: str) -> Breaker:
+    def brk(path: Path) -> None:
+        path.write_text(text + path.read_text(encoding="utf-8"), encoding="utf-8")
+    return brk
+
+
+def cases_of(path: Path) -> object:
+    return load_cases(path.parent, load_rubric())
+
+
+READERS: dict[str, tuple[Path, Callable[[Path], object], type[Exception]]] = {
+    "cases": (RUBRIC_DIR / "cases" / "level3_partial.yaml", cases_of, CaseError),
+    "scoring": (RUBRIC_DIR / "scoring.yaml", load_scoring_config, ScoringConfigError),
+    "weights": (RUBRIC_DIR / "rubric.yaml", load_weights, ValueError),
+    "standing": (STANDING_YAML, load_standing_config, StandingDataError),
+    "portals": (PORTAL_FILE, load_portal_list, PortalListError),
+}
+YAML_LEVEL = ("syntax", "alias_bomb", "python_tag", "not_utf8")
+READER_CASES: list[tuple[str, str, Breaker, str]] = [  # (reader, case, breaker, words)
+    *[(r, c, b, w) for r in READERS for c, b, w in COMMON if c in YAML_LEVEL],
+    *[(r, "duplicate_key", prepend("version: 1\nversion: 2\n"),
+       "line 2: YAML syntax error: duplicate key 'version'") for r in READERS],
+    ("cases", "malformed_field", replace("data: {implement_level: PARTIAL}}", "data: PARTIAL}"),
+     "case 'partial_row' field 'evidence[2].data': must be a mapping"),
+    ("scoring", "malformed_field", replace("min: 0.50", 'min: "half"'),
+     "groups[1].min: must be a number, not 'half'"),
+    ("weights", "malformed_field", replace("weight: 1\n", 'weight: "one"\n'),
+     "criteria[0].weight: needs a numeric weight, not 'one'"),
+    ("standing", "malformed_field", replace("SP: 0.45", 'SP: "lots"'),
+     "osi_weights.SP: must be a number, not 'lots'"),
+    ("portals", "malformed_field", replace('url: "https://dichvucong.caobang.gov.vn/"',
+                                           'url: "dichvucong.caobang.gov.vn"'),
+     "portals[1].url: not an http(s) URL: 'dichvucong.caobang.gov.vn'"),
+    ("portals", "unquoted_unit", replace('unit: "01"', "unit: 01"),
+     'portals[0].unit: must be a province code in quotes, like "01", not 1'),
+]
+
+
+def copy_for(reader: str, tmp_path: Path) -> Path:
+    source = READERS[reader][0]
+    if reader == "cases":  # a case file is read with the others of its directory
+        return Path(shutil.copytree(source.parent, tmp_path / "cases")) / source.name
+    return Path(shutil.copy(source, tmp_path / source.name))
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_shipped_data_files_pass_their_readers(tmp_path: Path, reader: str) -> None:
+    READERS[reader][1](copy_for(reader, tmp_path))
+
+
+@pytest.mark.parametrize(("reader", "case", "brk", "words"), READER_CASES,
+                         ids=[f"{c[0]}-{c[1]}" for c in READER_CASES])
+def test_bad_data_file_is_named_by_its_reader(tmp_path: Path, reader: str, case: str,
+                                              brk: Breaker, words: str) -> None:
+    _, load, error = READERS[reader]
+    path = copy_for(reader, tmp_path)
+    brk(path)
+    started = time.monotonic()
+    with pytest.raises(error) as err:
+        load(path)
+    assert time.monotonic() - started < 10
+    message = str(err.value)
+    assert message.startswith(path.name if reader == "cases" else f"{path}: "), message
+    assert words.lower() in message.lower() and "\n" not in message
+    assert case != "syntax" or "line 2: " in message
+
+
+def one_line_error(result: Result, *words: str) -> None:
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert all(w in lines[0] for w in words), lines[0]
+
+
+@pytest.mark.parametrize("case", ["duplicate_key", "malformed_field"])
+def test_standing_cli_names_a_bad_standing_yaml(tmp_path: Path, case: str) -> None:
+    (_, _, brk, words), = [c for c in READER_CASES if c[:2] == ("standing", case)]
+    path = copy_for("standing", tmp_path)
+    brk(path)
+    result = CliRunner().invoke(main, ["standing", "--un-data", str(path), "--rubric", str(path)],
+                                catch_exceptions=False)
+    one_line_error(result, str(path), words)
+
+
+@pytest.mark.parametrize("case", ["duplicate_key", "malformed_field"])
+def test_rubric_test_cli_names_a_bad_case_file(rubric_copy: Path, case: str) -> None:
+    (_, _, brk, words), = [c for c in READER_CASES if c[:2] == ("cases", case)]
+    brk(rubric_copy / "cases" / "level3_partial.yaml")
+    result = CliRunner().invoke(main, ["rubric", "test", "--rubric", str(rubric_copy)],
+                                catch_exceptions=False)
+    one_line_error(result, "level3_partial.yaml", words)
+
+
+def no_crawl(*args: object, **kwargs: object) -> None:
+    raise AssertionError("a bad portal list must stop the run before any crawl")
+
+
+@pytest.mark.parametrize("command", ["run", "nightly"])
+def test_real_run_cli_names_a_bad_portal_list_before_crawling(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str) -> None:
+    import audits.cli
+    import audits.nightly
+    import crawler.settings
+
+    path = copy_for("portals", tmp_path)
+    replace("https://dichvucong.hanoi.gov.vn/", "dichvucong.hanoi.gov.vn")(path)
+    monkeypatch.setattr(crawler.settings, "DVC_PORTAL_FILE", str(path))
+    monkeypatch.setattr(audits.cli, "run_audit", no_crawl)
+    monkeypatch.setattr(audits.nightly, "run_nightly", no_crawl)
+    result = CliRunner().invoke(main, [command, "--base", "http://127.0.0.1:9", "--out",
+                                       str(tmp_path / "out")], catch_exceptions=False)
+    one_line_error(result, f"{path}: portals[0].url: not an http(s) URL")
+
+
+def test_crawl_process_names_a_bad_portal_list(tmp_path: Path) -> None:
+    """`python -m crawler.runner --set DVC_PORTAL_FILE=...` (the setting's only way in): one line
+    and exit 2 from the provincial spider's process, not a traceback in its log."""
+    path = tmp_path / "portals.yaml"
+    path.write_text('portals:\n  - {unit: "01", url: "https://a.example/", url: "x"}\n',
+                    encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler.runner", "--spider", "provincial", "--base",
+         "http://127.0.0.1:9", "--db", str(tmp_path / "audit.db"), "--run-id", "1",
+         "--set", f"DVC_PORTAL_FILE={path}", "--set", "DVC_BROWSER=false",
+         "--set", 'LOG_LEVEL="WARNING"'],
+        cwd=PROJECT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == f"error: {path}: line 2: YAML syntax error: duplicate key 'url'"

@@ -3,25 +3,31 @@ run stored (office rows, mapped to units by office code), plus a configured port
 provinces that list nothing nationally.
 
 The configured list for real runs is ``crawler/platforms/portals.yaml``; the replica hands its own
-list to the job (``DVC_PORTAL_LIST``). Against a loopback national portal only loopback hosts are
-kept, so a demo never leaves the machine; the national portal's own host is never a portal, nor
-is a host the offices of several provinces hand off to (a ministry's or an inter-agency system)
-unless the list names it.
+list to the job (``DVC_PORTAL_LIST``). A bad list file is an error naming the file and the line or
+field (``PortalListError``), never an entry silently skipped. Against a loopback national portal
+only loopback hosts are kept, so a demo never leaves the machine; the national portal's own host
+is never a portal, nor is a host the offices of several provinces hand off to (a ministry's or an
+inter-agency system) unless the list names it.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
-from audits.rubric import Rubric, unit_for_office
+from audits.rubric import Rubric, YamlFileError, read_yaml_file, unit_for_office
 from crawler.profiles import is_loopback
 
 PORTAL_FILE = Path(__file__).with_name("portals.yaml")
+PORTAL_KEYS = ("unit", "url", "family", "note")  # family, note: for people, not read
+_PROVINCE_CODE = re.compile(r"^\d{2}$")
+
+
+class PortalListError(ValueError):
+    """A portal list file that cannot be used: str() names the file and the line or field."""
 
 
 @dataclass
@@ -37,20 +43,57 @@ class Seed:
 
 
 def _base(url: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. "http://[oops": an unbalanced IPv6 bracket
+        return ""
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return ""
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 def load_portal_list(path: Path | str = PORTAL_FILE) -> list[dict[str, str]]:
-    """[{unit, url}] from a YAML file ``portals: [{unit: "79", url: ...}, ...]``."""
-    doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    out = []
-    for entry in doc.get("portals") or []:
-        if isinstance(entry, dict) and entry.get("url") and entry.get("unit") is not None:
-            out.append({"unit": str(entry["unit"]), "url": str(entry["url"])})
-    return out
+    """[{unit, url}] from a YAML file ``portals: [{unit: "79", url: ...}, ...]``.
+
+    Read with the rubric's defensive reader; raises PortalListError, e.g.
+    ``portals.yaml: portals[3].url: not an http(s) URL: 'ftp://x'``."""
+    try:
+        doc = read_yaml_file(path)
+    except YamlFileError as e:
+        raise PortalListError(f"{path}: {e}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("portals"), list):
+        raise PortalListError(f"{path}: portals: must be a list of {{unit, url}} entries")
+    extra = sorted(str(k) for k in doc if k != "portals")
+    if extra:
+        raise PortalListError(f"{path}: {extra[0]}: unknown key (only 'portals')")
+    return [_portal(entry, f"{path}: portals[{i}]") for i, entry in enumerate(doc["portals"])]
+
+
+def _portal(entry: Any, where: str) -> dict[str, str]:
+    if not isinstance(entry, dict):
+        raise PortalListError(f"{where}: must be a mapping {{unit, url}}, not {entry!r}")
+    extra = sorted(str(k) for k in entry if k not in PORTAL_KEYS)
+    if extra:
+        raise PortalListError(f"{where}.{extra[0]}: unknown key (allowed: "
+                              f"{', '.join(PORTAL_KEYS)})")
+    unit, url = entry.get("unit"), entry.get("url")
+    # in quotes: YAML reads an unquoted 01 as the number 1 (but 08 as the string "08")
+    if not isinstance(unit, str) or not _PROVINCE_CODE.match(unit):
+        raise PortalListError(f'{where}.unit: must be a province code in quotes, like "01", '
+                              f"not {unit!r}")
+    if not isinstance(url, str) or not _base(url):
+        raise PortalListError(f"{where}.url: not an http(s) URL: {url!r}")
+    return {"unit": unit, "url": url}
+
+
+def configured_portal_list(file: str | Path = "") -> list[dict[str, str]]:
+    """The list a real run's provincial crawl reads: `file` (the DVC_PORTAL_FILE setting;
+    relative to the project directory, where crawls run), which must exist, else portals.yaml
+    when it exists. `dvc-audit run` and `nightly` read it up front too, so that a bad file stops
+    the run before it starts rather than in the crawl's own process."""
+    if file:
+        return load_portal_list(PORTAL_FILE.parents[2] / file)  # an absolute path stays as is
+    return load_portal_list(PORTAL_FILE) if PORTAL_FILE.exists() else []
 
 
 def portal_seeds(evidence: list[dict[str, Any]], rubric: Rubric, national_base: str,

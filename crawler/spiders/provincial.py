@@ -174,8 +174,7 @@ class Sources:
     def from_settings(cls, s: BaseSettings) -> Sources:
         portal_list = s.get("DVC_PORTAL_LIST")
         if portal_list is None or portal_list == "":
-            file = s.get("DVC_PORTAL_FILE") or seeds.PORTAL_FILE
-            portal_list = seeds.load_portal_list(file) if Path(file).exists() else []
+            portal_list = seeds.configured_portal_list(s.get("DVC_PORTAL_FILE") or "")
         return cls(s.get("DVC_DB") or "", s.getint("DVC_RUN_ID"), s.get("DVC_BASE_URL"),
                    load_rubric(s.get("DVC_RUBRIC_DIR") or RUBRIC_DIR), list(portal_list),
                    s.getbool("DVC_NATIONAL_PAGES"))
