@@ -8,6 +8,9 @@ field (``PortalListError``), never an entry silently skipped. Against a loopback
 only loopback hosts are kept, so a demo never leaves the machine; the national portal's own host
 is never a portal, nor is a host the offices of several provinces hand off to (a ministry's or an
 inter-agency system) unless the list names it.
+
+`Sources` reads them from the results database while the national crawl is still storing them;
+`Seeding` holds a portal's evidence until they are final.
 """
 
 from __future__ import annotations
@@ -15,11 +18,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from audits.rubric import Rubric, YamlFileError, read_yaml_file, unit_for_office
+from audits import store
+from audits.rubric import (
+    RUBRIC_DIR,
+    Rubric,
+    YamlFileError,
+    load_rubric,
+    read_yaml_file,
+    unit_for_office,
+)
 from crawler.profiles import is_loopback
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 PORTAL_FILE = Path(__file__).with_name("portals.yaml")
 PORTAL_KEYS = ("unit", "url", "family", "note")  # family, note: for people, not read
@@ -209,3 +223,56 @@ class Seeding:
             data["sources"] = sorted(seed.sources)
             data["entry_urls"] = list(seed.entry_urls)
         return [item]
+
+
+@dataclass
+class Sources:
+    """Where the crawl's seeds come from: the run's national evidence and the portal list."""
+
+    db: str
+    run_id: int
+    base: str
+    rubric: Rubric
+    portal_list: list[dict[str, str]]
+    national_pages: bool
+    conn: Any = None  # the results database, opened on first read
+    seed_cache: tuple[int, list[Seed]] | None = None  # (office rows read, their seeds)
+
+    @classmethod
+    def from_settings(cls, s: BaseSettings) -> Sources:
+        portal_list = s.get("DVC_PORTAL_LIST")
+        if portal_list is None or portal_list == "":
+            portal_list = configured_portal_list(s.get("DVC_PORTAL_FILE") or "")
+        return cls(s.get("DVC_DB") or "", s.getint("DVC_RUN_ID"), s.get("DVC_BASE_URL"),
+                   load_rubric(s.get("DVC_RUBRIC_DIR") or RUBRIC_DIR), list(portal_list),
+                   s.getbool("DVC_NATIONAL_PAGES"))
+
+    def database(self) -> Any:
+        self.conn = self.conn or store.open_db(self.db)
+        return self.conn
+
+    def rows(self, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+        return store.load_evidence(self.database(), self.run_id, kinds) if self.db else []
+
+    def seeded(self) -> bool:
+        return national_seeded(self.rows(SEEDING_KINDS))
+
+    def seed_list(self) -> list[Seed]:
+        """The seeds from the office rows stored so far (read again only when there are more)."""
+        count = self.count("office_row")
+        if self.seed_cache is None or count != self.seed_cache[0]:
+            self.seed_cache = (count, portal_seeds(self.rows(("office_row",)), self.rubric,
+                                                   self.base, self.portal_list))
+        return self.seed_cache[1]
+
+    def count(self, kind: str) -> int:
+        if not self.db:
+            return 0
+        return self.database().execute(
+            "SELECT COUNT(*) FROM evidence WHERE run_id = ? AND kind = ?",
+            [self.run_id, kind]).fetchone()[0]
+
+    def national(self) -> list[tuple[str, str]]:
+        if not self.national_pages:
+            return []
+        return national_pages(self.rows(("procedure",)), self.rubric.all_codes())

@@ -40,7 +40,6 @@ from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from audits import store
-from audits.rubric import RUBRIC_DIR, load_rubric
 from crawler import pages, phases
 from crawler.browser import BrowserNotFound, launch_options
 from crawler.failures import exception_reason, failure_reason, http_reason, stop_evidence
@@ -157,59 +156,6 @@ def holding(callback: Any) -> Any:
     return wrapper
 
 
-@dataclass
-class Sources:
-    """Where the crawl's seeds come from: the run's national evidence and the portal list."""
-
-    db: str
-    run_id: int
-    base: str
-    rubric: Any
-    portal_list: list[dict[str, str]]
-    national_pages: bool
-    conn: Any = None  # the results database, opened on first read
-    seed_cache: tuple[int, list[seeds.Seed]] | None = None  # (office rows read, their seeds)
-
-    @classmethod
-    def from_settings(cls, s: BaseSettings) -> Sources:
-        portal_list = s.get("DVC_PORTAL_LIST")
-        if portal_list is None or portal_list == "":
-            portal_list = seeds.configured_portal_list(s.get("DVC_PORTAL_FILE") or "")
-        return cls(s.get("DVC_DB") or "", s.getint("DVC_RUN_ID"), s.get("DVC_BASE_URL"),
-                   load_rubric(s.get("DVC_RUBRIC_DIR") or RUBRIC_DIR), list(portal_list),
-                   s.getbool("DVC_NATIONAL_PAGES"))
-
-    def database(self) -> Any:
-        self.conn = self.conn or store.open_db(self.db)
-        return self.conn
-
-    def rows(self, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
-        return store.load_evidence(self.database(), self.run_id, kinds) if self.db else []
-
-    def seeded(self) -> bool:
-        return seeds.national_seeded(self.rows(seeds.SEEDING_KINDS))
-
-    def seed_list(self) -> list[seeds.Seed]:
-        """The seeds from the office rows stored so far (read again only when there are more)."""
-        count = self.count("office_row")
-        if self.seed_cache is None or count != self.seed_cache[0]:
-            self.seed_cache = (count, seeds.portal_seeds(self.rows(("office_row",)), self.rubric,
-                                                         self.base, self.portal_list))
-        return self.seed_cache[1]
-
-    def count(self, kind: str) -> int:
-        if not self.db:
-            return 0
-        return self.database().execute(
-            "SELECT COUNT(*) FROM evidence WHERE run_id = ? AND kind = ?",
-            [self.run_id, kind]).fetchone()[0]
-
-    def national(self) -> list[tuple[str, str]]:
-        if not self.national_pages:
-            return []
-        return seeds.national_pages(self.rows(("procedure",)), self.rubric.all_codes())
-
-
 class ProvincialSpider(scrapy.Spider):
     name = "provincial"
 
@@ -246,7 +192,7 @@ class ProvincialSpider(scrapy.Spider):
         self.active = 0
         self.waiting: deque[Run] = deque()
         self.runs: dict[str, Run] = {}
-        self.sources: Sources | None = None  # set: started beside the national crawl
+        self.sources: seeds.Sources | None = None  # set: started beside the national crawl
         self.seeding: seeds.Seeding | None = None  # idem: its seeds as they come
         self.national_later: asyncio.Future[None] | None = None
         self.allow(seed_list)
@@ -261,7 +207,7 @@ class ProvincialSpider(scrapy.Spider):
         s = crawler.settings
         base = s.get("DVC_BASE_URL")
         run_id = s.getint("DVC_RUN_ID")
-        sources = Sources.from_settings(s)
+        sources = seeds.Sources.from_settings(s)
         awaiting = s.getbool("DVC_AWAIT_NATIONAL")
         kwargs.setdefault("base_url", base)
         kwargs.setdefault("seed_list", [] if awaiting else sources.seed_list())
