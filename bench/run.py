@@ -29,7 +29,10 @@ HTTP caches the first run left are revalidated, never trusted blindly):
   and revalidations answered 304 are (each is a paced request). wall/floor is the ratio to it;
 - per phase: its wall time (child process start to exit, and when that was from the start of
   the first), the crawl proper (Scrapy's elapsed_time_seconds), the rest of the child (Python
-  start-up, imports, browser launch and shutdown); then scoring and report writing.
+  start-up, imports, browser launch and shutdown); then scoring and report writing;
+- after the re-run: its wall time over the first run's, beside its floor over the first run's
+  wall time (a re-run that asks every page again, as an audit of tonight's portals must, cannot
+  take less than its floor), and whether the verdict totals are the same.
 
 Not a test: numbers depend on the machine; record them in the README's performance section.
 """
@@ -263,7 +266,9 @@ def main() -> None:
                 return
             second = one_run(server, args.scenario, out, args.delay)
             show("unchanged re-run", second)
-            print(f"  re-run / first     {second['wall'] / first['wall']:.2f}")
+            print(f"  re-run / first     {second['wall'] / first['wall']:.2f}  (its floor alone: "
+                  f"{second['floor'] / first['wall']:.2f}, the least a re-run that asks every "
+                  f"page again can take)")
             same = "same" if first["totals"] == second["totals"] else "DIFFERENT"
             print(f"  verdict totals     {same} as the first run ({first['totals']})")
     finally:
