@@ -9,12 +9,18 @@ import hashlib
 import json
 import os
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+
+try:
+    import fcntl
+except ImportError:  # Windows: database setup is not locked there
+    fcntl = None  # type: ignore[assignment]
 
 Migration = Callable[[sqlite_utils.Database], None]
 
@@ -102,12 +108,30 @@ def open_db(path: Path | str) -> sqlite_utils.Database:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite_utils.Database(path)
     db.conn.execute("PRAGMA busy_timeout = 30000")
-    db.enable_wal()
+    with _setup_lock(path):
+        db.enable_wal()
+        migrate(db)
     # In WAL mode NORMAL loses nothing a process crash (kill -9) could: a commit is in the WAL
     # file at once; only the fsync per commit goes (an OS crash may lose the last commits).
     db.conn.execute("PRAGMA synchronous = NORMAL")
-    migrate(db)
     return db
+
+
+@contextmanager
+def _setup_lock(path: Path) -> Iterator[None]:
+    """One process at a time switches a database to WAL and migrates it: another may be doing
+    so on the same new file (a report opened while the nightly job creates it), and SQLite
+    refuses rather than waits when both change the schema. The second finds the work done."""
+    try:
+        lock = open(f"{path}-setup.lock", "a") if fcntl else None  # noqa: SIM115 - with below
+    except OSError:  # a read-only results folder: reading needs no setup, as before
+        lock = None
+    if lock is None:  # or no flock (Windows): as before
+        yield
+        return
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from pathlib import Path
+from typing import Any
 
 from audits import store
 
@@ -51,3 +53,27 @@ def test_verdicts_are_replaced_not_duplicated(tmp_path: Path) -> None:
     store.save_verdicts(db, run, "v", [{**verdict, "verdict": "not_met"}])
     [row] = store.load_verdicts(db, run)
     assert row["verdict"] == "not_met" and row["rubric_version"] == "v"
+
+
+def _open_each(paths: list[str], together: Any) -> None:
+    for path in paths:
+        together.wait(30)  # all openers at once, for each new database
+        store.open_db(path).conn.close()
+
+
+def test_processes_opening_a_new_database_at_once_migrate_it_once(tmp_path: Path) -> None:
+    """A report or a test opening the results while the nightly job creates them: each opener
+    either migrates or waits for the one that does (the second used to fail half way through,
+    "duplicate column name")."""
+    ctx = multiprocessing.get_context("spawn")
+    paths = [str(tmp_path / f"audit-{i}.db") for i in range(20)]
+    together = ctx.Barrier(4)
+    openers = [ctx.Process(target=_open_each, args=(paths, together)) for _ in range(4)]
+    for p in openers:
+        p.start()
+    for p in openers:
+        p.join(120)
+    assert [p.exitcode for p in openers] == [0, 0, 0, 0]
+    for path in paths:
+        names = [r["name"] for r in store.open_db(path)["_migrations"].rows]
+        assert names == [name for name, _ in store.MIGRATIONS]
