@@ -126,7 +126,7 @@ def score_run(db_path: Path, run_id: int, out_dir: Path, *, rubric_dir: Path = R
     started = time.monotonic()
     verdicts = evaluate(evidence, rubric)
     store.save_verdicts(db, run_id, rubric.version, verdicts)
-    store.save_findings(db, run_id, findings(evidence, rubric))
+    store.save_findings(db, run_id, findings(evidence, rubric), rubric.version)
     history.record_scoring(db, run_id, rubric, rubric_dir, verdicts,
                            seconds=time.monotonic() - started)
     reports = write_reports(db, rubric, Path(out_dir), run_id)

@@ -1,7 +1,7 @@
 """Re-score stored evidence under the current rubric, without crawling.
 
 The new verdict set is stored under the rubric's version next to the run's earlier sets (a set
-of the same version is replaced), with its unit scores and stale markers.
+of the same version is replaced), with its findings, unit scores and stale markers.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import sqlite_utils
 
 from audits import history, store
-from audits.evaluate import evaluate
+from audits.evaluate import evaluate, findings
 from audits.rubric import Rubric
 
 NOT_CRAWLED = "not_crawled"
@@ -33,12 +33,17 @@ class Rescored:
     warnings: list[str] = field(default_factory=list)
 
 
+def uncrawled_services(rubric: Rubric, crawled: set[str]) -> set[str]:
+    """Services with a procedure code the crawl did not look for (added to the rubric since)."""
+    return {s.id for s in rubric.services if {p.code for p in s.procedures} - crawled}
+
+
 def guard_uncrawled(verdicts: list[dict[str, Any]], rubric: Rubric,
                     crawled: set[str]) -> tuple[list[dict[str, Any]], list[str]]:
     """Procedure codes added to the rubric after the crawl were never looked for, so their
     absence proves nothing: a not_met (or no_fee) of such a service becomes cannot_test."""
     missing = sorted(rubric.all_codes() - crawled)
-    services = {s.id for s in rubric.services if {p.code for p in s.procedures} & set(missing)}
+    services = uncrawled_services(rubric, crawled)
     out = []
     for v in verdicts:
         unproven = v["verdict"] == "not_met" or (v["verdict"] == "not_applicable"
@@ -61,15 +66,20 @@ def rescore(db: sqlite_utils.Database, run_id: int, rubric: Rubric,
             f"run {run_id}: the rubric's content changed but its version ({rubric.version}) did "
             f"not; the set of that version is replaced (bump the version to keep both)")
     started = time.monotonic()
-    verdicts = evaluate(store.load_evidence(db, run_id), rubric)
+    evidence = store.load_evidence(db, run_id)
+    verdicts, found = evaluate(evidence, rubric), findings(evidence, rubric)
     if run.get("crawl_codes"):
-        verdicts, result.not_crawled = guard_uncrawled(verdicts, rubric,
-                                                       set(json.loads(run["crawl_codes"])))
+        crawled = set(json.loads(run["crawl_codes"]))
+        verdicts, result.not_crawled = guard_uncrawled(verdicts, rubric, crawled)
+        # a disagreement about a service whose codes were not all sought is not established
+        skipped = uncrawled_services(rubric, crawled)
+        found = [f for f in found if f["service_id"] not in skipped]
     elif rubric.version not in history.versions_of(db, run_id):
         result.warnings.append(f"run {run_id}: the procedure codes its crawl looked for are "
                                f"not recorded; codes new in rubric {rubric.version} may read "
                                f"as unlisted")
     store.save_verdicts(db, run_id, rubric.version, verdicts)
+    store.save_findings(db, run_id, found, rubric.version)
     history.record_scoring(db, run_id, rubric, rubric_dir, verdicts,
                            seconds=time.monotonic() - started)
     history.write_stale(db, run_id, rubric.version)

@@ -76,23 +76,38 @@ def _m002_portal_evidence(db: sqlite_utils.Database) -> None:
     db["findings"].create_index(["run_id"])
 
 
-def save_findings(db: sqlite_utils.Database, run_id: int,
-                  findings: Iterable[dict[str, Any]]) -> int:
-    """Replace the run's findings (audits.evaluate.findings)."""
-    rows = [{"run_id": run_id, "unit_code": f["unit_code"], "service_id": f["service_id"],
-             "kind": f["kind"], "national": f.get("national", ""), "portal": f.get("portal", ""),
-             "detail": f.get("detail", ""), "evidence_ids": json.dumps(f.get("evidence_ids", []))}
+def save_findings(db: sqlite_utils.Database, run_id: int, findings: Iterable[dict[str, Any]],
+                  rubric_version: str | None = None) -> int:
+    """Replace the run's findings (audits.evaluate.findings) under `rubric_version` (default:
+    the run's current set): they depend on the rubric, as verdicts do."""
+    version = _version_of(db, run_id, rubric_version)
+    rows = [{"run_id": run_id, "rubric_version": version, "unit_code": f["unit_code"],
+             "service_id": f["service_id"], "kind": f["kind"], "national": f.get("national", ""),
+             "portal": f.get("portal", ""), "detail": f.get("detail", ""),
+             "evidence_ids": json.dumps(f.get("evidence_ids", []))}
             for f in findings]
     with db.conn:
-        db.execute("DELETE FROM findings WHERE run_id = ?", [run_id])
+        db.execute("DELETE FROM findings WHERE run_id = ? AND rubric_version = ?",
+                   [run_id, version])
         if rows:
             db["findings"].insert_all(rows)
     return len(rows)
 
 
-def load_findings(db: sqlite_utils.Database, run_id: int) -> list[dict[str, Any]]:
+def _version_of(db: sqlite_utils.Database, run_id: int, rubric_version: str | None) -> str:
+    if rubric_version is not None:
+        return rubric_version
+    run = get_run(db, run_id)
+    return run["rubric_version"] if run else ""
+
+
+def load_findings(db: sqlite_utils.Database, run_id: int,
+                  rubric_version: str | None = None) -> list[dict[str, Any]]:
+    """The run's findings under `rubric_version` (default: the run's current set)."""
     rows = []
-    for row in db["findings"].rows_where("run_id = ?", [run_id], order_by="id"):
+    for row in db["findings"].rows_where("run_id = ? AND rubric_version = ?",
+                                         [run_id, _version_of(db, run_id, rubric_version)],
+                                         order_by="id"):
         row["evidence_ids"] = json.loads(row["evidence_ids"] or "[]")
         rows.append(row)
     return rows
@@ -302,12 +317,9 @@ def save_verdicts(db: sqlite_utils.Database, run_id: int, rubric_version: str,
 def load_verdicts(db: sqlite_utils.Database, run_id: int,
                   rubric_version: str | None = None) -> list[dict[str, Any]]:
     """The run's verdicts under `rubric_version` (default: the run's current set)."""
-    if rubric_version is None:
-        run = get_run(db, run_id)
-        rubric_version = run["rubric_version"] if run else ""
     rows = []
     for row in db["verdicts"].rows_where("run_id = ? AND rubric_version = ?",
-                                         [run_id, rubric_version]):
+                                         [run_id, _version_of(db, run_id, rubric_version)]):
         row["evidence_ids"] = json.loads(row["evidence_ids"] or "[]")
         rows.append(row)
     return rows
@@ -368,3 +380,15 @@ def _m004_run_owner(db: sqlite_utils.Database) -> None:
 
 
 MIGRATIONS.append(("004_run_owner", _m004_run_owner))
+
+
+def _m005_findings_by_version(db: sqlite_utils.Database) -> None:
+    """Findings depend on the rubric (its services' codes, who delivers what): kept per verdict
+    set, like verdicts, so a re-scored run shows the findings of the rubric it is shown under.
+    Existing findings belong to their run's current set."""
+    db["findings"].add_column("rubric_version", str, not_null_default="")
+    db.execute("UPDATE findings SET rubric_version = COALESCE((SELECT rubric_version FROM runs "
+               "WHERE runs.id = findings.run_id), '')")
+
+
+MIGRATIONS.append(("005_findings_by_version", _m005_findings_by_version))

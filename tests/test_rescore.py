@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -145,3 +146,37 @@ def test_codes_added_after_the_crawl_are_not_crawled_not_unlisted(db_path: Path,
     assert got[("79", "building_permit", "offered_online")] == ("cannot_test", "not_crawled")
     assert got[("79", "birth_registration", "level3_partial")] == \
         before[("79", "birth_registration", "level3_partial")]
+    # nor is a disagreement about that service established; the others stand
+    old_found, new_found = (found(db, 1, v) for v in (OLD, OLD + "-codes"))
+    assert ("79", "building_permit", "not_listed_nationally") in old_found
+    assert old_found - new_found == {f for f in old_found if f[1] == "building_permit"}
+    assert new_found <= old_found and new_found
+
+
+def found(db: Any, run_id: int, version: str | None = None) -> set[tuple[str, str, str]]:
+    return {(f["unit_code"], f["service_id"], f["kind"])
+            for f in store.load_findings(db, run_id, version)}
+
+
+def test_findings_follow_the_rubric_they_are_scored_under(db_path: Path, tmp_path: Path) -> None:
+    """A service the rubric no longer has provinces deliver has no province findings under it;
+    the run's findings under the crawl's rubric are kept, and the report shows the current."""
+    rubric_dir = rubric_copy(tmp_path, version=OLD + "-delivery", level4_weight=2)
+    path = rubric_dir / "services.yaml"
+    text = path.read_text(encoding="utf-8")
+    anchor = "  - id: land_title\n"
+    head, _, tail = text.partition(anchor)
+    assert "    delivery: [province]\n" in tail
+    path.write_text(head + anchor + tail.replace("    delivery: [province]\n",
+                                                 "    delivery: [agency]\n", 1),
+                    encoding="utf-8")
+    db = store.open_db(db_path)
+    before = found(db, 1)
+    assert ("01", "land_title", "not_listed_nationally") in before
+    assert rescore(db_path, rubric_dir, "--run", "1").exit_code == 0
+    db = store.open_db(db_path)
+    assert found(db, 1) == {f for f in before if f[1] != "land_title"}
+    assert found(db, 1, OLD) == before
+    page = (db_path.parent / "out" / "units" / "01.html").read_text(encoding="utf-8")
+    assert 'data-service="business_registration" data-kind="national_overstates"' in page
+    assert 'data-service="land_title"' not in page

@@ -6,6 +6,8 @@ import multiprocessing
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from audits import store
 
 
@@ -77,3 +79,25 @@ def test_processes_opening_a_new_database_at_once_migrate_it_once(tmp_path: Path
     for path in paths:
         names = [r["name"] for r in store.open_db(path)["_migrations"].rows]
         assert names == [name for name, _ in store.MIGRATIONS]
+
+
+def test_findings_are_kept_per_rubric_version(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "a.db"
+    before = [(n, m) for n, m in store.MIGRATIONS if n != "005_findings_by_version"]
+    monkeypatch.setattr(store, "MIGRATIONS", before)
+    db = store.open_db(path)  # a database of before migration 005, with a finding
+    run = store.start_run(db, target="http://127.0.0.1:1", rubric_version="v1",
+                          engine_version="0.1.0")
+    db["findings"].insert({"run_id": run, "unit_code": "79", "service_id": "s", "kind": "k",
+                           "national": "FULL", "portal": "info", "detail": "",
+                           "evidence_ids": "[1]"})
+    monkeypatch.undo()
+    db = store.open_db(path)
+    assert [f["rubric_version"] for f in store.load_findings(db, run)] == ["v1"]
+    store.save_findings(db, run, [{"unit_code": "01", "service_id": "s", "kind": "k"}], "v2")
+    db["runs"].update(run, {"rubric_version": "v2"})  # as re-scoring under v2 leaves it
+    assert [f["unit_code"] for f in store.load_findings(db, run)] == ["01"]
+    assert [f["unit_code"] for f in store.load_findings(db, run, "v1")] == ["79"]
+    store.save_findings(db, run, [])  # replaces the current set's only
+    assert store.load_findings(db, run) == [] and len(store.load_findings(db, run, "v1")) == 1
