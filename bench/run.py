@@ -150,8 +150,6 @@ class PeakMemory(threading.Thread):
             self.done.wait(self.interval)
 
 
-# The national crawl's requests the provincial crawl waits for: its portals are the hosts of the
-# office rows (crawler/phases.py), which come after robots.txt, the province list and catalogue.
 # The national crawl's requests whose answers name the portals (crawler/phases.py): the province
 # list, the catalogue and the office lists, after robots.txt.
 SEEDING = frozenset(API[k] for k in ("provinces", "catalogue", "offices"))

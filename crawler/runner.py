@@ -119,11 +119,16 @@ def discard_prestarted() -> None:
     while _waiting:
         _, child = _waiting.popitem()
         _release(child, go=False)
-        try:
-            child.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+        _reap(child, timeout=30)
+
+
+def _reap(child: subprocess.Popen, timeout: float) -> None:
+    """Wait for a child that was asked to end; kill it if it has not within `timeout`."""
+    try:
+        child.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
 
 
 def _release(child: subprocess.Popen, *, go: bool) -> None:
@@ -180,11 +185,7 @@ class Launched:
         if self.child.poll() is not None:
             return
         self.child.terminate()
-        try:
-            self.child.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            self.child.kill()
-            self.child.wait()
+        _reap(self.child, timeout=grace)
 
 
 def launch(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_dir: str = "",

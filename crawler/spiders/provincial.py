@@ -266,10 +266,10 @@ class ProvincialSpider(scrapy.Spider):
                              "it): not visited further", seed.base)
         return released
 
-    def dropped(self, run: Run) -> bool:
-        """A portal visited as a province's that is not one after all (seeds.Seeding): its
-        remaining tasks are not asked (its home page, if still to come: see start_site)."""
-        return run.portal and self.seeding is not None and not self.seeding.keeps(run.base)
+    def dropped(self, base: str) -> bool:
+        """A host visited as a province's portal that is not one after all (seeds.Seeding):
+        nothing more is asked of it (start_site, pump)."""
+        return self.seeding is not None and not self.seeding.keeps(base)
 
     async def national_when_free(self) -> None:
         """The national pages, once the national host is no other crawl's (crawler/phases.py)."""
@@ -354,7 +354,7 @@ class ProvincialSpider(scrapy.Spider):
         yield page_evidence("portal", url=url, status=status, raw_sha256=store.sha256(raw),
                             dom=dom, excerpt=dom.decode("utf-8", "replace")[:2000],
                             outcome="failed" if reason else "ok", reason=reason, data=data)
-        if self.seeding is not None and not self.seeding.keeps(seed.base):  # dropped
+        if self.dropped(seed.base):
             if page is not None and not reason:  # the page that passed a challenge
                 await close_page(page)
                 await page.context.close()
@@ -466,7 +466,7 @@ class ProvincialSpider(scrapy.Spider):
             yield r
 
     async def pump(self, run: Run) -> AsyncIterator[Any]:
-        if self.dropped(run):
+        if run.portal and self.dropped(run.base):
             run.queue.clear()
         while run.queue and run.inflight < run.lanes:
             task = run.queue.popleft()
