@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
 from audits import __version__
-from audits.cli_nightly import check_portal_list, diff, history_cmd, nightly, rescore, rubric_test
+from audits.cli_nightly import (
+    check_portal_list,
+    diff,
+    history_cmd,
+    nightly,
+    rescore,
+    reuse_option,
+    rubric_test,
+)
 from audits.jobs import DB_NAME, AuditResult, run_audit, run_demo
 from audits.rubric import RUBRIC_DIR, RubricError, check_rubric, load_rubric
 from audits.scoring import ScoringConfigError
@@ -76,11 +85,13 @@ def demo(scenario: Path, out: Path, rubric_dir: Path) -> None:
                    "(env DVC_AUDIT_CONTACT).")
 @out_option
 @rubric_option
-def run(base: str, contact: str | None, out: Path, rubric_dir: Path) -> None:
+@reuse_option
+def run(base: str, contact: str | None, out: Path, rubric_dir: Path, reuse_within: float) -> None:
     """Audit the real portals (read-only, polite limits)."""
     overrides = {"DVC_AUDIT_CONTACT": contact} if contact else None
     check_portal_list()
-    result = run_audit(base, out, rubric_dir=rubric_dir, overrides=overrides, echo=click.echo)
+    result = run_audit(base, out, rubric_dir=rubric_dir, overrides=overrides, echo=click.echo,
+                       reuse_within=timedelta(hours=reuse_within))
     _summary(result)
     sys.exit(0 if result.status == "complete" else 1)
 

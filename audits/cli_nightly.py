@@ -40,6 +40,11 @@ rubric_option = click.option("--rubric", "rubric_dir", type=click.Path(
 window_option = click.option("--window", type=click.IntRange(2, 100),
                              default=history.DEFAULT_WINDOW, show_default=True,
                              help="Complete runs looked at for flapping.")
+reuse_option = click.option(
+    "--reuse-within", "reuse_within", type=click.FloatRange(min=0), default=0.0,
+    show_default=True, metavar="HOURS",
+    help="Reuse good observations younger than this (answers, and portals read whole without a "
+         "fault) instead of asking again; they keep their own time. 0: ask everything.")
 fail_on_option = click.option(
     "--fail-on", "fail_on", multiple=True, metavar="EXPR",
     help="Exit non-zero when a change matches, e.g. any-regression, regression:province=01, "
@@ -131,11 +136,12 @@ def _report_fail_on(exprs: list[failon.FailOn], changes: list[history.Change]) -
               help="Hours within which an interrupted nightly run is resumed, not restarted.")
 @click.option("--resume-only", is_flag=True,
               help="Only finish an interrupted run (e.g. a morning retry); exit 0 if none.")
+@reuse_option
 @fail_on_option
 @click.option("--quiet", is_flag=True, help="Crawler logs at WARNING only.")
 def nightly(base: str, scenario: Path | None, contact: str | None, out: Path, rubric_dir: Path,
-            window: int, resume_within: float, resume_only: bool, fail_on: Sequence[str],
-            quiet: bool) -> None:
+            window: int, resume_within: float, resume_only: bool, reuse_within: float,
+            fail_on: Sequence[str], quiet: bool) -> None:
     """Run the nightly audit: crawl (or resume), store, compare with the previous complete
     run, write the reports and snapshots, and print what regressed and what improved."""
     from audits.nightly import LockBusy, run_nightly
@@ -145,6 +151,7 @@ def nightly(base: str, scenario: Path | None, contact: str | None, out: Path, ru
     kwargs: dict[str, Any] = dict(rubric_dir=rubric_dir, overrides=overrides, window=window,
                                   resume_within=timedelta(hours=resume_within),
                                   echo=click.echo, quiet=quiet, resume_only=resume_only)
+    reuse = {"reuse_within": timedelta(hours=reuse_within)}
     try:
         if scenario is not None:
             from replica.scenario import load_scenario
@@ -152,11 +159,11 @@ def nightly(base: str, scenario: Path | None, contact: str | None, out: Path, ru
 
             with ReplicaServer(load_scenario(scenario)) as server:
                 result = run_nightly(server.base_url, out, scenario=str(scenario),
-                                     audit_options={"portal_list": server.portal_list()},
-                                     **kwargs)
+                                     audit_options={"portal_list": server.portal_list(),
+                                                    **reuse}, **kwargs)
         else:
             check_portal_list()
-            result = run_nightly(base, out, **kwargs)
+            result = run_nightly(base, out, audit_options=reuse, **kwargs)
     except LockBusy as exc:
         click.echo(f"dvc-audit nightly: {exc}", err=True)
         sys.exit(EXIT_LOCKED)

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +42,13 @@ def run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
               scenario: str = "", overrides: dict[str, Any] | None = None,
               echo: Callable[[str], None] = print, quiet: bool = False,
               run_id: int | None = None, jobdir: Path | None = None,
-              portal_list: list[dict[str, str]] | None = None) -> AuditResult:
+              portal_list: list[dict[str, str]] | None = None,
+              reuse_within: timedelta = timedelta(0)) -> AuditResult:
     """`run_id`: crawl into that existing run (the nightly job creates or resumes it);
     `jobdir`: Scrapy JOBDIR root, one sub-directory per spider, so a stopped crawl can resume;
     `portal_list`: provincial portals to visit besides those the national portal links to
-    (default: crawler/platforms/portals.yaml)."""
+    (default: crawler/platforms/portals.yaml); `reuse_within`: good observations younger than
+    this are reused, not asked again (README "Re-runs"; default: ask everything)."""
     rubric = load_rubric(rubric_dir)
     out_dir = Path(out_dir)
     db_path = out_dir / DB_NAME
@@ -54,6 +57,7 @@ def run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
         run_id = store.start_run(db, target=base_url, rubric_version=rubric.version,
                                  engine_version=__version__, scenario=scenario)
     echo(f"run {run_id}: crawling {base_url} (rubric {rubric.version})")
+    overrides = {**(overrides or {}), **_reuse(db, base_url, run_id, reuse_within, echo)}
     code = None
     timings: dict[str, Any] = {}
     # the provincial portals: same run and database (they start from its citizenUrls); no
@@ -97,6 +101,21 @@ def run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
         result = score_run(db_path, run_id, out_dir, rubric_dir=rubric_dir, echo=echo)
     result.timings = timings
     return result
+
+
+def _reuse(db: Any, base_url: str, run_id: int, within: timedelta,
+           echo: Callable[[str], None]) -> dict[str, Any]:
+    """The crawl settings that let a re-run reuse what an earlier run read well (crawler/
+    httpcache.py for plain answers; the latest complete run's evidence for the provincial
+    portals); {} when `within` is zero."""
+    seconds = within.total_seconds()
+    if seconds <= 0:
+        return {}
+    ref = store.reusable_run(db, base_url, seconds, run_id)
+    hours = f"{seconds / 3600:g} h"
+    echo(f"run {run_id}: reusing good observations younger than {hours}"
+         + (f" (portals: run {ref})" if ref else " (no complete run that recent)"))
+    return {"DVC_REUSE_WITHIN": seconds, "DVC_REUSE_RUN": ref or 0}
 
 
 @contextmanager

@@ -131,6 +131,7 @@ class ReportModel:
     standing: Any = None  # audits.standing_panel.StandingPanel when UN data is given
     comparison: Any = None  # audits.compare766.Comparison when the run fetched Decision 766
     stopped_hosts: list[dict[str, Any]] = field(default_factory=list)  # hosts the crawl gave up
+    reused: dict[str, Any] | None = None  # observations reused from earlier runs (load_reused)
 
     def group_counts(self, kind: str) -> Counter:
         ks = self.board.kinds.get(kind)
@@ -323,7 +324,21 @@ def build_model(db: sqlite_utils.Database, rubric: Rubric, run: dict[str, Any],
                 tuple(links[i] for i in ids if i in links)))
     model.top_gaps = _top_gaps(model, rows)
     model.stopped_hosts = load_stopped_hosts(db, run["id"])
+    model.reused = load_reused(db, run["id"])
     return model
+
+
+def load_reused(db: sqlite_utils.Database, run_id: int) -> dict[str, Any] | None:
+    """How many of the run's observations were reused from earlier runs (`--reuse-within`:
+    data.reused_at / data.reused_from), of how many, and the oldest; None when none were."""
+    row = db.execute(
+        "SELECT COUNT(*), SUM(json_extract(data, '$.reused_at') IS NOT NULL "
+        "OR json_extract(data, '$.reused_from') IS NOT NULL), MIN(CASE WHEN "
+        "json_extract(data, '$.reused_at') IS NOT NULL OR json_extract(data, '$.reused_from') "
+        "IS NOT NULL THEN observed_at END) FROM evidence WHERE run_id = ?", [run_id]).fetchone()
+    if not row or not row[1]:
+        return None
+    return {"count": row[1], "total": row[0], "oldest": row[2]}
 
 
 def load_stopped_hosts(db: sqlite_utils.Database, run_id: int) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ import os
 import socket
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,11 @@ Migration = Callable[[sqlite_utils.Database], None]
 
 def utcnow() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_before(seconds: float) -> str:
+    """The time `seconds` ago, in utcnow()'s format (so stored times compare as strings)."""
+    return (datetime.now(UTC) - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def sha256(body: bytes) -> str:
@@ -230,6 +235,19 @@ def reap_dead_runs(db: sqlite_utils.Database) -> list[int]:
 
 def finish_run(db: sqlite_utils.Database, run_id: int, status: str, note: str = "") -> None:
     db["runs"].update(run_id, {"finished_at": utcnow(), "status": status, "note": note})
+
+
+def reusable_run(db: sqlite_utils.Database, target: str, within: float,
+                 current: int) -> int | None:
+    """The latest complete run of `target` (other than `current`) that finished less than
+    `within` seconds ago, under the current run's rubric (which names the procedures a portal
+    is read for): the run whose observations a re-run may reuse."""
+    row = db.execute(
+        "SELECT id FROM runs WHERE id != ? AND target = ? AND status = 'complete' "
+        "AND finished_at >= ? AND rubric_version = "
+        "(SELECT rubric_version FROM runs WHERE id = ?) ORDER BY id DESC LIMIT 1",
+        [current, target, utc_before(within), current]).fetchone()
+    return row[0] if row else None
 
 
 def merge_stats(db: sqlite_utils.Database, run_id: int, spider: str,

@@ -31,8 +31,12 @@ HTTP caches the first run left are revalidated, never trusted blindly):
   the first), the crawl proper (Scrapy's elapsed_time_seconds), the rest of the child (Python
   start-up, imports, browser launch and shutdown); then scoring and report writing;
 - after the re-run: its wall time over the first run's, beside its floor over the first run's
-  wall time (a re-run that asks every page again, as an audit of tonight's portals must, cannot
-  take less than its floor), and whether the verdict totals are the same.
+  wall time (a re-run that asks every page again cannot take less than its floor), and whether
+  the verdict totals are the same;
+- then a third run, again with nothing changed, with a reuse window (`--reuse-within`, default
+  1 h; README "Re-runs"): good answers and fault-free portals the earlier runs read are reused
+  without asking, only what failed is asked again. Its ratio to the first run, the answers and
+  portals it reused, and whether the verdict totals are the same.
 
 Not a test: numbers depend on the machine; record them in the README's performance section.
 """
@@ -50,6 +54,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 from audits.jobs import run_audit
@@ -181,7 +186,8 @@ def _crawl_stats(db_path: Path, run_id: int) -> dict[str, dict]:
             "index766": stats.get("index766") or {}}
 
 
-def one_run(server: ReplicaServer, scenario: Path, out: Path, delay: float) -> dict:
+def one_run(server: ReplicaServer, scenario: Path, out: Path, delay: float,
+            reuse: timedelta = timedelta(0)) -> dict:
     overrides = {"DOWNLOAD_DELAY": delay, "DOWNLOAD_DELAY_JITTER": 0,
                  "CONCURRENT_REQUESTS_PER_DOMAIN": 1, "AUTOTHROTTLE_ENABLED": False}
     memory = PeakMemory()
@@ -190,7 +196,8 @@ def one_run(server: ReplicaServer, scenario: Path, out: Path, delay: float) -> d
     cpu0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     result = run_audit(server.base_url, out, scenario=str(scenario), overrides=overrides,
-                       portal_list=server.portal_list(), echo=lambda _: None, quiet=True)
+                       portal_list=server.portal_list(), echo=lambda _: None, quiet=True,
+                       reuse_within=reuse)
     wall = time.monotonic() - start
     cpu1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     memory.done.set()
@@ -211,6 +218,8 @@ def one_run(server: ReplicaServer, scenario: Path, out: Path, delay: float) -> d
             # the replica logs the answer it computed; the crawler's cache counts the 304s
             "not_modified": sum(int(st.get("httpcache/revalidate") or 0)
                                 for st in stats.values()),
+            "reused": sum(int(st.get("httpcache/hit") or 0) for st in stats.values()),
+            "portals_reused": int(stats["provincial"].get("provincial/portals_reused") or 0),
             "hosts": len(per_host), "totals": dict(result.totals)}
 
 
@@ -220,6 +229,9 @@ def show(title: str, m: dict) -> None:
     print(f"{title}: {m['status']}")
     print(f"  pages fetched      {m['pages']} on {m['hosts']} hosts "
           f"({m['browser']} requests from the browser; {m['not_modified']} answered 304)")
+    if m["reused"] or m["portals_reused"]:
+        print(f"  reused, not asked  {m['reused']} answers; {m['portals_reused']} portals' "
+              f"evidence")
     print(f"  wall time          {m['wall']:.1f} s")
     print(f"  CPU time           {m['cpu']:.1f} s")
     print(f"  peak memory (tree) {m['peak'] / mib:.0f} MiB PSS "
@@ -242,6 +254,11 @@ def show(title: str, m: dict) -> None:
         print(f"    {'scoring':<11} {t['scoring']:6.1f} s  (evaluate, store, reports)")
 
 
+def _same(first: dict, rerun: dict) -> None:
+    same = "same" if first["totals"] == rerun["totals"] else "DIFFERENT"
+    print(f"  verdict totals     {same} as the first run ({first['totals']})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -251,7 +268,9 @@ def main() -> None:
                         help="per-host delay between requests, seconds (default 0.1)")
     parser.add_argument("--out", type=Path, default=None,
                         help="output directory (default: a temporary one, removed after)")
-    parser.add_argument("--once", action="store_true", help="skip the unchanged re-run")
+    parser.add_argument("--once", action="store_true", help="skip the unchanged re-runs")
+    parser.add_argument("--reuse-within", type=float, default=1.0, metavar="HOURS",
+                        help="the third run's reuse window (default 1 h; 0 skips that run)")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="dvc-bench-"))
     # One replica for both runs: same addresses and ports, so the re-run asks for the very same
@@ -267,8 +286,14 @@ def main() -> None:
             print(f"  re-run / first     {second['wall'] / first['wall']:.2f}  (its floor alone: "
                   f"{second['floor'] / first['wall']:.2f}, the least a re-run that asks every "
                   f"page again can take)")
-            same = "same" if first["totals"] == second["totals"] else "DIFFERENT"
-            print(f"  verdict totals     {same} as the first run ({first['totals']})")
+            _same(first, second)
+            if args.reuse_within <= 0:
+                return
+            third = one_run(server, args.scenario, out, args.delay,
+                            timedelta(hours=args.reuse_within))
+            show(f"unchanged re-run reusing what is younger than {args.reuse_within:g} h", third)
+            print(f"  re-run / first     {third['wall'] / first['wall']:.2f}")
+            _same(first, third)
     finally:
         if args.out is None:
             shutil.rmtree(out, ignore_errors=True)

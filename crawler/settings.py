@@ -80,12 +80,19 @@ TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # Plain-HTTP pages that came with a validator (ETag / Last-Modified) are kept beside the results
 # database (crawler.runner sets HTTPCACHE_DIR to <DVC_DB's directory>/httpcache) and asked for
 # again with If-None-Match / If-Modified-Since on every run: a 304 is the portal saying nothing
-# changed; nothing is ever taken from the cache without asking, nor in place of a failure.
-# Outside the host guard (950), so the guard sees the page a 304 stands for.
+# changed; nothing is taken from the cache without asking (unless a reuse window is set, below),
+# nor ever in place of a failure. Outside the host guard (950), so the guard sees the page a 304
+# stands for. Answers read as observations are kept whatever their headers, for reuse windows.
 HTTPCACHE_ENABLED = True
 HTTPCACHE_POLICY = "crawler.httpcache.RevalidatePolicy"
 HTTPCACHE_DIR = "httpcache"
 HTTPCACHE_EXPIRATION_SECS = 0
+# Reuse window (README "Re-runs"): good answers stored less than this many seconds ago are used
+# without asking (0: never); the job sets it from --reuse-within, with DVC_REUSE_RUN, the earlier
+# run whose provincial portals' evidence may stand for tonight's visit.
+DVC_REUSE_WITHIN = 0
+DVC_REUSE_RUN = 0
+SPIDER_MIDDLEWARES = {"crawler.httpcache.ReusedStampMiddleware": 50}
 DOWNLOADER_MIDDLEWARES = {
     **DOWNLOADER_MIDDLEWARES,
     "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,

@@ -111,3 +111,12 @@ def test_run_uses_the_same_code_path_against_any_base(replica, tmp_path: Path) -
     assert run["target"] == server.base_url and run["status"] == "complete"
     agents = {e.headers.get("user-agent", "") for e in server.request_log}
     assert any("audit@example.invalid" in a and a.startswith("Mozilla/5.0") for a in agents)
+
+
+def test_reuse_window_must_be_hours_not_negative(tmp_path: Path) -> None:
+    for command in (["run"], ["nightly"]):
+        result = CliRunner().invoke(main, [*command, "--reuse-within", "-1", "--out",
+                                           str(tmp_path)])
+        assert result.exit_code == 2 and "--reuse-within" in result.output
+        shown = CliRunner().invoke(main, [*command, "--help"]).output
+        assert "--reuse-within HOURS" in shown

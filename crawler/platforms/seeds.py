@@ -225,6 +225,13 @@ class Seeding:
         return [item]
 
 
+def reused_item(row: dict[str, Any], run_id: int) -> dict[str, Any]:
+    """A stored evidence row of run `run_id` as an item of the current run (data.reused_from)."""
+    item = {k: v for k, v in row.items() if k not in ("id", "run_id")}
+    item["data"] = {**row["data"], "reused_from": run_id}
+    return item
+
+
 @dataclass
 class Sources:
     """Where the crawl's seeds come from: the run's national evidence and the portal list."""
@@ -237,6 +244,9 @@ class Sources:
     national_pages: bool
     conn: Any = None  # the results database, opened on first read
     seed_cache: tuple[int, list[Seed]] | None = None  # (office rows read, their seeds)
+    reuse_run: int = 0  # an earlier run whose portal evidence may stand for tonight's visit
+    reuse_within: float = 0  # seconds: how old that evidence may be
+    reuse_rows: list[dict[str, Any]] | None = None  # its portal evidence, read once
 
     @classmethod
     def from_settings(cls, s: BaseSettings) -> Sources:
@@ -245,7 +255,23 @@ class Sources:
             portal_list = configured_portal_list(s.get("DVC_PORTAL_FILE") or "")
         return cls(s.get("DVC_DB") or "", s.getint("DVC_RUN_ID"), s.get("DVC_BASE_URL"),
                    load_rubric(s.get("DVC_RUBRIC_DIR") or RUBRIC_DIR), list(portal_list),
-                   s.getbool("DVC_NATIONAL_PAGES"))
+                   s.getbool("DVC_NATIONAL_PAGES"), reuse_run=s.getint("DVC_REUSE_RUN"),
+                   reuse_within=s.getfloat("DVC_REUSE_WITHIN"))
+
+    def reused_portal(self, base: str) -> list[dict[str, Any]]:
+        """The reuse run's evidence of the portal at `base`, as items standing for tonight's
+        visit, when every observation it holds of the portal was good and is younger than the
+        reuse window; else [] (the portal is visited). The items keep their `observed_at`."""
+        if not (self.reuse_run and self.reuse_within > 0 and self.db):
+            return []
+        if self.reuse_rows is None:
+            self.reuse_rows = store.load_evidence(self.database(), self.reuse_run, PORTAL_KINDS)
+        rows = [r for r in self.reuse_rows if r["data"].get("base") == base]
+        cutoff = store.utc_before(self.reuse_within)
+        if not any(r["kind"] == "portal" for r in rows) \
+                or any(r["outcome"] != "ok" or r["observed_at"] < cutoff for r in rows):
+            return []
+        return [reused_item(r, self.reuse_run) for r in rows]
 
     def database(self) -> Any:
         self.conn = self.conn or store.open_db(self.db)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -40,7 +40,7 @@ from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from audits import store
-from crawler import pages, phases
+from crawler import httpcache, pages, phases
 from crawler.browser import BrowserNotFound, launch_options
 from crawler.failures import exception_reason, failure_reason, http_reason, stop_evidence
 from crawler.items import evidence, page_evidence
@@ -150,6 +150,7 @@ def holding(callback: Any) -> Any:
     @functools.wraps(callback)
     async def wrapper(self: ProvincialSpider, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
         async for out in callback(self, *args, **kwargs):
+            out = httpcache.stamp(out, args[0] if args else None)  # before it is held
             for item in self.seeding.hold(out) if self.seeding is not None else (out,):
                 yield item
 
@@ -178,6 +179,7 @@ class ProvincialSpider(scrapy.Spider):
     def __init__(self, *, base_url: str, seed_list: list[seeds.Seed],
                  national: list[tuple[str, str]], codes: set[str], out_dir: Path, run_id: int,
                  browser: bool, browser_portals: int, browser_reason: str = "needs_browser",
+                 reuse: Callable[[str], list[dict[str, Any]]] | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.base_url = base_url.rstrip("/")
@@ -195,6 +197,7 @@ class ProvincialSpider(scrapy.Spider):
         self.sources: seeds.Sources | None = None  # set: started beside the national crawl
         self.seeding: seeds.Seeding | None = None  # idem: its seeds as they come
         self.national_later: asyncio.Future[None] | None = None
+        self.reuse = reuse  # base -> an earlier run's evidence standing for the visit, or []
         self.allow(seed_list)
 
     def allow(self, seed_list: list[seeds.Seed]) -> None:
@@ -219,6 +222,7 @@ class ProvincialSpider(scrapy.Spider):
         kwargs.setdefault("browser_reason", "no_browser" if s.getbool("DVC_BROWSER_MISSING")
                           else "needs_browser")
         kwargs.setdefault("browser_portals", s.getint("DVC_BROWSER_PORTALS", 2))
+        kwargs.setdefault("reuse", sources.reused_portal)
         spider = super().from_crawler(crawler, *args, **kwargs)
         if awaiting:
             spider.sources, spider.seeding = sources, seeds.Seeding()
@@ -236,7 +240,9 @@ class ProvincialSpider(scrapy.Spider):
             return
         self.logger.info("%d portals to visit", len(self.seed_list))
         for seed in self.seed_list:
-            yield self.root_request(seed)
+            reused = self.reused(seed)
+            for out in reused or (self.root_request(seed),):
+                yield out
         if self.national:
             yield self.probe_request()
 
@@ -255,7 +261,11 @@ class ProvincialSpider(scrapy.Spider):
             if fresh:
                 self.allow(list(self.seeding.started.values()))
                 for seed in fresh:
-                    self.crawler.engine.crawl(self.root_request(seed))
+                    reused = self.reused(seed)
+                    for item in reused:
+                        self.seeding.hold(item)  # released with the portal's final units
+                    if not reused:
+                        self.crawler.engine.crawl(self.root_request(seed))
             if done:
                 break
             await asyncio.sleep(SEED_POLL)
@@ -265,6 +275,16 @@ class ProvincialSpider(scrapy.Spider):
             self.logger.info("%s is not a province's portal (several provinces hand off to "
                              "it): not visited further", seed.base)
         return released
+
+    def reused(self, seed: seeds.Seed) -> list[dict[str, Any]]:
+        """An earlier run's evidence of the portal, when it may stand for tonight's visit
+        (within the reuse window, every observation good: seeds.Sources.reused_portal)."""
+        items = self.reuse(seed.base) if self.reuse is not None else []
+        if items:
+            self.crawler.stats.inc_value("provincial/portals_reused")
+            self.logger.info("%s: %d observations of run %s reused, not visited", seed.base,
+                             len(items), items[0]["data"]["reused_from"])
+        return items
 
     def dropped(self, base: str) -> bool:
         """A host visited as a province's portal that is not one after all (seeds.Seeding):
