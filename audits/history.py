@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlite_utils
 
-from audits import __version__, scoring
+from audits import __version__, scoring, store
 from audits.rubric import RUBRIC_FILE, SERVICES_FILE, UNITS_FILE, Rubric
 
 MET, NOT_MET, NA, CANNOT = "met", "not_met", "not_applicable", "cannot_test"
@@ -164,10 +164,9 @@ def last_known(db: sqlite_utils.Database, run_ids: Sequence[int],
 
 
 def _seconds(later: str | None, earlier: str | None) -> float | None:
-    fmt = "%Y-%m-%dT%H:%M:%SZ"
     try:
-        return (datetime.strptime(later or "", fmt)
-                - datetime.strptime(earlier or "", fmt)).total_seconds()
+        return (datetime.strptime(later or "", store.TIME_FORMAT)
+                - datetime.strptime(earlier or "", store.TIME_FORMAT)).total_seconds()
     except ValueError:
         return None
 

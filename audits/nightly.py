@@ -180,7 +180,7 @@ def find_resumable(db: sqlite_utils.Database, out_dir: Path, base_url: str, rubr
     if not rows or rows[0]["status"] != "incomplete":
         return None
     run = rows[0]
-    started = datetime.strptime(run["started_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    started = datetime.strptime(run["started_at"], store.TIME_FORMAT).replace(tzinfo=UTC)
     if (run["target"] != base_url or run["rubric_version"] != rubric.version
             or datetime.now(UTC) - started > within or _attempts(db, run["id"]) >= MAX_ATTEMPTS
             or not _resumable_queue(jobdir_for(out_dir, run["id"]))):

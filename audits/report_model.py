@@ -332,10 +332,10 @@ def load_reused(db: sqlite_utils.Database, run_id: int) -> dict[str, Any] | None
     """How many of the run's observations were reused from earlier runs (`--reuse-within`:
     data.reused_at / data.reused_from), of how many, and the oldest; None when none were."""
     row = db.execute(
-        "SELECT COUNT(*), SUM(json_extract(data, '$.reused_at') IS NOT NULL "
-        "OR json_extract(data, '$.reused_from') IS NOT NULL), MIN(CASE WHEN "
-        "json_extract(data, '$.reused_at') IS NOT NULL OR json_extract(data, '$.reused_from') "
-        "IS NOT NULL THEN observed_at END) FROM evidence WHERE run_id = ?", [run_id]).fetchone()
+        "SELECT COUNT(*), SUM(reused), MIN(CASE WHEN reused THEN observed_at END) FROM "
+        "(SELECT observed_at, json_extract(data, '$.reused_at') IS NOT NULL "
+        "OR json_extract(data, '$.reused_from') IS NOT NULL AS reused "
+        "FROM evidence WHERE run_id = ?)", [run_id]).fetchone()
     if not row or not row[1]:
         return None
     return {"count": row[1], "total": row[0], "oldest": row[2]}

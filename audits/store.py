@@ -9,9 +9,10 @@ import hashlib
 import json
 import os
 import socket
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,21 @@ except ImportError:  # Windows: database setup is not locked there
 Migration = Callable[[sqlite_utils.Database], None]
 
 
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # stored times (UTC): they compare as strings
+
+
+def utc_at(timestamp: float) -> str:
+    """A Unix time in the stored format."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime(TIME_FORMAT)
+
+
 def utcnow() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_at(time.time())
 
 
 def utc_before(seconds: float) -> str:
-    """The time `seconds` ago, in utcnow()'s format (so stored times compare as strings)."""
-    return (datetime.now(UTC) - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The time `seconds` ago, in the stored format."""
+    return utc_at(time.time() - seconds)
 
 
 def sha256(body: bytes) -> str:

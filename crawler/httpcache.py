@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from scrapy.downloadermiddlewares.httpcache import HttpCacheMiddleware
@@ -41,6 +40,7 @@ from scrapy.extensions.httpcache import RFC2616Policy
 from scrapy.http import Request, Response
 from scrapy.settings import BaseSettings
 
+from audits.store import utc_at
 from crawler.parsers import ApiError, is_block_page, is_challenge_body, parse_envelope
 from crawler.platforms.base import html_fault
 
@@ -51,16 +51,17 @@ def usable(response: Response) -> bool:
     """An answer worth reusing: one the spiders read as an observation, not as a failure (the
     national API answers its POSTs 201)."""
     body = response.body
-    if response.status not in (200, 201) or not body or is_block_page(body) \
-            or is_challenge_body(body):
+    if response.status not in (200, 201) or not body:
         return False
     ctype = (response.headers.get("Content-Type") or b"").decode("latin-1").lower()
-    if "json" in ctype or body.lstrip()[:1] in (b"{", b"["):
-        try:
+    if "json" in ctype or body[:64].lstrip()[:1] in (b"{", b"["):
+        try:  # refuses rejection pages and challenges too
             parse_envelope(body)
         except ApiError:
             return False
         return True
+    if is_block_page(body) or is_challenge_body(body):
+        return False
     if "text/plain" in ctype:  # robots.txt
         return True
     return ("html" in ctype or not ctype) and not html_fault(body, ctype or "text/html")
@@ -116,7 +117,7 @@ def stamp(item: Any, response: Any) -> Any:
         return item
     stored = response.request.meta.get("cache_timestamp") if response.request else None
     if stored is not None:
-        when = datetime.fromtimestamp(stored, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        when = utc_at(stored)
         item["observed_at"] = when
         item["data"] = {**(item.get("data") or {}), "reused_at": when}
     return item
