@@ -15,7 +15,8 @@ from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from audits.rubric import Criterion, Rubric, Service, Unit, unit_for_office
+from audits import fees
+from audits.rubric import Criterion, FeeRule, Rubric, Service, Unit, unit_for_office
 
 MET, NOT_MET, NA, CANNOT = "met", "not_met", "not_applicable", "cannot_test"
 VERDICTS = (MET, NOT_MET, NA, CANNOT)
@@ -160,6 +161,7 @@ class Cell:
     rows: list[tuple[dict[str, Any], int]]
     criteria: tuple[Criterion, ...]  # the criteria the rubric applies to this service
     portal: PortalView | None = None  # the unit's own portal, when one was visited
+    fees: FeeRule | None = None  # the rubric's fee rule (rubrics/fees.yaml)
 
     def rows_status(self) -> tuple[bool, str]:
         """(complete, reason): do we hold every office row of every procedure?"""
@@ -208,20 +210,25 @@ def offered_online(cell: Cell) -> Outcome:
 
 
 def national_payment(cell: Cell) -> Outcome | None:
-    """What the national evidence alone says: not_applicable (no_fee) when every online fee of
-    the service's procedures is 0; cannot_test otherwise (`no_portal_evidence` when a fee is
-    charged, else the reason the fees are unknown). None for a service without procedures."""
+    """What the national evidence alone says (audits/fees.py reads each fee): not_applicable
+    (no_fee) only when every online fee of the service's procedures is exempt; cannot_test
+    otherwise: `no_portal_evidence` when a fee is charged, else the reason a detail is missing,
+    else `fee_unknown`. None for a service without procedures."""
     if not cell.service.procedures:
         return None
     codes = [c for c in cell.service_codes() if c in cell.obs.listed or
              not cell.obs.catalogue_complete]
     seen = [c for c in codes if c in cell.obs.details]
-    if any(f for c in seen for f in cell.obs.details[c][0].get("online_fees", [])):
+    rule = cell.fees or fees.default_rule()
+    kinds = [fees.procedure_fee(cell.obs.details[c][0], rule) for c in seen]
+    if fees.CHARGED in kinds:
         return CANNOT, "no_portal_evidence", []
     complete, reason = cell.details_status(codes)
     if not complete:
         return CANNOT, reason, []
-    return NA, "no_fee", [cell.obs.details[c][1] for c in codes]
+    if fees.combine(k for k in kinds if k is not None) == fees.EXEMPT:
+        return NA, "no_fee", [cell.obs.details[c][1] for c in codes]
+    return CANNOT, "fee_unknown", [cell.obs.details[c][1] for c in seen]
 
 
 def online_payment(cell: Cell) -> Outcome:
@@ -362,7 +369,8 @@ def cells(obs: Observations, rubric: Rubric) -> Iterable[Cell]:
         portal = obs.portals.get(unit.code) if unit.kind == "province" else None
         for service in rubric.services:
             rows = [r for p in service.procedures for r in by_unit.get((unit.code, p.code), [])]
-            yield Cell(unit, service, obs, rows, rubric.criteria_for(service), portal)
+            yield Cell(unit, service, obs, rows, rubric.criteria_for(service), portal,
+                       rubric.fees)
 
 
 def evaluate(evidence: Iterable[dict[str, Any]], rubric: Rubric) -> list[dict[str, Any]]:

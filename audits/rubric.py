@@ -23,6 +23,7 @@ RUBRIC_FILE = "rubric.yaml"
 SERVICES_FILE = "services.yaml"
 UNITS_FILE = "units.yaml"
 SCORING_FILE = "scoring.yaml"  # optional (audits/scoring.py)
+FEES_FILE = "fees.yaml"  # the fee rule's words and patterns (audits/fees.py)
 
 CRITERION_IDS = (
     "offered_online",
@@ -102,11 +103,24 @@ class Unit:
 
 
 @dataclass(frozen=True)
+class FeeRule:
+    """rubrics/fees.yaml: how a fee written in words is read (audits/fees.py applies it; the
+    replica's truth reads the same data with its own code). Words are casefolded NFC."""
+
+    amount_patterns: tuple[str, ...]  # regexes; group 1 = the number of đồng ("150.000")
+    exempt_starts: tuple[str, ...]  # a text starting with one of these, no amount: exempt
+    conditional: tuple[str, ...]  # ...unless its first clause holds one of these (for some)
+    clause_end: str  # regex: where the first clause ends
+    references: tuple[str, ...]  # words naming where the charge is set: charged, amount unknown
+
+
+@dataclass(frozen=True)
 class Rubric:
     version: str
     services: tuple[Service, ...]
     criteria: tuple[Criterion, ...]
     units: tuple[Unit, ...]
+    fees: FeeRule | None = None  # rubrics/fees.yaml (always set by load_rubric)
 
     def service(self, id: str) -> Service:
         for s in self.services:
@@ -674,6 +688,64 @@ def _criteria_coverage(criteria: tuple[Criterion, ...], rep: _Report) -> None:
         rep.add("", "criteria", f"criteria missing: {', '.join(missing)}")
 
 
+# --------------------------------------------------------------------------- fees.yaml
+
+
+def _regex(groups: int) -> Checker:
+    def check(v: Any) -> tuple[bool, Any, str]:
+        ok, value, msg = _text()(v)
+        if not ok:
+            return ok, value, msg
+        try:
+            rx = re.compile(value)
+        except re.error as e:
+            return False, None, f"not a valid regular expression: {e}"
+        if rx.groups < groups:
+            return False, None, f"needs {groups} capturing group(s) (the number), has {rx.groups}"
+        if rx.search(""):
+            return False, None, "matches the empty text"
+        return True, value, ""
+
+    return check
+
+
+def _words(v: Any) -> tuple[bool, Any, str]:
+    ok, value, msg = _list_of(_text())(v)
+    return (True, tuple(w.casefold() for w in value), "") if ok else (ok, value, msg)
+
+
+FEE_SECTIONS: dict[str, FieldSpec] = {
+    "amount": {"patterns": (_list_of(_regex(1)), True, None)},
+    "exemption": {"starts": (_words, True, None), "conditional": (_words, True, None),
+                  "clause_end": (_regex(0), True, None)},
+    "reference": {"words": (_words, True, None)},
+}
+
+
+def _check_fees(doc: Any, rep: _Report) -> FeeRule | None:
+    if not isinstance(doc, dict):
+        rep.add("", "", f"top level must be a mapping with keys {', '.join(FEE_SECTIONS)}")
+        return None
+    for k in doc:
+        if k not in FEE_SECTIONS:
+            rep.add("", str(k), "unknown top-level key")
+    parts: dict[str, dict[str, Any]] = {}
+    for name, spec in FEE_SECTIONS.items():
+        if name not in doc:
+            rep.add(name, "", "required section is missing")
+            continue
+        got = _check_fields(doc[name], spec, rep, name)
+        if got is not None:
+            parts[name] = got
+    if len(parts) != len(FEE_SECTIONS) or any(k not in FEE_SECTIONS for k in doc):
+        return None
+    return FeeRule(amount_patterns=parts["amount"]["patterns"],
+                   exempt_starts=parts["exemption"]["starts"],
+                   conditional=parts["exemption"]["conditional"],
+                   clause_end=parts["exemption"]["clause_end"],
+                   references=parts["reference"]["words"])
+
+
 # --------------------------------------------------------------------------- entry points
 
 
@@ -710,9 +782,12 @@ def _build(path: Path) -> tuple[Rubric | None, list[RubricError]]:
             _criteria_coverage(criteria, reports[RUBRIC_FILE])
 
     _check_scoring(path / SCORING_FILE, _Report(SCORING_FILE, errors))
+    fees_report = _Report(FEES_FILE, errors)
+    fees_doc = _read_yaml(path / FEES_FILE, fees_report)
+    fees = _check_fees(fees_doc, fees_report) if fees_doc is not None else None
     if errors or unit_index is None or service_ids is None:
         return None, errors
-    return Rubric(version, services, criteria, units), errors
+    return Rubric(version, services, criteria, units, fees), errors
 
 
 def _check_scoring(path: Path, rep: _Report) -> None:

@@ -113,27 +113,59 @@ class DetailFacts:
     decision: str = ""
     agency_code: str = ""
     agency_name: str = ""
+    # every fee row of the ONLINE method(s), raw: {type, value (None when null), description}
+    online_fee_rows: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _fee_values(method: dict[str, Any]) -> list[float]:
-    return [float(f.get("value") or 0) for f in method.get("fees") or ()]
+def fee_row(fee: Any) -> dict[str, Any]:
+    """One fee as the portal states it, not judged: `value` None when null (or not a number)."""
+    fee = fee if isinstance(fee, dict) else {}
+    value = fee.get("value")
+    if isinstance(value, str):  # never seen, but a number sent as text is still that number
+        try:
+            value = float(value.replace(",", "."))
+        except ValueError:
+            value = None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        value = None
+    return {"type": nfc(fee.get("type")), "value": value,
+            "description": nfc(fee.get("description"))}
+
+
+def method_views(methods: Any) -> dict[str, list[dict[str, Any]]]:
+    """submissionMethod -> its distinct fee rows, in order. Real details repeat a method (one per
+    case, same fees, another processing time): one view per method, a repeated row counted once."""
+    views: dict[str, list[dict[str, Any]]] = {}
+    for m in methods if isinstance(methods, list) else ():
+        if not isinstance(m, dict):
+            continue
+        rows = views.setdefault(str(m.get("submissionMethod")), [])
+        for row in map(fee_row, m.get("fees") or ()):
+            if row not in rows:
+                rows.append(row)
+    return views
+
+
+def _values(rows: list[dict[str, Any]]) -> list[float]:
+    return [float(r["value"] or 0) for r in rows]
 
 
 def detail_facts(data: dict[str, Any]) -> DetailFacts:
-    methods = data.get("executionMethods") or []
-    online = [m for m in methods if m.get("submissionMethod") == "ONLINE"]
+    views = method_views(data.get("executionMethods"))
+    online = views.get("ONLINE")
     proposal = data.get("procedureProposal") or {}
     return DetailFacts(
         id=str(data.get("id")),
         code=nfc(data.get("code")),
         name=nfc(data.get("name")),
-        methods=[str(m.get("submissionMethod")) for m in methods],
-        online=bool(online) and not data.get("isOfflineOnly"),
-        online_fees=[v for m in online for v in _fee_values(m)],
-        fees=[v for m in methods for v in _fee_values(m)] + _fee_values(data),
+        methods=list(views),
+        online=online is not None and not data.get("isOfflineOnly"),
+        online_fees=_values(online or []),
+        fees=[v for rows in views.values() for v in _values(rows)]
+        + _values([fee_row(f) for f in data.get("fees") or ()]),
         is_full_process=bool(data.get("isFullProcess")),
         is_offline_only=bool(data.get("isOfflineOnly")),
         levels={k: bool(data.get(f"is{k.title()}")) for k in GOVERNMENT_LEVELS},
@@ -141,6 +173,7 @@ def detail_facts(data: dict[str, Any]) -> DetailFacts:
         decision=nfc(proposal.get("proposalNumber") or data.get("decisionNo")),
         agency_code=nfc(data.get("departmentPromulgateCode")),
         agency_name=nfc(data.get("departmentPromulgateName")),
+        online_fee_rows=online or [],
     )
 
 

@@ -355,6 +355,16 @@ def filler_specs(seed: int, n: int, reserved: set[str], provinces: list[Any]
     return out
 
 
+def processing_time(p: ProcedureSpec, days: int) -> int | float | str:
+    """processingTime in the form the procedure declares: real details send 7, 7.5 and
+    "Không quá 7 ngày làm việc"."""
+    if p.processing_time == "float":
+        return days + 0.5
+    if p.processing_time == "text":
+        return f"Không quá {days:02d} ngày làm việc kể từ ngày nhận đủ hồ sơ hợp lệ"
+    return days
+
+
 def build_detail(seed: int, p: ProcedureSpec, fid: str) -> dict[str, Any]:
     """A procedure detail in the shape of get-formality-by-citizen's data (every real key)."""
     r = keyed_rng(seed, "detail", p.code)
@@ -368,13 +378,16 @@ def build_detail(seed: int, p: ProcedureSpec, fid: str) -> dict[str, Any]:
     for m in p.methods:
         methods.append({
             "submissionMethod": m,
-            "processingTime": r.choice((1, 3, 5, 7, 10, 15)),
+            "processingTime": processing_time(p, r.choice((1, 3, 5, 7, 10, 15))),
             "processingTimeUnit": "WORKING_DAY",
             "description": "",
             "fees": [{"type": f.type, "value": f.value, "currencyId": "", "attachment": None,
-                      "description": "" if f.value == 0 else "Lệ phí"}
+                      "description": f.description}
                      for f in p.fees_for(m)],
         })
+    if p.duplicate_methods:  # real: one entry per case, same fees, another time
+        methods += [{**m, "processingTime": processing_time(p, r.choice((20, 30))),
+                     "description": "Đối với trường hợp khác"} for m in methods]
     unit_group = ("Ủy ban nhân dân cấp xã" if "ward" in p.levels else
                   "Ủy ban nhân dân cấp tỉnh" if "province" in p.levels else agency_name)
     unit_group_id = keyed_uuid(seed, "unit-group", unit_group)
@@ -387,6 +400,8 @@ def build_detail(seed: int, p: ProcedureSpec, fid: str) -> dict[str, Any]:
          "profileComponents": []}
         for i in range(1, p.cases + 1)
     ]
+    if p.duplicate_cases:  # real: the same case code listed twice
+        cases += [{**c, "id": keyed_uuid(seed, "case-copy", c["code"])} for c in cases]
     target_ids = [keyed_uuid(seed, "subject", t) for t in p.targets]
     return {
         "id": fid,
@@ -470,7 +485,8 @@ def build_detail(seed: int, p: ProcedureSpec, fid: str) -> dict[str, Any]:
             "issuingAgency": {"id": agency_id, "name": p.department},
             "proposalType": "STANDARD",
         },
-        "isOfflineOnly": "ONLINE" not in p.methods,
+        "isOfflineOnly": "ONLINE" not in p.methods if p.offline_only_flag is None
+        else p.offline_only_flag,
         "isNonTerritorial": False,
         "returningMethods": [],
     }

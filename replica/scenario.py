@@ -8,6 +8,7 @@ with ``yaml.safe_load``; every problem raises :class:`ScenarioError` naming the 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,8 +86,9 @@ class ScenarioError(Exception):
 
 @dataclass(frozen=True)
 class Fee:
-    value: int
+    value: int | None
     type: str = "FEE"
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,11 @@ class ProcedureSpec:
     category: str = ""  # "" = derived from the agency
     decision: str = ""  # procedureProposal.proposalNumber; "" = derived
     cases: int = 1
+    # real detail shapes (docs/SCENARIOS.md "Real detail shapes")
+    duplicate_methods: bool = False  # every method served twice (same fees, another time)
+    duplicate_cases: bool = False  # every case code served twice
+    processing_time: str = "int"  # processingTime served as int | float | text
+    offline_only_flag: bool | None = None  # isOfflineOnly; None = derived (no ONLINE method)
 
     @property
     def service(self) -> str:
@@ -115,7 +122,7 @@ class ProcedureSpec:
     def fees_for(self, method: str) -> tuple[Fee, ...]:
         return self.fees.get(method, (Fee(0),))
 
-    def online_fees(self) -> tuple[int, ...]:
+    def online_fees(self) -> tuple[int | None, ...]:
         if "ONLINE" not in self.methods:
             return ()
         return tuple(f.value for f in self.fees_for("ONLINE"))
@@ -375,7 +382,9 @@ def _unknown_keys(r: _Reader, d: dict, allowed: set[str], fld: str) -> None:
 
 _PROC_KEYS = {"code", "name", "department", "agency_code", "service", "levels", "methods", "fees",
               "full_process", "vertical", "targets", "type", "state", "category", "decision",
-              "cases"}
+              "cases", "duplicate_methods", "duplicate_cases", "processing_time",
+              "offline_only_flag"}
+PROCESSING_TIME_FORMS = ("int", "float", "text")
 _OFFER_KEYS = {"procedure", "office", "level", "citizen_url", "testing", "count", "office_name",
                "essential"}
 _TOP_KEYS = {"name", "description", "seed", "catalogue", "procedures", "offers", "faults",
@@ -402,17 +411,36 @@ def _parse_fees(r: _Reader, raw: Any, fld: str, methods: tuple[str, ...]) -> dic
         for i, v in enumerate(values):
             vfld = f"{mfld}[{i}]"
             if isinstance(v, dict):
-                _unknown_keys(r, v, {"type", "value"}, vfld)
-                value = r.integer(v, "value", f"{vfld}.value", minimum=0)
-                ftype = r.choice(v, "type", f"{vfld}.type", FEE_TYPES, required=False,
-                                 default="FEE") or "FEE"
-                out.append(Fee(value, ftype))
+                out.append(_parse_fee(r, v, vfld))
             elif isinstance(v, int) and not isinstance(v, bool) and v >= 0:
                 out.append(Fee(v))
             else:
-                raise r.err(vfld, f"must be a fee value >= 0 or {{type, value}}, got {v!r}")
+                raise r.err(vfld, f"must be a fee value >= 0 or {{type, value, description}}, "
+                                  f"got {v!r}")
         fees[method] = tuple(out)
     return fees
+
+
+def _parse_fee(r: _Reader, v: dict, vfld: str) -> Fee:
+    """{type, value, description}: `value` is required and may be null (the real portal's
+    charges are mostly written in `description` beside a 0 or null value)."""
+    _unknown_keys(r, v, {"type", "value", "description"}, vfld)
+    if "value" not in v:
+        raise r.err(f"{vfld}.value", "is required (a number >= 0, or null)")
+    value = None if v["value"] is None else r.integer(v, "value", f"{vfld}.value", minimum=0)
+    ftype = r.choice(v, "type", f"{vfld}.type", FEE_TYPES, required=False,
+                     default="FEE") or "FEE"
+    text = r.string(v, "description", f"{vfld}.description", required=False)
+    return Fee(value, ftype, unicodedata.normalize("NFC", text).strip())
+
+
+def _offline_only_flag(r: _Reader, d: dict, fld: str, methods: tuple[str, ...]) -> bool | None:
+    if d.get("offline_only_flag") is None:
+        return None
+    flag = r.boolean(d, "offline_only_flag", fld, False)
+    if flag and "ONLINE" in methods:  # the truth reads "online" from methods
+        raise r.err(fld, "true needs a procedure without an ONLINE method")
+    return flag
 
 
 def _parse_procedure(r: _Reader, raw: Any, fld: str) -> ProcedureSpec:
@@ -449,6 +477,11 @@ def _parse_procedure(r: _Reader, raw: Any, fld: str) -> ProcedureSpec:
         category=r.string(d, "category", f"{fld}.category", required=False),
         decision=r.string(d, "decision", f"{fld}.decision", required=False),
         cases=r.integer(d, "cases", f"{fld}.cases", required=False, default=1, minimum=1),
+        duplicate_methods=r.boolean(d, "duplicate_methods", f"{fld}.duplicate_methods", False),
+        duplicate_cases=r.boolean(d, "duplicate_cases", f"{fld}.duplicate_cases", False),
+        processing_time=r.choice(d, "processing_time", f"{fld}.processing_time",
+                                 PROCESSING_TIME_FORMS, required=False, default="int"),
+        offline_only_flag=_offline_only_flag(r, d, f"{fld}.offline_only_flag", methods),
     )
 
 

@@ -16,12 +16,15 @@ the provinces' own portals: ``{(unit_code, service_id): (kind, national, portal)
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from replica.scenario import (
     OFFER_RANK,
+    Fee,
     Offer,
     PortalService,
     ProcedureSpec,
@@ -51,6 +54,7 @@ class CellTruth:
     observed: tuple[ProcedureSpec, ...]  # ... whose office list and detail can be fetched
     failures: tuple[str, ...]  # failure reasons of the others (sorted, unique)
     rows: tuple[tuple[ProcedureSpec, Offer], ...]  # the unit's office rows of observed procs
+    fees: str = "unknown"  # the observed procedures' online fees: charged | exempt | unknown
 
     def best_level(self) -> int:
         return max((RANK[o.level] for _, o in self.rows), default=-1)
@@ -59,7 +63,41 @@ class CellTruth:
         return self.failures[0] if self.failures else ""
 
     def fee_charged(self) -> bool:
-        return any(v > 0 for p in self.observed for v in p.online_fees())
+        return self.fees == CHARGED
+
+
+# The fee rule (docs/ARCHITECTURE.md online_payment; rubrics/README.md "fees.yaml"), written
+# here again on purpose: it reads the rubric's words and patterns, never audits code.
+CHARGED, EXEMPT, UNKNOWN = "charged", "exempt", "unknown"
+
+
+def fee_kind(fee: Fee, rule: Any) -> str:
+    """charged | exempt | unknown for one declared fee."""
+    if fee.value:
+        return CHARGED
+    text = unicodedata.normalize("NFC", fee.description).strip().casefold()
+    numbers = [int(re.sub(r"\D", "", m.group(1)))
+               for pattern in rule.amount_patterns for m in re.finditer(pattern, text)]
+    if any(numbers):
+        return CHARGED
+    if numbers:  # "0 đồng"
+        return EXEMPT
+    head = re.sub(r"^[\W_]+", "", text)
+    if any(head.startswith(word) for word in rule.exempt_starts):
+        first = re.split(rule.clause_end, head, maxsplit=1)[0]
+        return CHARGED if any(word in first for word in rule.conditional) else EXEMPT
+    return CHARGED if any(word in text for word in rule.references) else UNKNOWN
+
+
+def service_fees(procedures: tuple[ProcedureSpec, ...], rule: Any) -> str:
+    """Charged if any online fee is; exempt only if every online fee of every procedure with
+    an ONLINE method is (an ONLINE method without fee rows, or no ONLINE method at all: unknown)."""
+    kinds = [fee_kind(f, rule) for p in procedures if "ONLINE" in p.methods
+             for f in p.fees_for("ONLINE")]
+    kinds += [UNKNOWN for p in procedures if "ONLINE" in p.methods and not p.fees_for("ONLINE")]
+    if CHARGED in kinds:
+        return CHARGED
+    return EXEMPT if kinds and all(k == EXEMPT for k in kinds) else UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -89,7 +127,7 @@ def portal_truth(scenario: Scenario, unit: Any, service: Any) -> PortalTruth | N
     )
 
 
-def cell_truth(scenario: Scenario, unit: Any, service: Any) -> CellTruth:
+def cell_truth(scenario: Scenario, unit: Any, service: Any, fee_rule: Any = None) -> CellTruth:
     codes = {p.code for p in service.procedures}
     procs = tuple(p for p in scenario.procedures if p.code in codes)
     failed = scenario.failed_procedures()
@@ -98,7 +136,8 @@ def cell_truth(scenario: Scenario, unit: Any, service: Any) -> CellTruth:
     rows = tuple((seen[o.procedure], o) for o in scenario.offers
                  if o.unit == unit.code and o.procedure in seen)
     failures = tuple(sorted({failed[p.code] for p in procs if p.code in failed}))
-    return CellTruth(frozenset(codes), procs, observed, failures, rows)
+    fees = service_fees(observed, fee_rule) if fee_rule is not None else UNKNOWN
+    return CellTruth(frozenset(codes), procs, observed, failures, rows, fees)
 
 
 def _positive_or(positive: bool, cell: CellTruth) -> Verdict:
@@ -132,7 +171,7 @@ def _national(criterion: Any, cell: CellTruth) -> Verdict:
             return CANNOT, "no_portal_evidence"
         if cell.failures:  # fees of a procedure whose detail could not be fetched are unknown
             return CANNOT, cell.failure()
-        return NA, "no_fee"
+        return (NA, "no_fee") if cell.fees == EXEMPT else (CANNOT, "fee_unknown")
     if cid == "national_sso" or getattr(criterion, "evidence", "") == "portal":
         return CANNOT, "no_portal_evidence"
     raise ValueError(f"truth has no rule for criterion {cid!r}")
@@ -164,8 +203,8 @@ def criterion_verdict(criterion: Any, cell: CellTruth,
             return (CANNOT, portal.hidden) if portal.hidden else (NOT_MET, "no_payment_step")
         if portal.offer.online and portal.offer.payment:
             return MET, ""
-        if not cell.fee_charged():  # fees unknown (a failed procedure): maybe nothing to pay
-            return CANNOT, cell.failure()
+        if not cell.fee_charged():  # fees unknown (a failed procedure, or not stated):
+            return national  # maybe nothing to pay
         return NOT_MET, "no_payment_step" if portal.offer.online else "not_offered_on_portal"
     if cid == "national_sso":
         if portal.fault:
@@ -183,7 +222,7 @@ def expected_verdicts(scenario: Scenario, rubric: Any) -> dict[Key, Verdict]:
         for service in rubric.services:
             applicable = {c.id for c in rubric.criteria_for(service)}
             is_delivered = delivered(unit, service)
-            cell = cell_truth(scenario, unit, service) if is_delivered else None
+            cell = cell_truth(scenario, unit, service, rubric.fees) if is_delivered else None
             portal = portal_truth(scenario, unit, service) if is_delivered else None
             for criterion in rubric.criteria:
                 key = (unit.code, service.id, criterion.id)
