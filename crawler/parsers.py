@@ -169,7 +169,8 @@ def detail_facts(data: dict[str, Any]) -> DetailFacts:
         is_full_process=bool(data.get("isFullProcess")),
         is_offline_only=bool(data.get("isOfflineOnly")),
         levels={k: bool(data.get(f"is{k.title()}")) for k in GOVERNMENT_LEVELS},
-        cases=[nfc(c.get("code")) for c in data.get("cases") or ()],
+        cases=list(dict.fromkeys(nfc(c.get("code")) for c in data.get("cases") or ()
+                                 if isinstance(c, dict))),  # real details repeat a case
         decision=nfc(proposal.get("proposalNumber") or data.get("decisionNo")),
         agency_code=nfc(data.get("departmentPromulgateCode")),
         agency_name=nfc(data.get("departmentPromulgateName")),

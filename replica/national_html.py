@@ -88,6 +88,9 @@ def _methods(detail: dict[str, Any]) -> str:
         fees = [f for f in m.get("fees") or [] if f.get("value")]
         fee = "<br>".join(f"<span>{_money(f['value'])}</span>" for f in fees) or \
             "<span>Miễn phí</span>"
+        # as the real page: a fee's written text follows in brackets (the charge is often there)
+        fee = "<br>".join([fee] + [f"<span>({esc(f['description'])})</span>"
+                                   for f in m.get("fees") or [] if f.get("description")])
         rows.append("<tr>" + _cell(esc(METHOD_NAMES.get(m["submissionMethod"], "")))
                     + _cell(f"{m.get('processingTime', '')} Ngày làm việc") + _cell(fee)
                     + _cell(esc(m.get("description") or "")) + "</tr>")

@@ -61,7 +61,8 @@ def test_full_level_row_meets_every_national_criterion(rubric: Rubric) -> None:
     assert got["level3_partial"] == ("met", "")
     assert got["level4_full"] == ("met", "")
     assert got["national_handoff"] == ("met", "")
-    assert got["online_payment"] == ("not_applicable", "no_fee")
+    # fee 0 with no text (values only, as stored before online_fee_rows): it cannot tell
+    assert got["online_payment"] == ("cannot_test", "fee_unknown")
     assert got["national_sso"] == ("cannot_test", "no_portal_evidence")
 
 

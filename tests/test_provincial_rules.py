@@ -27,9 +27,15 @@ def ev(kind: str, proc: str = "", outcome: str = "ok", reason: str = "", **data:
             "reason": reason, "office_code": data.get("office_code", ""), "data": data}
 
 
-def national(code: str, fee: int = 0, level: str | None = None) -> list[dict]:
-    """A complete national picture of one procedure (and Hà Nội's row at `level`, if any)."""
-    rows = [ev("procedure", code), ev("procedure_detail", code, online=True, online_fees=[fee]),
+def national(code: str, fee: int = 0, level: str | None = None,
+             fee_text: str | None = None) -> list[dict]:
+    """A complete national picture of one procedure (and Hà Nội's row at `level`, if any);
+    with `fee_text`, its online fee row as the crawler now stores it (value and text)."""
+    detail: dict[str, Any] = {"online": True, "online_fees": [fee]}
+    if fee_text is not None:
+        detail.update(methods=["ONLINE"], online_fee_rows=[
+            {"type": "FEE", "value": fee, "description": fee_text}])
+    rows = [ev("procedure", code), ev("procedure_detail", code, **detail),
             ev("office_list", code, complete=True)]
     if level:
         rows.append(ev("office_row", code, office_code="000.37.26.H26", implement_level=level,
@@ -96,8 +102,16 @@ def test_payment_needs_a_fee_and_a_payment_step(rubric):
     assert verdicts(rubric, without)["online_payment"] == ("not_met", "no_payment_step")
     not_online = national(BIRTH, fee=8000) + portal({BIRTH: "info"})
     assert verdicts(rubric, not_online)["online_payment"] == ("not_met", "not_offered_on_portal")
-    free = national(BIRTH) + portal({BIRTH: "full"}) + [apply(BIRTH)]
+    free = national(BIRTH, fee_text="Miễn lệ phí") + portal({BIRTH: "full"}) + [apply(BIRTH)]
     assert verdicts(rubric, free)["online_payment"] == ("not_applicable", "no_fee")
+    written = national(BIRTH, fee_text="Theo quy định của HĐND tỉnh") + portal({BIRTH: "full"})
+    assert verdicts(rubric, written + [apply(BIRTH)])["online_payment"] == (
+        "not_met", "no_payment_step")  # charged in words: the missing step is a failing
+    unknown = national(BIRTH) + portal({BIRTH: "full"})  # 0 without text: cannot tell
+    assert verdicts(rubric, unknown + [apply(BIRTH)])["online_payment"] == (
+        "cannot_test", "fee_unknown")
+    assert verdicts(rubric, unknown + [apply(BIRTH, payment=True)])["online_payment"] == (
+        "met", "")  # the flow takes payment: whatever the fee, it is payable online
     no_portal = national(BIRTH, fee=8000)
     assert verdicts(rubric, no_portal)["online_payment"] == ("cannot_test", "no_portal_evidence")
     walk_failed = national(BIRTH, fee=8000) + portal({BIRTH: "full"}) + [

@@ -83,8 +83,17 @@ HAND_CHECKED = [
     (("01", "business_registration", "level4_full"), (NOT_MET, "portal_partial_only")),
     (("01", "death_registration", "level4_full"), (MET, "")),  # national PARTIAL, portal full
     (("01", "land_title", "level4_full"), (MET, "")),  # not listed nationally
-    (("01", "school_enrolment", "online_payment"), (NA, "no_fee")),
-    (("79", "marriage_registration", "online_payment"), (NA, "no_fee")),
+    # fees as the real details write them (small.yaml): the portal's payment step decides a
+    # fee the national detail leaves unknown; unknown without one is never no_fee
+    (("01", "school_enrolment", "online_payment"), (MET, "")),       # null, no text; pays
+    (("04", "school_enrolment", "online_payment"), (CANNOT, "fee_unknown")),  # no portal
+    (("46", "school_enrolment", "online_payment"), (CANNOT, "fee_unknown")),  # no step
+    (("79", "marriage_registration", "online_payment"), (NA, "no_fee")),  # "Miễn lệ phí."
+    (("01", "death_registration", "online_payment"), (NOT_MET, "no_payment_step")),  # HĐND
+    (("04", "death_registration", "online_payment"), (CANNOT, "no_portal_evidence")),
+    (("01", "business_registration", "online_payment"), (NOT_MET, "no_payment_step")),
+    (("01", "land_title", "online_payment"), (NOT_MET, "no_payment_step")),  # null, 150.000 đồng
+    (("01", "social_protection", "online_payment"), (CANNOT, "fee_unknown")),
     (("79", "birth_registration", "national_sso"), (MET, "")),
     (("79", "business_registration", "national_sso"), (NOT_MET, "no_national_sso")),
     (("46", "land_title", "national_sso"), (NOT_MET, "no_national_sso")),
@@ -105,7 +114,7 @@ HAND_CHECKED = [
     (("G10", "environmental_permit", "level4_full"), (MET, "")),
     (("G09", "civil_service_recruitment", "offered_online"), (NOT_MET, "not_listed")),
     (("EVN", "utility_bill_payment", "offered_online"), (NOT_MET, "not_listed")),
-    (("EVN", "utility_bill_payment", "online_payment"), (NA, "no_fee")),
+    (("EVN", "utility_bill_payment", "online_payment"), (CANNOT, "fee_unknown")),  # 0, no text
     # not applicable
     (("EVN", "utility_bill_payment", "level3_partial"), (NA, "criterion_not_applicable")),
     (("01", "online_fee_payment", "offered_online"), (NA, "criterion_not_applicable")),
@@ -162,6 +171,9 @@ def test_online_fee_and_offline_only(rubric):
     assert t[("01", "birth_registration", "online_payment")] == (CANNOT, "no_portal_evidence")
     assert t[("04", "birth_registration", "online_payment")] == (CANNOT, "no_portal_evidence")
     t = expected_verdicts(_mini(offers, fees={"1.001193": {"DIRECT": [5000]}}), rubric)
+    assert t[("01", "birth_registration", "online_payment")] == (CANNOT, "fee_unknown")
+    exempt = {"ONLINE": [{"value": 0, "description": "Miễn lệ phí"}]}
+    t = expected_verdicts(_mini(offers, fees={"1.001193": exempt, "2.000986": exempt}), rubric)
     assert t[("01", "birth_registration", "online_payment")] == (NA, "no_fee")
     t = expected_verdicts(_mini(offers, methods=("DIRECT",)), rubric)
     assert t[("01", "birth_registration", "offered_online")] == (NOT_MET, "no_online_method")

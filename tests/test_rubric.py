@@ -23,7 +23,7 @@ from audits.rubric import (
     unit_for_office,
 )
 
-FILES = ("rubric.yaml", "services.yaml", "units.yaml")
+FILES = ("rubric.yaml", "services.yaml", "units.yaml", "fees.yaml")
 
 
 @pytest.fixture(scope="module")
