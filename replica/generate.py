@@ -25,7 +25,8 @@ import yaml
 
 from replica.catalogue import build_portal
 from replica.names import agency_info
-from replica.scenario import parse_scenario
+from replica.scenario import Fee, parse_scenario
+from replica.truth import CHARGED, fee_kind
 
 REAL_TOTAL = 5670
 PROVINCE_STATES = (("FULL", 50), ("PARTIAL", 25), ("NONE", 10), ("UNLISTED", 15))
@@ -47,6 +48,37 @@ PORTAL_OFFERS = {
     -1: (("absent", 70), ("full", 10), ("partial", 10), ("info", 10)),
 }
 NATIONAL_RANK = {"FULL": 2, "PARTIAL": 1, "NONE": 0}
+# Procedures as their real details (July 2026, ../shared) show them: methods, and fees written
+# in words beside a 0 or null value (short texts of the same kind, not the real ones). Applied
+# after the random draws, so the rest of the file does not move.
+_HDND = "Mức lệ phí cụ thể do Hội đồng nhân dân tỉnh quyết định."
+_OPD, _OD = ["ONLINE", "POSTAL", "DIRECT"], ["ONLINE", "DIRECT"]
+REAL_SHAPES: dict[str, dict[str, Any]] = {
+    "1.001193": {"methods": _OPD, "fees": {"ONLINE": [{"type": "SERVICE_FEE", "value": 0}]}},
+    "2.000986": {"methods": ["DIRECT"], "offline_only_flag": False},
+    "2.001023": {"methods": ["DIRECT"], "offline_only_flag": False},
+    "1.013225": {"methods": _OPD, "duplicate_cases": True, "fees": {"ONLINE": [
+        {"value": 0, "description": "Theo quy định của Hội đồng nhân dân cấp tỉnh"}]}},
+    "1.004194": {"methods": _OD, "fees": {"ONLINE": [
+        {"value": 7000, "description": "Nộp qua cổng dịch vụ công trực tuyến thu 7.000 đồng/lần."},
+        {"value": 0, "description": "Miễn phí đối với người thuộc diện được miễn."}]}},
+    "1.002755": {"methods": _OD, "fees": {"ONLINE": [  # value and text disagree, as real
+        {"value": 5000, "description": "Gia hạn tạm trú trực tuyến: thu 7.000 đồng/lần."}]}},
+    "1.000656": {"methods": _OPD, "fees": {"ONLINE": [{"type": "SERVICE_FEE", "value": 0,
+        "description": _HDND + " Miễn lệ phí đối với trường hợp đăng ký khai tử đúng hạn."}]}},
+    "1.000894": {"methods": _OPD, "fees": {"ONLINE": [{"type": "SERVICE_FEE", "value": 0,
+        "description": "Miễn lệ phí. Phí cấp bản sao (nếu có yêu cầu) theo quy định."}]}},
+    "1.004222": {"methods": _OD, "fees": {"ONLINE": [
+        {"value": 10000, "description": "Nộp trực tuyến thu 10.000 đồng/lần đăng ký."}]}},
+    "1.010039": {"methods": ["ONLINE"], "fees": {"ONLINE": [{"value": 0}]}},
+    "1.003197": {"methods": ["ONLINE"], "fees": {"ONLINE": []}},  # no fee row at all
+    "1.010038": {"methods": ["DIRECT", "ONLINE"], "fees": {"ONLINE": [
+        {"value": 5000, "description": "Nộp trực tuyến thu 5000 đồng/lần đăng ký;"}]}},
+    "2.001610": {"methods": _OPD, "fees": {"ONLINE": [
+        {"value": 100, "description": "Phí công bố nội dung đăng ký: 100.000 đồng/lần"}]}},
+}
+# No real detail, but free by nature (a social allowance): an exempt service end to end.
+FREE_SERVICES = {"social_protection": "Không thu phí"}
 PAGING_MIN_ROWS = 201  # at least one procedure has more office rows than one page (200)
 
 
@@ -105,7 +137,31 @@ def _procedure(rng: random.Random, rubric: Any, service: Any, proc: Any, fee_ser
         doc["targets"] = ["VIETNAMESE_CITIZEN", "ENTERPRISE"]
     if service.id == "foreigner_visa_extension":
         doc["targets"] = ["FOREIGNER"]
+    return _real_shape(doc, service.id)
+
+
+def _real_shape(doc: dict[str, Any], service_id: str) -> dict[str, Any]:
+    shape = REAL_SHAPES.get(doc["code"])
+    if shape is None and service_id in FREE_SERVICES and "ONLINE" in doc["methods"]:
+        shape = {"fees": {"ONLINE": [{"value": 0, "description": FREE_SERVICES[service_id]}]}}
+    if shape is None:
+        return doc
+    doc = {**doc, **shape}
+    fees = {m: v for m, v in doc.get("fees", {}).items() if m in doc["methods"]}
+    doc.pop("fees", None)
+    if fees:
+        doc["fees"] = fees
+    if "ONLINE" not in doc["methods"]:
+        doc.pop("full_process", None)
     return doc
+
+
+def _charged(doc: dict[str, Any], rule: Any) -> bool:
+    """Does the procedure charge an online fee (value, or in words: the truth's reading)?"""
+    online = doc.get("fees", {}).get("ONLINE", [])
+    return any(fee_kind(Fee(f) if isinstance(f, int) else
+                        Fee(f.get("value"), "FEE", f.get("description", "")), rule) == CHARGED
+               for f in online)
 
 
 def _row(procedure: str, office: str, level: str, rng: random.Random, count: int = 1
@@ -233,8 +289,7 @@ def _portals(rubric: Any, by_service: dict[str, list[dict[str, Any]]],
             offer = _weighted(rng, PORTAL_OFFERS[best])
             if offer == "absent":
                 continue
-            fee = any(v for p in by_service[service.id] for v in p.get("fees", {}).get("ONLINE",
-                                                                                     []))
+            fee = any(_charged(p, rubric.fees) for p in by_service[service.id])
             entry: dict[str, Any] = {"offer": offer}
             if offer in ("partial", "full") and fee and rng.random() < 0.65:
                 entry["payment"] = True
@@ -260,6 +315,8 @@ _RESERVED = {"y", "n", "yes", "no", "true", "false", "on", "off", "null"}
 
 
 def _scalar(v: Any) -> str:
+    if v is None:
+        return "null"
     if isinstance(v, str) and _PLAIN.match(v) and v.lower() not in _RESERVED:
         return v
     if isinstance(v, bool):

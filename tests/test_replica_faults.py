@@ -355,11 +355,16 @@ def test_service_fault_fails_only_that_services_portal_observation(rubric):
                       "replica/scenarios/small.yaml")
     before, after = expected_verdicts(base, rubric), expected_verdicts(faulted, rubric)
     changed = {k for k in before if before[k] != after[k]}
-    # building_permit's flow is 01's only one with a payment step: the capability cannot tell
+    # school_enrolment's flow still takes payment: the capability stays met
     assert changed == {("01", "building_permit", "national_sso"),
-                       ("01", "building_permit", "online_payment"),
-                       ("01", "online_fee_payment", "online_payment")}
+                       ("01", "building_permit", "online_payment")}
     assert {after[k] for k in changed} == {("cannot_test", "http_5xx")}
+    both = variant([{"kind": "http_error", "unit": "01", "service": s}
+                    for s in ("building_permit", "school_enrolment")],
+                   "replica/scenarios/small.yaml")
+    # with both paying flows unreadable, the capability cannot tell
+    assert expected_verdicts(both, rubric)[("01", "online_fee_payment", "online_payment")] == (
+        "cannot_test", "http_5xx")
     assert after[("01", "building_permit", "level4_full")] == ("met", "")  # national FULL
     assert after[("01", "building_permit", "offered_online")] == before[
         ("01", "building_permit", "offered_online")]  # national criteria untouched
