@@ -25,7 +25,7 @@ from typing import Any
 import sqlite_utils
 
 from audits import __version__, scoring, store
-from audits.rubric import RUBRIC_FILE, SERVICES_FILE, UNITS_FILE, Rubric
+from audits.rubric import FEES_FILE, RUBRIC_FILE, SERVICES_FILE, UNITS_FILE, Rubric
 
 MET, NOT_MET, NA, CANNOT = "met", "not_met", "not_applicable", "cannot_test"
 VERDICTS = (MET, NOT_MET, NA, CANNOT)
@@ -49,7 +49,7 @@ class NotComparable(Exception):
 def rubric_hash(rubric_dir: Path | str) -> str:
     """SHA-256 of the rubric files: a weight changed without a version bump is still seen."""
     digest = hashlib.sha256()
-    for name in (RUBRIC_FILE, SERVICES_FILE, UNITS_FILE):
+    for name in (RUBRIC_FILE, SERVICES_FILE, UNITS_FILE, FEES_FILE):  # fees.yaml: verdicts too
         path = Path(rubric_dir) / name
         digest.update(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b""))
     return digest.hexdigest()
