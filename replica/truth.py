@@ -141,6 +141,8 @@ def _served(scenario: Scenario, rubric: Any) -> list[tuple[Offer, list[str]]]:
                 for o in scenario.offers]
     hit = _SERVED.get(id(scenario))
     if hit is None or hit[0] is not scenario or hit[1] is not rubric:
+        if len(_SERVED) > 16:  # tests build many variants: keep the memo small
+            _SERVED.clear()
         out = [(o, [code for code, _, _ in offices])
                for o, offices in offer_offices(scenario, rubric)]
         hit = _SERVED[id(scenario)] = (scenario, rubric, out)
