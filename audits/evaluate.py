@@ -10,13 +10,22 @@ the province's portal disagree.
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from audits import fees
-from audits.rubric import Criterion, FeeRule, Rubric, Service, Unit, unit_for_office
+from audits.rubric import (
+    DEFAULT_COVERAGE,
+    Criterion,
+    FeeRule,
+    Rubric,
+    Service,
+    Unit,
+    unit_for_office,
+)
 
 MET, NOT_MET, NA, CANNOT = "met", "not_met", "not_applicable", "cannot_test"
 VERDICTS = (MET, NOT_MET, NA, CANNOT)
@@ -162,6 +171,8 @@ class Cell:
     criteria: tuple[Criterion, ...]  # the criteria the rubric applies to this service
     portal: PortalView | None = None  # the unit's own portal, when one was visited
     fees: FeeRule | None = None  # the rubric's fee rule (rubrics/fees.yaml)
+    unattributed: int = 0  # office rows of the service's procedures that no unit claims
+    threshold: float = DEFAULT_COVERAGE  # rubric coverage_threshold
 
     def rows_status(self) -> tuple[bool, str]:
         """(complete, reason): do we hold every office row of every procedure?"""
@@ -188,9 +199,20 @@ def row_rule(predicate: Callable[[dict[str, Any], Cell], bool]) -> Rule:
         complete, reason = cell.rows_status()
         if not complete:
             return CANNOT, reason, []
-        return NOT_MET, "" if cell.rows else "not_listed", [ev for _, ev in cell.rows]
+        return _absent(cell, "")
 
     return rule
+
+
+def _absent(cell: Cell, reason: str) -> Outcome:
+    """not_met on complete rows: `reason` when the unit has rows; `not_listed` when it has none
+    - unless rows of the service belong to no unit (generic codes such as BCA_CAX): one of
+    them may be the unit's, so its absence is not proven (`unattributed_rows`)."""
+    if cell.rows:
+        return NOT_MET, reason, [ev for _, ev in cell.rows]
+    if cell.unattributed:
+        return CANNOT, "unattributed_rows", []
+    return NOT_MET, "not_listed", []
 
 
 def _online_detail(row: dict[str, Any], cell: Cell) -> bool:
@@ -319,9 +341,50 @@ def _level(row: dict[str, Any]) -> int:
     return LEVELS.get(row.get("implement_level") or "NONE", 0)
 
 
+def office_key(row: dict[str, Any]) -> str:
+    return (row.get("office_code") or "").strip().upper()
+
+
+def coverage(rows: Iterable[tuple[dict[str, Any], int]], need: int
+             ) -> tuple[int, int, list[int]]:
+    """(offices offering the level, offices, evidence of the offering rows): over the distinct
+    office codes of `rows`; an office offers it when one of its rows is at `need` or above and
+    not in testing (a row in testing is not offered to citizens)."""
+    offers: dict[str, bool] = {}
+    hits: list[int] = []
+    for row, ev in rows:
+        ok = _level(row) >= need and not row.get("testing")
+        offers[office_key(row)] = offers.get(office_key(row), False) or ok
+        if ok:
+            hits.append(ev)
+    return sum(offers.values()), len(offers), hits
+
+
+def covered(n: int, total: int, threshold: float) -> bool:
+    return total > 0 and n >= threshold * total - 1e-9  # float slack: 9/10 meets 0.9
+
+
+def coverage_rule(need: int) -> Rule:
+    """A level on the national side: met when the share of the unit's offices offering it
+    reaches the rubric's coverage_threshold (docs/ARCHITECTURE.md "Coverage across offices").
+    A share reached on the rows read wins over a failure of another procedure, as any positive
+    observation does; below it, not_met (`below_coverage`) needs every row."""
+
+    def rule(cell: Cell) -> Outcome:
+        n, total, hits = coverage(cell.rows, need)
+        if covered(n, total, cell.threshold):
+            return MET, "", hits
+        complete, reason = cell.rows_status()
+        if not complete:
+            return CANNOT, reason, []
+        return _absent(cell, "below_coverage")
+
+    return rule
+
+
 NATIONAL_LEVEL: dict[str, Rule] = {
-    "level3_partial": row_rule(lambda row, _: _level(row) >= LEVELS["PARTIAL"]),
-    "level4_full": row_rule(lambda row, _: _level(row) >= LEVELS["FULL"]),
+    "level3_partial": coverage_rule(LEVELS["PARTIAL"]),
+    "level4_full": coverage_rule(LEVELS["FULL"]),
 }
 
 RULES: dict[str, Rule] = {
@@ -352,41 +415,86 @@ def judge(cell: Cell, criterion: Criterion) -> Outcome:
     return rule(cell)
 
 
+UNATTRIBUTED = ""  # rows_by_unit's key for rows no unit claims
+
+
 def rows_by_unit(rubric: Rubric, obs: Observations) -> dict[tuple[str, str], list]:
-    """(unit code, procedure code) -> office rows of that unit."""
+    """(unit code, procedure code) -> office rows of that unit; rows no unit claims (generic
+    codes such as BCA_CAX) under (UNATTRIBUTED, procedure code)."""
     out: dict[tuple[str, str], list] = defaultdict(list)
     for code, rows in obs.rows.items():
         for row, ev in rows:
             unit = unit_for_office(rubric, row.get("office_code") or "")
-            if unit is not None:
-                out[(unit.code, code)].append((row, ev))
+            out[(unit.code if unit is not None else UNATTRIBUTED, code)].append((row, ev))
     return out
 
 
 def cells(obs: Observations, rubric: Rubric) -> Iterable[Cell]:
     by_unit = rows_by_unit(rubric, obs)
+    loose = {s.id: sum(len(by_unit.get((UNATTRIBUTED, p.code), [])) for p in s.procedures)
+             for s in rubric.services}
     for unit in rubric.units:
         portal = obs.portals.get(unit.code) if unit.kind == "province" else None
         for service in rubric.services:
             rows = [r for p in service.procedures for r in by_unit.get((unit.code, p.code), [])]
             yield Cell(unit, service, obs, rows, rubric.criteria_for(service), portal,
-                       rubric.fees)
+                       rubric.fees, loose[service.id], rubric.coverage_threshold)
+
+
+def _name(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text or "").casefold().split())
+
+
+def unit_codes(unit: Unit) -> set[str]:
+    """Every code under which an answer may name the unit."""
+    return {unit.code.upper(), unit.office_code.upper(), *unit.aliases}
+
+
+def confirmed_agencies(obs: Observations, rubric: Rubric) -> set[str]:
+    """Agencies whose code an answer of the run showed: a detail's promulgating agency code
+    (departmentPromulgateCode) or an office row attributed to it. The others' codes are
+    unproven tonight (docs/ARCHITECTURE.md "Agency codes")."""
+    seen = {str(data.get("agency_code") or "").strip().upper()
+            for data, _ in obs.details.values()}
+    out = {u.code for u in rubric.agencies if unit_codes(u) & seen}
+    by_unit = rows_by_unit(rubric, obs)
+    return out | {code for code, _ in by_unit if code != UNATTRIBUTED}
+
+
+def unverified(outcome: Outcome, unit: Unit, confirmed: set[str]) -> Outcome:
+    """An agency whose code no answer showed cannot be proven absent: its not_met is
+    `cannot_test` (`unit_code_unverified`); rows may sit under its real, unknown code."""
+    if outcome[0] == NOT_MET and unit.kind == "agency" and unit.code not in confirmed:
+        return CANNOT, "unit_code_unverified", []
+    return outcome
+
+
+
+def level_detail(cell: Cell, criterion_id: str) -> str:
+    """The share the national rows give for a level criterion: "97/126" (offices offering it
+    at that level, not in testing / the unit's offices listing the service); "" otherwise."""
+    if criterion_id not in NEED or not cell.rows:
+        return ""
+    n, total, _ = coverage(cell.rows, NEED[criterion_id])
+    return f"{n}/{total}"
 
 
 def evaluate(evidence: Iterable[dict[str, Any]], rubric: Rubric) -> list[dict[str, Any]]:
     """One verdict per unit x service x criterion of the rubric."""
     obs = observe(evidence)
+    confirmed = confirmed_agencies(obs, rubric)
     verdicts = []
     for cell in cells(obs, rubric):
         unit, service = cell.unit, cell.service
         for criterion in rubric.criteria:
-            verdict, reason, evs = judge(cell, criterion)
+            verdict, reason, evs = unverified(judge(cell, criterion), unit, confirmed)
             if criterion.id == "offered_online" and verdict != NA:  # how the page shows it
                 evs = evs + [i for c in cell.service_codes() for i in obs.national_pages[c]]
             verdicts.append({
                 "unit_code": unit.code, "unit_name": unit.name, "unit_kind": unit.kind,
                 "service_id": service.id, "criterion_id": criterion.id,
                 "verdict": verdict, "reason": reason, "evidence_ids": evs,
+                "detail": level_detail(cell, criterion.id) if verdict != NA else "",
             })
     return verdicts
 
@@ -406,7 +514,7 @@ def findings(evidence: Iterable[dict[str, Any]], rubric: Rubric) -> list[dict[st
       no office of the unit for it.
     """
     obs = observe(evidence)
-    out = []
+    out = code_mismatches(obs, rubric)
     for cell in cells(obs, rubric):
         portal = cell.portal
         if (portal is None or not portal.conclusive or not cell.service.procedures
@@ -419,8 +527,8 @@ def findings(evidence: Iterable[dict[str, Any]], rubric: Rubric) -> list[dict[st
             kind = "national_overstates"
         elif cell.rows and rank >= LEVELS["PARTIAL"] and rank > national:
             kind = "national_understates"
-        elif not cell.rows and rank >= LEVELS["PARTIAL"]:
-            kind = "not_listed_nationally"
+        elif not cell.rows and not cell.unattributed and rank >= LEVELS["PARTIAL"]:
+            kind = "not_listed_nationally"  # (a row no unit claims may be the unit's)
         if not kind:
             continue
         n, p = NATIONAL_STATE[national] or "not listed", PORTAL_STATE[rank]
@@ -430,4 +538,31 @@ def findings(evidence: Iterable[dict[str, Any]], rubric: Rubric) -> list[dict[st
             "detail": f"national portal: {n}; provincial portal: {p}",
             "evidence_ids": [ev for _, ev in cell.rows] + portal_evs,
         })
+    return out
+
+
+def code_mismatches(obs: Observations, rubric: Rubric) -> list[dict[str, Any]]:
+    """`unit_code_mismatch` findings: the rubric names agency A for a service, and a detail of
+    one of the service's procedures names A's agency (departmentPromulgateName = A's name) under
+    another code (departmentPromulgateCode): the rubric's code contradicts the portal."""
+    out = []
+    for service in rubric.services:
+        for code in service.agency_codes:
+            unit = rubric.unit(code)
+            seen = [(c, obs.details[c]) for c in (p.code for p in service.procedures)
+                    if c in obs.details]
+            wrong = [(c, data, ev) for c, (data, ev) in seen
+                     if _name(data.get("agency_name", "")) == _name(unit.name)
+                     and str(data.get("agency_code") or "").strip().upper() not in unit_codes(unit)]
+            if not wrong:
+                continue
+            shown = sorted({str(d.get("agency_code") or "") for _, d, _ in wrong})
+            out.append({
+                "unit_code": unit.code, "service_id": service.id, "kind": "unit_code_mismatch",
+                "national": ", ".join(shown), "portal": "",
+                "detail": f"rubric code {unit.code}; details of "
+                          f"{', '.join(c for c, _, _ in wrong)} name {unit.name} as "
+                          f"{', '.join(shown)}",
+                "evidence_ids": [ev for _, _, ev in wrong],
+            })
     return out

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 JSON_SCHEMA = "dvc-audit.report/1"
 VERDICT_COLUMNS = ("unit_code", "unit_name", "unit_kind", "service_id", "service_annex_no",
                    "criterion_id", "verdict", "reason", "run_id", "rubric_version",
-                   "evidence_ids")
+                   "evidence_ids", "detail")
 SCORE_COLUMNS = ("unit_code", "unit_name", "unit_kind", "rank", "raw", "max_possible", "share",
                  "normalised", "group", "rating_class", "share_group", "met", "not_met",
                  "not_applicable", "cannot_test", "gaps", "run_id", "rubric_version")
@@ -69,6 +69,7 @@ def verdict_records(model: ReportModel) -> list[dict[str, Any]]:
         "service_annex_no": order[v["service_id"]], "run_id": model.run["id"],
         "rubric_version": model.run["rubric_version"],
         "evidence_ids": " ".join(str(i) for i in v.get("evidence_ids") or []),
+        "detail": v.get("detail") or "",  # level criteria: the share of offices ("97/126")
     } for v in sorted_verdicts(model)]
 
 

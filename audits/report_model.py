@@ -18,7 +18,7 @@ import sqlite_utils
 
 from audits import scoring, store
 from audits.i18n import Lang
-from audits.rubric import Criterion, Rubric, Service, Unit
+from audits.rubric import Criterion, Rubric, Service, Unit, unit_for_office
 
 UNITS_DIR = "units"
 EVIDENCE_SHOWN = 3  # evidence links shown per verdict; the rest are counted
@@ -53,6 +53,7 @@ class CriterionStatus:
     reason: str
     evidence: tuple[EvidenceLink, ...]
     more: int  # cited evidence rows not shown
+    detail: str = ""  # level criteria: offices offering the level / the unit's offices ("97/126")
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,26 @@ class FindingItem:
     evidence: tuple[EvidenceLink, ...]
 
 
+@dataclass(frozen=True)
+class UnattributedOffice:
+    code: str
+    name: str
+    rows: int
+    procedures: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UnattributedRows:
+    """Office rows of the run that no unit claims (generic codes such as BCA_CAX, unknown
+    agencies): stored as evidence, counted here; while a service has some, a unit without a
+    row of its own for it is "could not test" (unattributed_rows)."""
+
+    count: int
+    by_service: tuple[tuple[Service, int], ...]
+    examples: tuple[UnattributedOffice, ...]  # the offices with most rows first
+    offices: int  # distinct office codes
+
+
 @dataclass
 class UnitPage:
     unit: Unit
@@ -132,6 +153,7 @@ class ReportModel:
     comparison: Any = None  # audits.compare766.Comparison when the run fetched Decision 766
     stopped_hosts: list[dict[str, Any]] = field(default_factory=list)  # hosts the crawl gave up
     reused: dict[str, Any] | None = None  # observations reused from earlier runs (load_reused)
+    unattributed: UnattributedRows | None = None  # office rows no unit claims
 
     def group_counts(self, kind: str) -> Counter:
         ks = self.board.kinds.get(kind)
@@ -210,7 +232,7 @@ def _criterion_status(rubric: Rubric, v: dict[str, Any],
     ids = list(v.get("evidence_ids") or [])
     shown = tuple(links[i] for i in ids[:EVIDENCE_SHOWN] if i in links)
     return CriterionStatus(rubric.criterion(v["criterion_id"]), v["verdict"], v["reason"] or "",
-                           shown, len(ids) - len(shown))
+                           shown, len(ids) - len(shown), v.get("detail") or "")
 
 
 def all_gaps_closed(unit_code: str, peers: dict[str, scoring.UnitScore],
@@ -325,7 +347,43 @@ def build_model(db: sqlite_utils.Database, rubric: Rubric, run: dict[str, Any],
     model.top_gaps = _top_gaps(model, rows)
     model.stopped_hosts = load_stopped_hosts(db, run["id"])
     model.reused = load_reused(db, run["id"])
+    model.unattributed = load_unattributed(db, run["id"], rubric)
     return model
+
+
+UNATTRIBUTED_EXAMPLES = 5
+
+
+def load_unattributed(db: sqlite_utils.Database, run_id: int,
+                      rubric: Rubric) -> UnattributedRows | None:
+    """The run's office rows that no unit of the rubric claims; None when there are none."""
+    claims: dict[str, bool] = {}
+    offices: dict[str, dict[str, Any]] = {}
+    per_code: Counter = Counter()
+    for code, proc, name in db.execute(
+            "SELECT office_code, procedure_code, json_extract(data, '$.office_name') "
+            "FROM evidence WHERE run_id = ? AND kind = 'office_row' AND outcome = 'ok'",
+            [run_id]).fetchall():
+        code = code or ""
+        if code not in claims:
+            claims[code] = unit_for_office(rubric, code) is not None
+        if claims[code]:
+            continue
+        office = offices.setdefault(code, {"name": name or "", "rows": 0, "procs": set()})
+        office["rows"] += 1
+        office["procs"].add(proc or "")
+        per_code[proc or ""] += 1
+    if not offices:
+        return None
+    by_service = []
+    for s in rubric.services:
+        n = sum(per_code[p.code] for p in s.procedures)
+        if n:
+            by_service.append((s, n))
+    ranked = sorted(offices.items(), key=lambda kv: (-kv[1]["rows"], kv[0]))
+    examples = tuple(UnattributedOffice(code, o["name"], o["rows"], tuple(sorted(o["procs"])))
+                     for code, o in ranked[:UNATTRIBUTED_EXAMPLES])
+    return UnattributedRows(sum(per_code.values()), tuple(by_service), examples, len(offices))
 
 
 def load_reused(db: sqlite_utils.Database, run_id: int) -> dict[str, Any] | None:

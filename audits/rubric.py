@@ -37,6 +37,7 @@ SERVICE_KINDS = ("procedure", "capability")
 DELIVERY_VALUES = ("province", "agency")
 EVIDENCE_VALUES = ("national", "portal")
 UNIT_KINDS = ("province", "agency")
+DEFAULT_COVERAGE = 0.9
 ANNEX_RANGE = range(1, 21)
 
 _SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -44,6 +45,7 @@ _PROCEDURE_CODE = re.compile(r"^\d\.\d{6}$")
 _PROVINCE_CODE = re.compile(r"^\d{2}$")
 _PROVINCE_OFFICE = re.compile(r"^H\d{2}$")
 _AGENCY_CODE = re.compile(r"^[A-Z][A-Z0-9]*$")
+_ALIAS = re.compile(r"^[A-Z0-9_]+$")
 
 
 # --------------------------------------------------------------------------- data classes
@@ -100,6 +102,9 @@ class Unit:
     # Extensions: False when no stored real response proves the agency code.
     code_verified: bool = True
     note: str = ""
+    # Whole office codes that belong to the unit although they carry no Hxx/Gxx segment
+    # (EVN's tax code "0100100079"): matched exactly, upper-cased.
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,9 @@ class Rubric:
     criteria: tuple[Criterion, ...]
     units: tuple[Unit, ...]
     fees: FeeRule | None = None  # rubrics/fees.yaml (always set by load_rubric)
+    # Share of a unit's offices that must offer a level for the level criteria to be met
+    # (rubric.yaml `coverage_threshold`; docs/ARCHITECTURE.md "Coverage across offices").
+    coverage_threshold: float = DEFAULT_COVERAGE
 
     def service(self, id: str) -> Service:
         for s in self.services:
@@ -175,18 +183,35 @@ class Rubric:
         return unit_for_office(self, office_code)
 
 
-def unit_for_office(rubric: Rubric, office_code: str) -> Unit | None:
-    """The unit whose office_code is the last '.'-separated segment of `office_code`.
+def office_claims(units: Iterable[Unit], office_code: str) -> list[Unit]:
+    """Every unit that claims an office code, by the rules of docs/ARCHITECTURE.md "Office
+    codes -> units": an alias equal to the whole code; else the unit whose office_code is the
+    first '.'-separated segment (real forms `H26.105`, `H26.105.1`, `H26`, `G01.18`); else the
+    one whose office_code is the last segment (legacy `000.37.26.H26`, `000.00.00.G01`).
+    More than one unit only when the rubric itself is ambiguous (`rubric check` refuses it)."""
+    code = (office_code or "").strip().upper()
+    if not code:
+        return []
+    units = list(units)
+    aliased = [u for u in units if code in u.aliases]
+    if aliased:
+        return aliased
+    parts = code.split(".")
+    for segment in (parts[0], parts[-1]):
+        hits = [u for u in units if u.office_code == segment]
+        if hits:
+            return hits
+    return []
 
-    `000.00.12.H26` and `000.37.26.H26` -> Hà Nội (H26); `G01` and `000.00.00.G01` -> Bộ Công an.
+
+def unit_for_office(rubric: Rubric, office_code: str) -> Unit | None:
+    """The unit an office code belongs to (`office_claims`), None when no unit claims it.
+
+    `H26.105`, `H26.7`, `H26` and `000.37.26.H26` -> Hà Nội (H26); `G01`, `G01.18` and
+    `000.00.00.G01` -> Bộ Công an; `0100100079` -> EVN (alias); `BCA_CAX` -> None.
     """
-    if not office_code:
-        return None
-    last = office_code.strip().rsplit(".", 1)[-1].upper()
-    for u in rubric.units:
-        if u.office_code == last:
-            return u
-    return None
+    claims = office_claims(rubric.units, office_code)
+    return claims[0] if claims else None
 
 
 # --------------------------------------------------------------------------- errors
@@ -491,6 +516,9 @@ UNIT_FIELDS: FieldSpec = {
     "office_code": (_text(), True, None),
     "code_verified": (_bool, False, True),
     "note": (_text(allow_empty=True), False, ""),
+    "aliases": (_list_of(_pattern(_ALIAS, "a whole office code without spaces or dots, "
+                                          "upper-case, e.g. \"0100100079\" (quoted)")),
+                False, ()),
 }
 
 
@@ -526,7 +554,20 @@ def _check_units(doc: Any, rep: _Report) -> tuple[Unit, ...]:
         rep.add(code, "code", "duplicate unit code")
     for oc in sorted(_duplicates(u.office_code for u in units)):
         rep.add(oc, "office_code", "office_code used by more than one unit")
+    _alias_clashes(units, rep)
     return tuple(units)
+
+
+def _alias_clashes(units: list[Unit], rep: _Report) -> None:
+    """An alias must name one unit only: not another unit's alias, office_code or code (an
+    office code matching two units would be attributed arbitrarily)."""
+    for u in units:
+        for alias in u.aliases:
+            others = [o.code for o in units if o is not u and (
+                alias in o.aliases or alias in (o.office_code, o.code))]
+            if others:
+                rep.add(u.code, "aliases", f"alias {alias!r} also matches unit(s) "
+                        f"{', '.join(others)}: an office code must match one unit only")
 
 
 # --------------------------------------------------------------------------- services.yaml
@@ -667,7 +708,8 @@ def _check_criteria(doc: Any, service_ids: set[str] | None, rep: _Report) -> tup
         else:
             rep.add("", "version", "required field is missing" if "version" not in doc else msg)
     criteria: list[Criterion] = []
-    for i, raw in enumerate(_entries(doc, "criteria", rep, others=("version",))):
+    for i, raw in enumerate(_entries(doc, "criteria", rep,
+                                     others=("version", "coverage_threshold"))):
         entry = _entry_name(raw, "id", i)
         f = _check_fields(raw, CRITERION_FIELDS, rep, entry)
         if f is None:
@@ -680,6 +722,17 @@ def _check_criteria(doc: Any, service_ids: set[str] | None, rep: _Report) -> tup
     for cid in sorted(_duplicates(c.id for c in criteria)):
         rep.add(cid, "id", "duplicate criterion id")
     return version, tuple(criteria)
+
+
+def _coverage_threshold(doc: Any, rep: _Report) -> float:
+    """rubric.yaml `coverage_threshold`: a share in (0, 1]; DEFAULT_COVERAGE when absent."""
+    if not isinstance(doc, dict) or "coverage_threshold" not in doc:
+        return DEFAULT_COVERAGE
+    v = doc["coverage_threshold"]
+    if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= 1:
+        rep.add("", "coverage_threshold", f"must be a number > 0 and <= 1, got {v!r}")
+        return DEFAULT_COVERAGE
+    return float(v)
 
 
 def _criteria_coverage(criteria: tuple[Criterion, ...], rep: _Report) -> None:
@@ -774,10 +827,11 @@ def _build(path: Path) -> tuple[Rubric | None, list[RubricError]]:
             _annex_coverage(services, reports[SERVICES_FILE])
             service_ids = {s.id for s in services}
 
-    version, criteria = "", ()
+    version, criteria, threshold = "", (), DEFAULT_COVERAGE
     if docs[RUBRIC_FILE] is not None:
         n_before = len(errors)
         version, criteria = _check_criteria(docs[RUBRIC_FILE], service_ids, reports[RUBRIC_FILE])
+        threshold = _coverage_threshold(docs[RUBRIC_FILE], reports[RUBRIC_FILE])
         if len(errors) == n_before:
             _criteria_coverage(criteria, reports[RUBRIC_FILE])
 
@@ -787,7 +841,7 @@ def _build(path: Path) -> tuple[Rubric | None, list[RubricError]]:
     fees = _check_fees(fees_doc, fees_report) if fees_doc is not None else None
     if errors or unit_index is None or service_ids is None:
         return None, errors
-    return Rubric(version, services, criteria, units, fees), errors
+    return Rubric(version, services, criteria, units, fees, threshold), errors
 
 
 def _check_scoring(path: Path, rep: _Report) -> None:

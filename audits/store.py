@@ -321,9 +321,11 @@ VERDICT_NAMES = ("met", "not_met", "not_applicable", "cannot_test")
 
 def save_verdicts(db: sqlite_utils.Database, run_id: int, rubric_version: str,
                   verdicts: Iterable[dict[str, Any]]) -> int:
+    detail = "detail" in db["verdicts"].columns_dict  # absent only while an old store migrates
     rows = [
         {**{k: v[k] for k in VERDICT_KEYS}, "run_id": run_id, "rubric_version": rubric_version,
-         "evidence_ids": json.dumps(v.get("evidence_ids", []))}
+         "evidence_ids": json.dumps(v.get("evidence_ids", [])),
+         **({"detail": v.get("detail") or ""} if detail else {})}
         for v in verdicts
     ]
     counts = {v: sum(1 for r in rows if r["verdict"] == v) for v in VERDICT_NAMES}
@@ -419,3 +421,12 @@ def _m005_findings_by_version(db: sqlite_utils.Database) -> None:
 
 
 MIGRATIONS.append(("005_findings_by_version", _m005_findings_by_version))
+
+
+def _m006_verdict_detail(db: sqlite_utils.Database) -> None:
+    """Office codes and coverage (issue 14): a verdict's `detail`, e.g. the share of the unit's
+    offices offering a level ("97/126"); "" for verdicts stored before."""
+    db["verdicts"].add_column("detail", str, not_null_default="")
+
+
+MIGRATIONS.append(("006_verdict_detail", _m006_verdict_detail))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from replica import names
+from replica import offices as office_codes
 from replica.ids import keyed_rng, keyed_uuid, uuid7, uuid_ms
 from replica.provincial import apply_path
 from replica.scenario import (
@@ -152,7 +153,6 @@ def build_portal(scenario: Scenario, rubric: Any) -> Portal:
     if errors:
         raise errors[0]
     seed = scenario.seed
-    units = {u.code: u for u in rubric.units}
     provinces = sorted((u for u in rubric.units if u.kind == "province"), key=lambda u: u.code)
 
     specs: dict[str, ProcedureSpec] = {}
@@ -173,14 +173,13 @@ def build_portal(scenario: Scenario, rubric: Any) -> Portal:
 
     rows: list[dict[str, Any]] = []
     row_targets: dict[str, tuple[str, ...]] = {}
-    ward_next: dict[tuple[str, str], int] = {}
-    for o in scenario.offers:
-        unit = units[o.unit]
+    for o, offices in office_codes.offer_offices(scenario, rubric):
         spec = scenario.procedure(o.procedure)
         fid = id_by_code[o.procedure]
-        offices = _offices(seed, o, unit, spec, ward_next)
         for dept_code, dept_name, level in offices:
-            row_id = keyed_uuid(seed, "office-row", o.procedure, dept_code)
+            # an explicit code (BCA_CAX) may be declared under several units: one row each
+            row_id = (keyed_uuid(seed, "office-row", o.procedure, dept_code, o.unit)
+                      if o.office_code else keyed_uuid(seed, "office-row", o.procedure, dept_code))
             url = o.citizen_url
             portal = scenario.portal(o.unit)
             root = PORTAL_TOKEN % o.unit if portal else f"{BASE_TOKEN}/portals/{o.unit}"
@@ -229,36 +228,9 @@ def _rubric_codes(rubric: Any) -> list[str]:
     return [p.code for s in rubric.services for p in s.procedures]
 
 
-def ward_office(seed: int, unit: Any, k: int) -> tuple[str, str]:
-    """(code, name) of ward number k (1-based) of a province unit."""
-    a, b = 10 + (k - 1) % 90, 30 + (k - 1) // 90
-    perm = list(range(len(names.WARD_NAMES)))
-    keyed_rng(seed, "wards", unit.code).shuffle(perm)
-    n = len(perm)
-    base = names.WARD_NAMES[perm[(k - 1) % n]]
-    suffix = f" {(k - 1) // n + 1}" if k > n else ""
-    kind = names.WARD_KINDS[keyed_rng(seed, "ward-kind", unit.code, k).random() < 0.35]
-    return f"000.{a:02d}.{b:02d}.{unit.office_code}", f"UBND {kind} {base}{suffix}"
-
-
-def _offices(seed, offer, unit, spec, ward_next) -> list[tuple[str, str, str]]:
-    if offer.office == "agency":
-        code = f"000.00.00.{unit.office_code}"
-        return [(code, offer.office_name or unit.name, "MINISTRY")]
-    if offer.office == "province":
-        _, dept, num, _ = names.agency_info(spec.agency_code)
-        code = f"000.00.{num:02d}.{unit.office_code}"
-        return [(code, offer.office_name or f"{dept} {names.locative(unit.name)}", "PROVINCE")]
-    key = (offer.unit, offer.procedure)
-    start = ward_next.get(key, 1)
-    ward_next[key] = start + offer.count
-    out = []
-    for k in range(start, start + offer.count):
-        code, name = ward_office(seed, unit, k)
-        if offer.office_name:
-            name = offer.office_name if offer.count == 1 else f"{offer.office_name} {k}"
-        out.append((code, name, "WARD"))
-    return out
+def ward_office(seed: int, unit: Any, k: int, form: str = "real") -> tuple[str, str]:
+    """(code, name) of ward number k (1-based) of a province unit (replica/offices.py)."""
+    return office_codes.ward_code(unit, k, form), office_codes.ward_name(seed, unit, k)
 
 
 def catalogue_row(seed: int, p: ProcedureSpec, fid: str) -> dict[str, Any]:

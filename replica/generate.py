@@ -10,6 +10,10 @@ blocked. Every province gets its own portal (`portals`): the platform family obs
 ../shared/research/portals/derived/provincial_portals_observed.csv, else a drawn one; what the
 portal offers follows the national level mostly, and disagrees with it sometimes; two provinces
 hand off nothing nationally (found through the portal list); one portal is down, one blocked.
+Real office shapes (`_real_shapes`): the commune police's generic `BCA_CAX` rows for a building
+permit procedure, EVN's tax-code office `0100100079`, and in the province whose portal is down
+(so the national rows decide) a ward-level procedure offered toàn trình in 97 wards and một phần
+in 29 (below the 0.9 coverage threshold).
 Same rubric + same seed -> byte-identical file.
 """
 
@@ -253,6 +257,8 @@ def generate(rubric: Any, seed: int = 2026, total: int = REAL_TOTAL) -> dict[str
                   for p in by_service.get(s.id, [])[1:]]
     blocked = rng.choice(candidates or [procedures[0]["code"]])
     portals, portal_faults = _portals(rubric, by_service, offers, seed)
+    down = next(f["unit"] for f in portal_faults if f["kind"] == "portal_down")
+    _real_shapes(rubric, by_service, offers, down)
     return {
         "name": "full",
         "description": (
@@ -305,6 +311,35 @@ def _portals(rubric: Any, by_service: dict[str, list[dict[str, Any]]],
     down, blocked = rng.sample([c for c in drawn if c not in silent], 2)
     return portals, [{"kind": "portal_down", "unit": down},
                      {"kind": "portal_blocked", "unit": blocked}]
+
+
+GENERIC_POLICE = {"office_code": "BCA_CAX", "office_name": "Công an cấp Xã",
+                  "citizen_url": "https://dvc.moc.gov.vn/vi/nps/apply"}
+EVN_TAX_CODE = "0100100079"
+MIXED_WARDS = (("FULL", 97), ("PARTIAL", 29))  # toàn trình 97/126: below the threshold
+
+
+def _real_shapes(rubric: Any, by_service: dict[str, list[dict[str, Any]]],
+                 offers: dict[str, list[dict[str, Any]]], down: str) -> None:
+    """Rows in the shapes the real portal serves (office_rows_2026-10), added after the drawn
+    ones (no random draw: the rest of the file stays as it was)."""
+    permits = [p["code"] for p in by_service.get("building_permit", [])]
+    if permits:  # the commune police of any province: a row no unit claims
+        police = {"procedure": permits[-1], "office": "ward", "level": "FULL", **GENERIC_POLICE}
+        for unit in ("01", "79"):
+            offers.setdefault(unit, []).append(dict(police))
+    bills = [p["code"] for p in by_service.get("utility_bill_payment", [])]
+    if bills and "EVN" in {u.code for u in rubric.units}:
+        offers.setdefault("EVN", []).append({
+            "procedure": bills[-1], "office": "agency", "level": "FULL",
+            "office_code": EVN_TAX_CODE, "office_name": "Tập đoàn Điện lực Việt Nam",
+            "citizen_url": f"https://evnhanoi.vn/cskh/dk-thaydoi-chuthe-hd?MaTTHCDP={bills[-1]}"})
+    wards = [p["code"] for p in by_service.get("marriage_registration", [])
+             if "ward" in p["levels"]]
+    if wards:
+        for level, count in MIXED_WARDS:
+            offers.setdefault(down, []).append(
+                {"procedure": wards[0], "office": "ward", "level": level, "count": count})
 
 
 # --------------------------------------------------------------------------- YAML output

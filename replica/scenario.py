@@ -140,6 +140,7 @@ class Offer:
     office_name: str = ""  # override the generated office name
     essential: bool = False
     field: str = ""  # where it was declared, for messages
+    office_code: str = ""  # served verbatim as departmentCode ("" = generated)
 
     def url_for(self, base_url: str) -> str:
         if self.citizen_url == "default":
@@ -219,6 +220,7 @@ class Scenario:
     path: str = ""
     portals: tuple[PortalSpec, ...] = ()
     index766: dict[str, Any] = field(default_factory=dict, hash=False)  # replica/index766.py
+    office_codes: str = "real"  # generated office code forms: real (H26.105) | legacy
 
     def portal(self, unit: str) -> PortalSpec | None:
         for p in self.portals:
@@ -386,9 +388,11 @@ _PROC_KEYS = {"code", "name", "department", "agency_code", "service", "levels", 
               "offline_only_flag"}
 PROCESSING_TIME_FORMS = ("int", "float", "text")
 _OFFER_KEYS = {"procedure", "office", "level", "citizen_url", "testing", "count", "office_name",
-               "essential"}
+               "essential", "office_code"}
 _TOP_KEYS = {"name", "description", "seed", "catalogue", "procedures", "offers", "faults",
-             "rubric", "portals", "index766"}
+             "rubric", "portals", "index766", "office_codes"}
+OFFICE_CODE_FORMS = ("real", "legacy")  # replica/offices.py
+_OFFICE_CODE_RE = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
 _PORTAL_KEYS = {"platform", "sso", "services"}
 _PORTAL_SERVICE_KEYS = {"offer", "payment", "sso", "procedure"}
 
@@ -507,6 +511,12 @@ def _parse_offer(r: _Reader, unit: str, raw: Any, fld: str, codes: set[str]) -> 
     count = r.integer(d, "count", f"{fld}.count", required=False, default=1, minimum=1)
     if count > 1 and office != "ward":
         raise r.err(f"{fld}.count", "only ward offers may stand for several offices")
+    code = r.string(d, "office_code", f"{fld}.office_code", required=False)
+    if code and not _OFFICE_CODE_RE.match(code):
+        raise r.err(f"{fld}.office_code", "must be an office code like H26.105, BCA_CAX or "
+                    f"0100100079 (letters, digits, _ and dots), got {code!r}")
+    if code and count > 1:
+        raise r.err(f"{fld}.count", "an explicit office_code is one office: count must be 1")
     return Offer(
         unit=unit,
         procedure=proc,
@@ -518,6 +528,7 @@ def _parse_offer(r: _Reader, unit: str, raw: Any, fld: str, codes: set[str]) -> 
         office_name=r.string(d, "office_name", f"{fld}.office_name", required=False),
         essential=r.boolean(d, "essential", f"{fld}.essential", False),
         field=fld,
+        office_code=code,
     )
 
 
@@ -668,9 +679,10 @@ def parse_scenario(data: Any, file: str | Path = "<scenario>") -> Scenario:
             offers.append(_parse_offer(r, unit_s, raw, f"offers.{unit_s}[{j}]", seen))
     keys = set()
     for o in offers:
-        if o.office != "ward" and (o.unit, o.procedure, o.office, o.office_name) in keys:
+        key = (o.unit, o.procedure, o.office, o.office_name, o.office_code)
+        if (o.office != "ward" or o.office_code) and key in keys:
             raise r.err(o.field, f"duplicate {o.office} offer of {o.procedure} for unit {o.unit}")
-        keys.add((o.unit, o.procedure, o.office, o.office_name))
+        keys.add(key)
 
     portals = tuple(_parse_portal(r, unit, raw)
                     for unit, raw in r.mapping(d.get("portals") or {}, "portals").items())
@@ -688,6 +700,8 @@ def parse_scenario(data: Any, file: str | Path = "<scenario>") -> Scenario:
         path=str(file),
         portals=portals,
         index766=_parse_index766(r, d.get("index766")),
+        office_codes=r.choice(d, "office_codes", "office_codes", OFFICE_CODE_FORMS,
+                              required=False, default="real") or "real",
     )
 
 
@@ -738,6 +752,8 @@ def check_against_rubric(scenario: Scenario, rubric: Any) -> list[ScenarioError]
         elif (u.kind == "province") != (o.office in ("province", "ward")):
             errors.append(ScenarioError(file, f"{o.field}.office",
                                         f"office {o.office!r} does not fit a {u.kind} unit"))
+        elif o.office_code:
+            errors += _office_code_problems(file, o, rubric)
     for portal in scenario.portals:
         u = units.get(portal.unit)
         if u is None or u.kind != "province":
@@ -757,3 +773,19 @@ def check_against_rubric(scenario: Scenario, rubric: Any) -> list[ScenarioError]
                     file, f"{ps.field}.procedure",
                     f"{ps.procedure} is not a procedure of rubric service {ps.service!r}"))
     return errors
+
+
+def _office_code_problems(file: str, offer: Offer, rubric: Any) -> list[ScenarioError]:
+    """An explicit office code must name its own unit or none (a generic code such as
+    BCA_CAX: unattributed); one naming another unit, or two, would be attributed by guess."""
+    from replica.offices import claimants  # local: offices is a leaf beside this module
+
+    named = [u.code for u in claimants(rubric.units, offer.office_code)]
+    if len(named) > 1:
+        return [ScenarioError(file, f"{offer.field}.office_code",
+                              f"{offer.office_code!r} matches units {', '.join(named)}: an "
+                              "office code must match one unit at most")]
+    if named and named[0] != offer.unit:
+        return [ScenarioError(file, f"{offer.field}.office_code",
+                              f"{offer.office_code!r} names unit {named[0]}, not {offer.unit}")]
+    return []

@@ -20,8 +20,10 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
+from replica.offices import claimants, offer_offices, unit_codes
 from replica.scenario import (
     OFFER_RANK,
     Fee,
@@ -55,6 +57,21 @@ class CellTruth:
     failures: tuple[str, ...]  # failure reasons of the others (sorted, unique)
     rows: tuple[tuple[ProcedureSpec, Offer], ...]  # the unit's office rows of observed procs
     fees: str = "unknown"  # the observed procedures' online fees: charged | exempt | unknown
+    # (office code, level rank, testing) of each of the unit's office rows of observed procs
+    offices: tuple[tuple[str, int, bool], ...] = ()
+    unattributed: bool = False  # an observed procedure has a row with a generic office code
+    threshold: Fraction = Fraction(9, 10)  # the rubric's coverage_threshold
+
+    def coverage(self, need: int) -> tuple[int, int]:
+        """(offices offering level `need` or above, not in testing; the unit's offices)."""
+        best: dict[str, bool] = {}
+        for code, rank, testing in self.offices:
+            best[code] = best.get(code, False) or (rank >= need and not testing)
+        return sum(best.values()), len(best)
+
+    def covered(self, need: int) -> bool:
+        n, total = self.coverage(need)
+        return total > 0 and Fraction(n, total) >= self.threshold
 
     def best_level(self) -> int:
         return max((RANK[o.level] for _, o in self.rows), default=-1)
@@ -127,17 +144,48 @@ def portal_truth(scenario: Scenario, unit: Any, service: Any) -> PortalTruth | N
     )
 
 
-def cell_truth(scenario: Scenario, unit: Any, service: Any, fee_rule: Any = None) -> CellTruth:
+def generic(offer: Offer, rubric: Any) -> bool:
+    """An explicit office code no unit claims (BCA_CAX): its rows are nobody's."""
+    return (bool(offer.office_code) and rubric is not None
+            and not claimants(rubric.units, offer.office_code))
+
+
+def cell_truth(scenario: Scenario, unit: Any, service: Any, rubric: Any = None) -> CellTruth:
     codes = {p.code for p in service.procedures}
     procs = tuple(p for p in scenario.procedures if p.code in codes)
     failed = scenario.failed_procedures()
     observed = tuple(p for p in procs if p.code not in failed)
     seen = {p.code: p for p in observed}
-    rows = tuple((seen[o.procedure], o) for o in scenario.offers
-                 if o.unit == unit.code and o.procedure in seen)
+    served = _served(scenario, rubric)
+    mine = [(o, offices) for o, offices in served
+            if o.procedure in seen and o.unit == unit.code and not generic(o, rubric)]
+    rows = tuple((seen[o.procedure], o) for o, _ in mine)
+    offices = tuple((code, RANK[o.level], o.testing) for o, codes_ in mine for code in codes_)
+    loose = any(o.procedure in seen and generic(o, rubric) for o, _ in served)
     failures = tuple(sorted({failed[p.code] for p in procs if p.code in failed}))
+    fee_rule = getattr(rubric, "fees", None)
     fees = service_fees(observed, fee_rule) if fee_rule is not None else UNKNOWN
-    return CellTruth(frozenset(codes), procs, observed, failures, rows, fees)
+    threshold = Fraction(str(getattr(rubric, "coverage_threshold", 0.9)))
+    return CellTruth(frozenset(codes), procs, observed, failures, rows, fees, offices, loose,
+                     threshold)
+
+
+_SERVED: dict[int, tuple[Any, Any, list]] = {}
+
+
+def _served(scenario: Scenario, rubric: Any) -> list[tuple[Offer, list[str]]]:
+    """Each offer with the office codes it stands for (memoised per scenario and rubric)."""
+    if rubric is None:  # no rubric: every declared offer is its unit's, one office each
+        return [(o, [f"{o.unit}:{o.office}:{i}" for i in range(o.count)])
+                for o in scenario.offers]
+    hit = _SERVED.get(id(scenario))
+    if hit is None or hit[0] is not scenario or hit[1] is not rubric:
+        if len(_SERVED) > 16:  # tests build many variants: keep the memo small
+            _SERVED.clear()
+        out = [(o, [code for code, _, _ in offices])
+               for o, offices in offer_offices(scenario, rubric)]
+        hit = _SERVED[id(scenario)] = (scenario, rubric, out)
+    return hit[2]
 
 
 def _positive_or(positive: bool, cell: CellTruth) -> Verdict:
@@ -147,7 +195,25 @@ def _positive_or(positive: bool, cell: CellTruth) -> Verdict:
         return MET, ""
     if cell.failures:
         return CANNOT, cell.failure()
-    return NOT_MET, "" if cell.rows else "not_listed"
+    return _absent(cell, "")
+
+
+def _absent(cell: CellTruth, reason: str) -> Verdict:
+    """not_met on complete rows; with no row of the unit's own, `not_listed` unless some row
+    of the service is nobody's (a generic code): then absence is not proven."""
+    if cell.rows:
+        return NOT_MET, reason
+    return (CANNOT, "unattributed_rows") if cell.unattributed else (NOT_MET, "not_listed")
+
+
+def _coverage(cell: CellTruth, need: int) -> Verdict:
+    """A level on the national side: the share of the unit's offices offering it (not in
+    testing) reaches the threshold; a share reached on what was read wins over a failure."""
+    if cell.covered(need):
+        return MET, ""
+    if cell.failures:
+        return CANNOT, cell.failure()
+    return _absent(cell, "below_coverage")
 
 
 def _national(criterion: Any, cell: CellTruth) -> Verdict:
@@ -159,9 +225,9 @@ def _national(criterion: Any, cell: CellTruth) -> Verdict:
             return NOT_MET, "no_online_method"
         return verdict
     if cid == "level3_partial":
-        return _positive_or(cell.best_level() >= RANK["PARTIAL"], cell)
+        return _coverage(cell, RANK["PARTIAL"])
     if cid == "level4_full":
-        return _positive_or(cell.best_level() >= RANK["FULL"], cell)
+        return _coverage(cell, RANK["FULL"])
     if cid == "national_handoff":
         return _positive_or(any(o.citizen_url and not o.testing for _, o in cell.rows), cell)
     if cid == "online_payment":
@@ -217,12 +283,13 @@ def expected_verdicts(scenario: Scenario, rubric: Any) -> dict[Key, Verdict]:
     errors = check_against_rubric(scenario, rubric)
     if errors:
         raise errors[0]
+    seen = seen_agencies(scenario, rubric)
     out: dict[Key, Verdict] = {}
     for unit in rubric.units:
         for service in rubric.services:
             applicable = {c.id for c in rubric.criteria_for(service)}
             is_delivered = delivered(unit, service)
-            cell = cell_truth(scenario, unit, service, rubric.fees) if is_delivered else None
+            cell = cell_truth(scenario, unit, service, rubric) if is_delivered else None
             portal = portal_truth(scenario, unit, service) if is_delivered else None
             for criterion in rubric.criteria:
                 key = (unit.code, service.id, criterion.id)
@@ -231,7 +298,43 @@ def expected_verdicts(scenario: Scenario, rubric: Any) -> dict[Key, Verdict]:
                 elif criterion.id not in applicable:
                     out[key] = (NA, "criterion_not_applicable")
                 else:
-                    out[key] = criterion_verdict(criterion, cell, portal)
+                    verdict = criterion_verdict(criterion, cell, portal)
+                    if verdict[0] == NOT_MET and unit.kind == "agency" and unit.code not in seen:
+                        verdict = (CANNOT, "unit_code_unverified")  # its code is unproven
+                    out[key] = verdict
+    return out
+
+
+def seen_agencies(scenario: Scenario, rubric: Any) -> set[str]:
+    """Agencies an answer names: the promulgating agency code of an observed procedure's
+    detail, or an office row of theirs (of an observed procedure)."""
+    failed = scenario.failed_procedures()
+    observed = [p for p in scenario.procedures if p.code not in failed]
+    promulgators = {p.agency_code.strip().upper() for p in observed}
+    out = {u.code for u in rubric.units if u.kind == "agency"
+           and (unit_codes(u) | {u.code.upper()}) & promulgators}
+    return out | {o.unit for o in scenario.offers
+                  if o.procedure not in failed and not generic(o, rubric)}
+
+
+LEVEL_DETAIL = {"level3_partial": RANK["PARTIAL"], "level4_full": RANK["FULL"]}
+
+
+def expected_details(scenario: Scenario, rubric: Any) -> dict[Key, str]:
+    """The share each level verdict states: {(unit, service, criterion): "n/total"} for the
+    delivered level criteria of units with rows (offices offering the level, not in testing /
+    the unit's offices listing the service)."""
+    out: dict[Key, str] = {}
+    for unit in rubric.units:
+        for service in rubric.services:
+            if not delivered(unit, service):
+                continue
+            applicable = {c.id for c in rubric.criteria_for(service)}
+            cell = cell_truth(scenario, unit, service, rubric)
+            for cid, need in LEVEL_DETAIL.items():
+                if cid in applicable and cell.offices:
+                    n, total = cell.coverage(need)
+                    out[(unit.code, service.id, cid)] = f"{n}/{total}"
     return out
 
 
@@ -242,13 +345,13 @@ def expected_findings(scenario: Scenario, rubric: Any) -> dict[tuple[str, str], 
     """{(unit, service): (kind, national level, portal offer)} for every disagreement an audit
     must report: both portals read completely (portal answers; no procedure of the service
     failed nationally) and the levels differ as docs/ARCHITECTURE.md "Findings" says."""
-    out: dict[tuple[str, str], tuple[str, ...]] = {}
+    out: dict[tuple[str, str], tuple[str, ...]] = code_mismatches(scenario, rubric)
     for unit in rubric.units:
         for service in rubric.services:
             if not service.procedures or not delivered(unit, service):
                 continue
             portal = portal_truth(scenario, unit, service)
-            cell = cell_truth(scenario, unit, service)
+            cell = cell_truth(scenario, unit, service, rubric)
             if portal is None or portal.fault or cell.failures:
                 continue
             national = cell.best_level()  # -1 unlisted, 0 NONE, 1 PARTIAL, 2 FULL
@@ -258,11 +361,34 @@ def expected_findings(scenario: Scenario, rubric: Any) -> dict[tuple[str, str], 
                 kind = "national_overstates"
             elif cell.rows and offered >= OFFER_RANK["partial"] and offered > national:
                 kind = "national_understates"
-            elif not cell.rows and offered >= OFFER_RANK["partial"]:
+            elif not cell.rows and not cell.unattributed and offered >= OFFER_RANK["partial"]:
                 kind = "not_listed_nationally"
             if kind:
                 out[(unit.code, service.id)] = (kind, NATIONAL_NAMES[national],
                                                 portal.offer.offer)
+    return out
+
+
+def _name(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+def code_mismatches(scenario: Scenario, rubric: Any) -> dict[tuple[str, str], tuple[str, ...]]:
+    """`unit_code_mismatch`: a service's agency (rubric agency_codes) appears by name as the
+    promulgating agency of an observed procedure of the service, under another code."""
+    failed = scenario.failed_procedures()
+    out: dict[tuple[str, str], tuple[str, ...]] = {}
+    for service in rubric.services:
+        codes = {p.code for p in service.procedures}
+        for code in service.agency_codes:
+            unit = rubric.unit(code)
+            own = unit_codes(unit) | {unit.code.upper()}
+            wrong = sorted({p.agency_code for p in scenario.procedures
+                            if p.code in codes and p.code not in failed
+                            and _name(p.department) == _name(unit.name)
+                            and p.agency_code.strip().upper() not in own})
+            if wrong:
+                out[(unit.code, service.id)] = ("unit_code_mismatch", ", ".join(wrong), "")
     return out
 
 

@@ -20,7 +20,7 @@ from crawler.spiders.national import API as NATIONAL_API
 from replica import index766
 from replica.scenario import load_scenario
 from replica.server import ReplicaServer
-from replica.truth import expected_findings, expected_verdicts
+from replica.truth import expected_details, expected_findings, expected_verdicts
 from tests.browser import render
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -164,6 +164,35 @@ def test_verdicts_csv(small: tuple[AuditResult, list]) -> None:
     assert len(rows) == len(rubric.units) * len(rubric.services) * len(rubric.criteria)
     assert {r["verdict"] for r in rows} <= {"met", "not_met", "not_applicable", "cannot_test"}
     assert "Thành phố Hà Nội" in {r["unit_name"] for r in rows}
+
+
+def test_office_codes_coverage_and_unattributed_rows(small: tuple[AuditResult, list]) -> None:
+    """Real office code forms are attributed, every level verdict carries the share of the
+    unit's offices the truth gives, and rows no unit claims (BCA_CAX) are shown."""
+    result, _ = small
+    db = store.open_db(result.db_path)
+    rows = store.load_verdicts(db, result.run_id)
+    got = {(v["unit_code"], v["service_id"], v["criterion_id"]): v["detail"]
+           for v in rows if v["detail"]}
+    truth = expected_details(load_scenario(SMALL), load_rubric())
+    assert got == truth
+    assert truth[("31", "marriage_registration", "level4_full")] == "9/12"  # below 0.9
+    verdicts = stored_verdicts(result)
+    assert verdicts[("31", "marriage_registration", "level4_full")] == ("not_met",
+                                                                        "below_coverage")
+    assert verdicts[("04", "building_permit", "offered_online")] == ("cannot_test",
+                                                                     "unattributed_rows")
+    assert verdicts[("EVN", "utility_bill_payment", "offered_online")] == ("met", "")
+    assert verdicts[("G08", "foreigner_visa_extension", "offered_online")] == (
+        "cannot_test", "unit_code_unverified")
+    html = result.reports["html"].read_text(encoding="utf-8")
+    assert 'id="unattributed"' in html and 'data-office="BCA_CAX"' in html
+    unit = (result.reports["html"].parent / "units" / "31.html").read_text(encoding="utf-8")
+    assert 'data-share="9/12"' in unit and "toàn trình: 9/12" in unit
+    with result.reports["csv"].open(encoding="utf-8", newline="") as fh:
+        shares = {(r["unit_code"], r["service_id"], r["criterion_id"]): r["detail"]
+                  for r in csv.DictReader(fh) if r["detail"]}
+    assert shares == truth
 
 
 def test_report_opens_in_chromium(small: tuple[AuditResult, list], tmp_path: Path) -> None:

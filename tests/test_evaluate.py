@@ -70,8 +70,9 @@ def test_partial_testing_row_without_url(rubric: Rubric) -> None:
     sid, codes = birth(rubric)
     evidence = base(codes) + [row(codes[0], "000.31.05.H26", "PARTIAL", url="", testing=True)]
     got = verdicts(rubric, evidence, "01", sid)
-    assert got["level3_partial"][0] == "met"
-    assert got["level4_full"][0] == "not_met"
+    # a row in testing is not offered to citizens: no office offers the level (coverage 0/1)
+    assert got["level3_partial"] == ("not_met", "below_coverage")
+    assert got["level4_full"] == ("not_met", "below_coverage")
     assert got["national_handoff"][0] == "not_met"
 
 

@@ -110,7 +110,7 @@ def test_replica_page_parses_like_the_real_one(replica, tmp_path: Path):
     assert {m.method: m.fees for m in parsed.methods} == {
         "ONLINE": [150000], "POSTAL": [150000], "DIRECT": [150000]}
     assert parsed.chooser.present and parsed.chooser.button == "Nộp hồ sơ"
-    assert [o["code"] for o in parsed.chooser.options] == ["000.00.17.H26"]  # Hà Nội's Sở
+    assert [o["code"] for o in parsed.chooser.options] == ["H26.17"]  # Hà Nội's Sở (real form)
     # the cookie works for plain HTTP too: the challenge is all that stood in the way
     cookie = next(f"{c['name']}={c['value']}" for c in cookies if c["name"] == "TS01dvc")
     assert parse_procedure_page(_get(f"{srv.base_url}/thu-tuc-hanh-chinh/{fid}", cookie)).found

@@ -114,9 +114,10 @@ def test_citizen_urls_point_at_the_provinces_portals(replica):
     by_unit = {}
     for row in rendered:
         unit = {"H26": "01", "H29": "79", "H57": "46", "H35": "12"}.get(
-            row["departmentCode"].rsplit(".", 1)[-1])
+            row["departmentCode"].split(".", 1)[0])  # real form: the province prefix
         if unit and row["citizenUrl"]:
             by_unit.setdefault(unit, set()).add(urlsplit(row["citizenUrl"]).netloc)
+    assert set(by_unit) == {"01", "79", "46", "12"}  # real codes are attributed by prefix
     for unit, netlocs in by_unit.items():
         assert netlocs == {urlsplit(srv.portal_urls[unit]).netloc}, unit
     assert scenario.portal("24") and "24" not in by_unit  # listed nowhere nationally

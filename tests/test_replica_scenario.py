@@ -135,8 +135,11 @@ def test_shipped_scenarios_fit_the_rubric(name):
 def test_small_scenario_covers_what_it_promises():
     s = load_scenario(ROOT / "replica/scenarios/small.yaml")
     rubric = load_rubric()
-    assert {u for u in s.units() if u.isdigit()} == {"01", "79", "46", "12"}
-    assert {u for u in s.units() if not u.isdigit()} == {"G01", "G10"}
+    assert {u for u in s.units() if u.isdigit()} == {"01", "79", "46", "12", "31"}
+    assert {u for u in s.units() if not u.isdigit()} == {"G01", "G10", "EVN"}
+    # real office shapes: a sub-unit, the People's Committee, generic and tax-code offices
+    assert {o.office_code for o in s.offers} >= {"H26.105.1", "H26", "BCA_CAX", "0100100079"}
+    assert s.office_codes == "real"
     assert {o.level for o in s.offers} == {"FULL", "PARTIAL", "NONE"}
     assert any(o.citizen_url == "" for o in s.offers)
     assert any(o.testing for o in s.offers)

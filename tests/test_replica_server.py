@@ -209,18 +209,20 @@ def test_office_rows_for_a_procedure(small):
                                     "lastId": ""})
     rows = data["rows"]
     assert "items" not in data  # the office list answers `rows`, as the real one does
-    assert data["total"] == len(rows) == 3 + 2 + 4 + 2  # Hà Nội 3+2 wards, HCM 4, Huế 2
+    # Hà Nội 3+2 wards and a ward's sub-unit, HCM 4, Huế 2
+    assert data["total"] == len(rows) == 3 + 2 + 1 + 4 + 2
     for r in rows:
         assert set(r) == OFFICE_ROW_KEYS
         assert r["formalityCode"] == "1.001193" and r["formalityCaseCode"] == "1.001193.01"
         assert r["departmentLevel"] == "WARD"
-        assert re.match(r"^000\.\d{2}\.\d{2}\.H\d{2}$", r["departmentCode"])
-        assert r["departmentName"].startswith(("UBND phường ", "UBND xã "))
-    hanoi = [r for r in rows if r["departmentCode"].endswith(".H26")]
-    assert sorted(r["implementLevel"] for r in hanoi) == ["FULL"] * 3 + ["PARTIAL"] * 2
+        assert re.match(r"^H\d{2}\.1\d\d(\.1)?$", r["departmentCode"])  # real form: H26.101
+        assert r["departmentName"].startswith(("UBND phường ", "UBND xã ", "Văn phòng HĐND"))
+    hanoi = [r for r in rows if r["departmentCode"].startswith("H26.")]
+    assert sorted(r["implementLevel"] for r in hanoi) == ["FULL"] * 4 + ["PARTIAL"] * 2
+    assert "H26.105.1" in {r["departmentCode"] for r in hanoi}  # explicit: served verbatim
     apply = "/dich-vu-cong/tiep-nhan-online/chon-truong-hop-ho-so?ma=1.001193"  # Hà Nội: eform
     assert all(r["citizenUrl"] == small.portal_urls["01"] + apply for r in hanoi)
-    hue = [r for r in rows if r["departmentCode"].endswith(".H57")]
+    hue = [r for r in rows if r["departmentCode"].startswith("H57.")]
     assert [r["citizenUrl"] for r in hue] == ["", ""]
     assert len({r["departmentCode"] for r in rows}) == len(rows)
 
@@ -229,18 +231,18 @@ def test_office_rows_filters_and_levels(small):
     fid = _id(small, "2.001610")
     rows = api(small, API_OFFICES, {"formalityId": fid, "limit": 50})["rows"]
     by_code = {r["departmentCode"]: r for r in rows}
-    assert set(by_code) == {"000.00.12.H26", "000.00.12.H29"}
-    assert by_code["000.00.12.H26"]["departmentName"] == "Sở Tài chính thành phố Hà Nội"
-    assert by_code["000.00.12.H26"]["departmentLevel"] == "PROVINCE"
-    assert by_code["000.00.12.H29"]["isTesting"] is True
+    assert set(by_code) == {"H26.12", "H29.12"}  # department: Hxx.<sector>
+    assert by_code["H26.12"]["departmentName"] == "Sở Tài chính thành phố Hà Nội"
+    assert by_code["H26.12"]["departmentLevel"] == "PROVINCE"
+    assert by_code["H29.12"]["isTesting"] is True
     only = api(small, API_OFFICES, {"formalityId": fid, "departmentCode": "H26"})["rows"]
-    assert [r["departmentCode"] for r in only] == ["000.00.12.H26"]
+    assert [r["departmentCode"] for r in only] == ["H26.12"]
     agency = api(small, API_OFFICES, {"formalityId": _id(small, "1.004194")})["rows"]
     assert [(r["departmentCode"], r["departmentLevel"], r["departmentName"]) for r in agency] == [
-        ("000.00.00.G01", "MINISTRY", "Bộ Công an")]
+        ("G01.11", "MINISTRY", "Bộ Công an")]
     full = api(small, API_OFFICES, {"formalityId": _id(small, "1.001193"),
                                     "implementLevel": "FULL"})
-    assert full["total"] == 3
+    assert full["total"] == 4  # 3 FULL wards and the FULL sub-unit H26.105.1
 
 
 def test_office_rows_page_when_many_wards(replica):

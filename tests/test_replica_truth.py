@@ -108,12 +108,13 @@ HAND_CHECKED = [
     (("G01", "change_of_address", "national_handoff"), (NOT_MET, "")),
     (("G01", "personal_id", "national_handoff"), (NOT_MET, "")),
     (("G01", "vehicle_registration", "offered_online"), (MET, "")),
-    (("G01", "vehicle_registration", "level3_partial"), (NOT_MET, "")),
+    (("G01", "vehicle_registration", "level3_partial"), (NOT_MET, "below_coverage")),
     (("G01", "foreigner_visa_extension", "level3_partial"), (MET, "")),
-    (("G08", "foreigner_visa_extension", "offered_online"), (NOT_MET, "not_listed")),
+    # no answer names G08 (no procedure promulgated under it, no row): its code is unproven
+    (("G08", "foreigner_visa_extension", "offered_online"), (CANNOT, "unit_code_unverified")),
     (("G10", "environmental_permit", "level4_full"), (MET, "")),
     (("G09", "civil_service_recruitment", "offered_online"), (NOT_MET, "not_listed")),
-    (("EVN", "utility_bill_payment", "offered_online"), (NOT_MET, "not_listed")),
+    (("EVN", "utility_bill_payment", "offered_online"), (MET, "")),  # its tax-code office
     (("EVN", "utility_bill_payment", "online_payment"), (CANNOT, "fee_unknown")),  # 0, no text
     # not applicable
     (("EVN", "utility_bill_payment", "level3_partial"), (NA, "criterion_not_applicable")),
@@ -191,7 +192,7 @@ def test_worked_example_in_the_docs(rubric):
     assert t[("01", "birth_registration", "level4_full")] == (MET, "")
     assert t[("04", "birth_registration", "offered_online")] == (CANNOT, "blocked")
     assert t[("01", "birth_registration", "online_payment")] == (CANNOT, "blocked")
-    assert t[("G01", "temporary_residence", "level3_partial")] == (MET, "")
+    assert t[("G01", "temporary_residence", "level3_partial")] == (NOT_MET, "below_coverage")
     assert t[("G01", "temporary_residence", "national_handoff")] == (NOT_MET, "")
     assert t[("G01", "temporary_residence", "online_payment")] == (CANNOT, "no_portal_evidence")
     assert t[("01", "temporary_residence", "offered_online")] == (NA, "not_delivered_by_unit")

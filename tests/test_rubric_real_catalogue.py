@@ -183,7 +183,7 @@ def test_verified_agency_codes_are_proven_by_details(rubric: Rubric, catalogue: 
         owner = nfc(catalogue[path.stem]["departmentPromulgate"])
         proven.setdefault(data["departmentPromulgateCode"], set()).add(owner)
     verified = [u for u in rubric.agencies if u.code_verified]
-    assert {u.code for u in verified} == {"G01", "G12", "G15", "G17"}
+    assert {u.code for u in verified} == {"G01", "G08", "G09", "G12", "G15", "G17"}
     for u in verified:
         assert proven.get(u.code) == {u.name}, u.code
     for u in rubric.agencies:

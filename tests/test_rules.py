@@ -53,7 +53,7 @@ def test_a_broken_rule_in_the_code_fails_with_rule_case_expected_got(
     result = rubric_test()
     assert result.exit_code == 1
     assert "FAIL rule level4_full, case partial_is_not_full" in result.output
-    assert "expected not_met, got met" in result.output
+    assert "expected not_met (below_coverage), got met" in result.output
     fails = [line for line in result.output.splitlines() if line.startswith("FAIL")]
     assert fails and all(line.startswith("FAIL rule level4_full,") for line in fails)
 
