@@ -51,12 +51,18 @@ class CellTruth:
     observed: tuple[ProcedureSpec, ...]  # ... whose office list and detail can be fetched
     failures: tuple[str, ...]  # failure reasons of the others (sorted, unique)
     rows: tuple[tuple[ProcedureSpec, Offer], ...]  # the unit's office rows of observed procs
+    # failures of the details alone (an office list that failed leaves the fees known)
+    detail_failures: tuple[str, ...] | None = None  # None: the same as `failures`
 
     def best_level(self) -> int:
         return max((RANK[o.level] for _, o in self.rows), default=-1)
 
     def failure(self) -> str:
         return self.failures[0] if self.failures else ""
+
+    def detail_failure(self) -> str:
+        found = self.failures if self.detail_failures is None else self.detail_failures
+        return found[0] if found else ""
 
     def fee_charged(self) -> bool:
         return any(v > 0 for p in self.observed for v in p.online_fees())
@@ -94,11 +100,39 @@ def cell_truth(scenario: Scenario, unit: Any, service: Any) -> CellTruth:
     procs = tuple(p for p in scenario.procedures if p.code in codes)
     failed = scenario.failed_procedures()
     observed = tuple(p for p in procs if p.code not in failed)
-    seen = {p.code: p for p in observed}
+    lists_failed = office_list_failures(scenario)
+    seen = {p.code: p for p in observed if p.code not in lists_failed}
     rows = tuple((seen[o.procedure], o) for o in scenario.offers
                  if o.unit == unit.code and o.procedure in seen)
-    failures = tuple(sorted({failed[p.code] for p in procs if p.code in failed}))
-    return CellTruth(frozenset(codes), procs, observed, failures, rows)
+    detail_failures = tuple(sorted({failed[p.code] for p in procs if p.code in failed}))
+    failures = tuple(sorted(set(detail_failures)
+                            | {lists_failed[p.code] for p in observed if p.code in lists_failed}))
+    return CellTruth(frozenset(codes), procs, observed, failures, rows, detail_failures)
+
+
+FILTER_IGNORED = "api_filter_ignored"
+
+
+def office_list_failures(scenario: Scenario) -> dict[str, str]:
+    """procedure code -> why its office list fails while its detail answers.
+
+    With `national.office_filter: ignored` the server answers every procedure's rows whatever
+    formalityId is asked. A list is asked once per target type of the procedure; the answer
+    for type T holds the rows of every procedure that targets T, left out those of procedures
+    failed for good (docs/SCENARIOS.md). When any of them is another procedure's, the list
+    fails with api_filter_ignored; when all are its own, it reads as a right answer."""
+    if scenario.national.office_filter != "ignored":
+        return {}
+    failed = scenario.failed_procedures()
+    served = [(o.procedure, scenario.procedure(o.procedure).targets) for o in scenario.offers
+              if o.procedure not in failed]
+    out: dict[str, str] = {}
+    for p in scenario.procedures:
+        if p.code in failed:
+            continue
+        if any(code != p.code and set(targets) & set(p.targets) for code, targets in served):
+            out[p.code] = FILTER_IGNORED
+    return out
 
 
 def _positive_or(positive: bool, cell: CellTruth) -> Verdict:
@@ -130,8 +164,8 @@ def _national(criterion: Any, cell: CellTruth) -> Verdict:
             return CANNOT, "no_portal_evidence"  # paying is the service; only portals can tell
         if cell.fee_charged():
             return CANNOT, "no_portal_evidence"
-        if cell.failures:  # fees of a procedure whose detail could not be fetched are unknown
-            return CANNOT, cell.failure()
+        if cell.detail_failure():  # fees of a procedure whose detail failed are unknown
+            return CANNOT, cell.detail_failure()
         return NA, "no_fee"
     if cid == "national_sso" or getattr(criterion, "evidence", "") == "portal":
         return CANNOT, "no_portal_evidence"
@@ -165,7 +199,7 @@ def criterion_verdict(criterion: Any, cell: CellTruth,
         if portal.offer.online and portal.offer.payment:
             return MET, ""
         if not cell.fee_charged():  # fees unknown (a failed procedure): maybe nothing to pay
-            return CANNOT, cell.failure()
+            return CANNOT, cell.detail_failure()
         return NOT_MET, "no_payment_step" if portal.offer.online else "not_offered_on_portal"
     if cid == "national_sso":
         if portal.fault:
