@@ -1,7 +1,9 @@
 """National portal spider: JSON API only (no browser needed).
 
 Pages the catalogue, and for every procedure code the rubric names fetches its detail and the
-per-office online-offer rows (all provinces and agencies). Yields evidence; never scores.
+per-office online-offer rows (all provinces and agencies): once per target type of the
+procedure, every row checked against the procedure asked, page size stepped down on failure
+(crawler/officelist.py). Yields evidence; never scores.
 
 The catalogue comes first, then every office list, then the details (request priorities): the
 office rows are what the provincial crawl starts from, so it can start while details are read.
