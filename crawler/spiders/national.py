@@ -25,6 +25,7 @@ from twisted.python.failure import Failure
 from audits.rubric import RUBRIC_DIR, load_rubric
 from crawler import parsers
 from crawler.failures import failure_reason, stop_evidence
+from crawler.httpcache import stamp
 from crawler.items import evidence, from_response
 from crawler.middlewares import guard_of
 from crawler.officelist import FILTER_IGNORED, OfficeList, check_rows, request_targets, step_down
@@ -201,9 +202,11 @@ class NationalSpider(scrapy.Spider):
         first = True
         for raw in state.new_rows(page.items):
             row = parsers.office_row(raw)
-            state.held.append(from_response("office_row", response, first=first,
-                                            procedure_code=item.code,
-                                            office_code=row["office_code"] or "", data=row))
+            # held, so stamped now by its own answer (a reused one keeps its time)
+            state.held.append(stamp(from_response("office_row", response, first=first,
+                                                  procedure_code=item.code,
+                                                  office_code=row["office_code"] or "",
+                                                  data=row), response))
             first = False
         limit = meta["limit"]
         if len(page.items) < limit or not page.last_id or page.last_id == meta["last_id"]:
