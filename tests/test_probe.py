@@ -19,7 +19,7 @@ from audits.preflight import EXIT_INCOMPATIBLE, probe_codes
 from audits.rubric import load_rubric
 from crawler.probe import run_probe
 from crawler.shapes import ShapesError, compare, load_shapes
-from replica.scenario import ShapeChange, load_scenario
+from replica.scenario import Fault, ShapeChange, load_scenario
 from tests.shared_data import DVCQG, require
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -128,6 +128,15 @@ def test_a_key_the_parsers_ignore_changes_nothing(replica) -> None:
     report = probe(replica(with_national(shape_change=ShapeChange("detail", "note",
                                                                   retype="number"))))
     assert report.incompatible == ""
+
+
+def test_a_blocked_answer_is_a_reason_not_a_change(replica) -> None:
+    scenario = dataclasses.replace(load_scenario(SCENARIO),
+                                   faults=(Fault("blocked", procedure="1.001193"),))
+    report = probe(replica(scenario))
+    detail = next(c for c in report.checks if c.endpoint.startswith("detail"))
+    assert detail.reason == "blocked" and "could not test (blocked)" in detail.action
+    assert report.unreachable == "blocked" and report.incompatible == ""
 
 
 def closed_port() -> int:
