@@ -12,7 +12,6 @@ office rows are what the provincial crawl starts from, so it can start while det
 from __future__ import annotations
 
 import functools
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -69,8 +68,7 @@ class NationalSpider(scrapy.Spider):
         self.codes = codes or set()
         self.catalogue_pages = 0
         self.catalogue_seen = 0
-        self.office_lists: dict[str, OfficeList] = {}  # formality id -> its office list
-        self.office_token = uuid.uuid4().hex  # marks this process's office requests
+        self._office_lists: dict[str, OfficeList] = {}  # without a JOBDIR (office_lists)
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -108,9 +106,19 @@ class NationalSpider(scrapy.Spider):
         body = {"limit": PAGE_LIMIT, "lastId": last_id, "q": ""}
         return self.api("catalogue", body, self.parse_catalogue, last_id=last_id)
 
+    @property
+    def office_lists(self) -> dict[str, OfficeList]:
+        """formality id -> its office list being read. In the spider, not in the requests (a
+        JOBDIR queue copies whatever requests carry); with a JOBDIR, in `self.state`, which
+        Scrapy keeps there when the crawl stops (SpiderState), so a resumed crawl goes on with
+        the rows it held."""
+        state = getattr(self, "state", None)
+        if isinstance(state, dict):
+            return state.setdefault("office_lists", {})
+        return self._office_lists
+
     def office_requests(self, item: parsers.CatalogueItem) -> Iterator[JsonRequest]:
-        """One list per target type of the procedure (crawler/officelist.py). Its state lives
-        in the spider, not in the requests: a JOBDIR queue copies whatever requests carry."""
+        """One list per target type of the procedure (crawler/officelist.py)."""
         if item.id in self.office_lists:
             return  # asked already by this process
         state = self.office_lists[item.id] = OfficeList(item.id, request_targets(item.targets))
@@ -123,14 +131,11 @@ class NationalSpider(scrapy.Spider):
         if target:
             body["formalityTargetType"] = target
         return self.api("offices", body, self.parse_offices, procedure=item, target=target,
-                        limit=limit, last_id=last_id, office_token=self.office_token,
-                        procedure_code=item.code)
+                        limit=limit, last_id=last_id, procedure_code=item.code)
 
     def office_state(self, request: scrapy.Request) -> OfficeList | None:
-        """The list a request belongs to; None for a request queued by an earlier process (a
-        resumed crawl), whose held rows died with that process."""
-        if request.meta.get("office_token") != self.office_token:
-            return None
+        """The list a request belongs to; None when its state was lost (a resumed crawl whose
+        earlier process could not keep it): the list is then read again from its start."""
         return self.office_lists.get(request.meta["procedure"].id)
 
     # -- callbacks ------------------------------------------------------------------------
