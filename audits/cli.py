@@ -19,6 +19,7 @@ from audits.cli_nightly import (
     rubric_test,
 )
 from audits.jobs import DB_NAME, AuditResult, run_audit, run_demo
+from audits.preflight import EXIT_INCOMPATIBLE, INCOMPATIBLE
 from audits.rubric import RUBRIC_DIR, RubricError, check_rubric, load_rubric
 from audits.scoring import ScoringConfigError
 from audits.standing import StandingDataError
@@ -91,9 +92,43 @@ def run(base: str, contact: str | None, out: Path, rubric_dir: Path, reuse_withi
     overrides = {"DVC_AUDIT_CONTACT": contact} if contact else None
     check_portal_list()
     result = run_audit(base, out, rubric_dir=rubric_dir, overrides=overrides, echo=click.echo,
-                       reuse_within=timedelta(hours=reuse_within))
+                       reuse_within=timedelta(hours=reuse_within), probe=True)
+    stop_if_incompatible(result.run_id, result.status, result.note)
     _summary(result)
     sys.exit(0 if result.status == "complete" else 1)
+
+
+def stop_if_incompatible(run_id: int, status: str, change: str) -> None:
+    """One line naming the change, and EXIT_INCOMPATIBLE (README "Commands")."""
+    if status == INCOMPATIBLE:
+        click.echo(f"run {run_id}: incompatible, no verdicts: {change}", err=True)
+        sys.exit(EXIT_INCOMPATIBLE)
+
+
+@main.command()
+@click.option("--base", envvar="DVC_AUDIT_BASE_URL", default=REAL_PORTAL, show_default=True,
+              help="National portal base URL (env DVC_AUDIT_BASE_URL).")
+@click.option("--contact", envvar="DVC_AUDIT_CONTACT", default=None,
+              help="Contact put in the crawler's User-Agent (env DVC_AUDIT_CONTACT).")
+@rubric_option
+def probe(base: str, contact: str | None, rubric_dir: Path) -> None:
+    """First-run check: a few read-only requests (province list, one catalogue page, one
+    detail, one office list per target type, one provincial portal home) and a table of what
+    each answer looks like against what the parsers expect, and what the audit will do about
+    it. Exit 0: as expected; 1: a national endpoint could not be read; 4: a shape the verdicts
+    depend on changed (run and nightly would stop)."""
+    from audits.preflight import probe_codes
+    from crawler.probe import run_probe
+
+    overrides = {"DVC_AUDIT_CONTACT": contact} if contact else None
+    report = run_probe(base, codes=probe_codes(load_rubric(rubric_dir)), overrides=overrides)
+    click.echo(report.table())
+    if report.incompatible:
+        click.echo(f"incompatible: {report.incompatible}", err=True)
+        sys.exit(EXIT_INCOMPATIBLE)
+    if report.unreachable:
+        click.echo(f"not reachable: {report.unreachable}", err=True)
+        sys.exit(1)
 
 
 @main.command()

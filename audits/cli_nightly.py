@@ -18,6 +18,7 @@ import sqlite_utils
 
 from audits import failon, history, store
 from audits.jobs import DB_NAME
+from audits.preflight import EXIT_INCOMPATIBLE, INCOMPATIBLE
 from audits.rubric import RUBRIC_DIR, load_rubric
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -151,7 +152,7 @@ def nightly(base: str, scenario: Path | None, contact: str | None, out: Path, ru
     kwargs: dict[str, Any] = dict(rubric_dir=rubric_dir, overrides=overrides, window=window,
                                   resume_within=timedelta(hours=resume_within),
                                   echo=click.echo, quiet=quiet, resume_only=resume_only)
-    reuse = {"reuse_within": timedelta(hours=reuse_within)}
+    reuse = {"reuse_within": timedelta(hours=reuse_within), "probe": True}
     try:
         if scenario is not None:
             from replica.scenario import load_scenario
@@ -170,6 +171,10 @@ def nightly(base: str, scenario: Path | None, contact: str | None, out: Path, ru
     if result is None:
         click.echo("no interrupted nightly run to resume")
         return
+    if result.status == INCOMPATIBLE:  # nothing crawled, scored, compared or published
+        click.echo(f"run {result.run_id}: incompatible, no verdicts: {result.audit.note}",
+                   err=True)
+        sys.exit(EXIT_INCOMPATIBLE)
     t = result.audit.totals
     resumed = ", resumed" if result.resumed else ""
     click.echo(f"run {result.run_id}: {result.status} (attempt {result.attempt}{resumed}); "

@@ -17,6 +17,7 @@ from typing import Any
 from audits import __version__, history, store
 from audits.compare766 import fetch_index766
 from audits.evaluate import evaluate, findings
+from audits.preflight import INCOMPATIBLE, preflight
 from audits.report import write_reports
 from audits.rubric import RUBRIC_DIR, load_rubric
 from crawler import phases
@@ -36,6 +37,7 @@ class AuditResult:
     # seconds per phase ("national", "provincial", "index766", "scoring") and, for the crawls,
     # "<phase>_span": (start, end) wall-clock times of the child process (bench/run.py)
     timings: dict[str, Any] = field(default_factory=dict)
+    note: str = ""  # why the run is not complete, when the job says (e.g. the incompatible change)
 
 
 def run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
@@ -43,12 +45,13 @@ def run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
               echo: Callable[[str], None] = print, quiet: bool = False,
               run_id: int | None = None, jobdir: Path | None = None,
               portal_list: list[dict[str, str]] | None = None,
-              reuse_within: timedelta = timedelta(0)) -> AuditResult:
+              reuse_within: timedelta = timedelta(0), probe: bool = False) -> AuditResult:
     """`run_id`: crawl into that existing run (the nightly job creates or resumes it);
     `jobdir`: Scrapy JOBDIR root, one sub-directory per spider, so a stopped crawl can resume;
     `portal_list`: provincial portals to visit besides those the national portal links to
     (default: crawler/platforms/portals.yaml); `reuse_within`: good observations younger than
-    this are reused, not asked again (README "Re-runs"; default: ask everything)."""
+    this are reused, not asked again (README "Re-runs"; default: ask everything); `probe`:
+    check the answers' shapes first (audits/preflight.py) and stop as `incompatible`."""
     rubric = load_rubric(rubric_dir)
     out_dir = Path(out_dir)
     db_path = out_dir / DB_NAME
@@ -56,6 +59,12 @@ def run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
     if run_id is None:
         run_id = store.start_run(db, target=base_url, rubric_version=rubric.version,
                                  engine_version=__version__, scenario=scenario)
+    if probe:
+        change = preflight(base_url, rubric, overrides=overrides, portal_list=portal_list,
+                           echo=echo)
+        if change:  # nothing crawled, scored or published
+            store.finish_run(db, run_id, INCOMPATIBLE, change)
+            return AuditResult(run_id, INCOMPATIBLE, db_path, {}, note=change)
     echo(f"run {run_id}: crawling {base_url} (rubric {rubric.version})")
     overrides = {**(overrides or {}), **_reuse(db, base_url, run_id, reuse_within, echo)}
     code = None

@@ -28,6 +28,7 @@ import sqlite_utils
 
 from audits import __version__, history, snapshots, store
 from audits.jobs import DB_NAME, AuditResult, run_audit
+from audits.preflight import INCOMPATIBLE
 from audits.report import write_reports
 from audits.rescore import rescore
 from audits.resume import ADDON, RESUMABLE, persisted_queue
@@ -289,6 +290,9 @@ def run_nightly(base_url: str, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
             audit.reports = write_reports(db, rubric, out_dir, run_id)
         attempt = _record_attempt(db, run_id, started_at, time.monotonic() - started, resumed,
                                   jobdir)
+        if audit.status == INCOMPATIBLE:  # stopped before crawling: no stale, comparison
+            return NightlyResult(run_id, audit.status, resumed, attempt, db_path, {}, audit,
+                                 not_compared=audit.note, notes=notes)  # or snapshots
         status = db["runs"].get(run_id)["status"]
         if status == "complete":
             shutil.rmtree(jobdir, ignore_errors=True)

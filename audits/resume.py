@@ -5,8 +5,9 @@ the next start, but it also runs the spider's start requests again; the national
 requests are `dont_filter`, so that would crawl everything twice. This add-on drops the start
 requests when the JOBDIR holds a persisted queue, so a resumed crawl only does what was left.
 
-Only spiders whose whole state is their request queue can resume this way (`RESUMABLE`: the
-national spider, whose start requests are fixed). A spider whose start depends on what an
+Only spiders whose whole state is their request queue (and the `spider.state` Scrapy keeps
+beside it: the national spider's office lists being read) can resume this way (`RESUMABLE`:
+the national spider, whose start requests are fixed). A spider whose start depends on what an
 earlier spider stored (the provincial one starts from the national citizen URLs) is restarted
 from scratch by the nightly job instead.
 

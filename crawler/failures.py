@@ -29,6 +29,10 @@ from crawler.middlewares import BlockedResponse, HostStopped, PageFault
 # Reasons worth asking again later; every other one is permanent (403, block page, challenge,
 # robots, malformed, too_large, 404): asking again only hammers the portal.
 TRANSIENT = frozenset({"timeout", "refused", "connection_lost", "http_5xx", "rate_limited"})
+# Reasons of our own checks on answers that did arrive, beside the network's and the browser's:
+# an office list holding rows of another procedure than the one asked (crawler/officelist.py).
+API_FILTER_IGNORED = "api_filter_ignored"
+CHECK_REASONS = frozenset({API_FILTER_IGNORED})
 
 # Chromium's network errors (Playwright puts them in the message), most specific first.
 BROWSER_ERRORS = (

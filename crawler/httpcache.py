@@ -113,7 +113,8 @@ class RevalidatingCacheMiddleware(HttpCacheMiddleware):
 def stamp(item: Any, response: Any) -> Any:
     """An evidence item read from a reused answer: observed when the answer was received."""
     if not isinstance(item, dict) or "observed_at" not in item \
-            or not isinstance(response, Response) or REUSED not in response.flags:
+            or not isinstance(response, Response) or REUSED not in response.flags \
+            or "reused_at" in (item.get("data") or {}):  # stamped by its own answer already
         return item
     stored = response.request.meta.get("cache_timestamp") if response.request else None
     if stored is not None:

@@ -63,6 +63,7 @@ class CatalogueItem:
     state: str
     department: str
     categories: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()  # formalityTargetType[]: who may ask (display names)
 
 
 def catalogue_item(row: dict[str, Any]) -> CatalogueItem:
@@ -74,6 +75,8 @@ def catalogue_item(row: dict[str, Any]) -> CatalogueItem:
         state=nfc(row.get("state")),
         department=nfc(row.get("departmentPromulgate")),
         categories=tuple(nfc(c) for c in row.get("categories") or ()),
+        targets=tuple(nfc(t) for t in row.get("formalityTargetType") or ()
+                      if isinstance(t, str)),
     )
 
 

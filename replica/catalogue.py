@@ -77,10 +77,11 @@ class Portal:
     def page_offices(self, body: dict[str, Any], base_url: str,
                      portal_urls: dict[str, str] | None = None) -> dict[str, Any]:
         limit, last_id = _paging(body)
+        options = self.scenario.national
         fid = str(body.get("formalityId") or "")
-        if fid:
+        if fid and options.office_filter == "honoured":
             rows = self.rows_by_formality.get(fid, [])
-        else:
+        else:  # office_filter ignored: every procedure's rows, as if no formalityId was sent
             rows = [r for r in self.office_rows if r["formalityId"] not in self.faulted_ids]
         code = str(body.get("departmentCode") or "").strip()
         if code:
@@ -90,6 +91,8 @@ class Portal:
             if body.get(key):
                 rows = [r for r in rows if r[key] == str(body[key]).upper()]
         target = str(body.get("formalityTargetType") or "").upper()
+        if not target and options.target_type_default != "all":
+            target = options.target_type_default  # no type asked: the server picks one
         if target:
             rows = [r for r in rows if target in self.row_targets.get(r["id"], ())]
         search = str(body.get("search") or "").strip().casefold()
@@ -98,6 +101,9 @@ class Portal:
                     or search in r["departmentCode"].casefold() or search in r["formalityCode"]]
         data = _page(rows, limit, last_id)
         rendered = [_render(r, base_url, portal_urls or {}) for r in data["items"]]
+        change = options.shape_change
+        if change is not None and change.place == "office_row":
+            rendered = [change.apply(r) for r in rendered]
         # "rows" is the real key (public scraper code reads data.rows), unlike the catalogue
         return {"rows": rendered, "lastId": data["lastId"],
                 "total": data["total"]}

@@ -207,6 +207,43 @@ class Fault:
         return self.params.get(name, FAULT_KINDS[self.kind].params[name])
 
 
+OFFICE_FILTERS = ("honoured", "ignored")
+TARGET_DEFAULTS = ("all", "VIETNAMESE_CITIZEN")
+SHAPE_PLACES = ("detail", "office_row")
+SHAPE_TYPES = {"string": "x", "number": 1, "bool": True, "list": [], "object": {}, "null": None}
+
+
+@dataclass(frozen=True)
+class ShapeChange:
+    """One key of the detail (top level of `data`) or of every office row, renamed or retyped,
+    as a changed real API would answer (`dvc-audit probe` must notice)."""
+
+    place: str  # detail | office_row
+    key: str
+    rename: str = ""  # the key's new name
+    retype: str = ""  # a SHAPE_TYPES name: the value becomes a sample of that type
+
+    def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
+        if self.key not in obj:
+            return obj
+        out = dict(obj)
+        if self.rename:
+            out[self.rename] = out.pop(self.key)
+        else:
+            out[self.key] = SHAPE_TYPES[self.retype]
+        return out
+
+
+@dataclass(frozen=True)
+class NationalOptions:
+    """How the replica's national API behaves where the real one is unverified (docs/SCENARIOS.md
+    "National API behaviour")."""
+
+    office_filter: str = "honoured"  # ignored: formalityId is not applied to the office list
+    target_type_default: str = "all"  # a request without formalityTargetType gets these rows
+    shape_change: ShapeChange | None = None
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -221,6 +258,7 @@ class Scenario:
     portals: tuple[PortalSpec, ...] = ()
     index766: dict[str, Any] = field(default_factory=dict, hash=False)  # replica/index766.py
     office_codes: str = "real"  # generated office code forms: real (H26.105) | legacy
+    national: NationalOptions = field(default_factory=NationalOptions)
 
     def portal(self, unit: str) -> PortalSpec | None:
         for p in self.portals:
@@ -390,7 +428,7 @@ PROCESSING_TIME_FORMS = ("int", "float", "text")
 _OFFER_KEYS = {"procedure", "office", "level", "citizen_url", "testing", "count", "office_name",
                "essential", "office_code"}
 _TOP_KEYS = {"name", "description", "seed", "catalogue", "procedures", "offers", "faults",
-             "rubric", "portals", "index766", "office_codes"}
+             "rubric", "portals", "index766", "office_codes", "national"}
 OFFICE_CODE_FORMS = ("real", "legacy")  # replica/offices.py
 _OFFICE_CODE_RE = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
 _PORTAL_KEYS = {"platform", "sso", "services"}
@@ -702,7 +740,39 @@ def parse_scenario(data: Any, file: str | Path = "<scenario>") -> Scenario:
         index766=_parse_index766(r, d.get("index766")),
         office_codes=r.choice(d, "office_codes", "office_codes", OFFICE_CODE_FORMS,
                               required=False, default="real") or "real",
+        national=_parse_national(r, d.get("national")),
     )
+
+
+def _parse_national(r: _Reader, raw: Any) -> NationalOptions:
+    if raw is None:
+        return NationalOptions()
+    d = r.mapping(raw, "national")
+    _unknown_keys(r, d, {"office_filter", "target_type_default", "shape_change"}, "national")
+    return NationalOptions(
+        office_filter=r.choice(d, "office_filter", "national.office_filter", OFFICE_FILTERS,
+                               required=False, default="honoured"),
+        target_type_default=r.choice(d, "target_type_default", "national.target_type_default",
+                                     TARGET_DEFAULTS, required=False, default="all"),
+        shape_change=_parse_shape_change(r, d.get("shape_change")),
+    )
+
+
+def _parse_shape_change(r: _Reader, raw: Any) -> ShapeChange | None:
+    if raw is None:
+        return None
+    fld = "national.shape_change"
+    d = r.mapping(raw, fld)
+    _unknown_keys(r, d, {"in", "key", "rename", "retype"}, fld)
+    place = r.choice(d, "in", f"{fld}.in", SHAPE_PLACES)
+    key = r.string(d, "key", f"{fld}.key")
+    rename = r.string(d, "rename", f"{fld}.rename", required=False)
+    retype = r.choice(d, "retype", f"{fld}.retype", tuple(SHAPE_TYPES), required=False)
+    if bool(rename) == bool(retype):
+        raise r.err(fld, "give exactly one of rename or retype")
+    if not key or rename == key:
+        raise r.err(f"{fld}.key", f"must be a key to change, got {key!r}")
+    return ShapeChange(place, key, rename, retype)
 
 
 def _parse_index766(r: _Reader, raw: Any) -> dict[str, Any]:

@@ -208,7 +208,10 @@ class ReplicaServer:
         self.portal_urls = {}
 
     def unlinked_portals(self) -> list[str]:
-        """Provinces with a portal that none of their office rows hands off to."""
+        """Provinces with a portal that none of their office rows hands off to. All of them
+        when the office lists ignore their filter: the crawl can then trust no row's link."""
+        if self.scenario.national.office_filter == "ignored":
+            return sorted(self.sites)
         linked = {row["citizenUrl"][len("{portal:"):].partition("}")[0]
                   for row in self.portal.office_rows if row["citizenUrl"].startswith("{portal:")}
         return sorted(unit for unit in self.sites if unit not in linked)
@@ -356,6 +359,9 @@ class ReplicaServer:
         if detail is None:
             return _envelope(404, "NOT_FOUND", None, "Không tìm thấy thủ tục hành chính",
                              "not_found")
+        change = self.scenario.national.shape_change
+        if change is not None and change.place == "detail":
+            detail = change.apply(detail)
         return _ok(detail)
 
     def _offices(self, data: dict[str, Any], hit: faults.Hit) -> Response:

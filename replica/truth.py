@@ -61,6 +61,8 @@ class CellTruth:
     offices: tuple[tuple[str, int, bool], ...] = ()
     unattributed: bool = False  # an observed procedure has a row with a generic office code
     threshold: Fraction = Fraction(9, 10)  # the rubric's coverage_threshold
+    # failures of the details alone (an office list that failed leaves the fees known)
+    detail_failures: tuple[str, ...] | None = None  # None: the same as `failures`
 
     def coverage(self, need: int) -> tuple[int, int]:
         """(offices offering level `need` or above, not in testing; the unit's offices)."""
@@ -78,6 +80,10 @@ class CellTruth:
 
     def failure(self) -> str:
         return self.failures[0] if self.failures else ""
+
+    def detail_failure(self) -> str:
+        found = self.failures if self.detail_failures is None else self.detail_failures
+        return found[0] if found else ""
 
     def fee_charged(self) -> bool:
         return self.fees == CHARGED
@@ -155,19 +161,22 @@ def cell_truth(scenario: Scenario, unit: Any, service: Any, rubric: Any = None) 
     procs = tuple(p for p in scenario.procedures if p.code in codes)
     failed = scenario.failed_procedures()
     observed = tuple(p for p in procs if p.code not in failed)
-    seen = {p.code: p for p in observed}
+    lists_failed = office_list_failures(scenario)
+    seen = {p.code: p for p in observed if p.code not in lists_failed}
     served = _served(scenario, rubric)
     mine = [(o, offices) for o, offices in served
             if o.procedure in seen and o.unit == unit.code and not generic(o, rubric)]
     rows = tuple((seen[o.procedure], o) for o, _ in mine)
     offices = tuple((code, RANK[o.level], o.testing) for o, codes_ in mine for code in codes_)
     loose = any(o.procedure in seen and generic(o, rubric) for o, _ in served)
-    failures = tuple(sorted({failed[p.code] for p in procs if p.code in failed}))
+    detail_failures = tuple(sorted({failed[p.code] for p in procs if p.code in failed}))
+    failures = tuple(sorted(set(detail_failures)
+                            | {lists_failed[p.code] for p in observed if p.code in lists_failed}))
     fee_rule = getattr(rubric, "fees", None)
     fees = service_fees(observed, fee_rule) if fee_rule is not None else UNKNOWN
     threshold = Fraction(str(getattr(rubric, "coverage_threshold", 0.9)))
     return CellTruth(frozenset(codes), procs, observed, failures, rows, fees, offices, loose,
-                     threshold)
+                     threshold, detail_failures)
 
 
 _SERVED: dict[int, tuple[Any, Any, list]] = {}
@@ -186,6 +195,31 @@ def _served(scenario: Scenario, rubric: Any) -> list[tuple[Offer, list[str]]]:
                for o, offices in offer_offices(scenario, rubric)]
         hit = _SERVED[id(scenario)] = (scenario, rubric, out)
     return hit[2]
+
+
+FILTER_IGNORED = "api_filter_ignored"
+
+
+def office_list_failures(scenario: Scenario) -> dict[str, str]:
+    """procedure code -> why its office list fails while its detail answers.
+
+    With `national.office_filter: ignored` the server answers every procedure's rows whatever
+    formalityId is asked. A list is asked once per target type of the procedure; the answer
+    for type T holds the rows of every procedure that targets T, left out those of procedures
+    failed for good (docs/SCENARIOS.md). When any of them is another procedure's, the list
+    fails with api_filter_ignored; when all are its own, it reads as a right answer."""
+    if scenario.national.office_filter != "ignored":
+        return {}
+    failed = scenario.failed_procedures()
+    served = [(o.procedure, scenario.procedure(o.procedure).targets) for o in scenario.offers
+              if o.procedure not in failed]
+    out: dict[str, str] = {}
+    for p in scenario.procedures:
+        if p.code in failed:
+            continue
+        if any(code != p.code and set(targets) & set(p.targets) for code, targets in served):
+            out[p.code] = FILTER_IGNORED
+    return out
 
 
 def _positive_or(positive: bool, cell: CellTruth) -> Verdict:
@@ -235,8 +269,8 @@ def _national(criterion: Any, cell: CellTruth) -> Verdict:
             return CANNOT, "no_portal_evidence"  # paying is the service; only portals can tell
         if cell.fee_charged():
             return CANNOT, "no_portal_evidence"
-        if cell.failures:  # fees of a procedure whose detail could not be fetched are unknown
-            return CANNOT, cell.failure()
+        if cell.detail_failure():  # fees of a procedure whose detail failed are unknown
+            return CANNOT, cell.detail_failure()
         return (NA, "no_fee") if cell.fees == EXEMPT else (CANNOT, "fee_unknown")
     if cid == "national_sso" or getattr(criterion, "evidence", "") == "portal":
         return CANNOT, "no_portal_evidence"

@@ -319,6 +319,7 @@ def test_every_failure_reason_has_a_label() -> None:
 
     reasons = {k.reason for k in FAULT_KINDS.values() if k.reason}
     reasons |= {r for _, r in failures.BROWSER_ERRORS} | set(failures.TRANSIENT)
+    reasons |= set(failures.CHECK_REASONS)
     reasons |= {failures.http_reason(s) for s in (403, 404, 429, 503)}
     reasons |= {"browser_error", "error", "unknown_platform", "needs_browser", "no_browser",
                 "unreadable", "unexpected_config", "no_listing", "no_login_options"}

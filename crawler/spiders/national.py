@@ -1,7 +1,9 @@
 """National portal spider: JSON API only (no browser needed).
 
 Pages the catalogue, and for every procedure code the rubric names fetches its detail and the
-per-office online-offer rows (all provinces and agencies). Yields evidence; never scores.
+per-office online-offer rows (all provinces and agencies): once per target type of the
+procedure, every row checked against the procedure asked, page size stepped down on failure
+(crawler/officelist.py). Yields evidence; never scores.
 
 The catalogue comes first, then every office list, then the details (request priorities): the
 office rows are what the provincial crawl starts from, so it can start while details are read.
@@ -22,8 +24,10 @@ from twisted.python.failure import Failure
 from audits.rubric import RUBRIC_DIR, load_rubric
 from crawler import parsers
 from crawler.failures import failure_reason, stop_evidence
+from crawler.httpcache import stamp
 from crawler.items import evidence, from_response
 from crawler.middlewares import guard_of
+from crawler.officelist import FILTER_IGNORED, OfficeList, check_rows, request_targets, step_down
 
 API = {
     "provinces": "/api/v1/configuring/province-vn/list-by-citizen",
@@ -64,6 +68,7 @@ class NationalSpider(scrapy.Spider):
         self.codes = codes or set()
         self.catalogue_pages = 0
         self.catalogue_seen = 0
+        self._office_lists: dict[str, OfficeList] = {}  # without a JOBDIR (office_lists)
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -101,11 +106,37 @@ class NationalSpider(scrapy.Spider):
         body = {"limit": PAGE_LIMIT, "lastId": last_id, "q": ""}
         return self.api("catalogue", body, self.parse_catalogue, last_id=last_id)
 
-    def office_request(self, item: parsers.CatalogueItem, last_id: str | None,
-                       rows: int = 0) -> JsonRequest:
-        body = {"formalityId": item.id, "limit": PAGE_LIMIT, "lastId": last_id}
-        return self.api("offices", body, self.parse_offices, procedure=item, rows=rows,
-                        procedure_code=item.code)
+    @property
+    def office_lists(self) -> dict[str, OfficeList]:
+        """formality id -> its office list being read. In the spider, not in the requests (a
+        JOBDIR queue copies whatever requests carry); with a JOBDIR, in `self.state`, which
+        Scrapy keeps there when the crawl stops (SpiderState), so a resumed crawl goes on with
+        the rows it held."""
+        state = getattr(self, "state", None)
+        if isinstance(state, dict):
+            return state.setdefault("office_lists", {})
+        return self._office_lists
+
+    def office_requests(self, item: parsers.CatalogueItem) -> Iterator[JsonRequest]:
+        """One list per target type of the procedure (crawler/officelist.py)."""
+        if item.id in self.office_lists:
+            return  # asked already by this process
+        state = self.office_lists[item.id] = OfficeList(item.id, request_targets(item.targets))
+        for target in state.targets:
+            yield self.office_request(item, target, None)
+
+    def office_request(self, item: parsers.CatalogueItem, target: str, last_id: str | None,
+                       limit: int = PAGE_LIMIT) -> JsonRequest:
+        body: dict[str, Any] = {"formalityId": item.id, "limit": limit, "lastId": last_id}
+        if target:
+            body["formalityTargetType"] = target
+        return self.api("offices", body, self.parse_offices, procedure=item, target=target,
+                        limit=limit, last_id=last_id, procedure_code=item.code)
+
+    def office_state(self, request: scrapy.Request) -> OfficeList | None:
+        """The list a request belongs to; None when its state was lost (a resumed crawl whose
+        earlier process could not keep it): the list is then read again from its start."""
+        return self.office_lists.get(request.meta["procedure"].id)
 
     # -- callbacks ------------------------------------------------------------------------
 
@@ -130,14 +161,15 @@ class NationalSpider(scrapy.Spider):
         # requests before evidence, office lists before details: all are queued at once, so
         # the office lists go first by priority rather than by whichever was queued first
         for item in items:
-            yield self.office_request(item, None)
+            yield from self.office_requests(item)
         for item in items:
             yield self.api("detail", {"id": item.id}, self.parse_detail,
                            procedure_code=item.code)
         first = True
         for item in items:
             yield from_response("procedure", response, first=first, procedure_code=item.code,
-                                data=vars(item) | {"categories": list(item.categories)})
+                                data=vars(item) | {"categories": list(item.categories),
+                                                   "targets": list(item.targets)})
             first = False
         if last:
             yield from_response("catalogue", response, first=first, data={
@@ -156,41 +188,87 @@ class NationalSpider(scrapy.Spider):
 
     @guarded
     def parse_offices(self, response: Response) -> Iterator[Any]:
-        item: parsers.CatalogueItem = response.meta["procedure"]
+        """Rows are held until every target type's list is read, and checked first: an answer
+        that holds another procedure's rows is a failure, and nothing of it is evidence."""
+        meta = response.meta
+        item: parsers.CatalogueItem = meta["procedure"]
+        state = self.office_state(response.request)
+        if state is None:  # resumed: the list is read again from its start, every target type
+            yield from self.office_requests(item)
+            return
+        if state.failed:
+            return  # given up already (another target type failed): nothing more counts
         page = parsers.parse_page(self.envelope(response))
+        state.pages += 1
+        wrong = check_rows(page.items, item.id)
+        if wrong:  # never stepped down: a smaller page of a list that ignores its filter is
+            yield from self.office_failure(response.request, wrong, response.status)  # no better
+            return
         first = True
-        for raw in page.items:
+        for raw in state.new_rows(page.items):
             row = parsers.office_row(raw)
-            yield from_response("office_row", response, first=first, procedure_code=item.code,
-                                office_code=row["office_code"] or "", data=row)
+            # held, so stamped now by its own answer (a reused one keeps its time)
+            state.held.append(stamp(from_response("office_row", response, first=first,
+                                                  procedure_code=item.code,
+                                                  office_code=row["office_code"] or "",
+                                                  data=row), response))
             first = False
-        rows = response.meta["rows"] + len(page.items)
-        if len(page.items) < PAGE_LIMIT or not page.last_id:
-            yield from_response("office_list", response, first=first, procedure_code=item.code,
-                                data={"rows": rows, "total": page.total, "complete": True,
-                                      "procedure_id": item.id})
+        limit = meta["limit"]
+        if len(page.items) < limit or not page.last_id or page.last_id == meta["last_id"]:
+            if state.finish(meta["target"], page.total):
+                yield from state.held
+                state.held = []
+                yield from_response("office_list", response, first=first,
+                                    procedure_code=item.code, data=state.summary())
         else:
-            yield self.office_request(item, page.last_id, rows)
+            yield self.office_request(item, meta["target"], page.last_id, limit)
+
+    def office_failure(self, request: scrapy.Request, reason: str,
+                       status: int | None) -> Iterator[Any]:
+        """A page of an office list failed: ask it again with a smaller page, or give the list
+        up (the rows of pages read well stay evidence, unless the filter was ignored)."""
+        meta = request.meta
+        state = self.office_state(request)
+        if state is None:
+            yield from self.office_requests(meta["procedure"])
+            return
+        if state.failed:
+            return
+        size = step_down(meta["limit"], reason) if reason != FILTER_IGNORED else None
+        if size is not None:
+            self.logger.info("office list of %s (%s): %s at %d rows a page; asking %d",
+                             meta["procedure_code"], meta["target"] or "any target", reason,
+                             meta["limit"], size)
+            state.stepped.append({"target": meta["target"], "from": meta["limit"], "to": size,
+                                  "reason": reason})
+            yield self.office_request(meta["procedure"], meta["target"], meta["last_id"], size)
+            return
+        yield from state.fail(reason)
+        yield from self.record_failure(request, reason, status, office_list=state)
 
     def envelope(self, response: Response) -> Any:
         return parsers.parse_envelope(response.body)
 
     # -- failures -------------------------------------------------------------------------
 
-    def failed(self, failure: Failure) -> Iterator[dict[str, Any]]:
+    def failed(self, failure: Failure) -> Iterator[Any]:
         yield from stop_evidence(failure)
         reason, status = failure_reason(failure)
         yield from self.record_failure(failure.request, reason, status)
 
-    def record_failure(self, request: scrapy.Request, reason: str,
-                       status: int | None) -> Iterator[dict[str, Any]]:
+    def record_failure(self, request: scrapy.Request, reason: str, status: int | None,
+                       office_list: OfficeList | None = None) -> Iterator[Any]:
         meta = request.meta
+        if meta.get("endpoint") == "offices" and office_list is None:
+            yield from self.office_failure(request, reason, status)  # may step the page down
+            return
         code = meta.get("procedure_code", "")
         self.logger.warning("could not fetch %s (%s): %s", meta.get("endpoint"), code, reason)
         yield evidence("fetch", url=request.url, status=status, outcome="failed", reason=reason,
                        procedure_code=code, data={"endpoint": meta.get("endpoint")})
         summary = {"catalogue": "catalogue", "offices": "office_list"}.get(meta.get("endpoint"))
         if summary:
+            data = office_list.summary() if office_list else {
+                "complete": False, "pages": self.catalogue_pages}
             yield evidence(summary, url=request.url, status=status, outcome="failed",
-                           reason=reason, procedure_code=code,
-                           data={"complete": False, "pages": self.catalogue_pages})
+                           reason=reason, procedure_code=code, data=data)
