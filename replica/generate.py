@@ -10,6 +10,10 @@ blocked. Every province gets its own portal (`portals`): the platform family obs
 ../shared/research/portals/derived/provincial_portals_observed.csv, else a drawn one; what the
 portal offers follows the national level mostly, and disagrees with it sometimes; two provinces
 hand off nothing nationally (found through the portal list); one portal is down, one blocked.
+As the real rows of October 2026 do, every office row of birth, death and marriage registration
+hands off to the Ministry of Justice's system and every building-permit row to the Ministry of
+Construction's (`systems`, `citizen_url: system:<id>`); the other services stay with the
+provinces' own portals.
 Same rubric + same seed -> byte-identical file.
 """
 
@@ -47,6 +51,12 @@ PORTAL_OFFERS = {
     -1: (("absent", 70), ("full", 10), ("partial", 10), ("info", 10)),
 }
 NATIONAL_RANK = {"FULL": 2, "PARTIAL": 1, "NONE": 0}
+# Services whose rows hand off to a ministry system (office_rows_2026-10/README.md), and what
+# each system offers (all toàn trình in the real rows; both offer VNeID and online payment).
+SYSTEM_OF = {"birth_registration": "moj", "death_registration": "moj",
+             "marriage_registration": "moj", "building_permit": "moc"}
+SYSTEMS = {"moj": {"platform": "moj", "sso": True},
+           "moc": {"platform": "moc", "sso": True}}
 PAGING_MIN_ROWS = 201  # at least one procedure has more office rows than one page (200)
 
 
@@ -197,6 +207,7 @@ def generate(rubric: Any, seed: int = 2026, total: int = REAL_TOTAL) -> dict[str
                   for p in by_service.get(s.id, [])[1:]]
     blocked = rng.choice(candidates or [procedures[0]["code"]])
     portals, portal_faults = _portals(rubric, by_service, offers, seed)
+    systems = _hand_off(by_service, offers)
     return {
         "name": "full",
         "description": (
@@ -209,6 +220,7 @@ def generate(rubric: Any, seed: int = 2026, total: int = REAL_TOTAL) -> dict[str
         "procedures": procedures,
         "offers": offers,
         "portals": portals,
+        "systems": systems,
         "faults": [{"kind": "blocked", "procedure": blocked}, *portal_faults],
     }
 
@@ -250,6 +262,23 @@ def _portals(rubric: Any, by_service: dict[str, list[dict[str, Any]]],
     down, blocked = rng.sample([c for c in drawn if c not in silent], 2)
     return portals, [{"kind": "portal_down", "unit": down},
                      {"kind": "portal_blocked", "unit": blocked}]
+
+
+def _hand_off(by_service: dict[str, list[dict[str, Any]]],
+              offers: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Rows of the services SYSTEM_OF names hand off to their ministry system, in every province
+    that hands anything off (the ones found through the portal list keep handing off nothing);
+    returns the `systems` section. Draws nothing: the other sections stay as they were."""
+    system_of = {p["code"]: SYSTEM_OF[sid] for sid in SYSTEM_OF for p in by_service.get(sid, [])}
+    for unit, rows in offers.items():
+        if not unit.isdigit() or all(r.get("citizen_url") == "" for r in rows):
+            continue
+        for row in rows:
+            if row["procedure"] in system_of:
+                row["citizen_url"] = f"system:{system_of[row['procedure']]}"
+    return {sid: {**spec, "services": {s: {"offer": "full", "payment": True}
+                                       for s, x in SYSTEM_OF.items() if x == sid}}
+            for sid, spec in SYSTEMS.items()}
 
 
 # --------------------------------------------------------------------------- YAML output
@@ -301,6 +330,12 @@ def render_yaml(doc: dict[str, Any]) -> str:
             out += [f"  {_scalar(unit)}:", f"    platform: {_scalar(portal['platform'])}",
                     f"    sso: {_scalar(portal['sso'])}", "    services:"]
             out += [f"      {sid}: {_scalar(v)}" for sid, v in portal["services"].items()]
+    if doc.get("systems"):
+        out += ["", "systems:"]
+        for sid, system in doc["systems"].items():
+            out += [f"  {sid}:", f"    platform: {_scalar(system['platform'])}",
+                    f"    sso: {_scalar(system['sso'])}", "    services:"]
+            out += [f"      {s}: {_scalar(v)}" for s, v in system["services"].items()]
     out += ["", "faults:"]
     out += [f"  - {_scalar(f)}" for f in doc["faults"]]
     return "\n".join(out) + "\n"

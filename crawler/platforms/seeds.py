@@ -97,7 +97,6 @@ def system_of(seed: Seed, family: str) -> dict[str, str] | None:
 
 
 def _base(url: str) -> str:
-    url = with_scheme(url)
     try:
         parts = urlsplit(url)
     except ValueError:  # e.g. "http://[oops": an unbalanced IPv6 bracket
@@ -179,7 +178,7 @@ def portal_seeds(evidence: list[dict[str, Any]], rubric: Rubric, national_base: 
         url = ev["data"].get("citizen_url") or ""
         unit = unit_for_office(rubric, ev["data"].get("office_code") or "")
         if url and unit is not None and unit.kind == "province":
-            add(url, unit.code, "national", ev.get("procedure_code") or "")
+            add(with_scheme(url), unit.code, "national", ev.get("procedure_code") or "")
     for entry in portal_list:
         add(entry["url"], entry["unit"], "config")
     # A host that offices of several provinces hand off to is a shared system (a ministry's, the
