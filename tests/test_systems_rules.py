@@ -148,3 +148,50 @@ def test_a_service_handed_to_two_systems_is_an_error(rubric: Rubric) -> None:
                                   {**row, "citizen_url": "system:moj2"}]})
     (error,) = check_systems(parse_scenario(doc, "two.yaml"), rubric)
     assert error.field == "offers.01[1].citizen_url" and "moj and moj2" in error.message
+
+
+@pytest.mark.parametrize("sid, family, listing, code", [
+    ("moj", "moj", "/dvc/thu-tuc", "1.000656"),
+    ("moc", "moc", "/DichVuCong/DanhSach", "1.013225"),
+])
+def test_each_system_family_parses_its_own_pages(rubric: Rubric, sid: str, family: str,
+                                                 listing: str, code: str) -> None:
+    """The replica's pages of each system (replica/systems/) read by its parser
+    (crawler/platforms/): recognised, listed, walked to the submission control, never past."""
+    from pathlib import Path
+    from urllib.parse import parse_qsl, urlsplit
+
+    from crawler.platforms import FAMILIES, SYSTEM_FAMILIES, fingerprint
+    from replica import systems
+    from replica.scenario import load_scenario
+
+    path = Path(__file__).resolve().parents[1] / "replica" / "scenarios" / "systems.yaml"
+    site = systems.build_systems(load_scenario(path), rubric)[sid]
+    base = "http://127.0.3.1:80"
+
+    def get(url: str) -> bytes:
+        parts = urlsplit(url)
+        resp = systems._healthy(site, "GET", parts.path, dict(parse_qsl(parts.query)))
+        assert resp.status == 200, url
+        return resp.body
+
+    fp = fingerprint(base + "/", get(base + "/"))
+    assert fp.family == family and not fp.needs_js and family in SYSTEM_FAMILIES
+    module = FAMILIES[family]
+    listed, url = {}, base + listing
+    while url:
+        page = module.parse_listing(url, get(url))
+        listed.update({p.code: p for p in page.procedures})
+        url = page.next_url
+    assert len(listed) == len(site.procedures)
+    assert listed[code].level == "full" and listed[code].apply_url
+    steps, url = [], listed[code].apply_url
+    while url:
+        facts = module.parse_apply(url, get(url))
+        assert facts.found and facts.code == code
+        steps.append(facts)
+        url = "" if facts.final else facts.next_url
+    assert len(steps) == 3 and steps[-1].final and steps[-1].submit_action
+    assert any(s.payment for s in steps) and any(s.login.national for s in steps)
+    login = module.parse_login(base + module.LOGIN_FROM, get(base + module.LOGIN_FROM))
+    assert login is not None and login.national == site.sso
