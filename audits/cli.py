@@ -178,8 +178,17 @@ def rubric() -> None:
 
 @rubric.command("check")
 @rubric_option
-def rubric_check(rubric_dir: Path) -> None:
-    """Validate every rubric file against its schema; name file, entry and field on error."""
+@click.option("--catalogue", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="A real catalogue (JSONL, one catalogue row a line): flag "
+                                 "rubric codes it does not list.")
+@click.option("--office-rows", "office_rows", default=None,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Real office rows (<province>.json files, office_rows_2026-10 format): flag "
+                   "rubric codes a province lists no office for.")
+def rubric_check(rubric_dir: Path, catalogue: Path | None, office_rows: Path | None) -> None:
+    """Validate every rubric file against its schema; name file, entry and field on error.
+    With --catalogue / --office-rows, also flag rubric codes the real sources do not list
+    (exit 1 when any is flagged)."""
     errors = check_rubric(rubric_dir)
     for error in errors:
         click.echo(f"error: {error}", err=True)
@@ -188,6 +197,22 @@ def rubric_check(rubric_dir: Path) -> None:
     r = load_rubric(rubric_dir)
     click.echo(f"rubric {r.version}: {len(r.services)} services, {len(r.criteria)} criteria, "
                f"{len(r.units)} units — OK")
+    if catalogue is not None or office_rows is not None:
+        _check_sources(r, catalogue, office_rows)
+
+
+def _check_sources(r: object, catalogue: Path | None, office_rows: Path | None) -> None:
+    from audits.rubric_sources import RubricSourceError, source_flags
+
+    try:
+        flags = source_flags(r, catalogue, office_rows)  # type: ignore[arg-type]
+    except RubricSourceError as exc:
+        raise click.ClickException(str(exc)) from None
+    for flag in flags:
+        click.echo(f"flag: {flag}")
+    if flags:
+        raise click.ClickException(f"{len(flags)} rubric code(s) flagged by the real sources")
+    click.echo("every rubric code is in the real sources")
 
 
 main.add_command(standing)

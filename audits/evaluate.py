@@ -46,6 +46,7 @@ class Observations:
     failures: dict[tuple[str, str], str] = field(default_factory=dict)  # (endpoint, code) -> reason
     portals: dict[str, PortalView] = field(default_factory=dict)  # province code -> its portal
     national_pages: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    systems: dict[str, SystemView] = field(default_factory=dict)  # base -> a ministry system
 
     def holds(self, codes: Iterable[str], have: Container[str],
               endpoint: str) -> tuple[bool, str]:
@@ -97,6 +98,48 @@ class PortalView:
                      if r not in READ_REASONS and (wanted is None or c in wanted)), "")
 
 
+@dataclass
+class SystemView:
+    """A shared (ministry) system offices hand citizens off to: what it showed, judged like a
+    portal for the provinces whose rows of a service hand off to it, and never as any
+    province's own portal (docs/ARCHITECTURE.md "Ministry systems")."""
+
+    base: str
+    host: str = ""
+    ministry: str = ""
+    view: PortalView = field(default_factory=lambda: PortalView())
+    handoffs: dict[str, dict[str, int]] = field(default_factory=dict)  # code -> unit -> rows
+    home: list[int] = field(default_factory=list)  # its home page's evidence
+
+    def rows_from(self, unit: str, codes: Iterable[str]) -> int:
+        """Office rows of `unit` for `codes` that hand off to this system."""
+        return sum(self.handoffs.get(c, {}).get(unit, 0) for c in codes)
+
+
+def observe_system(obs: Observations, ev: dict[str, Any]) -> None:
+    data = ev["data"]
+    base = data.get("base", "")
+    system = obs.systems.setdefault(base, SystemView(base))
+    observe_portal(system.view, ev)
+    if ev["kind"] == "portal":
+        info = data.get("system") or {}
+        system.host, system.ministry = info.get("host", ""), info.get("ministry", "")
+        system.home.append(ev["id"])
+        for code, rows in (data.get("handoffs") or {}).items():
+            for unit, n in rows.items():
+                system.handoffs.setdefault(code, {})[unit] = \
+                    system.handoffs.get(code, {}).get(unit, 0) + int(n)
+
+
+def system_met(obs: Observations, unit: str, codes: list[str]) -> SystemView | None:
+    """The ministry system the unit's office rows of these procedures hand off to (the one with
+    the most rows; ties: by base), or None: the citizen meets the province's own portal."""
+    ranked = sorted((-s.rows_from(unit, codes), base) for base, s in obs.systems.items())
+    if not ranked or ranked[0][0] == 0:
+        return None
+    return obs.systems[ranked[0][1]]
+
+
 READ_REASONS = ("not_found",)  # an apply page that was read, and said so
 PORTAL_RANK = {"": -1, "absent": -1, "info": 0, "partial": 1, "full": 2}
 PORTAL_STATE = {-1: "absent", 0: "info", 1: "partial", 2: "full"}
@@ -124,6 +167,8 @@ def observe(evidence: Iterable[dict[str, Any]]) -> Observations:
                 obs.catalogue_reason = ev["reason"] or "error"
         elif kind == "national_page" and ok:
             obs.national_pages[code].append(ev["id"])
+        elif kind in PORTAL_KINDS and data.get("system"):
+            observe_system(obs, ev)
         elif kind in PORTAL_KINDS:
             for unit in data.get("units") or ():
                 observe_portal(obs.portals.setdefault(unit, PortalView()), ev)
@@ -169,10 +214,12 @@ class Cell:
     obs: Observations
     rows: list[tuple[dict[str, Any], int]]
     criteria: tuple[Criterion, ...]  # the criteria the rubric applies to this service
-    portal: PortalView | None = None  # the unit's own portal, when one was visited
+    portal: PortalView | None = None  # what the citizen meets: a ministry system's view, or
+    # the unit's own portal, when one was visited
     fees: FeeRule | None = None  # the rubric's fee rule (rubrics/fees.yaml)
     unattributed: int = 0  # office rows of the service's procedures that no unit claims
     threshold: float = DEFAULT_COVERAGE  # rubric coverage_threshold
+    system: SystemView | None = None  # the ministry system met, when it is one
 
     def rows_status(self) -> tuple[bool, str]:
         """(complete, reason): do we hold every office row of every procedure?"""
@@ -437,8 +484,15 @@ def cells(obs: Observations, rubric: Rubric) -> Iterable[Cell]:
         portal = obs.portals.get(unit.code) if unit.kind == "province" else None
         for service in rubric.services:
             rows = [r for p in service.procedures for r in by_unit.get((unit.code, p.code), [])]
-            yield Cell(unit, service, obs, rows, rubric.criteria_for(service), portal,
-                       rubric.fees, loose[service.id], rubric.coverage_threshold)
+            codes = [p.code for p in service.procedures]
+            system = system_met(obs, unit.code, codes) if unit.kind == "province" and codes \
+                else None
+            yield Cell(unit, service, obs, rows, rubric.criteria_for(service),
+                       system.view if system else portal, rubric.fees, loose[service.id],
+                       rubric.coverage_threshold, system)
+
+
+SYSTEM_DECIDES = ("level3_partial", "level4_full", "online_payment", "national_sso")
 
 
 def _name(text: str) -> str:
@@ -469,7 +523,6 @@ def unverified(outcome: Outcome, unit: Unit, confirmed: set[str]) -> Outcome:
     return outcome
 
 
-
 def level_detail(cell: Cell, criterion_id: str) -> str:
     """The share the national rows give for a level criterion: "97/126" (offices offering it
     at that level, not in testing / the unit's offices listing the service); "" otherwise."""
@@ -490,6 +543,9 @@ def evaluate(evidence: Iterable[dict[str, Any]], rubric: Rubric) -> list[dict[st
             verdict, reason, evs = unverified(judge(cell, criterion), unit, confirmed)
             if criterion.id == "offered_online" and verdict != NA:  # how the page shows it
                 evs = evs + [i for c in cell.service_codes() for i in obs.national_pages[c]]
+            if cell.system is not None and criterion.id in SYSTEM_DECIDES and verdict != NA:
+                # the system met comes first: the report names it from this evidence
+                evs = cell.system.home[:1] + [e for e in evs if e not in cell.system.home[:1]]
             verdicts.append({
                 "unit_code": unit.code, "unit_name": unit.name, "unit_kind": unit.kind,
                 "service_id": service.id, "criterion_id": criterion.id,
@@ -532,11 +588,14 @@ def findings(evidence: Iterable[dict[str, Any]], rubric: Rubric) -> list[dict[st
         if not kind:
             continue
         n, p = NATIONAL_STATE[national] or "not listed", PORTAL_STATE[rank]
+        met = (f"ministry system {cell.system.host or cell.system.base}" if cell.system
+               else "provincial portal")
         out.append({
             "unit_code": cell.unit.code, "service_id": cell.service.id, "kind": kind,
             "national": NATIONAL_STATE[national], "portal": PORTAL_STATE[rank],
-            "detail": f"national portal: {n}; provincial portal: {p}",
-            "evidence_ids": [ev for _, ev in cell.rows] + portal_evs,
+            "detail": f"national portal: {n}; {met}: {p}",
+            "evidence_ids": [ev for _, ev in cell.rows] + portal_evs
+            + (cell.system.home[:1] if cell.system else []),
         })
     return out
 

@@ -44,6 +44,7 @@ class EvidenceLink:
     reason: str
     office: str
     screenshot: str | None  # href to the screenshot file, relative to the unit page
+    system: str = ""  # the ministry system it was observed on ("Bộ Tư pháp – host"), if any
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,12 @@ class ServiceStatus:
     service: Service
     state: str
     criteria: tuple[CriterionStatus, ...]  # the criteria that apply (not not_applicable)
+
+    @property
+    def system(self) -> str:
+        """The ministry system the citizen meets for this service ("" = the unit's own portal
+        or none): named by the evidence its verdicts cite (audits.evaluate puts it first)."""
+        return next((e.system for cs in self.criteria for e in cs.evidence if e.system), "")
 
 
 @dataclass(frozen=True)
@@ -223,8 +230,16 @@ def load_evidence_links(db: sqlite_utils.Database, run_id: int, ids: set[int],
                 observed_at=row["observed_at"] or "", status=row["status"],
                 sha256=row["sha256"] or "", outcome=row["outcome"] or "",
                 reason=row["reason"] or "", office=str(data.get("office_name") or ""),
-                screenshot=_screenshot_href(shot, base, page_dir) if shot else None)
+                screenshot=_screenshot_href(shot, base, page_dir) if shot else None,
+                system=system_label(data.get("system")))
     return out
+
+
+def system_label(system: Any) -> str:
+    """ "Bộ Tư pháp – dichvucongnganhtuphap.moj.gov.vn" from evidence's data.system."""
+    if not isinstance(system, dict):
+        return ""
+    return " – ".join(str(x) for x in (system.get("ministry"), system.get("host")) if x)
 
 
 def _criterion_status(rubric: Rubric, v: dict[str, Any],

@@ -139,12 +139,28 @@ def _page(rows: list[dict[str, Any]], limit: int, last_id: str) -> dict[str, Any
     return {"items": chunk, "lastId": chunk[-1]["id"] if chunk else None, "total": len(rows)}
 
 
+SYSTEM_TOKEN_START = "{system:"  # replaced by the system's address when served
+
+
+def system_url(scenario: Scenario, system_id: str, code: str) -> str:
+    """A row's citizen URL that hands off to a ministry system: the token of its address
+    (served with or without "http://", as the system's `scheme` says) and its apply route."""
+    from replica.systems import apply_path as system_apply  # replica.systems imports this
+
+    spec = scenario.system(system_id)
+    assert spec is not None  # checked when the scenario was read
+    return f"{SYSTEM_TOKEN_START}{system_id}}}" + system_apply(spec.platform, code)
+
+
 def _render(row: dict[str, Any], base_url: str, portal_urls: dict[str, str]) -> dict[str, Any]:
     out = dict(row)
     for key in ("citizenUrl", "employeeUrl"):
         value = out[key]
         if value.startswith(BASE_TOKEN):
             out[key] = base_url + value[len(BASE_TOKEN):]
+        elif value.startswith(SYSTEM_TOKEN_START):  # see system_url
+            sid, _, rest = value[len(SYSTEM_TOKEN_START):].partition("}")
+            out[key] = portal_urls.get(f"system:{sid}", f"{base_url}/systems/{sid}") + rest
         elif value.startswith("{portal:"):
             unit, _, rest = value[len("{portal:"):].partition("}")
             out[key] = portal_urls.get(unit, f"{base_url}/portals/{unit}") + rest
@@ -192,6 +208,8 @@ def build_portal(scenario: Scenario, rubric: Any) -> Portal:
             if url == "default":
                 url = root + (apply_path(portal.platform, o.procedure) if portal
                               else f"/vi/nps/apply?ma={o.procedure}")
+            elif o.system:  # a ministry system (replica/systems): its host, maybe no scheme
+                url = system_url(scenario, o.system, o.procedure)
             rows.append({
                 "id": row_id,
                 "departmentId": keyed_uuid(seed, "department", dept_code),
@@ -200,7 +218,7 @@ def build_portal(scenario: Scenario, rubric: Any) -> Portal:
                 "departmentLevel": level,
                 "departmentType": names.DEPARTMENT_TYPES[level],
                 "citizenUrl": url,
-                "employeeUrl": f"{root}/can-bo" if portal and url else
+                "employeeUrl": "" if o.system else f"{root}/can-bo" if portal and url else
                 f"{BASE_TOKEN}/portals/{o.unit}/vi/cb" if url else "",
                 "implementLevel": o.level,
                 "formalityId": fid,

@@ -10,10 +10,14 @@ blocked. Every province gets its own portal (`portals`): the platform family obs
 ../shared/research/portals/derived/provincial_portals_observed.csv, else a drawn one; what the
 portal offers follows the national level mostly, and disagrees with it sometimes; two provinces
 hand off nothing nationally (found through the portal list); one portal is down, one blocked.
+As the real rows of October 2026 do, every office row of birth, death and marriage registration
+hands off to the Ministry of Justice's system and every building-permit row to the Ministry of
+Construction's (`systems`, `citizen_url: system:<id>`); the other services stay with the
+provinces' own portals.
 Real office shapes (`_real_shapes`): the commune police's generic `BCA_CAX` rows for a building
 permit procedure, EVN's tax-code office `0100100079`, and in the province whose portal is down
 (so the national rows decide) a ward-level procedure offered toàn trình in 97 wards and một phần
-in 29 (below the 0.9 coverage threshold).
+in 29 (below the 0.9 coverage threshold), on a service no ministry system takes.
 Same rubric + same seed -> byte-identical file.
 """
 
@@ -83,6 +87,12 @@ REAL_SHAPES: dict[str, dict[str, Any]] = {
 }
 # No real detail, but free by nature (a social allowance): an exempt service end to end.
 FREE_SERVICES = {"social_protection": "Không thu phí"}
+# Services whose rows hand off to a ministry system (office_rows_2026-10/README.md), and what
+# each system offers (all toàn trình in the real rows; both offer VNeID and online payment).
+SYSTEM_OF = {"birth_registration": "moj", "death_registration": "moj",
+             "marriage_registration": "moj", "building_permit": "moc"}
+SYSTEMS = {"moj": {"platform": "moj", "sso": True},
+           "moc": {"platform": "moc", "sso": True}}
 PAGING_MIN_ROWS = 201  # at least one procedure has more office rows than one page (200)
 
 
@@ -258,6 +268,7 @@ def generate(rubric: Any, seed: int = 2026, total: int = REAL_TOTAL) -> dict[str
     blocked = rng.choice(candidates or [procedures[0]["code"]])
     portals, portal_faults = _portals(rubric, by_service, offers, seed)
     down = next(f["unit"] for f in portal_faults if f["kind"] == "portal_down")
+    systems = _hand_off(by_service, offers)
     _real_shapes(rubric, by_service, offers, down)
     return {
         "name": "full",
@@ -271,6 +282,7 @@ def generate(rubric: Any, seed: int = 2026, total: int = REAL_TOTAL) -> dict[str
         "procedures": procedures,
         "offers": offers,
         "portals": portals,
+        "systems": systems,
         "faults": [{"kind": "blocked", "procedure": blocked}, *portal_faults],
     }
 
@@ -334,12 +346,30 @@ def _real_shapes(rubric: Any, by_service: dict[str, list[dict[str, Any]]],
             "procedure": bills[-1], "office": "agency", "level": "FULL",
             "office_code": EVN_TAX_CODE, "office_name": "Tập đoàn Điện lực Việt Nam",
             "citizen_url": f"https://evnhanoi.vn/cskh/dk-thaydoi-chuthe-hd?MaTTHCDP={bills[-1]}"})
-    wards = [p["code"] for p in by_service.get("marriage_registration", [])
+    wards = [p["code"] for s in rubric.services if s.id not in SYSTEM_OF
+             and "province" in s.delivery for p in by_service.get(s.id, [])
              if "ward" in p["levels"]]
     if wards:
         for level, count in MIXED_WARDS:
             offers.setdefault(down, []).append(
                 {"procedure": wards[0], "office": "ward", "level": level, "count": count})
+
+
+def _hand_off(by_service: dict[str, list[dict[str, Any]]],
+              offers: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Rows of the services SYSTEM_OF names hand off to their ministry system, in every province
+    that hands anything off (the ones found through the portal list keep handing off nothing);
+    returns the `systems` section. Draws nothing: the other sections stay as they were."""
+    system_of = {p["code"]: SYSTEM_OF[sid] for sid in SYSTEM_OF for p in by_service.get(sid, [])}
+    for unit, rows in offers.items():
+        if not unit.isdigit() or all(r.get("citizen_url") == "" for r in rows):
+            continue
+        for row in rows:
+            if row["procedure"] in system_of:
+                row["citizen_url"] = f"system:{system_of[row['procedure']]}"
+    return {sid: {**spec, "services": {s: {"offer": "full", "payment": True}
+                                       for s, x in SYSTEM_OF.items() if x == sid}}
+            for sid, spec in SYSTEMS.items()}
 
 
 # --------------------------------------------------------------------------- YAML output
@@ -393,6 +423,12 @@ def render_yaml(doc: dict[str, Any]) -> str:
             out += [f"  {_scalar(unit)}:", f"    platform: {_scalar(portal['platform'])}",
                     f"    sso: {_scalar(portal['sso'])}", "    services:"]
             out += [f"      {sid}: {_scalar(v)}" for sid, v in portal["services"].items()]
+    if doc.get("systems"):
+        out += ["", "systems:"]
+        for sid, system in doc["systems"].items():
+            out += [f"  {sid}:", f"    platform: {_scalar(system['platform'])}",
+                    f"    sso: {_scalar(system['sso'])}", "    services:"]
+            out += [f"      {s}: {_scalar(v)}" for s, v in system["services"].items()]
     out += ["", "faults:"]
     out += [f"  - {_scalar(f)}" for f in doc["faults"]]
     return "\n".join(out) + "\n"

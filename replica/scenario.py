@@ -23,6 +23,8 @@ PROCEDURE_TYPES = ("STANDARD", "SPECIFIC", "STANDARD_INTERNAL")
 STATES = ("ACTIVE", "UPDATED")
 PLATFORMS = ("igate", "eform", "legacy")  # provincial platform families (docs/SCENARIOS.md)
 PORTAL_OFFERS = ("absent", "info", "partial", "full")
+SYSTEM_PLATFORMS = ("moj", "moc")  # ministry systems the replica serves (replica/systems/)
+SYSTEM_PREFIX = "system:"  # offers[].citizen_url "system:<id>": hands off to that system
 OFFER_RANK = {"absent": -1, "info": 0, "partial": 1, "full": 2}
 
 
@@ -134,13 +136,19 @@ class Offer:
     procedure: str  # procedure code
     office: str  # province | ward | agency
     level: str  # FULL | PARTIAL | NONE
-    citizen_url: str = "default"  # "default" | "" | explicit URL
+    citizen_url: str = "default"  # "default" | "" | explicit URL | "system:<id>"
     testing: bool = False
     count: int = 1  # ward offers: how many ward offices share this row's state
     office_name: str = ""  # override the generated office name
     essential: bool = False
     field: str = ""  # where it was declared, for messages
     office_code: str = ""  # served verbatim as departmentCode ("" = generated)
+
+    @property
+    def system(self) -> str:
+        """The ministry system this office hands off to ("" = none)."""
+        url = self.citizen_url
+        return url[len(SYSTEM_PREFIX):] if url.startswith(SYSTEM_PREFIX) else ""
 
     def url_for(self, base_url: str) -> str:
         if self.citizen_url == "default":
@@ -186,6 +194,29 @@ class PortalSpec:
 
 
 @dataclass(frozen=True)
+class SystemSpec:
+    """A ministry's own system (civil status: Bộ Tư pháp; building permits: Bộ Xây dựng) that
+    offices of many provinces hand off to: what it offers per service, like a portal."""
+
+    id: str
+    platform: str  # moj | moc
+    name: str  # the ministry ("Bộ Tư pháp")
+    host: str  # the real host its rows name (informational: dichvucongnganhtuphap.moj.gov.vn)
+    sso: bool = False
+    services: tuple[PortalService, ...] = ()
+    scheme: bool = False  # citizen URLs served with "http://" (real rows: mostly without)
+    field: str = ""
+
+    def service(self, service_id: str) -> PortalService:
+        return next((s for s in self.services if s.service == service_id),
+                    PortalService(service_id))
+
+    def service_sso(self, service_id: str) -> bool:
+        s = self.service(service_id)
+        return self.sso if s.sso is None else s.sso
+
+
+@dataclass(frozen=True)
 class Fault:
     kind: str
     procedure: str = ""  # national scope: the faulted procedure's code
@@ -193,6 +224,7 @@ class Fault:
     unit: str = ""  # portal scope: the province whose portal fails
     service: str = ""  # portal scope narrowed to this rubric service's listed procedure
     times: int = 0  # transient: fails the first N answers per request target (0 = always)
+    system: str = ""  # ministry-system scope: the system (systems.<id>) that fails
 
     @property
     def reason(self) -> str:
@@ -259,6 +291,14 @@ class Scenario:
     index766: dict[str, Any] = field(default_factory=dict, hash=False)  # replica/index766.py
     office_codes: str = "real"  # generated office code forms: real (H26.105) | legacy
     national: NationalOptions = field(default_factory=NationalOptions)
+    systems: tuple[SystemSpec, ...] = ()  # ministry systems offices hand off to
+
+    def system(self, system_id: str) -> SystemSpec | None:
+        return next((s for s in self.systems if s.id == system_id), None)
+
+    def system_failure(self, system_id: str) -> str:
+        """Why the ministry system cannot be read ("" = it can): its first lasting fault."""
+        return next((f.fails for f in self.faults if f.system == system_id and f.fails), "")
 
     def portal(self, unit: str) -> PortalSpec | None:
         for p in self.portals:
@@ -334,6 +374,7 @@ class Scenario:
 class _Reader:
     def __init__(self, file: str | Path):
         self.file = str(file)
+        self.systems: set[str] = set()  # ids declared under `systems` (read before offers)
 
     def err(self, fld: str, msg: str) -> ScenarioError:
         return ScenarioError(self.file, fld, msg)
@@ -428,7 +469,7 @@ PROCESSING_TIME_FORMS = ("int", "float", "text")
 _OFFER_KEYS = {"procedure", "office", "level", "citizen_url", "testing", "count", "office_name",
                "essential", "office_code"}
 _TOP_KEYS = {"name", "description", "seed", "catalogue", "procedures", "offers", "faults",
-             "rubric", "portals", "index766", "office_codes", "national"}
+             "rubric", "portals", "index766", "office_codes", "national", "systems"}
 OFFICE_CODE_FORMS = ("real", "legacy")  # replica/offices.py
 _OFFICE_CODE_RE = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
 _PORTAL_KEYS = {"platform", "sso", "services"}
@@ -544,8 +585,13 @@ def _parse_offer(r: _Reader, unit: str, raw: Any, fld: str, codes: set[str]) -> 
     if not _is_province_code(unit) and office != "agency":
         raise r.err(f"{fld}.office", f"unit {unit!r} is an agency: office must be agency")
     url = r.string(d, "citizen_url", f"{fld}.citizen_url", required=False, default="default")
-    if url not in ("default", "") and not re.match(r"^https?://", url):
-        raise r.err(f"{fld}.citizen_url", f"must be 'default', '' or an http(s) URL, got {url!r}")
+    if url.startswith(SYSTEM_PREFIX):
+        if url[len(SYSTEM_PREFIX):] not in r.systems:
+            raise r.err(f"{fld}.citizen_url", f"{url!r}: no such system under systems "
+                        f"({', '.join(sorted(r.systems)) or 'none declared'})")
+    elif url not in ("default", "") and not re.match(r"^https?://", url):
+        raise r.err(f"{fld}.citizen_url", "must be 'default', '', 'system:<id>' or an http(s) "
+                    f"URL, got {url!r}")
     count = r.integer(d, "count", f"{fld}.count", required=False, default=1, minimum=1)
     if count > 1 and office != "ward":
         raise r.err(f"{fld}.count", "only ward offers may stand for several offices")
@@ -570,7 +616,7 @@ def _parse_offer(r: _Reader, unit: str, raw: Any, fld: str, codes: set[str]) -> 
     )
 
 
-_FAULT_KEYS = {"kind", "procedure", "unit", "service", "times"}
+_FAULT_KEYS = {"kind", "procedure", "unit", "service", "times", "system"}
 
 
 def _fault_scope(r: _Reader, d: dict, fld: str, fk: FaultKind) -> tuple[str, str]:
@@ -636,6 +682,8 @@ def _parse_fault(r: _Reader, raw: Any, fld: str, codes: set[str],
     d = r.mapping(raw, fld)
     kind = r.choice(d, "kind", f"{fld}.kind", tuple(FAULT_KINDS))
     fk = FAULT_KINDS[kind]
+    if "system" in d:
+        return _parse_system_fault(r, d, fld, kind)
     params = _fault_params(r, d, fld, kind)
     proc, unit = _fault_scope(r, d, fld, fk)
     if proc and proc not in codes:
@@ -707,6 +755,7 @@ def parse_scenario(data: Any, file: str | Path = "<scenario>") -> Scenario:
         seen.add(p.code)
         procs.append(p)
 
+    systems = _parse_systems(r, d.get("systems"))
     offers: list[Offer] = []
     raw_offers = d.get("offers") or {}
     for unit, rows in r.mapping(raw_offers, "offers").items():
@@ -741,6 +790,7 @@ def parse_scenario(data: Any, file: str | Path = "<scenario>") -> Scenario:
         office_codes=r.choice(d, "office_codes", "office_codes", OFFICE_CODE_FORMS,
                               required=False, default="real") or "real",
         national=_parse_national(r, d.get("national")),
+        systems=systems,
     )
 
 
@@ -773,6 +823,57 @@ def _parse_shape_change(r: _Reader, raw: Any) -> ShapeChange | None:
     if not key or rename == key:
         raise r.err(f"{fld}.key", f"must be a key to change, got {key!r}")
     return ShapeChange(place, key, rename, retype)
+
+
+SYSTEM_DEFAULTS = {  # platform -> (ministry, the host real rows name)
+    "moj": ("Bộ Tư pháp", "dichvucongnganhtuphap.moj.gov.vn"),
+    "moc": ("Bộ Xây dựng", "dvc.moc.gov.vn"),
+}
+_SYSTEM_KEYS = {"platform", "name", "host", "sso", "services", "scheme"}
+
+
+def _parse_systems(r: _Reader, raw: Any) -> tuple[SystemSpec, ...]:
+    out = []
+    for sid, sraw in r.mapping(raw or {}, "systems").items():
+        fld = f"systems.{sid}"
+        if not isinstance(sid, str) or not re.match(r"^[a-z][a-z0-9_]*$", sid):
+            raise r.err(fld, f"system ids are lower-case words (moj, moc), got {sid!r}")
+        d = r.mapping(sraw, fld)
+        _unknown_keys(r, d, _SYSTEM_KEYS, fld)
+        platform = r.choice(d, "platform", f"{fld}.platform", SYSTEM_PLATFORMS)
+        name, host = SYSTEM_DEFAULTS[platform]
+        services = tuple(_parse_portal_service(r, str(k), v, f"{fld}.services.{k}")
+                         for k, v in r.mapping(d.get("services") or {},
+                                               f"{fld}.services").items())
+        out.append(SystemSpec(
+            id=sid, platform=platform, name=r.string(d, "name", f"{fld}.name", required=False,
+                                                     default=name),
+            host=r.string(d, "host", f"{fld}.host", required=False, default=host),
+            sso=r.boolean(d, "sso", f"{fld}.sso", False), services=services,
+            scheme=r.boolean(d, "scheme", f"{fld}.scheme", False), field=fld))
+    r.systems = {s.id for s in out}
+    return tuple(out)
+
+
+def _parse_system_fault(r: _Reader, d: dict, fld: str, kind: str) -> Fault:
+    """A fault of a whole ministry system (`system: <id>`): any kind a portal may take whole,
+    on any family."""
+    fk = FAULT_KINDS[kind]
+    params = _fault_params(r, d, fld, kind)
+    system = r.string(d, "system", f"{fld}.system")
+    if system not in r.systems:
+        raise r.err(f"{fld}.system", f"{system!r} is not declared under systems")
+    for key in ("procedure", "unit", "service"):
+        if key in d:
+            raise r.err(f"{fld}.{key}", "a system fault covers the whole system: give only "
+                        "`system`")
+    if not fk.unit or fk.platforms:
+        raise r.err(f"{fld}.kind", f"kind {kind!r} does not apply to a ministry system")
+    times = r.integer(d, "times", f"{fld}.times", required=False, default=0, minimum=1)
+    if times and not fk.transient:
+        raise r.err(f"{fld}.times", f"kind {kind!r} is permanent: only slow, http_error and "
+                    "rate_limited take times")
+    return Fault(kind=kind, params=params, times=times, system=system)
 
 
 def _parse_index766(r: _Reader, raw: Any) -> dict[str, Any]:
@@ -842,6 +943,34 @@ def check_against_rubric(scenario: Scenario, rubric: Any) -> list[ScenarioError]
                 errors.append(ScenarioError(
                     file, f"{ps.field}.procedure",
                     f"{ps.procedure} is not a procedure of rubric service {ps.service!r}"))
+    return errors + check_systems(scenario, rubric)
+
+
+def check_systems(scenario: Scenario, rubric: Any) -> list[ScenarioError]:
+    """Problems of the ministry systems: services they cannot list, and a (province, service)
+    whose offices hand off to two systems (real rows never do; the system met must be one)."""
+    file = scenario.path or scenario.name
+    errors: list[ScenarioError] = []
+    services = {s.id: s for s in rubric.services}
+    for spec in scenario.systems:
+        for ps in spec.services:
+            s = services.get(ps.service)
+            if s is None or not s.procedures or "province" not in s.delivery:
+                errors.append(ScenarioError(file, ps.field, f"{ps.service!r} is not a procedure "
+                                            "service delivered by provinces"))
+            elif ps.procedure and ps.procedure not in {p.code for p in s.procedures}:
+                errors.append(ScenarioError(
+                    file, f"{ps.field}.procedure",
+                    f"{ps.procedure} is not a procedure of rubric service {ps.service!r}"))
+    met: dict[tuple[str, str], str] = {}
+    for o in scenario.offers:
+        if not o.system:
+            continue
+        for sid in scenario.procedure(o.procedure).services:
+            other = met.setdefault((o.unit, sid), o.system)
+            if other != o.system:
+                errors.append(ScenarioError(file, f"{o.field}.citizen_url", f"unit {o.unit} "
+                                            f"hands {sid} off to systems {other} and {o.system}"))
     return errors
 
 

@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from replica import faults, index766, national_html, pages, provincial
+from replica import faults, index766, national_html, pages, provincial, systems
 from replica.catalogue import BadRequest, Portal, build_portal
-from replica.provincial.hosts import aliases_work, bind_address
+from replica.provincial.hosts import aliases_work, bind_address, system_address
 from replica.scenario import Fault, Scenario, load_scenario
 from replica.web import Response
 
@@ -112,6 +112,8 @@ class ReplicaServer:
         self.challenge = national_html.Challenge()
         self.sites = provincial.build_sites(scenario, rubric)
         self.portal_urls: dict[str, str] = {}  # province code -> portal base URL
+        self.system_sites = systems.build_systems(scenario, rubric)  # ministry systems
+        self.system_urls: dict[str, str] = {}  # system id -> base URL (http://127.0.3.<n>:port)
         self.offsite_url = ""  # a host no crawler is given (see _start_offsite)
         self._portal_httpds: list[tuple[ThreadingHTTPServer, threading.Thread]] = []
         self._reserved: list[socket.socket] = []  # addresses of portals that are "down"
@@ -139,6 +141,8 @@ class ReplicaServer:
         self._thread.start()
         for unit, site in self.sites.items():
             self._start_portal(unit, site)
+        for n, site in enumerate(self.system_sites.values(), 1):
+            self._start_system(n, site)
         self._start_offsite()
         return self
 
@@ -184,6 +188,49 @@ class ReplicaServer:
         host, port = httpd.server_address[:2]
         self.portal_urls[unit] = f"http://{host}:{port}"
 
+    def _start_system(self, n: int, site: systems.SystemSite) -> None:
+        """A ministry system on its own loopback address (127.0.3.<n>), like a portal."""
+        address = system_address(n)
+        if site.down:  # bound but not listening: connections are refused
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind((address, 0))
+            self._reserved.append(sock)
+            host, port = sock.getsockname()[:2]
+            self.system_urls[site.id] = f"http://{host}:{port}"
+            return
+
+        def respond(method: str, path: str, headers: Mapping[str, str], body: bytes,
+                    _site: systems.SystemSite = site) -> Response:
+            h = {k.lower(): v for k, v in headers.items()}
+            parts = urlsplit(path)
+            params = dict(parse_qsl(parts.query, keep_blank_values=True))
+            resp = systems.respond(_site, method.upper(), parts.path, params, query=parts.query,
+                                   state=self.fault_state)
+            self._record(LoggedRequest(method.upper(), parts.path, parts.query,
+                                       body.decode("utf-8", "replace"), h, resp.status,
+                                       resp.outcome, time.time(), h.get("host", ""),
+                                       f"system:{_site.id}"))
+            return resp
+
+        httpd = _serve(address, 0, respond)
+        httpd.replica = self  # type: ignore[attr-defined]
+        thread = threading.Thread(target=httpd.serve_forever, name=f"system-{site.id}",
+                                  daemon=True)
+        thread.start()
+        self._portal_httpds.append((httpd, thread))
+        host, port = httpd.server_address[:2]
+        self.system_urls[site.id] = f"http://{host}:{port}"
+
+    def rendered_urls(self) -> dict[str, str]:
+        """What office rows' URL tokens become: portals by province code, systems by
+        "system:<id>" (without the scheme unless the system's `scheme` says so)."""
+        out = dict(self.portal_urls)
+        for sid, url in self.system_urls.items():
+            spec = self.scenario.system(sid)
+            out[f"system:{sid}"] = url if spec is not None and spec.scheme else \
+                url.removeprefix("http://")
+        return out
+
     def stop(self) -> None:
         if self._httpd is None:
             return
@@ -206,6 +253,7 @@ class ReplicaServer:
         self._portal_httpds = []
         self._reserved = []
         self.portal_urls = {}
+        self.system_urls = {}
 
     def unlinked_portals(self) -> list[str]:
         """Provinces with a portal that none of their office rows hands off to. All of them
@@ -369,7 +417,7 @@ class ReplicaServer:
         if not isinstance(fid, str):
             raise BadRequest("formalityId must be a string")
         return self._faulted(fid, hit, lambda: _ok(
-            self.portal.page_offices(data, self.base_url, self.portal_urls)))
+            self.portal.page_offices(data, self.base_url, self.rendered_urls())))
 
 
 Dispatch = Callable[[str, str, Mapping[str, str], bytes], Response]

@@ -150,6 +150,34 @@ def portal_truth(scenario: Scenario, unit: Any, service: Any) -> PortalTruth | N
     )
 
 
+def system_met(cell: CellTruth) -> str:
+    """The ministry system the unit's office rows of the service hand off to ("" = none: the
+    citizen meets the province's own portal). A scenario hands a (unit, service) off to one
+    system at most (replica.scenario.check_systems)."""
+    return next((o.system for _, o in cell.rows if o.system), "")
+
+
+def system_truth(scenario: Scenario, system_id: str, service: Any) -> PortalTruth:
+    """What a ministry system truthfully shows for one service: judged like a portal, with the
+    system's own faults (a whole-system fault makes it unreadable for every service)."""
+    spec = scenario.system(system_id)
+    assert spec is not None  # offers name declared systems only
+    offer = spec.service(service.id)
+    return PortalTruth(fault=scenario.system_failure(system_id), offer=offer,
+                       sso=spec.service_sso(service.id) if offer.online else spec.sso,
+                       payment_anywhere=False)
+
+
+def met_truth(scenario: Scenario, unit: Any, service: Any,
+              cell: CellTruth) -> PortalTruth | None:
+    """The system the citizen meets for (unit, service): a ministry system the unit's rows hand
+    off to, else the province's own portal (None: neither)."""
+    system = system_met(cell) if service.procedures else ""
+    if system:
+        return system_truth(scenario, system, service)
+    return portal_truth(scenario, unit, service)
+
+
 def generic(offer: Offer, rubric: Any) -> bool:
     """An explicit office code no unit claims (BCA_CAX): its rows are nobody's."""
     return (bool(offer.office_code) and rubric is not None
@@ -324,7 +352,7 @@ def expected_verdicts(scenario: Scenario, rubric: Any) -> dict[Key, Verdict]:
             applicable = {c.id for c in rubric.criteria_for(service)}
             is_delivered = delivered(unit, service)
             cell = cell_truth(scenario, unit, service, rubric) if is_delivered else None
-            portal = portal_truth(scenario, unit, service) if is_delivered else None
+            portal = met_truth(scenario, unit, service, cell) if cell is not None else None
             for criterion in rubric.criteria:
                 key = (unit.code, service.id, criterion.id)
                 if cell is None:
@@ -384,8 +412,8 @@ def expected_findings(scenario: Scenario, rubric: Any) -> dict[tuple[str, str], 
         for service in rubric.services:
             if not service.procedures or not delivered(unit, service):
                 continue
-            portal = portal_truth(scenario, unit, service)
             cell = cell_truth(scenario, unit, service, rubric)
+            portal = met_truth(scenario, unit, service, cell)
             if portal is None or portal.fault or cell.failures:
                 continue
             national = cell.best_level()  # -1 unlisted, 0 NONE, 1 PARTIAL, 2 FULL

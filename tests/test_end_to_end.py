@@ -147,9 +147,13 @@ def test_full_scenario_all_families_verdicts_and_findings(tmp_path: Path) -> Non
     assert {kind for kind, _, _ in findings.values()} == {
         "national_overstates", "national_understates", "not_listed_nationally"}
     db = store.open_db(result.db_path)
-    families = Counter(e["data"]["family"] for e in store.load_evidence(db, result.run_id)
-                       if e["kind"] == "portal" and e["outcome"] == "ok")
+    homes = [e for e in store.load_evidence(db, result.run_id)
+             if e["kind"] == "portal" and e["outcome"] == "ok"]
+    families = Counter(e["data"]["family"] for e in homes if not e["data"].get("system"))
     assert set(families) == {"igate", "eform", "legacy"}
+    # civil status and building permits hand off to the ministries' systems, as in real rows
+    systems = Counter(e["data"]["family"] for e in homes if e["data"].get("system"))
+    assert systems == {"moj": 1, "moc": 1}
     assert not [e for e in log if e["site"] != "national" and e["method"] not in ("GET",
                                                                                  "HEAD")]
 

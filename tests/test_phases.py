@@ -144,7 +144,7 @@ def test_seeding_holds_portal_evidence_then_gives_it_the_final_units() -> None:
     held = [portal_item("portal", a, "01"), portal_item("portal_apply", b, "02")]
     assert [out for item in held for out in seeding.hold(item)] == []
     assert seeding.keeps(b)
-    # in the end a's offices of two provinces and the list name it; b is a shared system
+    # in the end a's offices of two provinces and the list name it; b is no seed after all
     final_a = seeds.Seed(a, {"01", "04"}, {"national", "config"}, [a + "/x"])
     gone, released = seeding.settle([final_a])
     assert [s.base for s in gone] == [b] and not seeding.keeps(b) and seeding.keeps(a)
@@ -154,6 +154,25 @@ def test_seeding_holds_portal_evidence_then_gives_it_the_final_units() -> None:
     later = seeding.hold(portal_item("portal_list", a, "01"))  # after settling: fixed at once
     assert later[0]["data"]["units"] == ["01", "04"]
     assert seeding.hold(portal_item("portal_list", b, "02")) == []
+
+
+def test_seeding_labels_a_shared_system_with_its_hand_offs() -> None:
+    """A host offices of two provinces hand off to (and the list does not name) is a system:
+    its observations carry no units, the system, and on the home page the hand-offs."""
+    seeding = seeds.Seeding()
+    b = "http://b.example"
+    seeding.new([seed(b, "02")])
+    assert seeding.hold(portal_item("portal", b, "02")) == []
+    final_b = seeds.Seed(b, {"02", "04"}, {"national"}, [b + "/x"],
+                         handoffs={"1.001193": {"04": 2, "02": 1}})
+    _, released = seeding.settle([final_b])
+    assert released[0]["data"]["units"] == []
+    assert released[0]["data"]["system"] == {"host": "b.example", "family": "",
+                                             "ministry": ""}
+    assert released[0]["data"]["handoffs"] == {"1.001193": {"02": 1, "04": 2}}
+    later = seeding.hold(portal_item("portal_apply", b, "02"))[0]["data"]
+    assert later["units"] == [] and later["system"]["host"] == "b.example"
+    assert "handoffs" not in later  # on the home page only
 
 
 def test_national_crawl_asks_every_office_list_before_any_detail(replica, tmp_path: Path) -> None:
@@ -179,11 +198,11 @@ def office_row(url: str, office_code: str, citizen_url: str) -> dict[str, Any]:
             "data": {"office_code": office_code, "citizen_url": citizen_url}}
 
 
-def test_a_host_that_turns_out_shared_is_dropped_with_what_it_showed(replica,
-                                                                      tmp_path: Path) -> None:
+def test_a_host_that_turns_out_shared_is_kept_as_a_system(replica, tmp_path: Path) -> None:
     """Visited as Hà Nội's portal as soon as one office row hands off to it; once a Cao Bằng
-    office hands off to it too, it is a shared system, not a province's portal: none of its
-    evidence is kept, as if the crawl had started after the national one."""
+    office hands off to it too, it is a shared system, not a province's portal: its evidence is
+    kept as the system's (no units: no province's portal; its hand-offs), as if the crawl had
+    started after the national one."""
     srv = replica(SMALL, fresh=True)
     db = store.open_db(tmp_path / "audit.db")
     run_id = store.start_run(db, target=srv.base_url, rubric_version="t", engine_version="t")
@@ -201,8 +220,12 @@ def test_a_host_that_turns_out_shared_is_dropped_with_what_it_showed(replica,
         assert crawl.wait() == 0
     finally:
         crawl.stop()
-    kinds = {e["kind"] for e in store.load_evidence(db, run_id)}
-    assert not {k for k in kinds if k.startswith("portal")}
+    shown = [e for e in store.load_evidence(db, run_id) if e["kind"].startswith("portal")]
+    assert shown and all(e["data"]["units"] == [] and e["data"]["system"]["host"] ==
+                         host.split("//")[1] for e in shown)
+    home = next(e for e in shown if e["kind"] == "portal")
+    assert home["data"]["handoffs"] == {"1.001612": {"01": 1, "04": 1}}
+    assert home["data"]["system"]["family"] == "eform"
 
 
 def test_a_crawl_launched_beside_others_stops_when_asked(replica, tmp_path: Path) -> None:

@@ -147,9 +147,40 @@ def test_seeds_from_citizen_urls_and_the_list():
                 row("http://127.0.1.200:5/shared", "000.00.12.H26"),  # a shared system
                 row("http://127.0.1.200:5/shared", "000.00.12.H29"),
                 row("", "000.00.12.H14")]
+    evidence += [row("127.0.3.1:6/dvc/nop-ho-so/1.001193/buoc-1", "000.37.26.H29")]  # no scheme
     seeds = portal_seeds(evidence, rubric, "http://127.0.0.1:9",
                          [{"unit": "24", "url": "http://127.0.1.24:7/"}])
-    assert [(s.base, sorted(s.units), sorted(s.sources)) for s in seeds] == [
-        ("http://127.0.1.24:7", ["24"], ["config"]),
-        ("http://127.0.1.79:5", ["79"], ["national"])]
-    assert seeds[1].entry_urls[0].endswith("ma=1")
+    # a host offices of several provinces hand off to is a shared system: visited, as a system
+    assert [(s.base, sorted(s.units), sorted(s.sources), s.shared) for s in seeds] == [
+        ("http://127.0.1.200:5", ["01", "79"], ["national"], True),
+        ("http://127.0.1.24:7", ["24"], ["config"], False),
+        ("http://127.0.1.79:5", ["79"], ["national"], False),
+        ("http://127.0.3.1:6", ["79"], ["national"], False)]  # http on loopback
+    assert seeds[2].entry_urls[0].endswith("ma=1")
+
+
+def test_citizen_urls_without_a_scheme_are_https_off_loopback():
+    from crawler.platforms.seeds import with_scheme
+
+    assert with_scheme("dichvucongnganhtuphap.moj.gov.vn") == \
+        "https://dichvucongnganhtuphap.moj.gov.vn"
+    assert with_scheme("dvc.moc.gov.vn/x?y=1") == "https://dvc.moc.gov.vn/x?y=1"
+    assert with_scheme("127.0.3.1:80/a") == "http://127.0.3.1:80/a"
+    assert with_scheme("http://a.example/") == "http://a.example/"
+    assert with_scheme("") == ""
+
+
+def test_what_names_a_shared_system():
+    from crawler.platforms.seeds import Seed, system_of
+
+    portal = Seed("http://127.0.1.1:5", {"01"}, {"national"})
+    assert system_of(portal, "eform") is None
+    assert system_of(portal, "moj") == {"host": "127.0.1.1:5", "family": "moj",
+                                        "ministry": "Bộ Tư pháp"}  # its pages say so
+    shared = Seed("http://127.0.1.1:5", {"01", "04"}, {"national"})
+    assert system_of(shared, "eform") == {"host": "127.0.1.1:5", "family": "eform",
+                                          "ministry": ""}
+    listed = Seed("http://127.0.1.1:5", {"01", "04"}, {"national", "config"})
+    assert system_of(listed, "moj") is None  # the list names it a province's portal
+    down = Seed("https://dvc.moc.gov.vn", {"01"}, {"national"})
+    assert system_of(down, "")["ministry"] == "Bộ Xây dựng"  # known by its name

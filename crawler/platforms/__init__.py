@@ -16,10 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import ModuleType
 
-from crawler.platforms import eform, igate, legacy
+from crawler.platforms import eform, igate, legacy, moc, moj
 from crawler.platforms.base import decode_html, soup_of, visible_text
 
-FAMILIES: dict[str, ModuleType] = {m.NAME: m for m in (igate, eform, legacy)}
+FAMILIES: dict[str, ModuleType] = {m.NAME: m for m in (igate, eform, legacy, moj, moc)}
+# Families of ministry systems (module attribute SYSTEM: the ministry): what their hosts show
+# is evidence of a shared system, never of a province's own portal (seeds.Seeding).
+SYSTEM_FAMILIES: dict[str, str] = {name: m.SYSTEM for name, m in FAMILIES.items()
+                                   if hasattr(m, "SYSTEM")}
 SHELL_TEXT = 80  # fewer visible characters than this, with scripts: an app shell
 
 

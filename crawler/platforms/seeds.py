@@ -6,8 +6,11 @@ The configured list for real runs is ``crawler/platforms/portals.yaml``; the rep
 list to the job (``DVC_PORTAL_LIST``). A bad list file is an error naming the file and the line or
 field (``PortalListError``), never an entry silently skipped. Against a loopback national portal
 only loopback hosts are kept, so a demo never leaves the machine; the national portal's own host
-is never a portal, nor is a host the offices of several provinces hand off to (a ministry's or an
-inter-agency system) unless the list names it.
+is never a portal. A host the offices of several provinces hand off to, or one whose home page
+is a ministry system's (``SYSTEM_FAMILIES``) or whose name is a known ministry system's, is a
+*shared system* unless the list names it: it is crawled once like a portal, and its evidence
+names the system and, per procedure code, the provinces (and rows) handing off to it
+(``data.system``, ``data.handoffs``; ``data.units`` empty: it is no province's own portal).
 
 `Sources` reads them from the results database while the national crawl is still storing them;
 `Seeding` holds a portal's evidence until they are final.
@@ -30,6 +33,7 @@ from audits.rubric import (
     read_yaml_file,
     unit_for_office,
 )
+from crawler.platforms import SYSTEM_FAMILIES
 from crawler.profiles import is_loopback
 
 if TYPE_CHECKING:
@@ -50,10 +54,46 @@ class Seed:
     units: set[str] = field(default_factory=set)
     sources: set[str] = field(default_factory=set)  # "national" and/or "config"
     entry_urls: list[str] = field(default_factory=list)  # citizen URLs seen (a few)
+    # procedure code -> province code -> office rows handing off to this host
+    handoffs: dict[str, dict[str, int]] = field(default_factory=dict, compare=False)
 
     @property
     def host(self) -> str:
         return urlsplit(self.base).netloc
+
+    @property
+    def shared(self) -> bool:
+        """Offices of several provinces hand off to it, and no list names it a portal."""
+        return len(self.units) > 1 and "config" not in self.sources
+
+
+# Ministry systems real office rows hand off to (office_rows_2026-10): named when their pages
+# cannot be read (their family, when recognised, names them otherwise).
+KNOWN_SYSTEMS = {"dichvucongnganhtuphap.moj.gov.vn": "Bộ Tư pháp",
+                 "dvc.moc.gov.vn": "Bộ Xây dựng", "sso.mof.gov.vn": "Bộ Tài chính"}
+SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def with_scheme(url: str) -> str:
+    """Real rows name ministry systems without a scheme ("dichvucongnganhtuphap.moj.gov.vn/...");
+    such a URL is https, except on loopback (the replica serves plain http)."""
+    url = url.strip()
+    if not url or SCHEME.match(url):
+        return url
+    host = url.split("/", 1)[0].split(":", 1)[0].lower()
+    return ("http://" if host in ("localhost", "::1") or host.startswith("127.")
+            else "https://") + url
+
+
+def system_of(seed: Seed, family: str) -> dict[str, str] | None:
+    """What names `seed` a shared system, or None when it is a province's own portal."""
+    if "config" in seed.sources:  # the list names it a province's portal
+        return None
+    hostname = seed.host.split(":")[0]
+    ministry = SYSTEM_FAMILIES.get(family) or KNOWN_SYSTEMS.get(hostname, "")
+    if not ministry and not seed.shared:
+        return None
+    return {"host": seed.host, "family": family, "ministry": ministry}
 
 
 def _base(url: str) -> str:
@@ -116,7 +156,7 @@ def portal_seeds(evidence: list[dict[str, Any]], rubric: Rubric, national_base: 
     loopback_only = is_loopback(national_base)
     seeds: dict[str, Seed] = {}
 
-    def add(url: str, unit: str, source: str) -> None:
+    def add(url: str, unit: str, source: str, code: str = "") -> None:
         base = _base(url)
         if not base or urlsplit(base).netloc == national_host:
             return
@@ -128,6 +168,9 @@ def portal_seeds(evidence: list[dict[str, Any]], rubric: Rubric, national_base: 
         seed.sources.add(source)
         if source == "national" and len(seed.entry_urls) < 5 and url not in seed.entry_urls:
             seed.entry_urls.append(url)
+        if code and unit:
+            rows = seed.handoffs.setdefault(code, {})
+            rows[unit] = rows.get(unit, 0) + 1
 
     for ev in evidence:
         if ev["kind"] != "office_row" or ev["outcome"] != "ok":
@@ -135,13 +178,13 @@ def portal_seeds(evidence: list[dict[str, Any]], rubric: Rubric, national_base: 
         url = ev["data"].get("citizen_url") or ""
         unit = unit_for_office(rubric, ev["data"].get("office_code") or "")
         if url and unit is not None and unit.kind == "province":
-            add(url, unit.code, "national")
+            add(with_scheme(url), unit.code, "national", ev.get("procedure_code") or "")
     for entry in portal_list:
         add(entry["url"], entry["unit"], "config")
     # A host that offices of several provinces hand off to is a shared system (a ministry's, the
-    # inter-agency lienthong one), not a province's own portal, unless the list names it.
-    return sorted((s for s in seeds.values() if "config" in s.sources or len(s.units) == 1),
-                  key=lambda s: s.base)
+    # inter-agency lienthong one), not a province's own portal, unless the list names it: it is
+    # visited too, and its evidence says so (system_of, Seeding.release).
+    return sorted(seeds.values(), key=lambda s: s.base)
 
 
 def national_pages(evidence: list[dict[str, Any]], codes: set[str]) -> list[tuple[str, str]]:
@@ -176,15 +219,25 @@ PORTAL_KINDS = frozenset({"portal", "portal_list", "portal_login", "portal_page"
 class Seeding:
     """The provincial crawl's seeds while the national crawl is still storing office rows.
 
-    A host is visited as soon as it is a seed (so far a province's portal, or on the list).
-    What a portal yields is held until the seeds are final (`settle`): then it carries the
-    host's final units and sources; a host that turned out to be no province's portal (offices
-    of several provinces hand off to it) is dropped, its observations with it. So the evidence is
-    what a crawl started after the national one would have stored."""
+    A host is visited as soon as it is a seed (a province's portal, a shared system, or on the
+    list). What it yields is held until the seeds are final (`settle`): then it carries the
+    host's final units and sources, or, for a shared system (offices of several provinces hand
+    off to it, or its home page is a ministry system's: `system_of`), the system and its
+    hand-offs instead of units. So the evidence is what a crawl started after the national one
+    would have stored."""
 
     started: dict[str, Seed] = field(default_factory=dict)  # by base
     final: dict[str, Seed] | None = None
     held: list[dict[str, Any]] = field(default_factory=list)
+    families: dict[str, str] = field(default_factory=dict)  # base -> family its home page showed
+
+    @classmethod
+    def settled(cls, final: list[Seed]) -> Seeding:
+        """For a crawl started with its final seeds: evidence is labelled as it comes."""
+        seeding = cls()
+        seeding.new(final)
+        seeding.settle(final)
+        return seeding
 
     def new(self, current: list[Seed]) -> list[Seed]:
         """The seeds of `current` not started yet (now started)."""
@@ -208,6 +261,8 @@ class Seeding:
         """[item] to pass on now; [] while it is held (or when it is dropped)."""
         if not isinstance(item, dict) or item.get("kind") not in PORTAL_KINDS:
             return [item]
+        if item["kind"] == "portal":  # the home page: the first of a host's observations
+            self.families[item["data"].get("base", "")] = item["data"].get("family") or ""
         if self.final is None:
             self.held.append(item)
             return []
@@ -218,10 +273,16 @@ class Seeding:
         seed = (self.final or {}).get(data.get("base", ""))
         if seed is None:
             return []
-        data["units"] = sorted(seed.units)
+        system = system_of(seed, self.families.get(seed.base, ""))
+        data["units"] = [] if system else sorted(seed.units)  # a system is no one's portal
+        if system:
+            data["system"] = system
         if item["kind"] == "portal":
             data["sources"] = sorted(seed.sources)
             data["entry_urls"] = list(seed.entry_urls)
+            if system:
+                data["handoffs"] = {code: dict(sorted(rows.items()))
+                                    for code, rows in sorted(seed.handoffs.items())}
         return [item]
 
 

@@ -195,7 +195,8 @@ class ProvincialSpider(scrapy.Spider):
         self.waiting: deque[Run] = deque()
         self.runs: dict[str, Run] = {}
         self.sources: seeds.Sources | None = None  # set: started beside the national crawl
-        self.seeding: seeds.Seeding | None = None  # idem: its seeds as they come
+        # its seeds as they come (beside the national crawl), else final from the start
+        self.seeding: seeds.Seeding | None = seeds.Seeding.settled(seed_list)
         self.national_later: asyncio.Future[None] | None = None
         self.reuse = reuse  # base -> an earlier run's evidence standing for the visit, or []
         self.allow(seed_list)
@@ -272,8 +273,7 @@ class ProvincialSpider(scrapy.Spider):
         self.logger.info("%d portals to visit", len(current))
         gone, released = self.seeding.settle(current)
         for seed in gone:
-            self.logger.info("%s is not a province's portal (several provinces hand off to "
-                             "it): not visited further", seed.base)
+            self.logger.info("%s is not a seed after all: not visited further", seed.base)
         return released
 
     def reused(self, seed: seeds.Seed) -> list[dict[str, Any]]:

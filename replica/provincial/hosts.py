@@ -31,3 +31,8 @@ def aliases_work() -> bool:
 
 def bind_address(unit: str) -> str:
     return portal_address(unit) if aliases_work() else "127.0.0.1"
+
+
+def system_address(n: int) -> str:
+    """The n-th ministry system's address (127.0.3.<n>; 127.0.0.1 without 127/8 aliases)."""
+    return f"127.0.3.{n}" if aliases_work() else "127.0.0.1"
