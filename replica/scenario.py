@@ -8,7 +8,7 @@ with ``yaml.safe_load``; every problem raises :class:`ScenarioError` naming the 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -85,8 +85,9 @@ class ScenarioError(Exception):
 
 @dataclass(frozen=True)
 class Fee:
-    value: int
+    value: int | None
     type: str = "FEE"
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,9 @@ class Scenario:
     path: str = ""
     portals: tuple[PortalSpec, ...] = ()
     index766: dict[str, Any] = field(default_factory=dict, hash=False)  # replica/index766.py
+    # code -> recorded detail answer served verbatim (replica/recorded.py); its methods and fees
+    # are already in the procedure's spec
+    recorded: dict[str, Any] = field(default_factory=dict, hash=False)
 
     def portal(self, unit: str) -> PortalSpec | None:
         for p in self.portals:
@@ -379,7 +383,7 @@ _PROC_KEYS = {"code", "name", "department", "agency_code", "service", "levels", 
 _OFFER_KEYS = {"procedure", "office", "level", "citizen_url", "testing", "count", "office_name",
                "essential"}
 _TOP_KEYS = {"name", "description", "seed", "catalogue", "procedures", "offers", "faults",
-             "rubric", "portals", "index766"}
+             "rubric", "portals", "index766", "recorded_details"}
 _PORTAL_KEYS = {"platform", "sso", "services"}
 _PORTAL_SERVICE_KEYS = {"offer", "payment", "sso", "procedure"}
 
@@ -616,14 +620,19 @@ def parse_scenario(data: Any, file: str | Path = "<scenario>") -> Scenario:
     _unknown_keys(r, cat, {"filler"}, "catalogue")
     filler = r.integer(cat, "filler", "catalogue.filler", required=False, default=0, minimum=0)
 
+    recorded = _recorded_details(r, d, file)
     procs: list[ProcedureSpec] = []
     seen: set[str] = set()
     for i, raw in enumerate(r.seq(d.get("procedures"), "procedures")):
-        p = _parse_procedure(r, raw, f"procedures[{i}]")
+        p = _parse_recorded_procedure(r, raw, f"procedures[{i}]", recorded)
         if p.code in seen:
             raise r.err(f"procedures[{i}].code", f"duplicate procedure code {p.code!r}")
         seen.add(p.code)
         procs.append(p)
+    for code, rec in recorded.items():
+        if code not in seen:
+            raise ScenarioError(rec.path, "(file name)",
+                                f"{code} is not declared under procedures in {file}")
 
     offers: list[Offer] = []
     raw_offers = d.get("offers") or {}
@@ -655,7 +664,36 @@ def parse_scenario(data: Any, file: str | Path = "<scenario>") -> Scenario:
         path=str(file),
         portals=portals,
         index766=_parse_index766(r, d.get("index766")),
+        recorded=recorded,
     )
+
+
+def _recorded_details(r: _Reader, d: dict, file: str | Path) -> dict[str, Any]:
+    """code -> RecordedDetail of the scenario's `recorded_details` directory ({} without)."""
+    from replica.recorded import load_recorded_dir  # local: recorded imports this module
+
+    rel = r.string(d, "recorded_details", "recorded_details", required=False)
+    if not rel:
+        return {}
+    directory = Path(rel)
+    if not directory.is_absolute():
+        directory = Path(file).parent / directory
+    return load_recorded_dir(directory, file)
+
+
+def _parse_recorded_procedure(r: _Reader, raw: Any, fld: str,
+                              recorded: dict[str, Any]) -> ProcedureSpec:
+    """A procedure entry; with a recorded detail its methods and fees come from the file (and
+    name, department, agency code and levels default to the file's)."""
+    code = raw.get("code") if isinstance(raw, dict) else None
+    rec = recorded.get(str(code)) if code is not None else None
+    if rec is None:
+        return _parse_procedure(r, raw, fld)
+    for key in ("methods", "fees"):
+        if key in raw:
+            raise r.err(f"{fld}.{key}", f"comes from the recorded file {rec.path}: remove it")
+    spec = _parse_procedure(r, {**rec.defaults(), **raw, "methods": list(rec.methods)}, fld)
+    return replace(spec, fees=dict(rec.fees))
 
 
 def _parse_index766(r: _Reader, raw: Any) -> dict[str, Any]:

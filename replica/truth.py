@@ -59,7 +59,8 @@ class CellTruth:
         return self.failures[0] if self.failures else ""
 
     def fee_charged(self) -> bool:
-        return any(v > 0 for p in self.observed for v in p.online_fees())
+        # a null value (recorded answers) counts as 0, as the audit's parser reads it
+        return any((v or 0) > 0 for p in self.observed for v in p.online_fees())
 
 
 @dataclass(frozen=True)

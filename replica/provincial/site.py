@@ -86,7 +86,7 @@ def _service_code(scenario: Scenario, service: Any, declared: str) -> tuple[str,
 def _fee(scenario: Scenario, code: str) -> int:
     if code not in scenario.codes():
         return 0
-    return max(scenario.procedure(code).online_fees(), default=0)
+    return max((v or 0 for v in scenario.procedure(code).online_fees()), default=0)  # null: 0
 
 
 def build_site(scenario: Scenario, rubric: Any, spec: PortalSpec) -> Site:
