@@ -120,16 +120,21 @@ def real_scale_scenario(rubric: Any, factor: float = 1.0, seed: int = 2026,
     return parse_scenario(real_scale_document(rubric, factor, seed), path)
 
 
-def write_real_scale(rubric: Any, out: Path, factor: float = 1.0, seed: int = 2026) -> str:
-    """Render the real-scale scenario to `out` (deterministic, like the full one)."""
-    import yaml
-
+def render_real_scale(rubric: Any, factor: float = 1.0, seed: int = 2026) -> str:
+    """The real-scale scenario file's text (deterministic, like the full one)."""
     from replica.generate import render_yaml
-    from replica.scenario import parse_scenario
 
-    text = render_yaml(real_scale_document(rubric, factor, seed)).replace(
+    return render_yaml(real_scale_document(rubric, factor, seed)).replace(
         "`python -m replica generate` (replica/generate.py)",
         "`python -m replica generate --real-scale` (replica/wards.py)", 1)
+
+
+def write_real_scale(rubric: Any, out: Path, factor: float = 1.0, seed: int = 2026) -> str:
+    import yaml
+
+    from replica.scenario import parse_scenario
+
+    text = render_real_scale(rubric, factor, seed)
     parse_scenario(yaml.safe_load(text), out)  # round-trip check
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
