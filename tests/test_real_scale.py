@@ -139,3 +139,45 @@ def test_the_audit_at_real_scale_equals_the_truth(tmp_path, rubric):
     truth = expected_verdicts(scenario, rubric)
     wrong = {k: (got.get(k), v) for k, v in truth.items() if got.get(k) != v}
     assert not wrong, f"{len(wrong)} verdicts differ, e.g. {list(wrong.items())[:5]}"
+
+
+def test_seeds_are_read_a_batch_at_a_time(tmp_path, rubric):
+    """The provincial crawl looks for new office rows twice a second while the national crawl
+    stores them: each look reads only the rows stored since the last, and ends with the seeds
+    a reading of every row at once gives."""
+    from crawler.platforms.seeds import Sources, portal_seeds
+
+    db_path = tmp_path / "audit.db"
+    db = store.open_db(db_path)
+    run = store.start_run(db, target="x", rubric_version="v", engine_version="e", scenario="")
+
+    def row(url: str, office: str) -> dict:
+        return {"kind": "office_row", "url": "u", "method": "POST", "observed_at": "t",
+                "status": 201, "sha256": "", "outcome": "ok", "reason": "",
+                "procedure_code": "1.001193", "office_code": office,
+                "data": {"citizen_url": url, "office_code": office}}
+
+    first = [row(f"http://127.0.1.79:5/apply?ma={i}", f"000.{i:02d}.30.H29") for i in range(7)]
+    second = [row("http://127.0.1.1:5/apply?ma=1", "000.00.12.H26"),
+              row("http://127.0.1.200:5/shared", "000.00.12.H26"),  # shared: dropped later
+              row("http://127.0.1.200:5/shared", "000.00.12.H29")]
+    sources = Sources(str(db_path), run, "http://127.0.0.1:9", rubric,
+                      [{"unit": "24", "url": "http://127.0.1.24:7/"}], False)
+    for r in first:
+        store.add_evidence(db, run, r)
+    early = sources.seed_list()
+    assert [s.base for s in early] == ["http://127.0.1.24:7", "http://127.0.1.79:5"]
+    assert len(early[1].entry_urls) == 5
+    read: list[int] = []
+    rows_after = sources.rows_after
+    sources.rows_after = lambda last, kind: read.append(last) or rows_after(last, kind)
+    for r in second:
+        store.add_evidence(db, run, r)
+    late = sources.seed_list()
+    assert read == [7]  # only the rows after the last one read
+    everything = portal_seeds(store.load_evidence(db, run), rubric, "http://127.0.0.1:9",
+                              sources.portal_list)
+    assert [(s.base, s.units, s.sources, s.entry_urls) for s in late] == \
+        [(s.base, s.units, s.sources, s.entry_urls) for s in everything]
+    assert sources.seed_list() is late  # nothing new: the same list
+    assert early[1].units == {"79"}  # a list handed out is not changed by later rows
