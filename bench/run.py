@@ -38,6 +38,14 @@ HTTP caches the first run left are revalidated, never trusted blindly):
   without asking, only what failed is asked again. Its ratio to the first run, the answers and
   portals it reused, and whether the verdict totals are the same.
 
+Then, beside the full scenario, the real-scale scenario (`--scales`, default 1,3,10; README
+"Performance at real scale"): every province's real number of wards (replica/data/wards.yaml),
+times each factor, so a ward-level procedure has thousands of office rows (x1: 20,469 office rows
+in all; the full scenario has 1,148) and its office list pages. One first run per factor, each in
+its own output directory and replica, and a table of how the rows, wall time, politeness floor,
+peak PSS and database size (audit.db with its WAL) grow with the factor. `--real-only` skips the
+full scenario's runs; `--scales ""` skips the real-scale ones.
+
 Not a test: numbers depend on the machine; record them in the README's performance section.
 """
 
@@ -61,6 +69,7 @@ from audits.jobs import run_audit
 from crawler.spiders.national import API
 from replica.scenario import load_scenario
 from replica.server import ReplicaServer
+from replica.wards import real_scale_scenario
 
 PROJECT = Path(__file__).resolve().parents[1]
 STATIC = (".js", ".css", ".ico", ".png", ".woff", ".woff2", ".svg")
@@ -223,6 +232,41 @@ def one_run(server: ReplicaServer, scenario: Path, out: Path, delay: float,
             "hosts": len(per_host), "totals": dict(result.totals)}
 
 
+def db_bytes(db_path: Path) -> int:
+    """The results database on disk: the file and its WAL and shared-memory files."""
+    return sum(p.stat().st_size for p in db_path.parent.glob(db_path.name + "*") if p.is_file())
+
+
+def scale_run(rubric, factor: float, delay: float) -> dict:
+    """One first run of the real-scale scenario x `factor`, in a directory of its own."""
+    scenario = real_scale_scenario(rubric, factor, path=f"real_scale_x{factor:g}.yaml")
+    out = Path(tempfile.mkdtemp(prefix=f"dvc-bench-x{factor:g}-"))
+    try:
+        with ReplicaServer(scenario, rubric=rubric) as server:
+            m = one_run(server, Path(scenario.path), out, delay)
+            m["rows"] = len(server.portal.office_rows)
+            m["most_rows"] = max(len(v) for v in server.portal.rows_by_formality.values())
+        m["db"] = db_bytes(out / "audit.db")
+        return m
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def growth_table(runs: dict[float, dict]) -> list[str]:
+    """How each measure grows with the factor, beside its ratio to the smallest factor."""
+    mib = 2**20
+    base = runs[min(runs)]
+    lines = [f"  {'scale':>5} {'office rows':>11} {'wall s':>9} {'floor s':>8} {'w/floor':>7} "
+             f"{'peak PSS MiB':>14} {'DB MiB':>12}"]
+    for factor, m in sorted(runs.items()):
+        ratio = m["wall"] / m["floor"] if m["floor"] else float("inf")
+        lines.append(
+            f"  x{factor:<4g} {m['rows']:>11,} {m['wall']:>5.1f} ({m['wall'] / base['wall']:.1f})"
+            f" {m['floor']:>8.1f} {ratio:>7.2f} {m['peak'] / mib:>7.0f} "
+            f"({m['peak'] / base['peak']:.2f}) {m['db'] / mib:>6.1f} ({m['db'] / base['db']:.1f})")
+    return lines
+
+
 def show(title: str, m: dict) -> None:
     ratio = m["wall"] / m["floor"] if m["floor"] else float("inf")
     mib = 2**20
@@ -271,7 +315,32 @@ def main() -> None:
     parser.add_argument("--once", action="store_true", help="skip the unchanged re-runs")
     parser.add_argument("--reuse-within", type=float, default=1.0, metavar="HOURS",
                         help="the third run's reuse window (default 1 h; 0 skips that run)")
+    parser.add_argument("--scales", default="1,3,10",
+                        help="real-scale factors to run, comma-separated (\"\" skips them)")
+    parser.add_argument("--real-only", action="store_true",
+                        help="only the real-scale runs, not the full scenario's")
     args = parser.parse_args()
+    if not args.real_only:
+        full_runs(args)
+    scales = [float(x) for x in args.scales.split(",") if x.strip()]
+    if scales:
+        real_scale_runs(scales, args.delay)
+
+
+def real_scale_runs(scales: list[float], delay: float) -> None:
+    from audits.rubric import load_rubric
+
+    rubric = load_rubric()
+    runs: dict[float, dict] = {}
+    for factor in scales:
+        runs[factor] = m = scale_run(rubric, factor, delay)
+        show(f"real scale x{factor:g} ({m['rows']:,} office rows; the most for one "
+             f"procedure {m['most_rows']:,}; database {m['db'] / 2**20:.1f} MiB)", m)
+    print("growth with the rows (ratio to the smallest factor in brackets):")
+    print("\n".join(growth_table(runs)))
+
+
+def full_runs(args: argparse.Namespace) -> None:
     out = args.out or Path(tempfile.mkdtemp(prefix="dvc-bench-"))
     # One replica for both runs: same addresses and ports, so the re-run asks for the very same
     # URLs (an HTTP cache is keyed by URL) of portals whose content has not changed.

@@ -39,8 +39,20 @@ def from_response(kind: str, response: Response, *, first: bool = False,
     """Evidence observed in `response`; `first` attaches the raw body (stored once)."""
     return evidence(
         kind, url=response.url, method=response.request.method, status=response.status,
-        digest=sha256(response.body), raw=response.body if first else None, **fields,
+        digest=_digest(response.body), raw=response.body if first else None, **fields,
     )
+
+
+_last_digest: tuple[bytes, str] = (b"", sha256(b""))
+
+
+def _digest(body: bytes) -> str:
+    """sha256 of `body`, hashed once for all the items of one answer (an office list page
+    yields 200 rows: hashing its body for each cost seconds at real scale)."""
+    global _last_digest
+    if _last_digest[0] is not body:
+        _last_digest = (body, sha256(body))
+    return _last_digest[1]
 
 
 def page_evidence(kind: str, *, url: str, status: int | None, raw_sha256: str, dom: bytes,

@@ -1,10 +1,12 @@
-"""``python -m replica``: serve a scenario, generate the full scenario, print a scenario's truth."""
+"""``python -m replica``: serve a scenario, generate the full scenario, print a scenario's truth,
+record a run's detail answers."""
 
 from __future__ import annotations
 
 import argparse
 import csv
 import signal
+import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -54,8 +56,29 @@ def _serve(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     from replica.generate import write_full
 
+    if args.real_scale:
+        from replica.wards import write_real_scale
+
+        text = write_real_scale(_load_rubric(args.rubric), Path(args.out), factor=args.scale,
+                                seed=args.seed)
+        print(f"wrote {args.out} ({len(text.encode())} bytes)")
+        return 0
     text = write_full(_load_rubric(args.rubric), Path(args.out), seed=args.seed, total=args.total)
     print(f"wrote {args.out} ({len(text.encode())} bytes)")
+    return 0
+
+
+def _record(args: argparse.Namespace) -> int:
+    from replica.recorded import write_recorded
+
+    try:
+        rec = write_recorded(Path(args.db), Path(args.out), args.run)
+    except (ValueError, sqlite3.Error) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {len(rec.written)} recorded detail answers of run {rec.run_id} to {args.out}")
+    for code, why in rec.skipped:
+        print(f"  skipped {code}: {why}", file=sys.stderr)
     return 0
 
 
@@ -102,7 +125,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="output YAML path")
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--total", type=int, default=5670, help="catalogue size incl. filler")
+    p.add_argument("--real-scale", action="store_true",
+                   help="every province's real number of wards (replica/data/wards.yaml)")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="with --real-scale: multiply the ward counts (growth runs)")
     p.set_defaults(func=_generate)
+
+    p = sub.add_parser("record", help="write a run's detail answers as recorded_details files")
+    p.add_argument("--db", default="results/audit.db", help="results database")
+    p.add_argument("--run", type=int, default=None,
+                   help="run id (default: the latest run that read a detail)")
+    p.add_argument("--out", required=True, help="directory for the <code>.json files")
+    p.set_defaults(func=_record)
 
     p = sub.add_parser("truth", help="print a scenario's expected verdicts")
     p.add_argument("--scenario", required=True)

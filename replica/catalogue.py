@@ -47,6 +47,8 @@ class Portal:
 
     def __post_init__(self) -> None:
         self.id_by_code = {i["code"]: i["id"] for i in self.items}
+        # formality id -> recorded detail (replica/recorded.py): served instead of a built one
+        self.recorded = {r.id: r for r in self.scenario.recorded.values()}
         self.rows_by_formality: dict[str, list[dict[str, Any]]] = {}
         for row in self.office_rows:
             self.rows_by_formality.setdefault(row["formalityId"], []).append(row)
@@ -66,6 +68,8 @@ class Portal:
 
     # ---------------------------------------------------------------- details
     def detail(self, formality_id: str) -> dict[str, Any] | None:
+        if formality_id in self.recorded:
+            return self.recorded[formality_id].data
         spec = self.specs.get(formality_id)
         if spec is None:
             return None
@@ -180,7 +184,9 @@ def build_portal(scenario: Scenario, rubric: Any) -> Portal:
     specs: dict[str, ProcedureSpec] = {}
     items: list[dict[str, Any]] = []
     for p in scenario.procedures:
-        fid = keyed_uuid(seed, "formality", p.code)
+        # a recorded detail keeps its real id: the catalogue row is what the crawler asks with
+        rec = scenario.recorded.get(p.code)
+        fid = rec.id if rec is not None else keyed_uuid(seed, "formality", p.code)
         specs[fid] = p
         items.append(catalogue_row(seed, p, fid))
     reserved = set(scenario.codes()) | set(_rubric_codes(rubric))

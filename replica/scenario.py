@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -299,6 +299,9 @@ class Scenario:
     def system_failure(self, system_id: str) -> str:
         """Why the ministry system cannot be read ("" = it can): its first lasting fault."""
         return next((f.fails for f in self.faults if f.system == system_id and f.fails), "")
+    # code -> recorded detail answer served verbatim (replica/recorded.py); its methods and fees
+    # are already in the procedure's spec
+    recorded: dict[str, Any] = field(default_factory=dict, hash=False)
 
     def portal(self, unit: str) -> PortalSpec | None:
         for p in self.portals:
@@ -469,7 +472,8 @@ PROCESSING_TIME_FORMS = ("int", "float", "text")
 _OFFER_KEYS = {"procedure", "office", "level", "citizen_url", "testing", "count", "office_name",
                "essential", "office_code"}
 _TOP_KEYS = {"name", "description", "seed", "catalogue", "procedures", "offers", "faults",
-             "rubric", "portals", "index766", "office_codes", "national", "systems"}
+             "rubric", "portals", "index766", "office_codes", "national", "systems",
+             "recorded_details"}
 OFFICE_CODE_FORMS = ("real", "legacy")  # replica/offices.py
 _OFFICE_CODE_RE = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
 _PORTAL_KEYS = {"platform", "sso", "services"}
@@ -746,14 +750,19 @@ def parse_scenario(data: Any, file: str | Path = "<scenario>") -> Scenario:
     _unknown_keys(r, cat, {"filler"}, "catalogue")
     filler = r.integer(cat, "filler", "catalogue.filler", required=False, default=0, minimum=0)
 
+    recorded = _recorded_details(r, d, file)
     procs: list[ProcedureSpec] = []
     seen: set[str] = set()
     for i, raw in enumerate(r.seq(d.get("procedures"), "procedures")):
-        p = _parse_procedure(r, raw, f"procedures[{i}]")
+        p = _parse_recorded_procedure(r, raw, f"procedures[{i}]", recorded)
         if p.code in seen:
             raise r.err(f"procedures[{i}].code", f"duplicate procedure code {p.code!r}")
         seen.add(p.code)
         procs.append(p)
+    for code, rec in recorded.items():
+        if code not in seen:
+            raise ScenarioError(rec.path, "(file name)",
+                                f"{code} is not declared under procedures in {file}")
 
     systems = _parse_systems(r, d.get("systems"))
     offers: list[Offer] = []
@@ -791,6 +800,7 @@ def parse_scenario(data: Any, file: str | Path = "<scenario>") -> Scenario:
                               required=False, default="real") or "real",
         national=_parse_national(r, d.get("national")),
         systems=systems,
+        recorded=recorded,
     )
 
 
@@ -874,6 +884,34 @@ def _parse_system_fault(r: _Reader, d: dict, fld: str, kind: str) -> Fault:
         raise r.err(f"{fld}.times", f"kind {kind!r} is permanent: only slow, http_error and "
                     "rate_limited take times")
     return Fault(kind=kind, params=params, times=times, system=system)
+
+
+def _recorded_details(r: _Reader, d: dict, file: str | Path) -> dict[str, Any]:
+    """code -> RecordedDetail of the scenario's `recorded_details` directory ({} without)."""
+    from replica.recorded import load_recorded_dir  # local: recorded imports this module
+
+    rel = r.string(d, "recorded_details", "recorded_details", required=False)
+    if not rel:
+        return {}
+    directory = Path(rel)
+    if not directory.is_absolute():
+        directory = Path(file).parent / directory
+    return load_recorded_dir(directory, file)
+
+
+def _parse_recorded_procedure(r: _Reader, raw: Any, fld: str,
+                              recorded: dict[str, Any]) -> ProcedureSpec:
+    """A procedure entry; with a recorded detail its methods and fees come from the file (and
+    name, department, agency code and levels default to the file's)."""
+    code = raw.get("code") if isinstance(raw, dict) else None
+    rec = recorded.get(str(code)) if code is not None else None
+    if rec is None:
+        return _parse_procedure(r, raw, fld)
+    for key in ("methods", "fees"):
+        if key in raw:
+            raise r.err(f"{fld}.{key}", f"comes from the recorded file {rec.path}: remove it")
+    spec = _parse_procedure(r, {**rec.defaults(), **raw, "methods": list(rec.methods)}, fld)
+    return replace(spec, fees=dict(rec.fees))
 
 
 def _parse_index766(r: _Reader, raw: Any) -> dict[str, Any]:

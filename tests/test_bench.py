@@ -49,3 +49,22 @@ def test_a_prestarted_crawl_that_is_not_needed_sends_nothing(tmp_path):
     runner.discard_prestarted()
     assert child.returncode == 0 and not runner._waiting
     assert not (tmp_path / "audit.db").exists()  # it never got as far as the database
+
+
+def test_growth_table_and_database_size(tmp_path):
+    from bench.run import db_bytes, growth_table
+
+    (tmp_path / "audit.db").write_bytes(b"x" * 3000)
+    (tmp_path / "audit.db-wal").write_bytes(b"x" * 1000)
+    (tmp_path / "other.db").write_bytes(b"x" * 5000)
+    assert db_bytes(tmp_path / "audit.db") == 4000  # the database and its WAL, nothing else
+    mib = 2**20
+    runs = {1.0: {"rows": 20469, "wall": 100.0, "floor": 40.0, "peak": 1000 * mib,
+                  "db": 50 * mib},
+            10.0: {"rows": 204690, "wall": 400.0, "floor": 200.0, "peak": 1500 * mib,
+                   "db": 500 * mib}}
+    header, one, ten = growth_table(runs)
+    assert "office rows" in header and "DB MiB" in header
+    assert "20,469" in one and "2.50" in one and "(1.00)" in one
+    assert "204,690" in ten and "(4.0)" in ten and "2.00" in ten and "(1.50)" in ten \
+        and "(10.0)" in ten

@@ -18,7 +18,9 @@ names the system and, per procedure code, the provinces (and rows) handing off t
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -150,17 +152,24 @@ def configured_portal_list(file: str | Path = "") -> list[dict[str, str]]:
     return load_portal_list(PORTAL_FILE) if PORTAL_FILE.exists() else []
 
 
-def portal_seeds(evidence: list[dict[str, Any]], rubric: Rubric, national_base: str,
-                 portal_list: list[dict[str, str]]) -> list[Seed]:
-    national_host = urlsplit(national_base).netloc.lower()
-    loopback_only = is_loopback(national_base)
-    seeds: dict[str, Seed] = {}
+class SeedBuilder:
+    """Seeds from office rows fed in order, a batch at a time: the provincial crawl looks for new
+    rows twice a second while the national crawl stores thousands, so each look reads only the
+    rows stored since the last (`Sources.seed_list`) instead of all of them again."""
 
-    def add(url: str, unit: str, source: str, code: str = "") -> None:
+    def __init__(self, rubric: Rubric, national_base: str) -> None:
+        self.rubric = rubric
+        self.national_host = urlsplit(national_base).netloc.lower()
+        self.loopback_only = is_loopback(national_base)
+        self.national: dict[str, Seed] = {}
+        self.units: dict[str, Any] = {}  # office code -> unit (or None): rows repeat offices
+
+    def add(self, seeds: dict[str, Seed], url: str, unit: str, source: str,
+            code: str = "") -> None:
         base = _base(url)
-        if not base or urlsplit(base).netloc == national_host:
+        if not base or urlsplit(base).netloc == self.national_host:
             return
-        if loopback_only and not is_loopback(base):
+        if self.loopback_only and not is_loopback(base):
             return
         seed = seeds.setdefault(base, Seed(base))
         if unit:
@@ -172,19 +181,40 @@ def portal_seeds(evidence: list[dict[str, Any]], rubric: Rubric, national_base: 
             rows = seed.handoffs.setdefault(code, {})
             rows[unit] = rows.get(unit, 0) + 1
 
-    for ev in evidence:
-        if ev["kind"] != "office_row" or ev["outcome"] != "ok":
-            continue
-        url = ev["data"].get("citizen_url") or ""
-        unit = unit_for_office(rubric, ev["data"].get("office_code") or "")
-        if url and unit is not None and unit.kind == "province":
-            add(with_scheme(url), unit.code, "national", ev.get("procedure_code") or "")
-    for entry in portal_list:
-        add(entry["url"], entry["unit"], "config")
-    # A host that offices of several provinces hand off to is a shared system (a ministry's, the
-    # inter-agency lienthong one), not a province's own portal, unless the list names it: it is
-    # visited too, and its evidence says so (system_of, Seeding.release).
-    return sorted(seeds.values(), key=lambda s: s.base)
+    def add_rows(self, evidence: Iterable[dict[str, Any]]) -> None:
+        for ev in evidence:
+            if ev["kind"] != "office_row" or ev["outcome"] != "ok":
+                continue
+            url = ev["data"].get("citizen_url") or ""
+            if not url:
+                continue
+            code = ev["data"].get("office_code") or ""
+            if code not in self.units:
+                self.units[code] = unit_for_office(self.rubric, code)
+            unit = self.units[code]
+            if unit is not None and unit.kind == "province":
+                self.add(self.national, with_scheme(url), unit.code, "national",
+                         ev.get("procedure_code") or "")
+
+    def seeds(self, portal_list: list[dict[str, str]]) -> list[Seed]:
+        """The seeds so far (fresh objects: a later batch does not change them)."""
+        seeds = {b: Seed(b, set(s.units), set(s.sources), list(s.entry_urls),
+                         {code: dict(rows) for code, rows in s.handoffs.items()})
+                 for b, s in self.national.items()}
+        for entry in portal_list:
+            self.add(seeds, entry["url"], entry["unit"], "config")
+        # A host that offices of several provinces hand off to is a shared system (a
+        # ministry's, the inter-agency lienthong one), not a province's own portal, unless
+        # the list names it: it is visited too, and its evidence says so (system_of,
+        # Seeding.release).
+        return sorted(seeds.values(), key=lambda s: s.base)
+
+
+def portal_seeds(evidence: list[dict[str, Any]], rubric: Rubric, national_base: str,
+                 portal_list: list[dict[str, str]]) -> list[Seed]:
+    builder = SeedBuilder(rubric, national_base)
+    builder.add_rows(evidence)
+    return builder.seeds(portal_list)
 
 
 def national_pages(evidence: list[dict[str, Any]], codes: set[str]) -> list[tuple[str, str]]:
@@ -304,7 +334,8 @@ class Sources:
     portal_list: list[dict[str, str]]
     national_pages: bool
     conn: Any = None  # the results database, opened on first read
-    seed_cache: tuple[int, list[Seed]] | None = None  # (office rows read, their seeds)
+    seed_cache: tuple[int, list[Seed]] | None = None  # (last office row id read, seeds)
+    builder: SeedBuilder | None = None  # the seeds of the office rows read so far
     reuse_run: int = 0  # an earlier run whose portal evidence may stand for tonight's visit
     reuse_within: float = 0  # seconds: how old that evidence may be
     reuse_rows: list[dict[str, Any]] | None = None  # its portal evidence, read once
@@ -345,12 +376,29 @@ class Sources:
         return national_seeded(self.rows(SEEDING_KINDS))
 
     def seed_list(self) -> list[Seed]:
-        """The seeds from the office rows stored so far (read again only when there are more)."""
-        count = self.count("office_row")
-        if self.seed_cache is None or count != self.seed_cache[0]:
-            self.seed_cache = (count, portal_seeds(self.rows(("office_row",)), self.rubric,
-                                                   self.base, self.portal_list))
+        """The seeds from the office rows stored so far: each call reads only the rows stored
+        since the last one (evidence ids grow as rows are stored)."""
+        if self.builder is None:
+            self.builder = SeedBuilder(self.rubric, self.base)
+        last = self.seed_cache[0] if self.seed_cache is not None else 0
+        rows = self.rows_after(last, "office_row")
+        if self.seed_cache is None or rows:
+            self.builder.add_rows(rows)
+            last = rows[-1]["id"] if rows else last
+            self.seed_cache = (last, self.builder.seeds(self.portal_list))
         return self.seed_cache[1]
+
+    def rows_after(self, last_id: int, kind: str) -> list[dict[str, Any]]:
+        """The run's rows of `kind` with an id above `last_id`, in order."""
+        if not self.db:
+            return []
+        rows = []
+        for row in self.database()["evidence"].rows_where(
+                "run_id = ? AND kind = ? AND id > ?", [self.run_id, kind, last_id],
+                order_by="id"):
+            row["data"] = json.loads(row["data"] or "{}")
+            rows.append(row)
+        return rows
 
     def count(self, kind: str) -> int:
         if not self.db:
