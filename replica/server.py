@@ -208,9 +208,12 @@ class ReplicaServer:
         self.portal_urls = {}
 
     def unlinked_portals(self) -> list[str]:
-        """Provinces with a portal that none of their office rows hands off to."""
+        """Provinces with a portal that none of their office rows an audit can see hands off to
+        (rows of a failed procedure are never read: its portal must be listed)."""
+        unseen = self.portal.faulted_ids
         linked = {row["citizenUrl"][len("{portal:"):].partition("}")[0]
-                  for row in self.portal.office_rows if row["citizenUrl"].startswith("{portal:")}
+                  for row in self.portal.office_rows if row["citizenUrl"].startswith("{portal:")
+                  and row["formalityId"] not in unseen}
         return sorted(unit for unit in self.sites if unit not in linked)
 
     def portal_list(self) -> list[dict[str, str]]:
