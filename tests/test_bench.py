@@ -49,3 +49,20 @@ def test_a_prestarted_crawl_that_is_not_needed_sends_nothing(tmp_path):
     runner.discard_prestarted()
     assert child.returncode == 0 and not runner._waiting
     assert not (tmp_path / "audit.db").exists()  # it never got as far as the database
+
+
+def test_cpu_load_busies_every_core_and_ends_by_itself():
+    from bench.run import CpuLoad
+
+    start = time.monotonic()
+    with CpuLoad(seconds=30, cores=2) as load:
+        time.sleep(0.5)
+        assert [p.poll() for p in load.procs] == [None, None]  # busy
+        busy = [int(open(f"/proc/{p.pid}/stat").read().rsplit(")", 1)[1].split()[11])
+                for p in load.procs]  # utime, in clock ticks
+        assert all(ticks > 0 for ticks in busy), busy
+    assert all(p.returncode is not None for p in load.procs)  # stopped on leaving
+    assert time.monotonic() - start < 10
+    with CpuLoad(seconds=0.2, cores=1) as load:  # bounded: ends by itself
+        load.procs[0].wait(timeout=10)
+        assert load.procs[0].returncode == 0

@@ -9,7 +9,6 @@ The first tests are pure or use a tiny local server; the audit of replica/scenar
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -265,3 +264,27 @@ def test_every_verdict_equals_the_truth(audit: dict[str, Any]) -> None:
     wrong = {k: (audit["got"].get(k), v) for k, v in audit["want"].items()
              if audit["got"].get(k) != v}
     assert not wrong, f"{len(wrong)} differ, e.g. {list(wrong.items())[:6]}"
+
+
+# -- under load -----------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_small_scenario_under_cpu_load_equals_the_truth(replica: Any, tmp_path: Path) -> None:
+    """Busy processes on every core (as the benchmark makes them): the verdicts are still the
+    truth (render timeouts are retried, browser work backs off), not more "could not test"."""
+    from audits.jobs import run_audit
+    from bench.run import CpuLoad
+
+    small_yaml = PROJECT / "replica" / "scenarios" / "small.yaml"
+    srv = replica(str(small_yaml), fresh=True)
+    with CpuLoad(seconds=600):
+        result = run_audit(srv.base_url, tmp_path, scenario=str(small_yaml), echo=lambda _: None,
+                           quiet=True, portal_list=srv.portal_list())
+    got = {(v["unit_code"], v["service_id"], v["criterion_id"]): (v["verdict"], v["reason"])
+           for v in store.load_verdicts(store.open_db(result.db_path), result.run_id)}
+    want = expected_verdicts(load_scenario(small_yaml), load_rubric())
+    wrong = {k: (got.get(k), v) for k, v in want.items() if got.get(k) != v}
+    assert result.status == "complete"
+    assert not wrong, f"{len(wrong)} differ under load, e.g. {list(wrong.items())[:6]}"

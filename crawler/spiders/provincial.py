@@ -709,10 +709,13 @@ class ProvincialSpider(scrapy.Spider):
         raise PageFault(reason, task.url, status)
 
     def back_off(self, run: Run) -> None:
-        """A page that timed out rendering: fewer browser pages at once from now on (one lane
-        for this portal, one browser portal fewer), as AutoThrottle slows down on latency."""
+        """A page that timed out rendering (the machine is busy): fewer browser pages at once
+        from now on (a lane fewer for every site read in a browser, a browser portal fewer),
+        as AutoThrottle slows down on latency."""
         self.crawler.stats.inc_value("provincial/render_retries")
-        run.lanes = max(1, run.lanes - 1)
+        for other in (run, *self.runs.values()):
+            if other.browser:
+                other.lanes = max(1, other.lanes - 1)
         self.slots = max(1, self.slots - 1)
 
     async def retry_page(self, task: Task, page: Any, failed: browsing.FailedRequest,
