@@ -267,15 +267,17 @@ SPIN = "import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() 
 
 
 class CpuLoad:
-    """Busy processes on every core, for at most `seconds`, stopped on leaving the block."""
+    """`per_core` busy processes on every core, for at most `seconds`, stopped on leaving the
+    block."""
 
-    def __init__(self, seconds: float, cores: int | None = None) -> None:
+    def __init__(self, seconds: float, cores: int | None = None, per_core: int = 1) -> None:
         self.seconds, self.cores = seconds, cores or os.cpu_count() or 1
+        self.count = self.cores * max(1, per_core)
         self.procs: list[subprocess.Popen] = []
 
     def __enter__(self) -> CpuLoad:
         code = SPIN.format(seconds=float(self.seconds))
-        self.procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(self.cores)]
+        self.procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(self.count)]
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -322,6 +324,8 @@ def main() -> None:
                         help="output directory (default: a temporary one, removed after)")
     parser.add_argument("--once", action="store_true", help="skip the unchanged re-runs")
     parser.add_argument("--no-load", action="store_true", help="skip the run under CPU load")
+    parser.add_argument("--load-per-core", type=int, default=1,
+                        help="busy processes per core in the loaded run (default 1)")
     parser.add_argument("--load-seconds", type=float, default=300.0,
                         help="the busy processes end by themselves after this (default 300)")
     parser.add_argument("--reuse-within", type=float, default=1.0, metavar="HOURS",
@@ -335,10 +339,10 @@ def main() -> None:
             first = one_run(server, args.scenario, out, args.delay)
             show("first run", first)
             if not args.no_load:
-                with CpuLoad(args.load_seconds) as load:
+                with CpuLoad(args.load_seconds, per_core=args.load_per_core) as load:
                     loaded = one_run(server, args.scenario, out / "loaded", args.delay)
-                show(f"first run under load ({load.cores} busy processes)", loaded)
-                show_load(first, loaded, truth_cannot_test(args.scenario), load.cores)
+                show(f"first run under load ({load.count} busy processes)", loaded)
+                show_load(first, loaded, truth_cannot_test(args.scenario), load.count)
             if args.once:
                 return
             second = one_run(server, args.scenario, out, args.delay)
