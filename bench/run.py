@@ -33,6 +33,11 @@ HTTP caches the first run left are revalidated, never trusted blindly):
 - after the re-run: its wall time over the first run's, beside its floor over the first run's
   wall time (a re-run that asks every page again cannot take less than its floor), and whether
   the verdict totals are the same;
+- a first run under CPU load (unless --no-load): the benchmark starts one busy process per
+  core (a spin loop that ends by itself after --load-seconds at most, and is stopped when the
+  run ends), audits the scenario again into a fresh output directory, and prints its "could not
+  test" count next to the idle run's and the scenario's truth (issue 15: verdicts must not
+  depend on the machine being idle);
 - then a third run, again with nothing changed, with a reuse window (`--reuse-within`, default
   1 h; README "Re-runs"): good answers and fault-free portals the earlier runs read are reused
   without asking, only what failed is asked again. Its ratio to the first run, the answers and
@@ -58,6 +63,8 @@ import re
 import resource
 import shutil
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -229,6 +236,7 @@ def one_run(server: ReplicaServer, scenario: Path, out: Path, delay: float,
                                 for st in stats.values()),
             "reused": sum(int(st.get("httpcache/hit") or 0) for st in stats.values()),
             "portals_reused": int(stats["provincial"].get("provincial/portals_reused") or 0),
+            "render_retries": int(stats["provincial"].get("provincial/render_retries") or 0),
             "hosts": len(per_host), "totals": dict(result.totals)}
 
 
@@ -298,6 +306,52 @@ def show(title: str, m: dict) -> None:
         print(f"    {'scoring':<11} {t['scoring']:6.1f} s  (evaluate, store, reports)")
 
 
+# One busy process: spins until its deadline (so it ends by itself even if nobody stops it).
+SPIN = "import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end: pass\n"
+
+
+class CpuLoad:
+    """`per_core` busy processes on every core, for at most `seconds`, stopped on leaving the
+    block."""
+
+    def __init__(self, seconds: float, cores: int | None = None, per_core: int = 1) -> None:
+        self.seconds, self.cores = seconds, cores or os.cpu_count() or 1
+        self.count = self.cores * max(1, per_core)
+        self.procs: list[subprocess.Popen] = []
+
+    def __enter__(self) -> CpuLoad:
+        code = SPIN.format(seconds=float(self.seconds))
+        self.procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(self.count)]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs:
+            proc.wait()
+
+
+def could_not_test(m: dict) -> int:
+    return int(m["totals"].get("cannot_test", 0))
+
+
+def show_load(idle: dict, loaded: dict, truth: int, cores: int) -> None:
+    print(f"  could not test     idle {could_not_test(idle)}, under load "
+          f"{could_not_test(loaded)} ({cores} busy processes), truth {truth}")
+    print(f"  render retries     {loaded.get('render_retries', 0)} under load, "
+          f"{idle.get('render_retries', 0)} idle")
+
+
+def truth_cannot_test(scenario: Path) -> int:
+    from audits.rubric import load_rubric
+    from replica.truth import expected_verdicts
+
+    s = load_scenario(scenario)
+    rubric = load_rubric(s.rubric_dir()) if s.rubric_dir() else load_rubric()
+    return sum(1 for v in expected_verdicts(s, rubric).values() if v[0] == "cannot_test")
+
+
 def _same(first: dict, rerun: dict) -> None:
     same = "same" if first["totals"] == rerun["totals"] else "DIFFERENT"
     print(f"  verdict totals     {same} as the first run ({first['totals']})")
@@ -313,6 +367,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None,
                         help="output directory (default: a temporary one, removed after)")
     parser.add_argument("--once", action="store_true", help="skip the unchanged re-runs")
+    parser.add_argument("--no-load", action="store_true", help="skip the run under CPU load")
+    parser.add_argument("--load-per-core", type=int, default=1,
+                        help="busy processes per core in the loaded run (default 1)")
+    parser.add_argument("--load-seconds", type=float, default=300.0,
+                        help="the busy processes end by themselves after this (default 300)")
     parser.add_argument("--reuse-within", type=float, default=1.0, metavar="HOURS",
                         help="the third run's reuse window (default 1 h; 0 skips that run)")
     parser.add_argument("--scales", default="1,3,10",
@@ -348,6 +407,11 @@ def full_runs(args: argparse.Namespace) -> None:
         with ReplicaServer(load_scenario(args.scenario)) as server:
             first = one_run(server, args.scenario, out, args.delay)
             show("first run", first)
+            if not args.no_load:
+                with CpuLoad(args.load_seconds, per_core=args.load_per_core) as load:
+                    loaded = one_run(server, args.scenario, out / "loaded", args.delay)
+                show(f"first run under load ({load.count} busy processes)", loaded)
+                show_load(first, loaded, truth_cannot_test(args.scenario), load.count)
             if args.once:
                 return
             second = one_run(server, args.scenario, out, args.delay)

@@ -25,12 +25,31 @@ from crawler.failures import exception_reason, http_reason, is_transient
 logger = logging.getLogger(__name__)
 
 
+RETRIES_BY_URL = "dvc_retries"  # meta: {url: retries used}; a new dict per retry (meta is copied)
+
+
+def backoff(attempt: int, base: float, cap: float, status: int | None = None,
+            asked: float | None = None) -> float:
+    """Seconds to wait before retry `attempt` (0-based): base * 2**attempt, at most `cap`, or
+    longer when a 429/503 asked for it with `Retry-After` (`asked`, capped the same way). Plain
+    requests and the requests a browser page makes wait the same."""
+    wait = min(base * 2 ** attempt, cap)
+    if status in (429, 503) and asked is not None:
+        wait = max(wait, min(asked, cap))
+    return wait
+
+
 def retry_after(response: Response) -> float | None:
     """Seconds a `Retry-After` header asks for (delta-seconds or an HTTP date)."""
     raw = response.headers.get(b"Retry-After")
-    if not raw:
+    return parse_retry_after(raw.decode("latin-1")) if raw else None
+
+
+def parse_retry_after(text: str | None) -> float | None:
+    """Seconds a `Retry-After` value asks for (None when absent or unreadable)."""
+    text = (text or "").strip()
+    if not text:
         return None
-    text = raw.decode("latin-1").strip()
     if text.isdigit():
         return float(text)
     try:
@@ -55,13 +74,9 @@ class BackoffRetryMiddleware:
         return cls(crawler)
 
     def delay(self, request: Request, response: Response | None = None) -> float:
-        attempt = request.meta.get("retry_times", 0)
-        wait = min(self.base * 2 ** attempt, self.cap)
-        if response is not None and response.status in (429, 503):
-            asked = retry_after(response)
-            if asked is not None:
-                wait = max(wait, min(asked, self.cap))
-        return wait
+        asked = retry_after(response) if response is not None else None
+        return backoff(request.meta.get("retry_times", 0), self.base, self.cap,
+                       response.status if response is not None else None, asked)
 
     async def process_response(self, request: Request, response: Response,
                                spider: Spider | None = None) -> Request | Response:
@@ -79,9 +94,14 @@ class BackoffRetryMiddleware:
 
     async def _retry(self, request: Request, reason: str,
                      response: Response | None = None) -> Request | None:
+        # Retries count per URL: Scrapy's `retry_times` follows a request across redirects, so
+        # a redirect target would inherit the retries its source used (and be asked once).
+        done: dict[str, int] = request.meta.get(RETRIES_BY_URL) or {}
+        request.meta["retry_times"] = done.get(request.url, 0)
         retry = get_retry_request(request, spider=self.crawler.spider, reason=reason)
         if retry is None:
             return None
+        retry.meta[RETRIES_BY_URL] = {**done, request.url: retry.meta["retry_times"]}
         wait = self.delay(request, response)
         logger.debug("retrying %s in %.1fs (%s)", request.url, wait, reason)
         await sleep(wait)

@@ -42,7 +42,7 @@ class Portal:
     specs: dict[str, ProcedureSpec]  # formality id -> spec (scenario procedures and filler)
     office_rows: list[dict[str, Any]]  # id descending; citizenUrl may hold BASE_TOKEN
     row_targets: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    faulted_ids: dict[str, str] = field(default_factory=dict)  # formality id -> fault kind
+    faulted_ids: dict[str, str] = field(default_factory=dict)  # formality id -> failure reason
     _details: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -249,7 +249,7 @@ def build_portal(scenario: Scenario, rubric: Any) -> Portal:
         for u in provinces
     ]
     # left out of the unfiltered office listing: procedures failed for good (not healing ones)
-    faulted = {id_by_code[f.procedure]: f.kind for f in scenario.faults if f.procedure and f.fails}
+    faulted = {id_by_code[code]: reason for code, reason in scenario.failed_procedures().items()}
     return Portal(scenario=scenario, provinces=province_rows, items=items, specs=specs,
                   office_rows=rows, row_targets=row_targets, faulted_ids=faulted)
 

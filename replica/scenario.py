@@ -27,6 +27,14 @@ SYSTEM_PLATFORMS = ("moj", "moc")  # ministry systems the replica serves (replic
 SYSTEM_PREFIX = "system:"  # offers[].citizen_url "system:<id>": hands off to that system
 OFFER_RANK = {"absent": -1, "info": 0, "partial": 1, "full": 2}
 
+# What the audit of a replica allows a page (crawler/profiles.py LOOPBACK, crawler/settings.py;
+# tests/test_retries.py checks they agree), so the truth knows which faults an audit must report:
+REPLICA_RETRIES = 1  # RETRY_TIMES: a `times: N` fault heals for the audit iff N <= this
+PAGE_TIMEOUT = 15.0  # s, DOWNLOAD_TIMEOUT: a request, a navigation, a render wait
+SLOW_IN_TIME = 10.0  # s: a `slow` wait below this is read in time (no failure)
+SLOW_TIMES_OUT = 2 * PAGE_TIMEOUT  # s: from this on it is a timeout even for a longer retry
+MAX_PAGE_MIB = 32.0  # DOWNLOAD_MAXSIZE: a `huge` page up to this size is read whole
+
 
 @dataclass(frozen=True)
 class FaultKind:
@@ -232,8 +240,16 @@ class Fault:
 
     @property
     def fails(self) -> str:
-        """The failure reason the truth records: "" for encoding faults and healing ones."""
-        return "" if self.times else self.reason
+        """The failure reason the truth records: "" for encoding faults, for `times` faults that
+        heal within the audit's retries, for a `slow` wait read in time and a `huge` page under
+        the size cap (they are not failures)."""
+        if self.times and self.times <= REPLICA_RETRIES:
+            return ""
+        if self.kind == "slow" and float(self.param("seconds")) < SLOW_IN_TIME:
+            return ""
+        if self.kind == "huge" and float(self.param("megabytes")) <= MAX_PAGE_MIB:
+            return ""
+        return self.reason
 
     def param(self, name: str) -> Any:
         return self.params.get(name, FAULT_KINDS[self.kind].params[name])
@@ -310,22 +326,37 @@ class Scenario:
         return None
 
     def portal_faults(self) -> dict[str, str]:
-        """province code -> failure reason of its whole portal (faults without `service`)."""
+        """province code -> failure reason of its whole portal (faults without `service`).
+        The first fault in file order that covers a request answers it (replica/provincial
+        fault_for): a portal that is down answers nothing; a `robots` fault answers robots.txt,
+        read before any page; every other page gets the first unit-wide fault, which may be one
+        that is no failure (an encoding, a healing one)."""
         out: dict[str, str] = {}
-        for f in self.faults:
-            if f.unit and not f.service and f.fails:
-                out.setdefault(f.unit, f.fails)
+        for unit in dict.fromkeys(f.unit for f in self.faults if f.unit):
+            mine = [f for f in self.faults if f.unit == unit and not f.service]
+            down = [f for f in mine if f.kind in ("portal_down", "down")]
+            robots = [f for f in mine if f.kind == "robots"]
+            pages = [f for f in mine if f.kind != "robots"]
+            first = (down or robots or pages or [None])[0]
+            if first is not None and first.fails:
+                out[unit] = first.fails
         return out
 
     def service_faults(self) -> dict[tuple[str, str], str]:
-        """(province code, service id) -> failure reason of that service on its portal."""
+        """(province code, service id) -> failure reason of that service on its portal: its
+        pages get the first fault in file order covering them, a service fault or a unit-wide
+        one (whose failure is the whole portal's: portal_faults)."""
         out: dict[tuple[str, str], str] = {}
         for f in self.faults:
-            portal = self.portal(f.unit) if f.unit and f.service and f.fails else None
+            if not (f.unit and f.service) or (f.unit, f.service) in out:
+                continue
+            first = next(g for g in self.faults if g.unit == f.unit and g.kind != "robots"
+                         and g.service in ("", f.service))
+            portal = self.portal(f.unit) if first.service and first.fails else None
             # only an online service has apply pages to read; an information-only one is
             # judged from the listing, so a fault on its (never needed) pages changes nothing
             if portal is not None and portal.service(f.service).online:
-                out.setdefault((f.unit, f.service), f.fails)
+                out[(f.unit, f.service)] = first.fails
         return out
 
     def portal_failure(self, unit: str, service: str) -> str:
@@ -352,12 +383,13 @@ class Scenario:
         return list(seen)
 
     def failed_procedures(self) -> dict[str, str]:
-        """procedure code -> failure reason, for procedure-scoped faults."""
-        out: dict[str, str] = {}
+        """procedure code -> failure reason, for procedure-scoped faults: the first one of a
+        procedure in file order answers its requests (replica/server.py procedure_faults)."""
+        first: dict[str, Fault] = {}
         for f in self.faults:
-            if f.procedure and f.fails:
-                out.setdefault(f.procedure, f.fails)
-        return out
+            if f.procedure:
+                first.setdefault(f.procedure, f)
+        return {code: f.fails for code, f in first.items() if f.fails}
 
     def blocked_codes(self) -> set[str]:
         return {f.procedure for f in self.faults if f.kind == "blocked"}
@@ -657,6 +689,11 @@ def _fault_params(r: _Reader, d: dict, fld: str, kind: str) -> dict[str, Any]:
         v = params.get(next(iter(fk.params)), 1)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
             raise r.err(pfld, f"must be a number > 0, got {v!r}")
+        if kind == "slow" and SLOW_IN_TIME <= v < SLOW_TIMES_OUT:
+            raise r.err(pfld, f"{v!r} s is neither read in time (< {SLOW_IN_TIME:g} s) nor "
+                        f"surely a timeout (>= {SLOW_TIMES_OUT:g} s: twice the replica's "
+                        f"page timeout of {PAGE_TIMEOUT:g} s): the verdict would depend on "
+                        "the machine's speed")
     elif kind == "rate_limited":
         r.integer(d, "retry_after", pfld, required=False, minimum=0)
     elif kind == "legacy_encoding":

@@ -256,12 +256,15 @@ class ReplicaServer:
         self.system_urls = {}
 
     def unlinked_portals(self) -> list[str]:
-        """Provinces with a portal that none of their office rows hands off to. All of them
+        """Provinces with a portal that none of their office rows an audit can see hands off to
+        (rows of a failed procedure are never read: its portal must be listed). All of them
         when the office lists ignore their filter: the crawl can then trust no row's link."""
         if self.scenario.national.office_filter == "ignored":
             return sorted(self.sites)
+        unseen = self.portal.faulted_ids
         linked = {row["citizenUrl"][len("{portal:"):].partition("}")[0]
-                  for row in self.portal.office_rows if row["citizenUrl"].startswith("{portal:")}
+                  for row in self.portal.office_rows if row["citizenUrl"].startswith("{portal:")
+                  and row["formalityId"] not in unseen}
         return sorted(unit for unit in self.sites if unit not in linked)
 
     def portal_list(self) -> list[dict[str, str]]:

@@ -68,3 +68,18 @@ def test_growth_table_and_database_size(tmp_path):
     assert "20,469" in one and "2.50" in one and "(1.00)" in one
     assert "204,690" in ten and "(4.0)" in ten and "2.00" in ten and "(1.50)" in ten \
         and "(10.0)" in ten
+def test_cpu_load_busies_every_core_and_ends_by_itself():
+    from bench.run import CpuLoad
+
+    start = time.monotonic()
+    with CpuLoad(seconds=30, cores=2) as load:
+        time.sleep(0.5)
+        assert [p.poll() for p in load.procs] == [None, None]  # busy
+        busy = [int(open(f"/proc/{p.pid}/stat").read().rsplit(")", 1)[1].split()[11])
+                for p in load.procs]  # utime, in clock ticks
+        assert all(ticks > 0 for ticks in busy), busy
+    assert all(p.returncode is not None for p in load.procs)  # stopped on leaving
+    assert time.monotonic() - start < 10
+    with CpuLoad(seconds=0.2, cores=1) as load:  # bounded: ends by itself
+        load.procs[0].wait(timeout=10)
+        assert load.procs[0].returncode == 0

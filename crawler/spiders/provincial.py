@@ -42,7 +42,13 @@ from twisted.python.failure import Failure
 from audits import store
 from crawler import httpcache, pages, phases
 from crawler.browser import BrowserNotFound, launch_options
-from crawler.failures import exception_reason, failure_reason, http_reason, stop_evidence
+from crawler.failures import (
+    exception_reason,
+    failure_reason,
+    http_reason,
+    is_transient,
+    stop_evidence,
+)
 from crawler.items import evidence, page_evidence
 from crawler.middlewares import PageFault, guard_of
 from crawler.parsers import is_block_page
@@ -56,6 +62,7 @@ from crawler.platforms.base import (
     soup_of,
 )
 from crawler.profiles import is_loopback
+from crawler.retry import backoff, parse_retry_after
 
 HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 READY_TIMEOUT = 15_000  # ms a rendered page may take to settle (DVC_READY_TIMEOUT)
@@ -654,20 +661,81 @@ class ProvincialSpider(scrapy.Spider):
 
     async def settle(self, run: Run, task: Task, page: Any) -> None:
         """Wait for the page to render; a page that never does is a failure with the reason
-        its DOM shows: a challenge that never cleared, a rejection page, else a timeout."""
+        its DOM shows: a challenge that never cleared, a rejection page, else a timeout. The
+        requests the page makes itself get what plain requests get (crawler/retry.py): a
+        transient failure is asked again after the same backoff (`Retry-After` honoured), up to
+        RETRY_TIMES per URL, by reloading the page; then the failure is the page's reason."""
+        retried: dict[str, int] = {}
+        await self.render(run, task, page)
+        while failed := browsing.take_failed(page):
+            await self.retry_page(task, page, failed[0], retried)
+            if not browsing.has_failed(page):  # the document itself came back
+                await self.render(run, task, page)
+
+    async def render(self, run: Run, task: Task, page: Any) -> None:
+        """Wait for the rendering. A render that times out (a busy machine, or a request of
+        the page that hangs) is tried once more, reloaded, with twice the time, and the
+        browser work backs off (fewer pages at once) so that it does not happen again."""
         from playwright.async_api import TimeoutError as PlaywrightTimeout
 
         try:
             await page.wait_for_function(self.ready_js(run), timeout=self.ready_timeout)
+            return
         except PlaywrightTimeout:
-            dom = (await page.content()).encode("utf-8")
-            doc = browsing.take_document(page)  # the page's own reload may have failed
-            status = doc[1] if doc else None
-            reason = ("js_challenge" if pages.is_challenge(dom) else
-                      http_reason(status) if status and status >= 400 else "timeout")
-            if reason in ("js_challenge", "blocked"):
-                self.note_block(task.url, reason)
-            raise PageFault(reason, task.url, status) from None
+            reason, status = await self.render_failure(task, page)
+        if browsing.has_failed(page):
+            return  # a request of the page failed: settle() retries it or names it
+        if reason != "timeout":
+            self.give_up(task, reason, status)
+        self.back_off(run)
+        try:
+            await page.reload(wait_until="commit", timeout=self.goto_timeout)
+            await page.wait_for_function(self.ready_js(run), timeout=2 * self.ready_timeout)
+        except PlaywrightTimeout:
+            reason, status = await self.render_failure(task, page)
+            if not browsing.has_failed(page):
+                self.give_up(task, reason, status)
+
+    async def render_failure(self, task: Task, page: Any) -> tuple[str, int | None]:
+        dom = (await page.content()).encode("utf-8")
+        doc = browsing.take_document(page)  # the page's own reload may have failed
+        status = doc[1] if doc else None
+        return ("js_challenge" if pages.is_challenge(dom) else
+                http_reason(status) if status and status >= 400 else "timeout"), status
+
+    def give_up(self, task: Task, reason: str, status: int | None) -> None:
+        if reason in ("js_challenge", "blocked"):
+            self.note_block(task.url, reason)
+        raise PageFault(reason, task.url, status)
+
+    def back_off(self, run: Run) -> None:
+        """A page that timed out rendering (the machine is busy): fewer browser pages at once
+        from now on (a lane fewer for every site read in a browser, a browser portal fewer),
+        as AutoThrottle slows down on latency."""
+        self.crawler.stats.inc_value("provincial/render_retries")
+        for other in (run, *self.runs.values()):
+            if other.browser:
+                other.lanes = max(1, other.lanes - 1)
+        self.slots = max(1, self.slots - 1)
+
+    async def retry_page(self, task: Task, page: Any, failed: browsing.FailedRequest,
+                         retried: dict[str, int]) -> None:
+        """Ask a page's failed request again as a plain one would be, or fail with its reason."""
+        reason = http_reason(failed.status)
+        done = retried.get(failed.url, 0)
+        if not is_transient(reason) or done >= self.crawler.settings.getint("RETRY_TIMES"):
+            self.logger.warning("%s: %s answered %s (%s)", task.url, failed.url, failed.status,
+                                reason)
+            return self.give_up(task, reason, failed.status)
+        retried[failed.url] = done + 1
+        self.crawler.stats.inc_value("provincial/page_request_retries")
+        s = self.crawler.settings
+        await asyncio.sleep(backoff(done, s.getfloat("DVC_RETRY_BACKOFF", 5.0),
+                                    s.getfloat("DVC_RETRY_BACKOFF_MAX", 120.0), failed.status,
+                                    parse_retry_after(failed.retry_after)))
+        response = await page.reload(wait_until="commit", timeout=self.goto_timeout)
+        if response is not None and response.status in browsing.FAILING_STATUSES:
+            browsing.note_failed_document(page, response)  # the page itself failed this time
 
     async def screenshot(self, run: Run, task: Task, page: Any) -> str:
         run.shots += 1
