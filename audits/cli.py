@@ -14,12 +14,15 @@ from audits import __version__, exitcodes, store
 from audits.cli_nightly import (
     check_portal_list,
     diff,
+    display,
     history_cmd,
     min_tested_option,
     nightly,
+    quiet_option,
     rescore,
     reuse_option,
     rubric_test,
+    verbose_option,
 )
 from audits.coverage import CoverageConfigError
 from audits.jobs import DB_NAME, AuditResult, run_audit, run_demo
@@ -101,11 +104,14 @@ def _summary(result: AuditResult) -> None:
 @out_option
 @rubric_option
 @min_tested_option
-def demo(scenario: Path, out: Path, rubric_dir: Path, min_tested: float | None) -> None:
+@quiet_option
+@verbose_option
+def demo(scenario: Path, out: Path, rubric_dir: Path, min_tested: float | None, quiet: bool,
+         verbose: bool) -> None:
     """Serve the portal replica on 127.0.0.1 and audit it end to end."""
     writable_out(out)
     result = run_demo(scenario, out, rubric_dir=rubric_dir, echo=click.echo,
-                      min_tested=min_tested)
+                      min_tested=min_tested, quiet=quiet, **display(quiet, verbose))
     _summary(result)
     _exit(result)
 
@@ -120,14 +126,17 @@ def demo(scenario: Path, out: Path, rubric_dir: Path, min_tested: float | None) 
 @rubric_option
 @reuse_option
 @min_tested_option
+@quiet_option
+@verbose_option
 def run(base: str, contact: str | None, out: Path, rubric_dir: Path, reuse_within: float,
-        min_tested: float | None) -> None:
+        min_tested: float | None, quiet: bool, verbose: bool) -> None:
     """Audit the real portals (read-only, polite limits)."""
     overrides = {"DVC_AUDIT_CONTACT": contact} if contact else None
     writable_out(out)
     check_portal_list()
     result = run_audit(base, out, rubric_dir=rubric_dir, overrides=overrides, echo=click.echo,
-                       reuse_within=timedelta(hours=reuse_within), min_tested=min_tested)
+                       reuse_within=timedelta(hours=reuse_within), min_tested=min_tested,
+                       quiet=quiet, **display(quiet, verbose))
     _summary(result)
     _exit(result)
 

@@ -102,6 +102,19 @@ def _check_unit(unit: str, rubric_dir: Path) -> None:
         raise click.exceptions.Exit(exitcodes.USAGE)
 
 
+quiet_option = click.option("--quiet", is_flag=True,
+                            help="No progress; the crawler logs warnings only.")
+verbose_option = click.option("--verbose", is_flag=True,
+                              help="Scrapy's log on the terminal too (default: only in "
+                                   "OUT/logs/run-N.log).")
+
+
+def display(quiet: bool, verbose: bool) -> dict[str, Any]:
+    """run_audit's display options: progress bars on a terminal, plain lines otherwise
+    (audits/progress.py); Scrapy's log in OUT/logs unless --verbose."""
+    return {"progress": "off" if quiet else "auto", "crawl_log": not verbose}
+
+
 min_tested_option = click.option(
     "--min-tested", "min_tested", type=click.FloatRange(0, 1), default=None, metavar="SHARE",
     help="Least share of cells that must be tested (met or not met) for the run to be complete; "
@@ -171,10 +184,12 @@ def _report_fail_on(exprs: list[failon.FailOn], changes: list[history.Change]) -
 @reuse_option
 @fail_on_option
 @min_tested_option
-@click.option("--quiet", is_flag=True, help="Crawler logs at WARNING only.")
+@quiet_option
+@verbose_option
 def nightly(base: str, scenario: Path | None, contact: str | None, out: Path, rubric_dir: Path,
             window: int, resume_within: float, resume_only: bool, reuse_within: float,
-            fail_on: Sequence[str], min_tested: float | None, quiet: bool) -> None:
+            fail_on: Sequence[str], min_tested: float | None, quiet: bool,
+            verbose: bool) -> None:
     """Run the nightly audit: crawl (or resume), store, compare with the previous complete
     run, write the reports and snapshots, and print what regressed and what improved."""
     from audits.cli import writable_out
@@ -186,7 +201,8 @@ def nightly(base: str, scenario: Path | None, contact: str | None, out: Path, ru
     kwargs: dict[str, Any] = dict(rubric_dir=rubric_dir, overrides=overrides, window=window,
                                   resume_within=timedelta(hours=resume_within),
                                   echo=click.echo, quiet=quiet, resume_only=resume_only)
-    reuse = {"reuse_within": timedelta(hours=reuse_within), "min_tested": min_tested}
+    reuse = {"reuse_within": timedelta(hours=reuse_within), "min_tested": min_tested,
+             **display(quiet, verbose)}
     try:
         if scenario is not None:
             from replica.scenario import load_scenario

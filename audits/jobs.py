@@ -18,6 +18,7 @@ from audits import __version__, coverage, history, store
 from audits.compare766 import fetch_index766
 from audits.evaluate import evaluate, findings
 from audits.interrupt import Stop, graceful_stop
+from audits.progress import track as progress_of
 from audits.report import write_reports
 from audits.rubric import RUBRIC_DIR, load_rubric
 from crawler import phases
@@ -50,7 +51,8 @@ def run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
               run_id: int | None = None, jobdir: Path | None = None,
               portal_list: list[dict[str, str]] | None = None,
               reuse_within: timedelta = timedelta(0),
-              min_tested: float | None = None, crawl_log: bool = True) -> AuditResult:
+              min_tested: float | None = None, crawl_log: bool = True,
+              progress: str = "off") -> AuditResult:
     """`run_id`: crawl into that existing run (the nightly job creates or resumes it);
     `jobdir`: Scrapy JOBDIR root, one sub-directory per spider, so a stopped crawl can resume;
     `portal_list`: provincial portals to visit besides those the national portal links to
@@ -58,13 +60,15 @@ def run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
     this are reused, not asked again (README "Re-runs"; default: ask everything);
     `min_tested`: least tested share of a complete run (default: rubric scoring.yaml
     `coverage.min_tested`; audits/coverage.py); `crawl_log`: Scrapy's log to
-    OUT/logs/run-N.log (False: to stderr, as `--verbose` wants)."""
+    OUT/logs/run-N.log (False: to stderr, as `--verbose` wants); `progress`: "auto" (bars on
+    a terminal, plain lines otherwise), "bars", "plain" or "off" (audits/progress.py)."""
     with graceful_stop(echo, lambda name: f"{name}: stopping the crawl; the run is stored "
                                           f"incomplete (interrupted)") as stop:
         result = _run_audit(base_url, out_dir, rubric_dir=rubric_dir, scenario=scenario,
                             overrides=overrides, echo=echo, quiet=quiet, run_id=run_id,
                             jobdir=jobdir, portal_list=portal_list, reuse_within=reuse_within,
-                            stop=stop, min_tested=min_tested, crawl_log=crawl_log)
+                            stop=stop, min_tested=min_tested, crawl_log=crawl_log,
+                            progress=progress)
     result.interrupted = stop.signum
     return result
 
@@ -93,7 +97,8 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
                overrides: dict[str, Any] | None, echo: Callable[[str], None], quiet: bool,
                run_id: int | None, jobdir: Path | None,
                portal_list: list[dict[str, str]] | None, reuse_within: timedelta,
-               stop: Stop, min_tested: float | None, crawl_log: bool) -> AuditResult:
+               stop: Stop, min_tested: float | None, crawl_log: bool,
+               progress: str) -> AuditResult:
     rubric = load_rubric(rubric_dir)
     out_dir = Path(out_dir)
     db_path = out_dir / DB_NAME
@@ -116,6 +121,10 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
     if portal_list is not None:
         portals["DVC_PORTAL_LIST"] = portal_list
     index_overrides = _with_jobdir(overrides, jobdir, "index766")
+    shown = progress_of(db_path, run_id, procedures=len(rubric.all_codes()),
+                        portals=len(portal_list) if portal_list else None, progress=progress,
+                        echo=echo)
+    tracker = shown.__enter__()  # closed after scoring, below
     try:
         # The provincial crawl (bound by the browser's CPU) runs beside the crawls of the
         # national host (bound by its politeness limit), which ask that host one after another:
@@ -130,6 +139,7 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
                 code = crawl("national", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
                              overrides=_with_jobdir(overrides, jobdir, "national"), quiet=quiet)
             provincial.tell(phases.NATIONAL_DONE)
+            tracker.phase("index766" if code == 0 else "provincial")
             if stop.signum is None:
                 echo(f"run {run_id}: national portal read; provincial portals under way")
             # the portal's own Decision 766 figures, for the report's comparison
@@ -138,6 +148,7 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
                     fetch_index766(base_url, db_path, run_id, overrides=index_overrides,
                                    quiet=quiet)
             provincial.tell(phases.NATIONAL_FREE)
+            tracker.phase("provincial")
             portal_code = provincial.wait()
             timings["provincial"] = time.monotonic() - started
             timings["provincial_span"] = (wall, time.time())
@@ -149,9 +160,13 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
             store.finish_run(db, run_id, status, note)
     finally:
         discard_prestarted()
-    with _timed(timings, "scoring"):
-        result = score_run(db_path, run_id, out_dir, rubric_dir=rubric_dir, echo=echo,
-                           min_tested=min_tested)
+    tracker.phase("scoring")
+    try:
+        with _timed(timings, "scoring"):
+            result = score_run(db_path, run_id, out_dir, rubric_dir=rubric_dir, echo=echo,
+                               min_tested=min_tested)
+    finally:
+        shown.__exit__(None, None, None)
     result.timings = timings
     return result
 

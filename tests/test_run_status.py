@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -252,3 +253,63 @@ def test_crawl_children_die_with_their_parent(tmp_path: Path) -> None:
             if alive(p):
                 os.kill(p, signal.SIGKILL)
         silent.close()
+
+
+def run_on_pty(args: list[str], timeout: float = DEADLINE) -> tuple[int, str]:
+    """Run dvc-audit with a terminal as stdout and stderr (os.openpty); returns its exit code
+    and everything it wrote there."""
+    import select
+
+    master, slave = os.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "audits.cli", *args], cwd=PROJECT,
+                            stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
+                            env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "120"})
+    os.close(slave)
+    chunks, end = [], time.monotonic() + timeout
+    try:
+        while time.monotonic() < end:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # the terminal closed: the command ended
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+            elif proc.poll() is not None:
+                break
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    return proc.returncode, b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def test_progress_on_a_terminal_and_plain_lines_elsewhere(tmp_path: Path) -> None:
+    code, screen = run_on_pty(["demo", "--scenario", str(SMALL), "--out",
+                               str(tmp_path / "tty")])
+    assert code == 0, screen[-3000:]
+    for label in ("catalogue pages", "office lists", "portals visited"):
+        assert label in screen
+    assert "━" in screen and "\x1b[" in screen  # bars, redrawn in place
+    assert "[scrapy" not in screen  # Scrapy's log went to its file
+    log = next((tmp_path / "tty" / "logs").glob("run-*.log")).read_text(encoding="utf-8")
+    assert "[scrapy.core.engine] INFO: Spider closed (finished)" in log
+
+    piped = start("demo", "--scenario", str(SMALL), "--out", str(tmp_path / "pipe"))
+    stdout, stderr = piped.communicate(timeout=DEADLINE)
+    assert piped.returncode == 0, stderr[-3000:]
+    plain = [x for x in stdout.splitlines() if x.startswith("progress: ")]
+    assert plain and any("national portal" in x for x in plain)
+    assert any("scoring and reports" in x for x in plain)
+    assert all(re.search(r"office lists \d+/\d+, portals visited \d+/\d+; elapsed \d+:\d\d, "
+                         r"remaining (\d+:\d\d|\?)$", x) for x in plain), plain
+    assert "━" not in stdout + stderr and "\x1b[" not in stdout + stderr and "\r" not in stdout
+    assert "[scrapy" not in stderr
+
+    quiet = start("demo", "--scenario", str(SMALL), "--out", str(tmp_path / "quiet"),
+                  "--quiet")
+    stdout, _ = quiet.communicate(timeout=DEADLINE)
+    assert quiet.returncode == 0 and "progress:" not in stdout
