@@ -435,9 +435,6 @@ class DatabaseError(Exception):
     """A results database that cannot be used; str() is one line naming the file."""
 
 
-SQLITE_HEADER = b"SQLite format 3\x00"
-
-
 def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
@@ -451,19 +448,16 @@ def open_existing(path: Path | str) -> sqlite_utils.Database:
     path = Path(path)
     if not path.is_file():
         raise DatabaseError(f"no results database at {path}")
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(100)
-    except OSError as exc:
-        raise DatabaseError(f"{path}: cannot read the results database ({exc.strerror})") from None
-    if not head:
+    # stat, never open(): closing any file descriptor of a database drops every POSIX lock
+    # this process holds on it, and another process could then delete its WAL files under us
+    if path.stat().st_size == 0:
         raise DatabaseError(f"{path}: empty file, not a results database")
-    if not head.startswith(SQLITE_HEADER) or len(head) < 100:
-        raise DatabaseError(f"{path}: not an SQLite database")
     try:
         db = open_db(path) if _writable(path) else _open_read_only(path)
         db.execute("SELECT COUNT(*) FROM runs").fetchone()
     except sqlite3.DatabaseError as exc:
+        if "file is not a database" in str(exc):
+            raise DatabaseError(f"{path}: not an SQLite database") from None
         raise DatabaseError(f"{path}: not a usable results database ({exc})") from None
     return db
 
