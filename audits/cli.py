@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import sys
 from datetime import timedelta
 from pathlib import Path
 
 import click
 
-from audits import __version__
+from audits import __version__, exitcodes, store
 from audits.cli_nightly import (
     check_portal_list,
     diff,
+    display,
     history_cmd,
+    min_tested_option,
     nightly,
+    quiet_option,
     rescore,
     reuse_option,
     rubric_test,
+    verbose_option,
 )
+from audits.coverage import CoverageConfigError
 from audits.jobs import DB_NAME, AuditResult, run_audit, run_demo
 from audits.preflight import EXIT_INCOMPATIBLE, INCOMPATIBLE
 from audits.rubric import RUBRIC_DIR, RubricError, check_rubric, load_rubric
@@ -48,12 +55,38 @@ class _Main(click.Group):
             return super().invoke(ctx)
         except (RubricError, ScenarioError, ScoringConfigError, StandingDataError) as exc:
             raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:  # outside a crawl (audits/interrupt.py handles it there)
+            click.echo("dvc-audit: interrupted (SIGINT)", err=True)
+            raise click.exceptions.Exit(exitcodes.SIGINT) from None
+        except store.DatabaseError as exc:  # not SQLite, truncated, read-only, ...: one line
+            raise click.ClickException(str(exc)) from None
+        except CoverageConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+        except sqlite3.DatabaseError as exc:  # e.g. a database that turned read-only mid-way
+            raise click.ClickException(f"results database: {exc}") from None
+        except PermissionError as exc:  # e.g. an output folder made read-only mid-way
+            raise click.ClickException(f"cannot write {exc.filename}: {exc.strerror}") from None
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dvc-audit")
 def main() -> None:
     """Audit Vietnam's online public services against the UN's 20 essential services."""
+
+
+def writable_out(out: Path) -> None:
+    """Fail in one line, before any crawl, when the output folder cannot be written."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(f"output directory {out}: {exc.strerror}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise click.ClickException(f"output directory {out} is not writable")
+
+
+def _exit(result: AuditResult) -> None:
+    """Exit with the run's code (audits/exitcodes.py); a signal has said its one line."""
+    sys.exit(exitcodes.for_run(result.status, result.reason, result.interrupted))
 
 
 def _summary(result: AuditResult) -> None:
@@ -71,11 +104,17 @@ def _summary(result: AuditResult) -> None:
               help="Scenario file the replica serves (the ground truth).")
 @out_option
 @rubric_option
-def demo(scenario: Path, out: Path, rubric_dir: Path) -> None:
+@min_tested_option
+@quiet_option
+@verbose_option
+def demo(scenario: Path, out: Path, rubric_dir: Path, min_tested: float | None, quiet: bool,
+         verbose: bool) -> None:
     """Serve the portal replica on 127.0.0.1 and audit it end to end."""
-    result = run_demo(scenario, out, rubric_dir=rubric_dir, echo=click.echo)
+    writable_out(out)
+    result = run_demo(scenario, out, rubric_dir=rubric_dir, echo=click.echo,
+                      min_tested=min_tested, quiet=quiet, **display(quiet, verbose))
     _summary(result)
-    sys.exit(0 if result.status == "complete" else 1)
+    _exit(result)
 
 
 @main.command()
@@ -87,15 +126,21 @@ def demo(scenario: Path, out: Path, rubric_dir: Path) -> None:
 @out_option
 @rubric_option
 @reuse_option
-def run(base: str, contact: str | None, out: Path, rubric_dir: Path, reuse_within: float) -> None:
+@min_tested_option
+@quiet_option
+@verbose_option
+def run(base: str, contact: str | None, out: Path, rubric_dir: Path, reuse_within: float,
+        min_tested: float | None, quiet: bool, verbose: bool) -> None:
     """Audit the real portals (read-only, polite limits)."""
     overrides = {"DVC_AUDIT_CONTACT": contact} if contact else None
+    writable_out(out)
     check_portal_list()
     result = run_audit(base, out, rubric_dir=rubric_dir, overrides=overrides, echo=click.echo,
-                       reuse_within=timedelta(hours=reuse_within), probe=True)
+                       reuse_within=timedelta(hours=reuse_within), probe=True,
+                       min_tested=min_tested, quiet=quiet, **display(quiet, verbose))
     stop_if_incompatible(result.run_id, result.status, result.note)
     _summary(result)
-    sys.exit(0 if result.status == "complete" else 1)
+    _exit(result)
 
 
 def stop_if_incompatible(run_id: int, status: str, change: str) -> None:
@@ -115,7 +160,7 @@ def probe(base: str, contact: str | None, rubric_dir: Path) -> None:
     """First-run check: a few read-only requests (province list, one catalogue page, one
     detail, one office list per target type, one provincial portal home) and a table of what
     each answer looks like against what the parsers expect, and what the audit will do about
-    it. Exit 0: as expected; 1: a national endpoint could not be read; 4: a shape the verdicts
+    it. Exit 0: as expected; 1: a national endpoint could not be read; 6: a shape the verdicts
     depend on changed (run and nightly would stop)."""
     from audits.preflight import probe_codes
     from crawler.probe import run_probe
@@ -148,16 +193,18 @@ def report(run_id: int | None, db: Path | None, lang: str, un_data: Path | None,
     from audits.report import write_reports
     from audits.scoring import load_scoring_config
     from audits.standing import StandingDataError
-    from audits.store import get_run, open_db, reap_dead_runs
+    from audits.store import get_run, is_read_only, open_existing, reap_dead_runs
 
     db_path = db or out / DB_NAME
-    if not db_path.exists():
-        raise click.ClickException(f"no results database at {db_path}")
-    database = open_db(db_path)
-    reap_dead_runs(database)  # never report a dead process's run as still running
+    database = open_existing(db_path)  # one line if missing, empty, not SQLite; read-only ok
+    if not is_read_only(database):
+        reap_dead_runs(database)  # never report a dead process's run as still running
+    writable_out(out)
     run = get_run(database, run_id)
     if run is None:
-        raise click.ClickException(f"no run {run_id if run_id else ''} in {db_path}".strip())
+        raise click.ClickException(f"no run {run_id if run_id else ''} in {db_path}".strip()
+                                   + ("" if run_id is None else "; `dvc-audit history` lists "
+                                      "the runs"))
     rubric_data = load_rubric(rubric_dir)  # first: it validates scoring.yaml too
     scoring_yaml = rubric_dir / "scoring.yaml"  # the rubric's own scoring settings, if any
     config = load_scoring_config(scoring_yaml) if scoring_yaml.exists() else None

@@ -16,7 +16,7 @@ from typing import Any
 import click
 import sqlite_utils
 
-from audits import failon, history, store
+from audits import exitcodes, failon, history, store
 from audits.jobs import DB_NAME
 from audits.preflight import EXIT_INCOMPATIBLE, INCOMPATIBLE
 from audits.rubric import RUBRIC_DIR, load_rubric
@@ -24,10 +24,11 @@ from audits.rubric import RUBRIC_DIR, load_rubric
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = PROJECT_DIR / "results"
 REAL_PORTAL = "https://dichvucong.gov.vn"
-EXIT_FAIL_ON = 1  # diff: a --fail-on expression matched
-EXIT_NOT_COMPARABLE = 2  # diff: runs missing, incomplete or of different rubric versions
-EXIT_NIGHTLY_FAIL_ON = 3  # nightly: a --fail-on expression matched (1 = incomplete run)
-EXIT_LOCKED = 75  # nightly: another nightly holds the lock (EX_TEMPFAIL)
+# One table for every command: audits/exitcodes.py (README "Exit codes").
+EXIT_FAIL_ON = exitcodes.FAIL_ON  # diff and nightly: a --fail-on expression matched
+EXIT_NOT_COMPARABLE = exitcodes.NOT_COMPARABLE  # diff: runs missing, incomplete, other rubric
+EXIT_NIGHTLY_FAIL_ON = exitcodes.FAIL_ON
+EXIT_LOCKED = exitcodes.LOCKED  # nightly: another nightly holds the lock (EX_TEMPFAIL)
 SHOWN = 15  # example lines per minor change kind
 
 out_option = click.option("--out", type=click.Path(file_okay=False, path_type=Path),
@@ -52,11 +53,19 @@ fail_on_option = click.option(
          "regression:service=birth_registration (repeatable).")
 
 
-def _fail_on(exprs: Sequence[str]) -> list[failon.FailOn]:
+def _fail_on(exprs: Sequence[str], rubric_dir: Path = RUBRIC_DIR) -> list[failon.FailOn]:
+    """Parse and check every expression against the rubric; a bad one is a usage error (exit
+    2) in one line, before anything runs."""
     try:
-        return [failon.parse(e) for e in exprs]
+        parsed = [failon.parse(e) for e in exprs]
+        if parsed:
+            rubric = load_rubric(rubric_dir)
+            for expr in parsed:
+                failon.validate(expr, rubric)
     except failon.FailOnError as exc:
-        raise click.BadParameter(str(exc), param_hint="--fail-on") from None
+        click.echo(f"dvc-audit: --fail-on: {exc}", err=True)
+        raise click.exceptions.Exit(exitcodes.USAGE) from None
+    return parsed
 
 
 def check_portal_list() -> None:
@@ -72,10 +81,46 @@ def check_portal_list() -> None:
 
 
 def _open(db: Path | None, out: Path) -> sqlite_utils.Database:
-    path = db or out / DB_NAME
-    if not path.exists():
-        raise click.ClickException(f"no results database at {path}")
-    return store.open_db(path)
+    """An existing results database; a bad one is one line (store.DatabaseError); a read-only
+    one opens read-only (no migration, no WAL switch)."""
+    try:
+        return store.open_existing(db or out / DB_NAME)
+    except store.DatabaseError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _reap(database: sqlite_utils.Database) -> None:
+    """A run whose process died is listed as incomplete (not written on a read-only file)."""
+    if not store.is_read_only(database):
+        store.reap_dead_runs(database)
+
+
+def _check_unit(unit: str, rubric_dir: Path) -> None:
+    codes = [u.code for u in load_rubric(rubric_dir).units]
+    if unit not in codes:
+        click.echo(f"dvc-audit: unknown unit {unit!r}{failon._suggest(unit, codes)} "
+                   f"(units: rubrics/units.yaml)", err=True)
+        raise click.exceptions.Exit(exitcodes.USAGE)
+
+
+quiet_option = click.option("--quiet", is_flag=True,
+                            help="No progress; the crawler logs warnings only.")
+verbose_option = click.option("--verbose", is_flag=True,
+                              help="Scrapy's log on the terminal too (default: only in "
+                                   "OUT/logs/run-N.log).")
+
+
+def display(quiet: bool, verbose: bool) -> dict[str, Any]:
+    """run_audit's display options: progress bars on a terminal, plain lines otherwise
+    (audits/progress.py); Scrapy's log in OUT/logs unless --verbose."""
+    return {"progress": "off" if quiet else "auto", "crawl_log": not verbose}
+
+
+min_tested_option = click.option(
+    "--min-tested", "min_tested", type=click.FloatRange(0, 1), default=None, metavar="SHARE",
+    help="Least share of cells that must be tested (met or not met) for the run to be complete; "
+         "below it the run is incomplete (no_coverage). Default: coverage.min_tested in "
+         "RUBRIC/scoring.yaml (0.5).")
 
 
 def _cell(c: history.Change) -> str:
@@ -139,20 +184,26 @@ def _report_fail_on(exprs: list[failon.FailOn], changes: list[history.Change]) -
               help="Only finish an interrupted run (e.g. a morning retry); exit 0 if none.")
 @reuse_option
 @fail_on_option
-@click.option("--quiet", is_flag=True, help="Crawler logs at WARNING only.")
+@min_tested_option
+@quiet_option
+@verbose_option
 def nightly(base: str, scenario: Path | None, contact: str | None, out: Path, rubric_dir: Path,
             window: int, resume_within: float, resume_only: bool, reuse_within: float,
-            fail_on: Sequence[str], quiet: bool) -> None:
+            fail_on: Sequence[str], min_tested: float | None, quiet: bool,
+            verbose: bool) -> None:
     """Run the nightly audit: crawl (or resume), store, compare with the previous complete
     run, write the reports and snapshots, and print what regressed and what improved."""
+    from audits.cli import writable_out
     from audits.nightly import LockBusy, run_nightly
 
-    exprs = _fail_on(fail_on)
+    exprs = _fail_on(fail_on, rubric_dir)
+    writable_out(out)
     overrides = {"DVC_AUDIT_CONTACT": contact} if contact else None
     kwargs: dict[str, Any] = dict(rubric_dir=rubric_dir, overrides=overrides, window=window,
                                   resume_within=timedelta(hours=resume_within),
                                   echo=click.echo, quiet=quiet, resume_only=resume_only)
-    reuse = {"reuse_within": timedelta(hours=reuse_within), "probe": True}
+    reuse = {"reuse_within": timedelta(hours=reuse_within), "probe": True,
+             "min_tested": min_tested, **display(quiet, verbose)}
     try:
         if scenario is not None:
             from replica.scenario import load_scenario
@@ -193,8 +244,10 @@ def nightly(base: str, scenario: Path | None, contact: str | None, out: Path, ru
         click.echo(f"report ({kind}): {path}")
     click.echo(f"snapshots: {result.snapshots['summary']}, {result.snapshots['snapshot_dir']}")
     click.echo(f"results database: {result.db_path}")
-    if result.status != "complete":
-        sys.exit(1)
+    if result.status != "complete" or result.audit.interrupted:
+        sys.exit(exitcodes.for_run(result.status, store.run_reason(
+            store.get_run(store.open_db(result.db_path), result.run_id)),
+            result.audit.interrupted))
     if result.comparison and _report_fail_on(exprs, result.comparison.changes):
         sys.exit(EXIT_NIGHTLY_FAIL_ON)
 
@@ -275,8 +328,9 @@ def diff(run_a: int, run_b: int, db: Path | None, out: Path, rubric_dir: Path,
          as_json: bool) -> None:
     """List the verdicts that changed from RUN_A to RUN_B (one rubric version only).
 
-    Exit 0; 1 when a --fail-on expression matches; 2 when the runs cannot be compared."""
-    exprs = _fail_on(fail_on)
+    Exit 0; 3 when a --fail-on expression matches; 4 when the runs cannot be compared; 2 on a
+    usage error (README "Exit codes")."""
+    exprs = _fail_on(fail_on, rubric_dir)
     database = _open(db, out)
     try:
         comparison = history.compare(database, run_a, run_b, version=rubric_version,
@@ -319,8 +373,10 @@ def history_cmd(db: Path | None, out: Path, rubric_dir: Path, limit: int, unit: 
                 window: int, as_json: bool) -> None:
     """Runs with their rubric/engine versions, timing and Scrapy stats; trends of a unit's
     score and of a (unit, service)'s verdicts; flapping and stale cells."""
+    if unit:
+        _check_unit(unit, rubric_dir)
     database = _open(db, out)
-    store.reap_dead_runs(database)  # a run whose process died is listed as incomplete
+    _reap(database)  # a run whose process died is listed as incomplete
     version = rubric_version or load_rubric(rubric_dir).version
     latest = store.get_run(database)
     runs = history.complete_runs(database, like=latest, version=version) if latest else []

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from audits.history import CHANGE_KINDS, REGRESSION, Change
 
@@ -73,3 +74,34 @@ def failing(exprs: Iterable[FailOn], changes: Iterable[Change]) -> list[tuple[Fa
     """(expression, change) for every change that an expression fails on."""
     changes = list(changes)
     return [(e, c) for e in exprs for c in changes if e.matches(c)]
+
+
+def _suggest(value: str, known: Iterable[str]) -> str:
+    """"; did you mean '01'?" for a near miss (a digit short, a typo), else ""."""
+    import difflib
+
+    known = list(known)
+    padded = re.sub(r"\d+$", lambda m: m.group().zfill(2), value.upper())
+    if padded in known:  # "1" for "01", "g1" for "G01"
+        return f"; did you mean {padded!r}?"
+    close = difflib.get_close_matches(value, known, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def validate(expr: FailOn, rubric: Any) -> None:
+    """Every unit, service and criterion an expression names must be in the rubric: a typo
+    would otherwise match nothing and let a CI gate pass by mistake. Raises FailOnError with one
+    line and a suggestion ("unknown unit '1'; did you mean '01'?")."""
+    known = {
+        "province": [u.code for u in rubric.units if u.kind == "province"],
+        "agency": [u.code for u in rubric.units if u.kind != "province"],
+        "unit": [u.code for u in rubric.units],
+        "service": [s.id for s in rubric.services],
+        "criterion": [c.id for c in rubric.criteria],
+    }
+    for key, values in expr.filters:
+        for value in sorted(values):
+            if value not in known[key]:
+                noun = {"province": "unit", "agency": "unit"}.get(key, key)
+                raise FailOnError(f"unknown {noun} {value!r}{_suggest(value, known[key])} "
+                                  f"(in {expr.text!r})")

@@ -14,16 +14,20 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from audits import __version__, history, store
+from audits import __version__, coverage, history, store
 from audits.compare766 import fetch_index766
 from audits.evaluate import evaluate, findings
+from audits.interrupt import Stop, graceful_stop
 from audits.preflight import INCOMPATIBLE, preflight
+from audits.progress import track as progress_of
 from audits.report import write_reports
 from audits.rubric import RUBRIC_DIR, load_rubric
 from crawler import phases
 from crawler.runner import crawl, discard_prestarted, launch, prestart
 
 DB_NAME = "audit.db"
+LOGS_DIR = "logs"
+INTERRUPTED = "interrupted"  # run reason: a signal or a crawl child's crash stopped the crawl
 PROVINCIAL_NICE = 10  # the browser crawl's niceness beside the crawls of the national host
 
 
@@ -38,6 +42,9 @@ class AuditResult:
     # "<phase>_span": (start, end) wall-clock times of the child process (bench/run.py)
     timings: dict[str, Any] = field(default_factory=dict)
     note: str = ""  # why the run is not complete, when the job says (e.g. the incompatible change)
+    # the signal (SIGINT, SIGTERM) that stopped the job, if one did (audits/interrupt.py)
+    interrupted: int | None = None
+    reason: str = ""  # why the run is incomplete (store.run_reason): interrupted, no_coverage
 
 
 def run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
@@ -45,13 +52,56 @@ def run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
               echo: Callable[[str], None] = print, quiet: bool = False,
               run_id: int | None = None, jobdir: Path | None = None,
               portal_list: list[dict[str, str]] | None = None,
-              reuse_within: timedelta = timedelta(0), probe: bool = False) -> AuditResult:
+              reuse_within: timedelta = timedelta(0), probe: bool = False,
+              min_tested: float | None = None, crawl_log: bool = True,
+              progress: str = "off") -> AuditResult:
     """`run_id`: crawl into that existing run (the nightly job creates or resumes it);
     `jobdir`: Scrapy JOBDIR root, one sub-directory per spider, so a stopped crawl can resume;
     `portal_list`: provincial portals to visit besides those the national portal links to
     (default: crawler/platforms/portals.yaml); `reuse_within`: good observations younger than
     this are reused, not asked again (README "Re-runs"; default: ask everything); `probe`:
-    check the answers' shapes first (audits/preflight.py) and stop as `incompatible`."""
+    check the answers' shapes first (audits/preflight.py) and stop as `incompatible`;
+    `min_tested`: least tested share of a complete run (default: rubric scoring.yaml
+    `coverage.min_tested`; audits/coverage.py); `crawl_log`: Scrapy's log to
+    OUT/logs/run-N.log (False: to stderr, as `--verbose` wants); `progress`: "auto" (bars on
+    a terminal, plain lines otherwise), "bars", "plain" or "off" (audits/progress.py)."""
+    with graceful_stop(echo, lambda name: f"{name}: stopping the crawl; the run is stored "
+                                          f"incomplete (interrupted)") as stop:
+        result = _run_audit(base_url, out_dir, rubric_dir=rubric_dir, scenario=scenario,
+                            overrides=overrides, echo=echo, quiet=quiet, run_id=run_id,
+                            jobdir=jobdir, portal_list=portal_list, reuse_within=reuse_within,
+                            stop=stop, min_tested=min_tested, crawl_log=crawl_log,
+                            progress=progress, probe=probe)
+    result.interrupted = stop.signum
+    return result
+
+
+def log_path(out_dir: Path, run_id: int) -> Path:
+    """The crawls' Scrapy log of a run (every spider of the run, appended, resumed ones too)."""
+    path = Path(out_dir) / LOGS_DIR / f"run-{run_id}.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _crawl_status(code: int | None, stop: Stop, failed: str) -> tuple[str, str]:
+    """The run's status and note once its crawls ended: any interruption (a signal, a crawl
+    child that crashed or stopped early) leaves it `incomplete` with the reason `interrupted`
+    (the note starts with the reason: store.run_reason)."""
+    if stop.signum is not None:
+        return "incomplete", f"{INTERRUPTED}: {stop.name} received during the crawl"
+    if code == 0:
+        return "complete", ""
+    if code is None:
+        return "incomplete", f"{INTERRUPTED}: the job stopped during the crawl"
+    return "incomplete", f"{INTERRUPTED}: the {failed} crawl exited with code {code}"
+
+
+def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
+               overrides: dict[str, Any] | None, echo: Callable[[str], None], quiet: bool,
+               run_id: int | None, jobdir: Path | None,
+               portal_list: list[dict[str, str]] | None, reuse_within: timedelta,
+               stop: Stop, min_tested: float | None, crawl_log: bool,
+               progress: str, probe: bool = False) -> AuditResult:
     rubric = load_rubric(rubric_dir)
     out_dir = Path(out_dir)
     db_path = out_dir / DB_NAME
@@ -68,13 +118,22 @@ def run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
     echo(f"run {run_id}: crawling {base_url} (rubric {rubric.version})")
     overrides = {**(overrides or {}), **_reuse(db, base_url, run_id, reuse_within, echo)}
     code = None
+    failed = "national"
     timings: dict[str, Any] = {}
     # the provincial portals: same run and database (they start from its citizenUrls); no
     # JOBDIR, the provincial crawl keeps per-portal state in memory and is redone whole
+    if crawl_log:  # Scrapy's log goes to a file, the terminal keeps the job's own lines
+        overrides = {**overrides, "LOG_FILE": str(log_path(out_dir, run_id)),
+                     "LOG_FILE_APPEND": True}
+        echo(f"run {run_id}: crawl log {overrides['LOG_FILE']}")
     portals = {**(overrides or {}), "DVC_OUT_DIR": str(out_dir), "DVC_AWAIT_NATIONAL": True}
     if portal_list is not None:
         portals["DVC_PORTAL_LIST"] = portal_list
     index_overrides = _with_jobdir(overrides, jobdir, "index766")
+    shown = progress_of(db_path, run_id, procedures=len(rubric.all_codes()),
+                        portals=len(portal_list) if portal_list else None, progress=progress,
+                        echo=echo)
+    tracker = shown.__enter__()  # closed after scoring, below
     try:
         # The provincial crawl (bound by the browser's CPU) runs beside the crawls of the
         # national host (bound by its politeness limit), which ask that host one after another:
@@ -89,25 +148,34 @@ def run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
                 code = crawl("national", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
                              overrides=_with_jobdir(overrides, jobdir, "national"), quiet=quiet)
             provincial.tell(phases.NATIONAL_DONE)
-            echo(f"run {run_id}: national portal read; provincial portals under way")
-            if code == 0:  # the portal's own Decision 766 figures, for the report's comparison
+            tracker.phase("index766" if code == 0 else "provincial")
+            if stop.signum is None:
+                echo(f"run {run_id}: national portal read; provincial portals under way")
+            # the portal's own Decision 766 figures, for the report's comparison
+            if code == 0 and stop.signum is None:
                 with _timed(timings, "index766"):
                     fetch_index766(base_url, db_path, run_id, overrides=index_overrides,
                                    quiet=quiet)
             provincial.tell(phases.NATIONAL_FREE)
+            tracker.phase("provincial")
             portal_code = provincial.wait()
             timings["provincial"] = time.monotonic() - started
             timings["provincial_span"] = (wall, time.time())
-            code = portal_code if code == 0 else code
+            if code == 0:
+                code, failed = portal_code, "provincial"
         finally:  # an interrupted crawl is stored as incomplete, never left "running"
             provincial.stop()
-            status = "complete" if code == 0 else "incomplete"
-            note = "" if code == 0 else ("interrupted" if code is None else f"crawler exit {code}")
+            status, note = _crawl_status(code, stop, failed)
             store.finish_run(db, run_id, status, note)
     finally:
         discard_prestarted()
-    with _timed(timings, "scoring"):
-        result = score_run(db_path, run_id, out_dir, rubric_dir=rubric_dir, echo=echo)
+    tracker.phase("scoring")
+    try:
+        with _timed(timings, "scoring"):
+            result = score_run(db_path, run_id, out_dir, rubric_dir=rubric_dir, echo=echo,
+                               min_tested=min_tested)
+    finally:
+        shown.__exit__(None, None, None)
     result.timings = timings
     return result
 
@@ -145,8 +213,10 @@ def _with_jobdir(overrides: dict[str, Any] | None, jobdir: Path | None,
 
 
 def score_run(db_path: Path, run_id: int, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
-              echo: Callable[[str], None] = print) -> AuditResult:
-    """Evaluate a stored run's evidence and write its reports (no network)."""
+              echo: Callable[[str], None] = print,
+              min_tested: float | None = None) -> AuditResult:
+    """Evaluate a stored run's evidence and write its reports (no network). A complete run
+    with too little coverage becomes incomplete (no_coverage) before its reports are written."""
     rubric = load_rubric(rubric_dir)
     db = store.open_db(db_path)
     evidence = store.load_evidence(db, run_id)
@@ -157,10 +227,27 @@ def score_run(db_path: Path, run_id: int, out_dir: Path, *, rubric_dir: Path = R
     store.save_findings(db, run_id, findings(evidence, rubric), rubric.version)
     history.record_scoring(db, run_id, rubric, rubric_dir, verdicts,
                            seconds=time.monotonic() - started)
+    _coverage_gate(db, run_id, evidence, verdicts, rubric_dir, min_tested, echo)
     reports = write_reports(db, rubric, Path(out_dir), run_id)
     run = store.get_run(db, run_id) or {}
     return AuditResult(run_id, run.get("status", ""), Path(db_path), reports,
-                       Counter(v["verdict"] for v in verdicts))
+                       Counter(v["verdict"] for v in verdicts), reason=store.run_reason(run))
+
+
+def _coverage_gate(db: Any, run_id: int, evidence: list[dict[str, Any]],
+                   verdicts: list[dict[str, Any]], rubric_dir: Path, min_tested: float | None,
+                   echo: Callable[[str], None]) -> None:
+    """A crawl that ended well but read too little (nothing reachable, no catalogue) is not a
+    complete run: it is stored incomplete with the reason no_coverage."""
+    run = store.get_run(db, run_id) or {}
+    if run.get("status") != "complete":
+        return
+    if min_tested is None:
+        min_tested = coverage.load_coverage(rubric_dir).min_tested
+    why = coverage.gate(evidence, verdicts, min_tested, run.get("target", ""))
+    if why:
+        store.finish_run(db, run_id, "incomplete", f"{coverage.NO_COVERAGE}: {why}")
+        echo(f"run {run_id}: incomplete, {why}")
 
 
 def run_demo(scenario_path: Path, out_dir: Path, **kwargs: Any) -> AuditResult:

@@ -14,8 +14,6 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +25,7 @@ from typing import Any
 import sqlite_utils
 
 from audits import __version__, history, snapshots, store
+from audits.interrupt import Stop, graceful_stop
 from audits.jobs import DB_NAME, AuditResult, run_audit
 from audits.preflight import INCOMPATIBLE
 from audits.report import write_reports
@@ -71,56 +70,15 @@ def nightly_lock(path: Path) -> Iterator[None]:
         fh.close()
 
 
-def _children() -> list[int]:
-    """Pids of this process's children (Linux /proc), e.g. the crawler."""
-    out: list[int] = []
-    for task in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
-        try:
-            out += [int(p) for p in task.read_text().split()]
-        except OSError:
-            continue
-    return out
-
-
 @contextmanager
-def forward_sigterm(echo: Echo) -> Iterator[dict[str, bool]]:
-    """On SIGTERM, ask the crawler to stop gracefully so Scrapy saves its JOBDIR queue, instead
-    of dying and leaving it killed mid-write. Crawls started after that (the next spider) are
-    stopped at once, so the job ends within systemd's stop timeout."""
-    state = {"stopped": False}
-    if threading.current_thread() is not threading.main_thread():
+def forward_sigterm(echo: Echo) -> Iterator[Stop]:
+    """On SIGTERM (or SIGINT), ask the crawler to stop gracefully so Scrapy saves its JOBDIR
+    queue, instead of dying and leaving it killed mid-write. Crawls started after that (the next
+    spider) are stopped at once, so the job ends within systemd's stop timeout
+    (audits/interrupt.py)."""
+    with graceful_stop(echo, lambda name: f"{name}: stopping the crawl gracefully; the next "
+                                          f"nightly resumes it") as state:
         yield state
-        return
-    signalled: set[int] = set()
-    done = threading.Event()
-
-    def stop_children() -> None:
-        for pid in _children():
-            if pid not in signalled:  # once each: a second SIGTERM makes Scrapy stop uncleanly
-                signalled.add(pid)
-                try:
-                    os.kill(pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-
-    def watch() -> None:
-        while not done.wait(0.2):
-            stop_children()
-
-    def handler(signum: int, frame: Any) -> None:
-        if state["stopped"]:
-            return
-        state["stopped"] = True
-        echo("SIGTERM: stopping the crawl gracefully; the next nightly resumes it")
-        stop_children()
-        threading.Thread(target=watch, daemon=True).start()
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield state
-    finally:
-        done.set()
-        signal.signal(signal.SIGTERM, previous)
 
 
 @dataclass
@@ -189,6 +147,32 @@ def find_resumable(db: sqlite_utils.Database, out_dir: Path, base_url: str, rubr
     return run
 
 
+def why_not_resumed(db: sqlite_utils.Database, out_dir: Path, base_url: str, rubric: Rubric,
+                    within: timedelta) -> str:
+    """Why the latest run, left incomplete by an interruption, is not resumed ("" if there is
+    no such run): the nightly says so instead of starting afresh in silence."""
+    latest = store.get_run(db)
+    if not latest or store.run_reason(latest) not in ("interrupted", "abandoned"):
+        return ""
+    run_id = latest["id"]
+    started = datetime.strptime(latest["started_at"], store.TIME_FORMAT).replace(tzinfo=UTC)
+    if latest["kind"] != KIND:
+        why = "it is not a nightly run (`demo`/`run` keep no crawl queue to resume from)"
+    elif latest["target"] != base_url:
+        why = f"it audited another target ({latest['target']})"
+    elif latest["rubric_version"] != rubric.version:
+        why = f"it used rubric {latest['rubric_version']}, not {rubric.version}"
+    elif datetime.now(UTC) - started > within:
+        why = f"it started more than {within.total_seconds() / 3600:g} h ago (--resume-within)"
+    elif _attempts(db, run_id) >= MAX_ATTEMPTS:
+        why = f"it was tried {MAX_ATTEMPTS} times already"
+    elif not _resumable_queue(jobdir_for(out_dir, run_id)):
+        why = "its crawl was not stopped gracefully, so no crawl queue was saved"
+    else:
+        return ""
+    return f"run {run_id} (incomplete, {store.run_reason(latest)}) is not resumed: {why}"
+
+
 def _clean_jobdirs(out_dir: Path, keep: int | None) -> None:
     for path in (out_dir / JOBS_DIR).glob("run-*"):
         if path.name != f"run-{keep}":
@@ -199,6 +183,9 @@ def _start(db: sqlite_utils.Database, out_dir: Path, base_url: str, rubric: Rubr
            scenario: str, within: timedelta, echo: Echo,
            resume_only: bool) -> tuple[int | None, bool]:
     resumable = find_resumable(db, out_dir, base_url, rubric, within)
+    refusal = "" if resumable else why_not_resumed(db, out_dir, base_url, rubric, within)
+    if refusal:
+        echo(refusal + ("" if resume_only else "; starting a new run"))
     _clean_jobdirs(out_dir, resumable["id"] if resumable else None)
     if resume_only and not resumable:
         return None, False

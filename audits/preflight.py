@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from audits import exitcodes
 from audits.rubric import Rubric
 
 INCOMPATIBLE = "incompatible"  # a run status beside running, complete and incomplete
-EXIT_INCOMPATIBLE = 4  # `run` and `nightly` (1: incomplete; 3: nightly --fail-on matched)
+EXIT_INCOMPATIBLE = exitcodes.INCOMPATIBLE  # `run`, `nightly`, `probe` (audits/exitcodes.py)
 
 
 def probe_codes(rubric: Rubric) -> list[str]:

@@ -121,7 +121,8 @@ def write_reports(db: sqlite_utils.Database, rubric: Rubric, out_dir: Path,
     `un_data`: a UN E-Government Survey CSV; adds the standing panel (issue 7) to the dashboard.
     Raises LookupError without the run, StandingDataError for a bad UN file.
     """
-    from audits import compare766, exports, standing_panel
+    from audits import compare766, coverage, exports, standing_panel
+    from audits.rubric import RUBRIC_DIR
 
     run = store.get_run(db, run_id)
     if run is None:
@@ -131,6 +132,8 @@ def write_reports(db: sqlite_utils.Database, rubric: Rubric, out_dir: Path,
     verdicts = sorted(store.load_verdicts(db, run["id"]),
                       key=lambda v: (v["unit_code"], v["service_id"], v["criterion_id"]))
     model = build_model(db, rubric, run, verdicts, out_dir, config)
+    # as the scoring settings: from the project's rubrics/scoring.yaml (`coverage` section)
+    model.rank_min_tested = coverage.load_coverage(RUBRIC_DIR).rank_min_tested
     if un_data is not None:
         model.standing = standing_panel.build_panel(Path(un_data), model)
     model.comparison = compare766.compare(db, run["id"], model)

@@ -162,6 +162,23 @@ class ReportModel:
     reused: dict[str, Any] | None = None  # observations reused from earlier runs (load_reused)
     unattributed: UnattributedRows | None = None  # office rows no unit claims
 
+    rank_min_tested: float = 0.0  # audits/coverage.py: a unit tested less is not ranked
+
+    def coverage(self, unit_code: str) -> Any:
+        """The unit's tested cells of those a rule applies to (audits.coverage.Share)."""
+        from audits.coverage import Share
+
+        try:
+            u = self.board.unit(unit_code)
+        except KeyError:
+            return Share(0, 0)
+        return Share(u.met + u.not_met, u.met + u.not_met + u.cannot_test)
+
+    def unranked(self, unit_code: str) -> Any:
+        """The unit's coverage when too little of it was tested to show a rank, else None."""
+        share = self.coverage(unit_code)
+        return share if share.cells and share.share < self.rank_min_tested else None
+
     def group_counts(self, kind: str) -> Counter:
         ks = self.board.kinds.get(kind)
         return Counter(u.group for u in ks.ranked) if ks else Counter()

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import socket
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -446,3 +447,73 @@ def _m006_verdict_detail(db: sqlite_utils.Database) -> None:
 
 
 MIGRATIONS.append(("006_verdict_detail", _m006_verdict_detail))
+
+
+def run_reason(run: dict[str, Any] | None) -> str:
+    """Why a run is incomplete, as a reason key (`interrupted`, `no_coverage`, ...): the note's
+    first word before ":" (audits/jobs.py writes notes that way); "" for a complete run."""
+    if not run or run.get("status") == "complete":
+        return ""
+    head = (run.get("note") or "").split(":", 1)[0].strip()
+    return head if head.replace("_", "").isalpha() and " " not in head else ""
+
+
+class DatabaseError(Exception):
+    """A results database that cannot be used; str() is one line naming the file."""
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def open_existing(path: Path | str) -> sqlite_utils.Database:
+    """Open an existing results database for a command that reads it (`report`, `history`,
+    `diff`, `rescore`). Never creates or silently migrates a wrong file: a missing, empty,
+    non-SQLite or truncated file is a DatabaseError. A database this process cannot write
+    (read-only file or folder) is opened read-only: no migration, no switch to WAL, nothing
+    reaped; check `is_read_only`."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatabaseError(f"no results database at {path}")
+    # stat, never open(): closing any file descriptor of a database drops every POSIX lock
+    # this process holds on it, and another process could then delete its WAL files under us
+    if path.stat().st_size == 0:
+        raise DatabaseError(f"{path}: empty file, not a results database")
+    try:
+        db = open_db(path) if _writable(path) else _open_read_only(path)
+        db.execute("SELECT COUNT(*) FROM runs").fetchone()
+    except sqlite3.DatabaseError as exc:
+        if "file is not a database" in str(exc):
+            raise DatabaseError(f"{path}: not an SQLite database") from None
+        raise DatabaseError(f"{path}: not a usable results database ({exc})") from None
+    return db
+
+
+def _open_read_only(path: Path) -> sqlite_utils.Database:
+    """Read-only: `mode=ro`, or `immutable=1` where SQLite cannot make its WAL side files."""
+    for flags in ("mode=ro", "immutable=1"):
+        conn = sqlite3.connect(f"file:{path.resolve()}?{flags}", uri=True)
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()
+        except sqlite3.OperationalError:
+            conn.close()
+            continue
+        db = sqlite_utils.Database(conn)
+        db.dvc_read_only = True  # type: ignore[attr-defined]
+        missing = [name for name, _ in MIGRATIONS if name not in _applied(db)]
+        if missing:
+            raise DatabaseError(f"{path}: read-only and not migrated ({', '.join(missing)}): "
+                                f"open it once where it can be written")
+        return db
+    raise DatabaseError(f"{path}: cannot open the read-only results database")
+
+
+def _applied(db: sqlite_utils.Database) -> set[str]:
+    if "_migrations" not in db.table_names():
+        return set()
+    return {row["name"] for row in db["_migrations"].rows}
+
+
+def is_read_only(db: sqlite_utils.Database) -> bool:
+    """Opened read-only by `open_existing`: write nothing (no reaping, no scores)."""
+    return bool(getattr(db, "dvc_read_only", False))

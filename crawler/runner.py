@@ -19,7 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from crawler.lifeline import PARENT_ENV, die_with_parent
+
 if __name__ == "__main__":
+    die_with_parent()
     # A crawl's own process: sqlite-utils imports pandas and numpy when it can, for column types
     # the crawler never stores; that is seconds of every crawl's start-up. Not in other processes.
     for _optional in ("pandas", "numpy"):
@@ -98,6 +101,14 @@ def _command(spider: str, base_url: str, db: Path | str, run_id: int, rubric_dir
     return cmd
 
 
+def _child_options() -> dict[str, Any]:
+    """Popen options of every crawl child: a session of its own, so a terminal's Ctrl-C reaches
+    the job alone and the job stops each crawl once, gracefully (audits/interrupt.py); the
+    job's pid, so the child dies with it (`die_with_parent`)."""
+    return {"cwd": PROJECT_DIR, "start_new_session": True,
+            "env": {**os.environ, PARENT_ENV: str(os.getpid())}}
+
+
 # Crawl processes started ahead (`prestart`), waiting for their turn, by command line.
 _waiting: dict[tuple[str, ...], subprocess.Popen] = {}
 
@@ -110,8 +121,8 @@ def prestart(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_
     cmd = _command(spider, base_url, db, run_id, rubric_dir, overrides, quiet)
     key = tuple(cmd)
     if key not in _waiting:
-        _waiting[key] = subprocess.Popen([*cmd, "--wait"], cwd=PROJECT_DIR,
-                                         stdin=subprocess.PIPE)
+        _waiting[key] = subprocess.Popen([*cmd, "--wait"], stdin=subprocess.PIPE,
+                                         **_child_options())
 
 
 def discard_prestarted() -> None:
@@ -153,16 +164,16 @@ def crawl(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_dir
             child.kill()
             child.wait()
             raise
-    return subprocess.call(cmd, cwd=PROJECT_DIR)
+    return subprocess.call(cmd, **_child_options())
 
 
 class Launched:
     """A crawl running beside others in its own process, told of phases on its stdin."""
 
     def __init__(self, cmd: list[str], nice: int = 0) -> None:
-        self.child = subprocess.Popen([*cmd, "--phases"], cwd=PROJECT_DIR,
-                                      stdin=subprocess.PIPE,
-                                      preexec_fn=(lambda: os.nice(nice)) if nice else None)
+        self.child = subprocess.Popen([*cmd, "--phases"], stdin=subprocess.PIPE,
+                                      preexec_fn=(lambda: os.nice(nice)) if nice else None,
+                                      **_child_options())
 
     def tell(self, phase: str) -> None:
         try:

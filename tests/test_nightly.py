@@ -124,7 +124,7 @@ def test_a_cell_that_flips_back_is_flapping_not_a_regression(three_nights: dict)
     assert not comparison.of(history.REGRESSION, history.IMPROVEMENT)
     assert "FLAPPING" in three_nights["outputs"][2]
     assert cli("diff", "2", "3", "--out", str(out), "--fail-on", "any-regression").exit_code == 0
-    assert cli("diff", "2", "3", "--out", str(out), "--fail-on", "flapping").exit_code == 1
+    assert cli("diff", "2", "3", "--out", str(out), "--fail-on", "flapping").exit_code == 3
     trend = cli("history", "--out", str(out), "--flapping")
     assert "01 · business_registration · national_handoff: met -> not_met -> met" in \
         trend.output
@@ -134,17 +134,17 @@ def test_diff_fail_on_gives_ci_an_exit_code(three_nights: dict) -> None:
     out = str(three_nights["out"])
     assert cli("diff", "1", "2", "--out", out).exit_code == 0
     failing = cli("diff", "1", "2", "--out", out, "--fail-on", "regression:province=01")
-    assert failing.exit_code == 1
+    assert failing.exit_code == 3  # README "Exit codes": the same from nightly
     assert "fail-on regression:province=01" in failing.output
     assert cli("diff", "1", "2", "--out", out, "--fail-on",
                "regression:province=79").exit_code == 0
     assert cli("diff", "1", "2", "--out", out, "--fail-on",
-               "regression:service=business_registration").exit_code == 1
+               "regression:service=business_registration").exit_code == 3
     assert cli("diff", "1", "2", "--out", out, "--fail-on",
                "regression:service=birth_registration").exit_code == 0
-    assert cli("diff", "1", "2", "--out", out, "--fail-on", "any-regression").exit_code == 1
+    assert cli("diff", "1", "2", "--out", out, "--fail-on", "any-regression").exit_code == 3
     assert cli("diff", "1", "2", "--out", out, "--fail-on", "nonsense").exit_code == 2
-    assert cli("diff", "1", "99", "--out", out).exit_code == 2
+    assert cli("diff", "1", "99", "--out", out).exit_code == 4
     as_json = json.loads(cli("diff", "1", "2", "--out", out, "--json").output)
     assert as_json["counts"]["regression"] >= 1 and as_json["counts"]["improvement"] >= 1
 
