@@ -132,10 +132,10 @@ def test_codes_added_after_the_crawl_are_not_crawled_not_unlisted(db_path: Path,
     rubric_dir = rubric_copy(tmp_path, version=OLD + "-codes", level4_weight=2)
     path = rubric_dir / "services.yaml"
     text = path.read_text(encoding="utf-8")
-    # marriage registration: Bắc Ninh (24) has no row of it and no row of it is unattributed
-    # (building permits have generic BCA_CAX rows in small.yaml: absent would be cannot_test)
-    anchor = '      - code: "2.000806"\n'
-    new_code = '      - code: "1.099001"\n        name: "Thủ tục mới về đăng ký kết hôn"\n'
+    # land title: Hà Nội has no row of it and no row of it is unattributed (building permits
+    # have generic BCA_CAX rows in small.yaml: an absent unit would be cannot_test already)
+    anchor = '      - code: "1.012753"\n'
+    new_code = '      - code: "1.099001"\n        name: "Thủ tục mới về đất đai"\n'
     path.write_text(text.replace(anchor, new_code + anchor, 1), encoding="utf-8")
     result = rescore(db_path, rubric_dir, "--run", "1", "--no-reports")
     assert result.exit_code == 0, result.output
@@ -143,15 +143,16 @@ def test_codes_added_after_the_crawl_are_not_crawled_not_unlisted(db_path: Path,
     db = store.open_db(db_path)
     got = cells(db, 1, OLD + "-codes")
     before = cells(db, 1, OLD)
-    assert got[("79", "marriage_registration", "offered_online")] == ("met", "")  # positive stays
-    assert before[("24", "marriage_registration", "offered_online")][0] == "not_met"
-    assert got[("24", "marriage_registration", "offered_online")] == ("cannot_test", "not_crawled")
+    assert got[("46", "land_title", "offered_online")] == ("met", "")  # positive stays
+    assert before[("01", "land_title", "offered_online")][0] == "not_met"
+    assert got[("01", "land_title", "offered_online")] == ("cannot_test", "not_crawled")
     assert got[("79", "birth_registration", "level3_partial")] == \
         before[("79", "birth_registration", "level3_partial")]
     # nor is a disagreement about that service established; the others stand
     old_found, new_found = (found(db, 1, v) for v in (OLD, OLD + "-codes"))
-    assert ("24", "marriage_registration", "not_listed_nationally") in old_found
-    assert old_found - new_found == {f for f in old_found if f[1] == "marriage_registration"}
+    assert ("01", "land_title", "not_listed_nationally") in old_found
+    assert old_found - new_found == {f for f in old_found if f[1] == "land_title"
+                                     and f[2] != "unit_code_mismatch"}
     assert new_found <= old_found and new_found
 
 
