@@ -34,7 +34,8 @@ VERDICT_COLUMNS = ("unit_code", "unit_name", "unit_kind", "service_id", "service
                    "evidence_ids", "detail")
 SCORE_COLUMNS = ("unit_code", "unit_name", "unit_kind", "rank", "raw", "max_possible", "share",
                  "normalised", "group", "rating_class", "share_group", "met", "not_met",
-                 "not_applicable", "cannot_test", "gaps", "run_id", "rubric_version")
+                 "not_applicable", "cannot_test", "gaps", "run_id", "rubric_version",
+                 "tested_cells", "testable_cells")
 VERDICTS = ("met", "not_met", "not_applicable", "cannot_test")
 KINDS = ("province", "agency")
 SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
@@ -79,10 +80,14 @@ def score_records(model: ReportModel) -> list[dict[str, Any]]:
         ks = model.board.kinds[kind]
         for s in (*ks.ranked, *ks.excluded):
             page = model.pages.get(s.unit_code)
-            out.append({**{k: getattr(s, k) for k in SCORE_COLUMNS[:15]},
-                        "gaps": len(page.gaps) if page else s.not_met,
-                        "run_id": model.run["id"],
-                        "rubric_version": model.run["rubric_version"]})
+            share = model.coverage(s.unit_code)
+            row = {**{k: getattr(s, k) for k in SCORE_COLUMNS[:15]},
+                   "gaps": len(page.gaps) if page else s.not_met,
+                   "run_id": model.run["id"], "rubric_version": model.run["rubric_version"],
+                   "tested_cells": share.tested, "testable_cells": share.cells}
+            if model.unranked(s.unit_code):  # too little tested to rank (audits/coverage.py)
+                row["rank"] = ""
+            out.append(row)
     return out
 
 

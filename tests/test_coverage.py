@@ -109,3 +109,25 @@ def test_the_gate_of_a_run() -> None:
         coverage.gate([refused], tested, 0.5)
     assert "only 6 of 10 cells could be tested" in coverage.gate([ok], tested, 0.7)
     assert coverage.gate([ok], [{"verdict": "not_applicable"}], 0.5) is None
+
+
+def test_exports_leave_unranked_units_without_a_rank(full_report: dict) -> None:
+    """scores.csv carries every unit's coverage; a unit too little tested has no rank there
+    either (the CSV is what staff sort in Excel)."""
+    import csv
+
+    path = full_report["out"] / "scores.csv"
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        rows = {r["unit_code"]: r for r in csv.DictReader(fh)}
+    limit = full_report["threshold"].rank_min_tested
+    low = 0
+    for unit, row in rows.items():
+        share = _share(full_report["rows"], unit)
+        assert (int(row["tested_cells"]), int(row["testable_cells"])) == \
+            (share.tested, share.cells), unit
+        if share.cells and share.share < limit:
+            low += 1
+            assert row["rank"] == "", unit
+        elif share.tested:
+            assert row["rank"].isdigit(), unit
+    assert low

@@ -92,7 +92,10 @@ def test_verdicts_csv_columns_and_order(written: dict[str, Path]) -> None:
     hn = [r for r in rows if r["unit_code"] == "01" and r["criterion_id"] == "offered_online"]
     assert hn[0]["evidence_ids"].split() == ["1", "2", "3"]
     scores = {r["unit_code"]: r for r in read_csv(written["scores_csv"])}
-    assert scores["79"]["share"] == "0.4" and scores["79"]["rank"] == "2"
+    # 79: 4 of its 6 cells tested, under rank_min_tested (0.75): a share, no rank
+    assert scores["79"]["share"] == "0.4" and scores["79"]["rank"] == ""
+    assert (scores["79"]["tested_cells"], scores["79"]["testable_cells"]) == ("4", "6")
+    assert scores["G01"]["rank"] == "1"
     assert scores["79"]["gaps"] == "2"
 
 
