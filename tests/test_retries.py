@@ -294,3 +294,36 @@ def test_small_scenario_under_cpu_load_equals_the_truth(replica: Any, tmp_path: 
     wrong = {k: (got.get(k), v) for k, v in want.items() if got.get(k) != v}
     assert result.status == "complete"
     assert not wrong, f"{len(wrong)} differ under load, e.g. {list(wrong.items())[:6]}"
+
+
+# -- a render that times out ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_render_that_times_out_is_retried_with_more_time(replica: Any, tmp_path: Path,
+                                                           rubric: Any) -> None:
+    """The request an iGate app makes for a procedure answers late once (a busy machine or
+    backend): the first render times out, the page is reloaded once with twice the time and is
+    read, so the cells are what the truth says (a 4 s wait is no failure), never `timeout`. The
+    page's own wait here is shortened so that one late answer outlasts it."""
+    import json
+
+    from audits.jobs import run_audit
+
+    scenario = small([{"kind": "slow", "unit": "79", "service": "birth_registration",
+                       "seconds": 4, "times": 1}])
+    srv = replica(scenario)
+    result = run_audit(srv.base_url, tmp_path, scenario="render-retry", echo=lambda _: None,
+                       quiet=True, portal_list=srv.portal_list(),
+                       overrides={**OVERRIDES, "DVC_READY_TIMEOUT": 2500})
+    db = store.open_db(result.db_path)
+    got = {(v["unit_code"], v["service_id"], v["criterion_id"]): (v["verdict"], v["reason"])
+           for v in store.load_verdicts(db, result.run_id)}
+    want = expected_verdicts(scenario, rubric)
+    wrong = {k: (got.get(k), v) for k, v in want.items() if k[0] == "79" and got.get(k) != v}
+    assert not wrong, wrong
+    stats = json.loads(db["runs"].get(result.run_id)["stats"])
+    assert int(stats["provincial"].get("provincial/render_retries") or 0) >= 1
+    late = [r for r in srv.requests if r.site == "79" and r.path == "/pa/procedure/--detail"]
+    assert len(late) >= 2  # asked again by the reload
