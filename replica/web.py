@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,3 +53,17 @@ def forbidden() -> Response:
     body = "<html><head><title>403 Forbidden</title></head><body><h1>403 Forbidden</h1>" \
            "<p>Truy cập bị từ chối.</p></body></html>"
     return Response(403, HTML_TYPE, body.encode(), "forbidden")
+
+
+def site_answer(robots: str, method: str, path: str,
+                page_of: Callable[[], Response]) -> Response:
+    """A healthy provincial portal's or ministry system's answer: its robots.txt; a POST is a
+    submission, refused (never accepted) and logged as one; only GET and HEAD read pages."""
+    if path == "/robots.txt":
+        return text(robots)
+    if method == "POST":
+        return Response(401, HTML_TYPE, "<p>Vui lòng đăng nhập để nộp hồ sơ.</p>".encode(),
+                        "submission")
+    if method not in ("GET", "HEAD"):
+        return Response(405, HTML_TYPE, b"", "not_allowed")
+    return page_of()

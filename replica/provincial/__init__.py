@@ -56,14 +56,8 @@ def respond(site: Site, method: str, path: str, params: dict[str, str], *, query
 
 
 def _healthy(site: Site, method: str, path: str, params: dict[str, str]) -> web.Response:
-    if path == "/robots.txt":
-        return web.text(ROBOTS)
-    if method == "POST":
-        return web.Response(401, web.HTML_TYPE, "<p>Vui lòng đăng nhập để nộp hồ sơ.</p>".encode(),
-                            "submission")
-    if method not in ("GET", "HEAD"):
-        return web.Response(405, web.HTML_TYPE, b"", "not_allowed")
-    return FAMILIES[site.platform].respond(site, path, params)
+    return web.site_answer(ROBOTS, method, path,
+                           lambda: FAMILIES[site.platform].respond(site, path, params))
 
 
 __all__ = ["FAMILIES", "Listed", "Site", "apply_path", "build_site", "build_sites", "fault_for",

@@ -104,11 +104,5 @@ def respond(site: SystemSite, method: str, path: str, params: dict[str, str], *,
 
 
 def _healthy(site: SystemSite, method: str, path: str, params: dict[str, str]) -> web.Response:
-    if path == "/robots.txt":
-        return web.text(ROBOTS)
-    if method == "POST":
-        return web.Response(401, web.HTML_TYPE, "<p>Vui lòng đăng nhập để nộp hồ sơ.</p>".encode(),
-                            "submission")
-    if method not in ("GET", "HEAD"):
-        return web.Response(405, web.HTML_TYPE, b"", "not_allowed")
-    return FAMILIES[site.platform].respond(site, path, params)
+    return web.site_answer(ROBOTS, method, path,
+                           lambda: FAMILIES[site.platform].respond(site, path, params))
