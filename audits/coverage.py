@@ -56,7 +56,7 @@ def _fraction(data: Mapping[str, Any], key: str, default: float, where: str) -> 
 
 def load_coverage(rubric_dir: Path | str) -> Coverage:
     """The `coverage` section of RUBRIC/scoring.yaml; the defaults when there is none."""
-    from audits.rubric import read_yaml_file  # the defensive reader (size cap, no tags)
+    from core.yamlio import read_yaml_file  # the defensive reader (size cap, no tags)
 
     path = Path(rubric_dir) / "scoring.yaml"
     if not path.exists():

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audits import fees
-from audits.rubric import (
+from core.rubric import (
     DEFAULT_COVERAGE,
     Criterion,
     FeeRule,

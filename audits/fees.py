@@ -2,7 +2,7 @@
 
 The real portal writes most charges in words (`value` 0 or null, the amount or the body that
 sets it in `description`), so a fee is read from both, with the words and patterns of
-rubrics/fees.yaml (`audits.rubric.FeeRule`). Rules: rubrics/README.md "fees.yaml";
+rubrics/fees.yaml (`core.rubric.FeeRule`). Rules: rubrics/README.md "fees.yaml";
 docs/ARCHITECTURE.md, online_payment.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from audits.rubric import RUBRIC_DIR, FeeRule, load_rubric
+from core.rubric import RUBRIC_DIR, FeeRule, load_rubric
 
 CHARGED, EXEMPT, UNKNOWN = "charged", "exempt", "unknown"
 _LEAD = re.compile(r"^[\W_]+")  # leading spaces, dashes, bullets, brackets

@@ -24,8 +24,9 @@ from typing import Any
 
 import sqlite_utils
 
-from audits import __version__, scoring, store
-from audits.rubric import FEES_FILE, RUBRIC_FILE, SERVICES_FILE, UNITS_FILE, Rubric
+from audits import scoring
+from core import __version__, store
+from core.rubric import FEES_FILE, RUBRIC_FILE, SERVICES_FILE, UNITS_FILE, Rubric
 
 MET, NOT_MET, NA, CANNOT = "met", "not_met", "not_applicable", "cannot_test"
 VERDICTS = (MET, NOT_MET, NA, CANNOT)

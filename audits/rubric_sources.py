@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audits.rubric import Rubric
+from core.rubric import Rubric
 
 MAX_BYTES = 64 * 1024 * 1024
 

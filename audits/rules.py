@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from audits.evaluate import evaluate
-from audits.rubric import RUBRIC_DIR, Rubric, YamlFileError, read_yaml_file
+from core.rubric import RUBRIC_DIR, Rubric
+from core.yamlio import YamlFileError, read_yaml_file
 
 SECTIONS = ("met", "not_met", "not_applicable", "cannot_test")
 FIXTURES_FILE = "_fixtures.yaml"

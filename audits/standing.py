@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audits.rubric import YamlFileError, read_yaml_file
+from core.yamlio import YamlFileError, read_yaml_file
 
 STANDING_YAML = Path(__file__).resolve().parents[1] / "rubrics" / "standing.yaml"
 EGDI_TOLERANCE = 0.0001  # the files publish 4 (2022) or 5 (2024) decimals

@@ -72,7 +72,7 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from audits.jobs import run_audit
+from app.jobs import run_audit
 from crawler.spiders.national import API
 from replica.scenario import load_scenario
 from replica.server import ReplicaServer
@@ -344,7 +344,7 @@ def show_load(idle: dict, loaded: dict, truth: int, cores: int) -> None:
 
 
 def truth_cannot_test(scenario: Path) -> int:
-    from audits.rubric import load_rubric
+    from core.rubric import load_rubric
     from replica.truth import expected_verdicts
 
     s = load_scenario(scenario)
@@ -387,7 +387,7 @@ def main() -> None:
 
 
 def real_scale_runs(scales: list[float], delay: float) -> None:
-    from audits.rubric import load_rubric
+    from core.rubric import load_rubric
 
     rubric = load_rubric()
     runs: dict[float, dict] = {}

@@ -40,7 +40,7 @@ from scrapy.extensions.httpcache import RFC2616Policy
 from scrapy.http import Request, Response
 from scrapy.settings import BaseSettings
 
-from audits.store import utc_at
+from core.store import utc_at
 from crawler.parsers import ApiError, is_block_page, is_challenge_body, parse_envelope
 from crawler.platforms.base import html_fault
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from scrapy.http import Response
 
-from audits.store import sha256, utcnow
+from core.store import sha256, utcnow
 
 EVIDENCE_KINDS = (
     "province_list", "catalogue", "procedure", "procedure_detail",

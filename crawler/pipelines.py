@@ -8,7 +8,7 @@ from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from audits import store
+from core import store
 
 
 class StorePipeline:

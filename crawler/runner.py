@@ -32,7 +32,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from twisted.python.failure import Failure
 
-from audits import __version__, store
+from core import __version__, store
 from crawler import phases
 from crawler import settings as default_settings
 from crawler.profiles import profile_for
@@ -70,7 +70,7 @@ def crawl_here(spider: str, settings: Settings) -> dict[str, Any]:
 
     Raises BadDataFile when the spider cannot start on a bad data file, which would otherwise
     be a traceback in the log and a crawl that did nothing."""
-    from audits.rubric import RubricError  # lazily: only the crawl's own process needs them
+    from core.rubric import RubricError  # lazily: only the crawl's own process needs them
     from crawler.platforms.seeds import PortalListError
 
     process = CrawlerProcess(settings)
@@ -103,7 +103,7 @@ def _command(spider: str, base_url: str, db: Path | str, run_id: int, rubric_dir
 
 def _child_options() -> dict[str, Any]:
     """Popen options of every crawl child: a session of its own, so a terminal's Ctrl-C reaches
-    the job alone and the job stops each crawl once, gracefully (audits/interrupt.py); the
+    the job alone and the job stops each crawl once, gracefully (app/interrupt.py); the
     job's pid, so the child dies with it (`die_with_parent`)."""
     return {"cwd": PROJECT_DIR, "start_new_session": True,
             "env": {**os.environ, PARENT_ENV: str(os.getpid())}}

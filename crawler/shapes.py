@@ -61,7 +61,7 @@ def type_of(value: Any) -> str:
 
 
 def load_shapes(path: Path = SHAPES_FILE) -> dict[str, Shape]:
-    from audits.rubric import YamlFileError, read_yaml_file  # the defensive reader
+    from core.yamlio import YamlFileError, read_yaml_file  # the defensive reader
 
     try:
         doc = read_yaml_file(path)

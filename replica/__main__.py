@@ -13,7 +13,7 @@ from pathlib import Path
 
 
 def _load_rubric(path: str | None, scenario=None):
-    from audits.rubric import RUBRIC_DIR, load_rubric
+    from core.rubric import RUBRIC_DIR, load_rubric
 
     if path:
         return load_rubric(Path(path))
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_truth)
 
     args = parser.parse_args(argv)
-    from audits.rubric import RubricError
+    from core.rubric import RubricError
     from replica.scenario import ScenarioError
 
     try:

@@ -963,7 +963,7 @@ def _parse_index766(r: _Reader, raw: Any) -> dict[str, Any]:
 
 def load_scenario(path: str | Path) -> Scenario:
     # the rubric's defensive reader: size cap, UTF-8, safe tags, no duplicate keys, no alias bomb
-    from audits.rubric import YamlFileError, read_yaml_file
+    from core.yamlio import YamlFileError, read_yaml_file
 
     path = Path(path)
     try:

@@ -96,7 +96,7 @@ class ReplicaServer:
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
         if rubric is None:
-            from audits.rubric import RUBRIC_DIR, load_rubric
+            from core.rubric import RUBRIC_DIR, load_rubric
 
             rubric = load_rubric(scenario.rubric_dir() or RUBRIC_DIR)
         self.scenario = scenario

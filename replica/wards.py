@@ -26,7 +26,7 @@ def load_ward_counts(path: Path = WARDS_FILE, provinces: list[str] | None = None
     """province code -> commune-level units, validated (one clear error naming file and field):
     codes quoted, counts positive integers, the stated total right, and, given the rubric's
     provinces, each of them exactly once."""
-    from audits.rubric import YamlFileError, read_yaml_file
+    from core.yamlio import YamlFileError, read_yaml_file
 
     try:
         doc = read_yaml_file(path)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from audits import store
-from audits.cli import main
-from audits.rubric import load_rubric
+from app.cli import main
+from core import store
+from core.rubric import load_rubric
 from replica.scenario import load_scenario
 from replica.truth import expected_verdicts
 from tests.browser import render
@@ -23,7 +23,7 @@ FULL = PROJECT / "replica" / "scenarios" / "full.yaml"
 @pytest.fixture(scope="module")
 def full_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("demo")
-    proc = subprocess.run([sys.executable, "-m", "audits.cli", "demo", "--out", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "app.cli", "demo", "--out", str(out)],
                           cwd=PROJECT, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out, proc.stdout

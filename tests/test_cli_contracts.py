@@ -17,10 +17,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from audits import exitcodes, history, store
-from audits.cli import main
-from audits.cli_nightly import EXIT_FAIL_ON, EXIT_NIGHTLY_FAIL_ON
-from audits.rubric import RUBRIC_DIR, load_rubric
+from app import exitcodes
+from app.cli import main
+from app.cli_nightly import EXIT_FAIL_ON, EXIT_NIGHTLY_FAIL_ON
+from audits import history
+from core import store
+from core.rubric import RUBRIC_DIR, load_rubric
 from replica.scenario import load_scenario
 from replica.truth import expected_verdicts
 
@@ -183,7 +185,7 @@ def unprivileged(args: list[str]) -> subprocess.CompletedProcess:
         if setpriv is None:
             pytest.skip("running as root without setpriv: cannot make a file read-only")
         drop = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
-    return subprocess.run([*drop, sys.executable, "-m", "audits.cli", *args], cwd=PROJECT,
+    return subprocess.run([*drop, sys.executable, "-m", "app.cli", *args], cwd=PROJECT,
                           capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
 

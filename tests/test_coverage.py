@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from audits import coverage, history, store
-from audits.report import write_reports
-from audits.rubric import RUBRIC_DIR, load_rubric
+from audits import coverage, history
+from core import store
+from core.rubric import RUBRIC_DIR, load_rubric
 from replica.scenario import load_scenario
 from replica.truth import expected_verdicts
+from reports.report import write_reports
 
 PROJECT = Path(__file__).resolve().parents[1]
 FULL = PROJECT / "replica" / "scenarios" / "full.yaml"

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from audits import store
-from audits.cli import main
-from audits.rubric import load_rubric
+from app.cli import main
+from core import store
+from core.rubric import load_rubric
 from replica.scenario import load_scenario
 from replica.truth import expected_verdicts
 
@@ -90,7 +90,7 @@ def portal_rows(db_path: Path) -> list[int]:
 def killed(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("crash") / "results"
     db_path = out / "audit.db"
-    cmd = [sys.executable, "-m", "audits.cli", "nightly", "--scenario", str(SMALL),
+    cmd = [sys.executable, "-m", "app.cli", "nightly", "--scenario", str(SMALL),
            "--out", str(out), "--quiet"]
     log = out.parent / "audit.log"
     with log.open("wb") as fh:

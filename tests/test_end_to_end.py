@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from audits import store
-from audits.jobs import AuditResult, run_audit
-from audits.rubric import load_rubric
+from app.jobs import AuditResult, run_audit
+from core import store
+from core.rubric import load_rubric
 from crawler.spiders.national import API as NATIONAL_API
 from replica import index766
 from replica.scenario import load_scenario

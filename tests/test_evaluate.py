@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from audits.evaluate import evaluate
-from audits.rubric import Rubric, load_rubric
+from core.rubric import Rubric, load_rubric
 
 _ids = itertools.count(1)
 

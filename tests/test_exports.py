@@ -12,10 +12,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from audits import exports
-from audits.i18n import Lang
-from audits.report import write_reports
-from audits.rubric import load_rubric
+from core.rubric import load_rubric
+from reports import exports
+from reports.i18n import Lang
+from reports.report import write_reports
 from tests.test_report import make_run
 
 SUMMARY_SHEETS = {

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from audits import store
-from audits.jobs import AuditResult, run_audit
-from audits.rubric import load_rubric
+from app.jobs import AuditResult, run_audit
+from core import store
+from core.rubric import load_rubric
 from replica.scenario import FAULT_KINDS, load_scenario
 from replica.truth import expected_verdicts
 

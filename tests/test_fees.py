@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from audits import fees
-from audits.rubric import RUBRIC_DIR, check_rubric, load_rubric
+from core.rubric import RUBRIC_DIR, check_rubric, load_rubric
 from crawler import parsers
 from replica.scenario import Fee, ScenarioError, parse_scenario
 from replica.server import API_DETAIL

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from audits import failon, history, store
+from app import failon
+from audits import history
+from core import store
 
 UNIT = {"unit_code": "01", "unit_name": "Thành phố Hà Nội", "unit_kind": "province"}
 CELLS = [("birth_registration", "level4_full"), ("birth_registration", "offered_online"),

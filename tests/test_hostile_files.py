@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from audits.cli import main
-from audits.rubric import MAX_YAML_BYTES, RUBRIC_DIR, RubricError, check_rubric, load_rubric
+from app.cli import main
 from audits.rules import CaseError, load_cases
 from audits.scoring import ScoringConfigError, load_scoring_config, load_weights
 from audits.standing import STANDING_YAML, StandingDataError, load_standing_config
+from core.rubric import RUBRIC_DIR, RubricError, check_rubric, load_rubric
+from core.yamlio import MAX_YAML_BYTES
 from crawler.platforms.seeds import PORTAL_FILE, PortalListError, load_portal_list
 from replica.scenario import ScenarioError, load_scenario
 
@@ -249,15 +250,15 @@ def no_crawl(*args: object, **kwargs: object) -> None:
 @pytest.mark.parametrize("command", ["run", "nightly"])
 def test_real_run_cli_names_a_bad_portal_list_before_crawling(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str) -> None:
-    import audits.cli
-    import audits.nightly
+    import app.cli
+    import app.nightly
     import crawler.settings
 
     path = copy_for("portals", tmp_path)
     replace("https://dichvucong.hanoi.gov.vn/", "dichvucong.hanoi.gov.vn")(path)
     monkeypatch.setattr(crawler.settings, "DVC_PORTAL_FILE", str(path))
-    monkeypatch.setattr(audits.cli, "run_audit", no_crawl)
-    monkeypatch.setattr(audits.nightly, "run_nightly", no_crawl)
+    monkeypatch.setattr(app.cli, "run_audit", no_crawl)
+    monkeypatch.setattr(app.nightly, "run_nightly", no_crawl)
     result = CliRunner().invoke(main, [command, "--base", "http://127.0.0.1:9", "--out",
                                        str(tmp_path / "out")], catch_exceptions=False)
     one_line_error(result, f"{path}: portals[0].url: not an http(s) URL")

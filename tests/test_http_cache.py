@@ -14,14 +14,14 @@ import pytest
 from scrapy.http import HtmlResponse, Request, Response, TextResponse
 from scrapy.settings import Settings
 
-from audits import store
-from audits.jobs import run_audit
-from audits.report import write_reports
-from audits.report_model import load_reused
-from audits.rubric import load_rubric
+from app.jobs import run_audit
+from core import store
+from core.rubric import load_rubric
 from crawler.httpcache import REUSED, RevalidatePolicy, stamp, usable
 from replica.scenario import load_scenario
 from replica.server import ReplicaServer
+from reports.report import write_reports
+from reports.report_model import load_reused
 
 SMALL = Path(__file__).resolve().parents[1] / "replica" / "scenarios" / "small.yaml"
 

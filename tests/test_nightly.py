@@ -14,9 +14,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from audits import history, nightly, resume, store
-from audits.cli import main
-from audits.rubric import load_rubric
+from app import nightly
+from app.cli import main
+from audits import history
+from core import store
+from core.rubric import load_rubric
+from crawler import resume
 from replica.scenario import load_scenario
 from replica.server import ReplicaServer
 from replica.truth import expected_verdicts
@@ -243,7 +246,7 @@ def test_sigterm_stops_the_crawl_gracefully_and_leaves_it_resumable(tmp_path: Pa
     """What systemd does on `systemctl stop` (KillMode=mixed): SIGTERM to dvc-audit only."""
     full = PROJECT / "replica" / "scenarios" / "full.yaml"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "audits.cli", "nightly", "--scenario", str(full), "--out",
+        [sys.executable, "-m", "app.cli", "nightly", "--scenario", str(full), "--out",
          str(tmp_path), "--quiet"], cwd=PROJECT, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from audits.evaluate import evaluate
-from audits.rubric import Rubric, check_rubric, load_rubric, unit_for_office
+from core.rubric import Rubric, check_rubric, load_rubric, unit_for_office
 from tests.shared_data import PORTALS, require
 
 ROWS_DIR = PORTALS / "office_rows_2026-10"
@@ -148,7 +148,7 @@ def test_attribution_rules(rubric: Rubric, code: str, unit: str | None) -> None:
 
 
 def _copy_rubric(tmp_path: Path) -> Path:
-    from audits.rubric import RUBRIC_DIR
+    from core.rubric import RUBRIC_DIR
 
     for name in ("rubric.yaml", "services.yaml", "units.yaml", "fees.yaml"):
         (tmp_path / name).write_text((RUBRIC_DIR / name).read_text(encoding="utf-8"),

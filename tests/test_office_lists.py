@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from audits import store
-from audits.jobs import AuditResult, run_audit
-from audits.rubric import load_rubric
+from app.jobs import AuditResult, run_audit
+from core import store
+from core.rubric import load_rubric
 from crawler import officelist
 from crawler.officelist import OfficeList, check_rows, request_targets, step_down
 from crawler.spiders.national import API

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from audits.rubric import load_rubric
+from core.rubric import load_rubric
 from crawler import parsers
 from tests.shared_data import DVCQG, require
 

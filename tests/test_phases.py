@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from audits import store
+from core import store
 from crawler import phases
 from crawler.platforms import seeds
 from crawler.runner import crawl, launch

@@ -1,5 +1,5 @@
 """`dvc-audit probe` and the checks `run` and `nightly` make first (crawler/probe.py,
-crawler/shapes.py, audits/preflight.py): real HTTP against the replica, whose scenario option
+crawler/shapes.py, app/preflight.py): real HTTP against the replica, whose scenario option
 `national.shape_change` renames or retypes a key the parsers depend on."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from audits import store
-from audits.cli import main
-from audits.preflight import EXIT_INCOMPATIBLE, probe_codes
-from audits.rubric import load_rubric
+from app.cli import main
+from app.preflight import EXIT_INCOMPATIBLE, probe_codes
+from core import store
+from core.rubric import load_rubric
 from crawler.probe import run_probe
 from crawler.shapes import ShapesError, compare, load_shapes
 from replica.scenario import Fault, ShapeChange, load_scenario

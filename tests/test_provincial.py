@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from audits import store
 from audits.evaluate import evaluate
-from audits.rubric import load_rubric
+from core import store
+from core.rubric import load_rubric
 from crawler.runner import crawl
 
 SMALL = "replica/scenarios/small.yaml"

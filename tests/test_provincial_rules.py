@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from audits.evaluate import evaluate, findings
-from audits.rubric import Rubric, load_rubric
+from core.rubric import Rubric, load_rubric
 
 _ids = itertools.count(1)
 BIRTH = "1.001193"

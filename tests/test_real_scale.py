@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from audits import store
-from audits.jobs import run_audit
-from audits.rubric import load_rubric
+from app.jobs import run_audit
+from core import store
+from core.rubric import load_rubric
 from replica.scenario import ScenarioError, load_scenario
 from replica.server import ReplicaServer
 from replica.truth import expected_findings, expected_verdicts

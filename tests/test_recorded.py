@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from audits import store
-from audits.jobs import run_audit
-from audits.rubric import load_rubric
+from app.jobs import run_audit
+from core import store
+from core.rubric import load_rubric
 from replica.__main__ import main as replica_main
 from replica.catalogue import build_detail
 from replica.ids import keyed_uuid

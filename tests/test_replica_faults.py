@@ -34,7 +34,7 @@ def srv(replica):
 
 @pytest.fixture(scope="module")
 def rubric():
-    from audits.rubric import load_rubric
+    from core.rubric import load_rubric
 
     return load_rubric()
 

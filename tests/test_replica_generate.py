@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from audits.rubric import load_rubric
+from core.rubric import load_rubric
 from replica.catalogue import build_portal
 from replica.generate import REAL_TOTAL, generate, render_yaml
 from replica.scenario import load_scenario

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from audits.rubric import load_rubric
+from core.rubric import load_rubric
 from replica.provincial.hosts import aliases_work
 from replica.scenario import ScenarioError, check_against_rubric, load_scenario, parse_scenario
 

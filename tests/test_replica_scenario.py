@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from audits.rubric import load_rubric
+from core.rubric import load_rubric
 from replica.scenario import ScenarioError, check_against_rubric, load_scenario
 from replica.server import ReplicaServer
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from audits.rubric import load_rubric
+from core.rubric import load_rubric
 from replica.scenario import load_scenario, parse_scenario
 from replica.truth import expected_verdicts
 

@@ -22,11 +22,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from audits import charts, scoring, store
-from audits.cli import main
-from audits.i18n import LANGS, Lang, load_strings
-from audits.report import CELL_STATES, build_model, cell_state, write_reports
-from audits.rubric import RUBRIC_DIR, load_rubric
+from app.cli import main
+from audits import scoring
+from core import store
+from core.rubric import RUBRIC_DIR, load_rubric
+from reports import charts
+from reports.i18n import LANGS, Lang, load_strings
+from reports.report import CELL_STATES, build_model, cell_state, write_reports
 
 PROJECT = Path(__file__).resolve().parents[1]
 UN_2024 = PROJECT.parent / "shared" / "research" / "un" / "EGOV_DATA_2024_renamed_headers.csv"

@@ -9,15 +9,16 @@ from typing import Any
 
 import pytest
 
-from audits import store
-from audits.compare766 import compare, fetch_index766
-from audits.report import build_model
-from audits.rubric import load_rubric
+from app.jobs import fetch_index766
+from core import store
+from core.rubric import load_rubric
 from crawler.spiders.index766 import department, group_record
 from replica import index766
 from replica.catalogue import BadRequest
 from replica.scenario import ScenarioError, load_scenario, parse_scenario
 from replica.server import ReplicaServer
+from reports.compare766 import compare
+from reports.report import build_model
 from tests.test_report import make_run
 
 PROJECT = Path(__file__).resolve().parents[1]

@@ -13,14 +13,14 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from audits import store
-from audits.cli import main
-from audits.compare766 import compare
-from audits.jobs import AuditResult, run_audit
-from audits.report import build_model
-from audits.rubric import load_rubric
+from app.cli import main
+from app.jobs import AuditResult, run_audit
+from core import store
+from core.rubric import load_rubric
 from replica.scenario import load_scenario
 from replica.server import ReplicaServer
+from reports.compare766 import compare
+from reports.report import build_model
 from tests.browser import render
 from tests.test_exports import check_xlsx_against_csv
 

@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from audits import exitcodes, history, scoring, store
-from audits.cli import main
-from audits.jobs import run_audit
-from audits.rubric import RUBRIC_DIR, load_rubric
+from app import exitcodes
+from app.cli import main
+from app.jobs import run_audit
+from audits import history, scoring
+from core import store
+from core.rubric import RUBRIC_DIR, load_rubric
 from replica.scenario import load_scenario
 from replica.server import ReplicaServer
 
@@ -65,7 +67,7 @@ def db_path(stored: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
     monkeypatch.setattr("crawler.runner.crawl", no_network)
-    monkeypatch.setattr("audits.jobs.crawl", no_network)
+    monkeypatch.setattr("app.jobs.crawl", no_network)
     return copy
 
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from audits import store
-from audits.rubric import load_rubric
+from core import store
+from core.rubric import load_rubric
 from replica import scenario as sc
 from replica.scenario import ScenarioError, load_scenario, parse_scenario
 from replica.server import ReplicaServer
@@ -31,7 +31,7 @@ Key = tuple[str, str, str]
 
 def small(faults: list[dict[str, Any]], **extra: Any) -> sc.Scenario:
     """small.yaml with other faults (and top-level keys replaced)."""
-    from audits.rubric import read_yaml_file
+    from core.yamlio import read_yaml_file
 
     doc = read_yaml_file(PROJECT / "replica" / "scenarios" / "small.yaml")
     doc.update(faults=faults, **extra)
@@ -196,7 +196,7 @@ OVERRIDES = {"DOWNLOAD_TIMEOUT": 6, "DVC_RETRY_BACKOFF": 0.2, "RETRY_TIMES": 1}
 
 @pytest.fixture(scope="module")
 def audit(replica: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from audits.jobs import run_audit
+    from app.jobs import run_audit
 
     srv = replica(str(RETRIES), fresh=True)
     out = tmp_path_factory.mktemp("retries")
@@ -280,7 +280,7 @@ LOAD_PER_CORE = 2
 def test_small_scenario_under_cpu_load_equals_the_truth(replica: Any, tmp_path: Path) -> None:
     """Busy processes on every core (as the benchmark makes them): the verdicts are still the
     truth (render timeouts are retried, browser work backs off), not more "could not test"."""
-    from audits.jobs import run_audit
+    from app.jobs import run_audit
     from bench.run import CpuLoad
 
     small_yaml = PROJECT / "replica" / "scenarios" / "small.yaml"
@@ -309,7 +309,7 @@ def test_a_render_that_times_out_is_retried_with_more_time(replica: Any, tmp_pat
     page's own wait here is shortened so that one late answer outlasts it."""
     import json
 
-    from audits.jobs import run_audit
+    from app.jobs import run_audit
 
     scenario = small([{"kind": "slow", "unit": "79", "service": "birth_registration",
                        "seconds": 4, "times": 1}])

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from audits.rubric import (
+from core.rubric import (
     CRITERION_IDS,
     RUBRIC_DIR,
     Criterion,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from audits.rubric import Rubric, load_rubric
+from core.rubric import Rubric, load_rubric
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 PORTALS = SHARED / "research" / "portals"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from audits.cli import main
+from app.cli import main
 from tests.shared_data import DVCQG, PORTALS, require
 
 CATALOGUE = DVCQG / "catalog.list-all-public-formality-by-citizen.jsonl"

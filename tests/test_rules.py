@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from app.cli import main
 from audits import evaluate, rules
-from audits.cli import main
-from audits.rubric import RUBRIC_DIR, load_rubric
+from core.rubric import RUBRIC_DIR, load_rubric
 
 PROJECT = Path(__file__).resolve().parents[1]
 

@@ -21,9 +21,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from audits import nightly, resume, store
-from audits.cli import main
-from audits.rubric import load_rubric
+from app import nightly
+from app.cli import main
+from core import store
+from core.rubric import load_rubric
+from crawler import resume
 from replica.scenario import load_scenario
 from replica.server import ReplicaServer
 from replica.truth import expected_verdicts
@@ -60,7 +62,7 @@ def wait_for(condition: Callable[[], bool], what: str, proc: subprocess.Popen) -
 
 def start(*args: str) -> subprocess.Popen:
     """dvc-audit in a process group of its own, as a shell runs a command on a terminal."""
-    return subprocess.Popen([sys.executable, "-m", "audits.cli", *args], cwd=PROJECT,
+    return subprocess.Popen([sys.executable, "-m", "app.cli", *args], cwd=PROJECT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
 
@@ -130,9 +132,9 @@ def test_ctrl_c_of_a_demo_leaves_it_incomplete_and_interrupted(tmp_path: Path) -
 NIGHTLY = textwrap.dedent("""
     import json, sys
     from pathlib import Path
-    from audits.exitcodes import for_run
-    from audits.nightly import run_nightly
-    from audits import store
+    from app.exitcodes import for_run
+    from app.nightly import run_nightly
+    from core import store
     base, out, portals = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
     result = run_nightly(base, out, quiet=True, audit_options={"portal_list": portals})
     run = store.get_run(store.open_db(out / "audit.db"), result.run_id)
@@ -217,7 +219,7 @@ def test_nothing_reachable_is_incomplete_with_no_coverage(tmp_path: Path) -> Non
 
 SILENT_PARENT = textwrap.dedent("""
     import sys, time
-    from audits import store
+    from core import store
     from crawler import runner
     base, db_path = sys.argv[1], sys.argv[2]
     db = store.open_db(db_path)
@@ -261,7 +263,7 @@ def run_on_pty(args: list[str], timeout: float = DEADLINE) -> tuple[int, str]:
     import select
 
     master, slave = os.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "audits.cli", *args], cwd=PROJECT,
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", *args], cwd=PROJECT,
                             stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
                             env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "120"})
     os.close(slave)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from app.standing_cli import standing
 from audits.standing import (
     FeatureRule,
     StandingDataError,
@@ -26,7 +27,6 @@ from audits.standing import (
     places_steps,
     what_if,
 )
-from audits.standing_cli import standing
 
 UN_DIR = Path(__file__).resolve().parents[2] / "shared" / "research" / "un"
 FILES = {

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from audits import store
+from core import store
 
 
 def test_open_migrates_once_and_uses_wal(tmp_path: Path) -> None:

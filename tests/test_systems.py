@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from audits import store
-from audits.jobs import AuditResult, run_audit
-from audits.rubric import load_rubric
+from app.jobs import AuditResult, run_audit
+from core import store
+from core.rubric import load_rubric
 from replica.scenario import load_scenario
 from replica.server import ReplicaServer
 from replica.truth import expected_findings, expected_verdicts

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from audits.evaluate import evaluate, findings
-from audits.rubric import Rubric, load_rubric
+from core.rubric import Rubric, load_rubric
 from replica.scenario import ScenarioError, check_systems, parse_scenario
 
 _ids = itertools.count(1)

@@ -17,11 +17,11 @@ import openpyxl
 import pytest
 from markupsafe import escape
 
-from audits.exports import defuse
-from audits.jobs import AuditResult, run_audit
-from audits.rubric import RUBRIC_DIR
+from app.jobs import AuditResult, run_audit
+from core.rubric import RUBRIC_DIR
 from replica.scenario import load_scenario
 from replica.server import ReplicaServer
+from reports.exports import defuse
 from tests.browser import chromium_page
 
 PROJECT = Path(__file__).resolve().parents[1]

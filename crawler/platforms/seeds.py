@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from audits import store
-from audits.rubric import (
+from core import store
+from core.rubric import (
     RUBRIC_DIR,
     Rubric,
     YamlFileError,

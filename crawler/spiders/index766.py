@@ -3,7 +3,7 @@
 Read-only POSTs to /api/v1/reporting/evaluation/: `service-results` (every province with its six
 group scores), then for each province the two group endpoints the comparison uses (online
 service, online payment). Body {timeType, year, month|quarter, departmentType} as the portal's
-own dashboard sends it. Yields evidence; never scores (audits/compare766.py compares).
+own dashboard sends it. Yields evidence; never scores (reports/compare766.py compares).
 
 Evidence kinds (own kinds, so the national evaluator never sees them):
   index766_results  one row: period + every department's code, name, total and group scores
@@ -22,7 +22,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import JsonRequest, Response
 from twisted.python.failure import Failure
 
-from audits.store import sha256, utcnow
+from core.store import sha256, utcnow
 from crawler import parsers
 from crawler.failures import failure_reason
 

@@ -21,7 +21,7 @@ from scrapy.http import JsonRequest, Response
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
-from audits.rubric import RUBRIC_DIR, load_rubric
+from core.rubric import RUBRIC_DIR, load_rubric
 from crawler import parsers
 from crawler.failures import failure_reason, stop_evidence
 from crawler.httpcache import stamp

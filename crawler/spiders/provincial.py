@@ -39,7 +39,7 @@ from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
-from audits import store
+from core import store
 from crawler import httpcache, pages, phases
 from crawler.browser import BrowserNotFound, launch_options
 from crawler.failures import (

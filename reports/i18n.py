@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from audits.rubric import Criterion, Service, Unit
+from core.rubric import Criterion, Service, Unit
 
 STRINGS_FILE = Path(__file__).resolve().parents[1] / "templates" / "strings.yaml"
 LANGS = ("vi", "en")

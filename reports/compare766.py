@@ -14,15 +14,14 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from audits.rubric import Unit
+from core.rubric import Unit
 
 if TYPE_CHECKING:
-    from audits.report import ReportModel
+    from reports.report import ReportModel
 
 THRESHOLD = 0.3  # |ours - theirs| on a 0..1 scale that is called a disagreement
 RESULTS_KIND = "index766_results"  # one row: the service-results response, all provinces
@@ -157,16 +156,3 @@ def compare(db: sqlite_utils.Database, run_id: int, model: ReportModel) -> Compa
     rows.sort(key=lambda r: (-r.largest_difference, r.unit.name))
     return Comparison(dict(head["data"].get("period") or {}), head["url"] or "",
                       head["observed_at"] or "", tuple(rows), tuple(unmatched), failures)
-
-
-def fetch_index766(base_url: str, db_path: Path, run_id: int, *,
-                   overrides: dict[str, Any] | None = None, quiet: bool = False) -> int:
-    """Run the index766 spider into the run (a child process, like the national crawl).
-
-    Its failure never changes the run's status: the comparison is an extra. The runner stores
-    its Scrapy stats in the run, under "index766".
-    """
-    from crawler.runner import crawl
-
-    code = crawl("index766", base_url, db_path, run_id, overrides=overrides, quiet=quiet)
-    return code

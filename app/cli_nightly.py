@@ -1,7 +1,7 @@
 """`dvc-audit nightly | rescore | diff | history` and `dvc-audit rubric test`.
 
-Thin over audits.nightly, audits.rescore, audits.history and audits.rules; attached to the
-`dvc-audit` group in audits/cli.py. Exit codes are documented in docs/OPERATIONS.md.
+Thin over app.nightly, app.rescore, audits.history and audits.rules; attached to the
+`dvc-audit` group in app/cli.py. Exit codes are documented in docs/OPERATIONS.md.
 """
 
 from __future__ import annotations
@@ -16,15 +16,17 @@ from typing import Any
 import click
 import sqlite_utils
 
-from audits import exitcodes, failon, history, store
-from audits.jobs import DB_NAME
-from audits.preflight import EXIT_INCOMPATIBLE, INCOMPATIBLE
-from audits.rubric import RUBRIC_DIR, load_rubric
+from app import exitcodes, failon
+from app.jobs import DB_NAME
+from app.preflight import EXIT_INCOMPATIBLE, INCOMPATIBLE
+from audits import history
+from core import store
+from core.rubric import RUBRIC_DIR, load_rubric
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = PROJECT_DIR / "results"
 REAL_PORTAL = "https://dichvucong.gov.vn"
-# One table for every command: audits/exitcodes.py (README "Exit codes").
+# One table for every command: app/exitcodes.py (README "Exit codes").
 EXIT_FAIL_ON = exitcodes.FAIL_ON  # diff and nightly: a --fail-on expression matched
 EXIT_NOT_COMPARABLE = exitcodes.NOT_COMPARABLE  # diff: runs missing, incomplete, other rubric
 EXIT_NIGHTLY_FAIL_ON = exitcodes.FAIL_ON
@@ -112,7 +114,7 @@ verbose_option = click.option("--verbose", is_flag=True,
 
 def display(quiet: bool, verbose: bool) -> dict[str, Any]:
     """run_audit's display options: progress bars on a terminal, plain lines otherwise
-    (audits/progress.py); Scrapy's log in OUT/logs unless --verbose."""
+    (app/progress.py); Scrapy's log in OUT/logs unless --verbose."""
     return {"progress": "off" if quiet else "auto", "crawl_log": not verbose}
 
 
@@ -193,8 +195,8 @@ def nightly(base: str, scenario: Path | None, contact: str | None, out: Path, ru
             verbose: bool) -> None:
     """Run the nightly audit: crawl (or resume), store, compare with the previous complete
     run, write the reports and snapshots, and print what regressed and what improved."""
-    from audits.cli import writable_out
-    from audits.nightly import LockBusy, run_nightly
+    from app.cli import writable_out
+    from app.nightly import LockBusy, run_nightly
 
     exprs = _fail_on(fail_on, rubric_dir)
     writable_out(out)
@@ -267,7 +269,7 @@ def rescore(run_id: int | None, all_runs: bool, db: Path | None, out: Path, rubr
             reports: bool) -> None:
     """Re-evaluate stored evidence under the current rubric, without crawling. The new verdict
     set is kept next to the run's sets of other rubric versions."""
-    from audits.rescore import rescore as rescore_run
+    from app.rescore import rescore as rescore_run
 
     database = _open(db, out)
     rubric = load_rubric(rubric_dir)
@@ -303,7 +305,7 @@ def rescore(run_id: int | None, all_runs: bool, db: Path | None, out: Path, rubr
             click.echo(f"  {s['unit_code']:>4} {s['unit_name']:<32} {share:>6}  "
                        f"#{s['rank'] or '-'}")
     if reports:
-        from audits.report import write_reports
+        from reports.report import write_reports
 
         for kind, path in write_reports(database, rubric, out, ids[-1]).items():
             click.echo(f"{kind:>5}: {path}")

@@ -12,8 +12,9 @@ from typing import Any
 
 import sqlite_utils
 
-from audits import exports, store
 from audits.history import Comparison
+from core import store
+from reports import exports
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 DATASETTE_METADATA = PROJECT_DIR / "deploy" / "datasette" / "metadata.json"

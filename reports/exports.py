@@ -23,10 +23,10 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from audits.i18n import Lang
+from reports.i18n import Lang
 
 if TYPE_CHECKING:
-    from audits.report import ReportModel
+    from reports.report import ReportModel
 
 JSON_SCHEMA = "dvc-audit.report/1"
 VERDICT_COLUMNS = ("unit_code", "unit_name", "unit_kind", "service_id", "service_annex_no",
@@ -353,7 +353,7 @@ def md_cell(text: Any) -> str:
 
 
 def render_markdown(model: ReportModel, lang: Lang) -> str:
-    from audits.report import TEMPLATES_DIR, TOP_GAPS
+    from reports.report import TEMPLATES_DIR, TOP_GAPS
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=False,
                              undefined=jinja2.StrictUndefined, trim_blocks=True,

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from audits import standing
-from audits.rubric import Service
+from core.rubric import Service
 
 if TYPE_CHECKING:
-    from audits.report import ReportModel
+    from reports.report import ReportModel
 
 TOP_NS = (1, 3, 5, 10, 20)
 

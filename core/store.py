@@ -451,7 +451,7 @@ MIGRATIONS.append(("006_verdict_detail", _m006_verdict_detail))
 
 def run_reason(run: dict[str, Any] | None) -> str:
     """Why a run is incomplete, as a reason key (`interrupted`, `no_coverage`, ...): the note's
-    first word before ":" (audits/jobs.py writes notes that way); "" for a complete run."""
+    first word before ":" (app/jobs.py writes notes that way); "" for a complete run."""
     if not run or run.get("status") == "complete":
         return ""
     head = (run.get("note") or "").split(":", 1)[0].strip()

@@ -14,16 +14,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from audits import __version__, coverage, history, store
-from audits.compare766 import fetch_index766
+from app.interrupt import Stop, graceful_stop
+from app.preflight import INCOMPATIBLE, preflight
+from app.progress import track as progress_of
+from audits import coverage, history
 from audits.evaluate import evaluate, findings
-from audits.interrupt import Stop, graceful_stop
-from audits.preflight import INCOMPATIBLE, preflight
-from audits.progress import track as progress_of
-from audits.report import write_reports
-from audits.rubric import RUBRIC_DIR, load_rubric
+from core import __version__, store
+from core.rubric import RUBRIC_DIR, load_rubric
 from crawler import phases
 from crawler.runner import crawl, discard_prestarted, launch, prestart
+from reports.report import write_reports
 
 DB_NAME = "audit.db"
 LOGS_DIR = "logs"
@@ -42,7 +42,7 @@ class AuditResult:
     # "<phase>_span": (start, end) wall-clock times of the child process (bench/run.py)
     timings: dict[str, Any] = field(default_factory=dict)
     note: str = ""  # why the run is not complete, when the job says (e.g. the incompatible change)
-    # the signal (SIGINT, SIGTERM) that stopped the job, if one did (audits/interrupt.py)
+    # the signal (SIGINT, SIGTERM) that stopped the job, if one did (app/interrupt.py)
     interrupted: int | None = None
     reason: str = ""  # why the run is incomplete (store.run_reason): interrupted, no_coverage
 
@@ -60,11 +60,11 @@ def run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
     `portal_list`: provincial portals to visit besides those the national portal links to
     (default: crawler/platforms/portals.yaml); `reuse_within`: good observations younger than
     this are reused, not asked again (README "Re-runs"; default: ask everything); `probe`:
-    check the answers' shapes first (audits/preflight.py) and stop as `incompatible`;
+    check the answers' shapes first (app/preflight.py) and stop as `incompatible`;
     `min_tested`: least tested share of a complete run (default: rubric scoring.yaml
     `coverage.min_tested`; audits/coverage.py); `crawl_log`: Scrapy's log to
     OUT/logs/run-N.log (False: to stderr, as `--verbose` wants); `progress`: "auto" (bars on
-    a terminal, plain lines otherwise), "bars", "plain" or "off" (audits/progress.py)."""
+    a terminal, plain lines otherwise), "bars", "plain" or "off" (app/progress.py)."""
     with graceful_stop(echo, lambda name: f"{name}: stopping the crawl; the run is stored "
                                           f"incomplete (interrupted)") as stop:
         result = _run_audit(base_url, out_dir, rubric_dir=rubric_dir, scenario=scenario,
@@ -259,3 +259,14 @@ def run_demo(scenario_path: Path, out_dir: Path, **kwargs: Any) -> AuditResult:
     with ReplicaServer(scenario) as server:
         kwargs.setdefault("portal_list", server.portal_list())
         return run_audit(server.base_url, out_dir, scenario=str(scenario_path), **kwargs)
+
+
+def fetch_index766(base_url: str, db_path: Path, run_id: int, *,
+                   overrides: dict[str, Any] | None = None, quiet: bool = False) -> int:
+    """Run the index766 spider into the run (a child process, like the national crawl).
+
+    Its failure never changes the run's status: the comparison is an extra. The runner stores
+    its Scrapy stats in the run, under "index766".
+    """
+    code = crawl("index766", base_url, db_path, run_id, overrides=overrides, quiet=quiet)
+    return code

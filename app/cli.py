@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from audits import __version__, exitcodes, store
-from audits.cli_nightly import (
+from app import exitcodes
+from app.cli_nightly import (
     check_portal_list,
     diff,
     display,
@@ -24,13 +24,14 @@ from audits.cli_nightly import (
     rubric_test,
     verbose_option,
 )
+from app.jobs import DB_NAME, AuditResult, run_audit, run_demo
+from app.preflight import EXIT_INCOMPATIBLE, INCOMPATIBLE
+from app.standing_cli import standing
 from audits.coverage import CoverageConfigError
-from audits.jobs import DB_NAME, AuditResult, run_audit, run_demo
-from audits.preflight import EXIT_INCOMPATIBLE, INCOMPATIBLE
-from audits.rubric import RUBRIC_DIR, RubricError, check_rubric, load_rubric
 from audits.scoring import ScoringConfigError
 from audits.standing import StandingDataError
-from audits.standing_cli import standing
+from core import __version__, store
+from core.rubric import RUBRIC_DIR, RubricError, check_rubric, load_rubric
 from replica.scenario import ScenarioError
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -55,7 +56,7 @@ class _Main(click.Group):
             return super().invoke(ctx)
         except (RubricError, ScenarioError, ScoringConfigError, StandingDataError) as exc:
             raise click.ClickException(str(exc)) from None
-        except KeyboardInterrupt:  # outside a crawl (audits/interrupt.py handles it there)
+        except KeyboardInterrupt:  # outside a crawl (app/interrupt.py handles it there)
             click.echo("dvc-audit: interrupted (SIGINT)", err=True)
             raise click.exceptions.Exit(exitcodes.SIGINT) from None
         except store.DatabaseError as exc:  # not SQLite, truncated, read-only, ...: one line
@@ -85,7 +86,7 @@ def writable_out(out: Path) -> None:
 
 
 def _exit(result: AuditResult) -> None:
-    """Exit with the run's code (audits/exitcodes.py); a signal has said its one line."""
+    """Exit with the run's code (app/exitcodes.py); a signal has said its one line."""
     sys.exit(exitcodes.for_run(result.status, result.reason, result.interrupted))
 
 
@@ -162,7 +163,7 @@ def probe(base: str, contact: str | None, rubric_dir: Path) -> None:
     each answer looks like against what the parsers expect, and what the audit will do about
     it. Exit 0: as expected; 1: a national endpoint could not be read; 6: a shape the verdicts
     depend on changed (run and nightly would stop)."""
-    from audits.preflight import probe_codes
+    from app.preflight import probe_codes
     from crawler.probe import run_probe
 
     overrides = {"DVC_AUDIT_CONTACT": contact} if contact else None
@@ -190,10 +191,10 @@ def probe(base: str, contact: str | None, rubric_dir: Path) -> None:
 def report(run_id: int | None, db: Path | None, lang: str, un_data: Path | None, out: Path,
            rubric_dir: Path) -> None:
     """Render the reports of a stored run from its stored verdicts, without crawling."""
-    from audits.report import write_reports
     from audits.scoring import load_scoring_config
     from audits.standing import StandingDataError
-    from audits.store import get_run, is_read_only, open_existing, reap_dead_runs
+    from core.store import get_run, is_read_only, open_existing, reap_dead_runs
+    from reports.report import write_reports
 
     db_path = db or out / DB_NAME
     database = open_existing(db_path)  # one line if missing, empty, not SQLite; read-only ok

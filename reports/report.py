@@ -3,8 +3,8 @@
 `write_reports` is the one entry point: `demo`, `run`, `nightly` and `report` all call it, so a
 stored run renders the same way whether it was just crawled or re-rendered later. It reads the
 run, its verdicts and the evidence they cite into a language-neutral model
-(audits/report_model.py), renders it (templates/, Vietnamese by default) and writes the exports
-(audits/exports.py). Nothing here fetches or re-evaluates: the stored verdicts are the truth.
+(reports/report_model.py), renders it (templates/, Vietnamese by default) and writes the exports
+(reports/exports.py). Nothing here fetches or re-evaluates: the stored verdicts are the truth.
 """
 
 from __future__ import annotations
@@ -17,9 +17,12 @@ from typing import Any
 import jinja2
 import sqlite_utils
 
-from audits import charts, scoring, store
-from audits.i18n import Lang
-from audits.report_model import (  # noqa: F401 - re-exported: the report's public API
+from audits import scoring
+from core import store
+from core.rubric import Rubric
+from reports import charts
+from reports.i18n import Lang
+from reports.report_model import (  # noqa: F401 - re-exported: the report's public API
     CELL_MARKS,
     CELL_STATES,
     UNITS_DIR,
@@ -28,7 +31,6 @@ from audits.report_model import (  # noqa: F401 - re-exported: the report's publ
     build_model,
     cell_state,
 )
-from audits.rubric import Rubric
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 TOP_GAPS = 10
@@ -121,8 +123,9 @@ def write_reports(db: sqlite_utils.Database, rubric: Rubric, out_dir: Path,
     `un_data`: a UN E-Government Survey CSV; adds the standing panel (issue 7) to the dashboard.
     Raises LookupError without the run, StandingDataError for a bad UN file.
     """
-    from audits import compare766, coverage, exports, standing_panel
-    from audits.rubric import RUBRIC_DIR
+    from audits import coverage
+    from core.rubric import RUBRIC_DIR
+    from reports import compare766, exports, standing_panel
 
     run = store.get_run(db, run_id)
     if run is None:

@@ -24,14 +24,16 @@ from typing import Any
 
 import sqlite_utils
 
-from audits import __version__, history, snapshots, store
-from audits.interrupt import Stop, graceful_stop
-from audits.jobs import DB_NAME, AuditResult, run_audit
-from audits.preflight import INCOMPATIBLE
-from audits.report import write_reports
-from audits.rescore import rescore
-from audits.resume import ADDON, RESUMABLE, persisted_queue
-from audits.rubric import RUBRIC_DIR, Rubric, load_rubric
+from app import snapshots
+from app.interrupt import Stop, graceful_stop
+from app.jobs import DB_NAME, AuditResult, run_audit
+from app.preflight import INCOMPATIBLE
+from app.rescore import rescore
+from audits import history
+from core import __version__, store
+from core.rubric import RUBRIC_DIR, Rubric, load_rubric
+from crawler.resume import ADDON, RESUMABLE, persisted_queue
+from reports.report import write_reports
 
 LOCK_NAME = "nightly.lock"
 JOBS_DIR = "jobs"
@@ -75,7 +77,7 @@ def forward_sigterm(echo: Echo) -> Iterator[Stop]:
     """On SIGTERM (or SIGINT), ask the crawler to stop gracefully so Scrapy saves its JOBDIR
     queue, instead of dying and leaving it killed mid-write. Crawls started after that (the next
     spider) are stopped at once, so the job ends within systemd's stop timeout
-    (audits/interrupt.py)."""
+    (app/interrupt.py)."""
     with graceful_stop(echo, lambda name: f"{name}: stopping the crawl gracefully; the next "
                                           f"nightly resumes it") as state:
         yield state

@@ -16,9 +16,10 @@ from typing import Any
 
 import sqlite_utils
 
-from audits import scoring, store
-from audits.i18n import Lang
-from audits.rubric import Criterion, Rubric, Service, Unit, unit_for_office
+from audits import scoring
+from core import store
+from core.rubric import Criterion, Rubric, Service, Unit, unit_for_office
+from reports.i18n import Lang
 
 UNITS_DIR = "units"
 EVIDENCE_SHOWN = 3  # evidence links shown per verdict; the rest are counted
@@ -156,8 +157,8 @@ class ReportModel:
     totals: Counter
     cell_totals: Counter
     cannot: Counter  # (criterion_id, reason) -> cells
-    standing: Any = None  # audits.standing_panel.StandingPanel when UN data is given
-    comparison: Any = None  # audits.compare766.Comparison when the run fetched Decision 766
+    standing: Any = None  # reports.standing_panel.StandingPanel when UN data is given
+    comparison: Any = None  # reports.compare766.Comparison when the run fetched Decision 766
     stopped_hosts: list[dict[str, Any]] = field(default_factory=list)  # hosts the crawl gave up
     reused: dict[str, Any] | None = None  # observations reused from earlier runs (load_reused)
     unattributed: UnattributedRows | None = None  # office rows no unit claims

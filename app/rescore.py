@@ -15,9 +15,10 @@ from typing import Any
 
 import sqlite_utils
 
-from audits import history, store
+from audits import history
 from audits.evaluate import evaluate, findings
-from audits.rubric import Rubric
+from core import store
+from core.rubric import Rubric
 
 NOT_CRAWLED = "not_crawled"
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from audits import exitcodes
-from audits.rubric import Rubric
+from app import exitcodes
+from core.rubric import Rubric
 
 INCOMPATIBLE = "incompatible"  # a run status beside running, complete and incomplete
-EXIT_INCOMPATIBLE = exitcodes.INCOMPATIBLE  # `run`, `nightly`, `probe` (audits/exitcodes.py)
+EXIT_INCOMPATIBLE = exitcodes.INCOMPATIBLE  # `run`, `nightly`, `probe` (app/exitcodes.py)
 
 
 def probe_codes(rubric: Rubric) -> list[str]:

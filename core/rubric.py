@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from core.scoring_config import parse_scoring_config
+from core.yamlio import YamlFileError, read_yaml_file
 
 RUBRIC_DIR = Path(__file__).resolve().parents[1] / "rubrics"
 
@@ -253,110 +254,6 @@ class _Report:
 
     def add(self, entry: str, field: str, message: str, line: int | None = None) -> None:
         self.errors.append(RubricError(self.file, entry, field, message, line))
-
-
-# --------------------------------------------------------------------------- YAML
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate keys (plain safe_load keeps the last silently)."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict:
-    loader.flatten_mapping(node)
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-MAX_YAML_BYTES = 10 * 1024 * 1024  # hand-edited data: far below this; refuse before parsing
-MAX_YAML_NODES = 1_000_000  # after aliases are expanded: bounds a "billion laughs" document
-
-
-class YamlFileError(Exception):
-    """A data file that cannot be read as plain YAML; `line` is 1-based when known."""
-
-    def __init__(self, message: str, line: int | None = None) -> None:
-        self.message = message
-        self.line = line
-        super().__init__(message if line is None else f"line {line}: {message}")
-
-
-def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
-    """Nodes the document holds once every alias is expanded (shared nodes counted each time
-    they are used), computed without expanding anything."""
-    if id(node) in memo:
-        return memo[id(node)]
-    memo[id(node)] = 1  # a recursive alias counts once
-    total = 1
-    if isinstance(node, yaml.SequenceNode):
-        total += sum(_expanded_size(n, memo) for n in node.value)
-    elif isinstance(node, yaml.MappingNode):
-        total += sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
-    memo[id(node)] = min(total, MAX_YAML_NODES + 1)
-    return memo[id(node)]
-
-
-def _read_text(path: Path) -> str:
-    if path.is_dir():
-        raise YamlFileError("is a directory, not a file")
-    try:
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_YAML_BYTES + 1)  # bounded even for /dev/zero or a FIFO
-    except FileNotFoundError:
-        raise YamlFileError("file not found") from None
-    except OSError as e:
-        raise YamlFileError(f"cannot read: {e.strerror or e}") from None
-    if len(raw) > MAX_YAML_BYTES:
-        raise YamlFileError(f"file is larger than the {MAX_YAML_BYTES // 2**20} MB limit")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw[:e.start].count(b"\n") + 1
-        raise YamlFileError(f"not valid UTF-8 (byte 0x{raw[e.start]:02x})", line) from None
-    if not text.strip():
-        raise YamlFileError("file is empty")
-    return text
-
-
-def _yaml_problem(e: yaml.YAMLError) -> YamlFileError:
-    if not isinstance(e, yaml.MarkedYAMLError):
-        return YamlFileError(f"YAML syntax error: {e}")
-    mark = e.problem_mark or e.context_mark
-    line = mark.line + 1 if mark is not None else None
-    problem = e.problem or str(e)
-    if "constructor for the tag" in problem:  # !!python/object and friends
-        return YamlFileError(f"YAML tag not allowed (plain data only): {problem}", line)
-    return YamlFileError(f"YAML syntax error: {problem}", line)
-
-
-def read_yaml_file(path: Path | str) -> Any:
-    """Parse a hand-edited YAML data file defensively: size cap, UTF-8, safe tags only, no
-    duplicate keys, bounded alias expansion. Raises YamlFileError (message + line)."""
-    loader = _UniqueKeyLoader(_read_text(Path(path)))
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            raise YamlFileError("file holds no YAML document (only comments?)")
-        if _expanded_size(node, {}) > MAX_YAML_NODES:
-            raise YamlFileError(f"aliases expand to more than {MAX_YAML_NODES:,} nodes "
-                                "(an alias bomb?)")
-        return loader.construct_document(node)
-    except yaml.YAMLError as e:
-        raise _yaml_problem(e) from None
-    except RecursionError:
-        raise YamlFileError("nested too deeply") from None
-    finally:
-        loader.dispose()
 
 
 def _read_yaml(path: Path, report: _Report) -> Any:
@@ -845,14 +742,12 @@ def _build(path: Path) -> tuple[Rubric | None, list[RubricError]]:
 
 
 def _check_scoring(path: Path, rep: _Report) -> None:
-    """scoring.yaml is optional; when present it must parse as audits.scoring expects."""
+    """scoring.yaml is optional; when present it must parse as core.scoring_config expects."""
     if not path.exists() and not path.is_symlink():
         return
     doc = _read_yaml(path, rep)
     if doc is None:
         return
-    from audits.scoring import parse_scoring_config  # here: scoring imports this at call time
-
     try:
         parse_scoring_config(doc)
     except (ValueError, TypeError, KeyError, AttributeError) as e:

@@ -11,7 +11,7 @@ the national spider, whose start requests are fixed). A spider whose start depen
 earlier spider stored (the provincial one starts from the national citizen URLs) is restarted
 from scratch by the nightly job instead.
 
-Enabled with the Scrapy setting ``ADDONS = {"audits.resume.ResumeAddon": 0}``.
+Enabled with the Scrapy setting ``ADDONS = {"crawler.resume.ResumeAddon": 0}``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.settings import Settings
 
-ADDON = "audits.resume.ResumeAddon"
+ADDON = "crawler.resume.ResumeAddon"
 # Resumable spiders and the evidence kinds they write; any other spider's evidence is dropped
 # when a run resumes, because that spider starts again from scratch.
 RESUMABLE: dict[str, tuple[str, ...]] = {

@@ -38,7 +38,7 @@ TABLE = (
 
 def for_run(status: str, reason: str, signum: int | None) -> int:
     """The exit code of `demo`, `run` or `nightly` for the run they stored."""
-    from audits.interrupt import EXIT_CODES
+    from app.interrupt import EXIT_CODES
 
     if signum:
         return EXIT_CODES.get(signum, INCOMPLETE)

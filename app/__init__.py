@@ -1,0 +1,1 @@
+"""The top layer: the command line, the jobs (run, nightly, rescore) and snapshots."""
