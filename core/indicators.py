@@ -1,0 +1,291 @@
+"""The UN survey's indicator sets as rubric data: OSQ features of the national portal, LOSI
+features of each provincial portal, and how the automatic ones are detected.
+
+Files: rubrics/indicators/osq.yaml, losi.yaml, detectors.yaml (rules: rubrics/README.md,
+"Indicators"). Optional: a rubric directory without `indicators/` audits the 20 services only.
+Checked with the rubric's own field checkers, so `rubric check` reports every problem the same
+way (file, entry, field, message).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.rubric import (
+    FieldSpec,
+    RubricError,
+    _check_fields,
+    _choice,
+    _duplicates,
+    _entries,
+    _entry_name,
+    _list_of,
+    _pattern,
+    _read_yaml,
+    _Report,
+    _text,
+    _weight,
+)
+
+INDICATORS_DIR = "indicators"
+SET_FILES = {"osq": "osq.yaml", "losi": "losi.yaml"}
+DETECTORS_FILE = "detectors.yaml"
+JUDGED = ("auto", "review", "services")
+LOOK_IN = ("national_portal_only", "any_government_domain")
+ANSWERS = ("binary", "enum")
+UNITS = ("national", "province")
+DETECTOR_KINDS = ("link", "text", "form", "https", "responsive", "axe", "w3c", "fresh", "domain")
+_SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
+_GROUP = re.compile(r"^[A-Z]{2,4}$")
+_UN_CODE = re.compile(r"^#\d{2,3}[a-z]?$")
+
+
+@dataclass(frozen=True)
+class IndicatorGroup:
+    """A sub-index (OSQ) or criterion (LOSI)."""
+
+    id: str
+    name_en: str
+    name_vi: str
+    weight: float | None = None  # None: equal weights (LOSI) or scored with another group
+    score_with: str = ""  # scored inside another group (e.g. literacy features with Technology)
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    un_codes: tuple[str, ...]
+    group: str
+    question_en: str
+    question_vi: str
+    judged: str  # auto | review | services
+    answer: str = "binary"
+    look_in: str = ""
+    detector: str = ""
+    services: tuple[str, ...] = ()
+    weight: float = 1.0
+    legal_basis: str = ""
+    fix_vi: str = ""
+    fix_en: str = ""
+
+
+@dataclass(frozen=True)
+class IndicatorSet:
+    id: str  # osq | losi
+    edition: int
+    unit: str  # national | province
+    groups: tuple[IndicatorGroup, ...]
+    indicators: tuple[Indicator, ...]
+    weights_are_estimates: bool = False
+
+
+@dataclass(frozen=True)
+class Detector:
+    id: str
+    kind: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Indicators:
+    sets: Mapping[str, IndicatorSet]
+    detectors: Mapping[str, Detector]
+    search: Mapping[str, Any]
+
+
+def _regexes(v: Any) -> tuple[bool, Any, str]:
+    ok, items, msg = _list_of(_text())(v)
+    if not ok:
+        return ok, items, msg
+    for p in items:
+        try:
+            re.compile(p)
+        except re.error as e:
+            return False, None, f"not a valid pattern {p!r}: {e}"
+    return True, items, ""
+
+
+def _int(v: Any) -> tuple[bool, Any, str]:
+    ok = isinstance(v, int) and not isinstance(v, bool) and v > 0
+    return (True, v, "") if ok else (False, None, "must be a positive integer")
+
+
+GROUP_FIELDS: FieldSpec = {
+    "id": (_pattern(_GROUP, "2-4 capital letters"), True, None),
+    "name_en": (_text(), True, None),
+    "name_vi": (_text(), True, None),
+    "weight": (_weight, False, None),
+    "score_with": (_pattern(_GROUP, "a group id"), False, ""),
+}
+INDICATOR_FIELDS: FieldSpec = {
+    "id": (_pattern(_SLUG, "a lowercase slug"), True, None),
+    "un_codes": (_list_of(_pattern(_UN_CODE, "a UN code like #010 or #131a")), True, None),
+    "group": (_pattern(_GROUP, "a group id"), True, None),
+    "question_en": (_text(), True, None),
+    "question_vi": (_text(), True, None),
+    "judged": (_choice(JUDGED), True, None),
+    "answer": (_choice(ANSWERS), False, "binary"),
+    "look_in": (_choice(LOOK_IN), False, ""),
+    "detector": (_pattern(_SLUG, "a detector id"), False, ""),
+    "services": (_list_of(_pattern(_SLUG, "a service id")), False, ()),
+    "weight": (_weight, False, 1.0),
+    "legal_basis": (_text(), False, ""),
+    "fix_vi": (_text(), False, ""),
+    "fix_en": (_text(), False, ""),
+}
+DETECTOR_PARAMS: dict[str, FieldSpec] = {
+    "link": {"text": (_regexes, False, ()), "href": (_regexes, False, ())},
+    "text": {"text": (_regexes, True, None)},
+    "form": {"inputs": (_list_of(_text()), True, None)},
+    "https": {},
+    "responsive": {"width": (_int, True, None)},
+    "axe": {"standard": (_text(), True, None),
+            "fail_impacts": (_list_of(_choice(("minor", "moderate", "serious", "critical"))),
+                             True, None)},
+    "w3c": {"check": (_choice(("markup", "css")), True, None)},
+    "fresh": {"max_age_days": (_int, True, None)},
+    "domain": {"suffixes": (_list_of(_text()), True, None)},
+}
+SEARCH_FIELDS: FieldSpec = {
+    "depth": (_int, True, None),
+    "max_pages": (_int, True, None),
+    "sitemap": (lambda v: (isinstance(v, bool), v, "must be true or false"), True, None),
+}
+
+
+def _judgement_problem(ind: Indicator, detectors: Mapping[str, Detector] | None,
+                       service_ids: set[str] | None) -> tuple[str, str]:
+    """(field, message) when how an indicator is judged does not hold together."""
+    if ind.judged == "auto":
+        if not ind.detector:
+            return "detector", "an automatic indicator needs a detector"
+        if detectors is not None and ind.detector not in detectors:
+            return "detector", f"unknown detector {ind.detector!r} (see {DETECTORS_FILE})"
+    elif ind.detector:
+        return "detector", f"only automatic indicators have a detector (judged: {ind.judged})"
+    if ind.judged == "services":
+        if not ind.services:
+            return "services", "an indicator judged by the services needs their ids"
+        unknown = [s for s in ind.services if service_ids is not None and s not in service_ids]
+        if unknown:
+            return "services", f"unknown service ids: {', '.join(unknown)}"
+    elif ind.services:
+        return "services", f"only indicators judged by the services list them ({ind.judged})"
+    return "", ""
+
+
+def _check_groups(doc: Any, rep: _Report) -> tuple[IndicatorGroup, ...]:
+    raw_groups = doc.get("groups") if isinstance(doc, dict) else None
+    if not isinstance(raw_groups, list) or not raw_groups:
+        rep.add("", "groups", "required list is missing or empty")
+        return ()
+    groups = []
+    for i, raw in enumerate(raw_groups):
+        f = _check_fields(raw, GROUP_FIELDS, rep, f"group {_entry_name(raw, 'id', i)}")
+        if f is not None:
+            groups.append(IndicatorGroup(**f))
+    ids = {g.id for g in groups}
+    for g in groups:
+        if g.score_with and (g.score_with not in ids or g.score_with == g.id):
+            rep.add(f"group {g.id}", "score_with", f"must name another group, got {g.score_with!r}")
+    for gid in sorted(_duplicates(g.id for g in groups)):
+        rep.add(f"group {gid}", "id", "duplicate group id")
+    return tuple(groups)
+
+
+def _check_set(doc: Any, name: str, rep: _Report, detectors: Mapping[str, Detector] | None,
+               service_ids: set[str] | None) -> IndicatorSet | None:
+    head = {"set", "edition", "unit", "groups", "weights_are_estimates"}
+    raw_items = _entries(doc, "indicators", rep, others=tuple(head))
+    if not isinstance(doc, dict):
+        return None
+    if doc.get("set") != name:
+        rep.add("", "set", f"must be {name!r} (the file's set), got {doc.get('set')!r}")
+    if doc.get("unit") not in UNITS:
+        rep.add("", "unit", f"must be one of {', '.join(UNITS)}; got {doc.get('unit')!r}")
+    edition = doc.get("edition")
+    if not isinstance(edition, int) or isinstance(edition, bool):
+        rep.add("", "edition", "must be the survey's year, e.g. 2024")
+    groups = _check_groups(doc, rep)
+    group_ids = {g.id for g in groups}
+    items = []
+    for i, raw in enumerate(raw_items):
+        entry = _entry_name(raw, "id", i)
+        f = _check_fields(raw, INDICATOR_FIELDS, rep, entry)
+        if f is None:
+            continue
+        ind = Indicator(**f)
+        where, problem = _judgement_problem(ind, detectors, service_ids)
+        if problem:
+            rep.add(entry, where, problem)
+        elif ind.group not in group_ids:
+            rep.add(entry, "group", f"unknown group {ind.group!r}")
+        else:
+            items.append(ind)
+    for iid in sorted(_duplicates(i.id for i in items)):
+        rep.add(iid, "id", "duplicate indicator id")
+    return IndicatorSet(name, edition if isinstance(edition, int) else 0, str(doc.get("unit")),
+                        groups, tuple(items), bool(doc.get("weights_are_estimates", False)))
+
+
+def _check_detectors(doc: Any, rep: _Report) -> tuple[dict[str, Detector], dict[str, Any]]:
+    if not isinstance(doc, dict) or not isinstance(doc.get("detectors"), dict):
+        rep.add("", "detectors", "a 'detectors' mapping (id: {kind, ...}) is required")
+        return {}, {}
+    for k in doc:
+        if k not in ("detectors", "search"):
+            rep.add("", str(k), "unknown top-level key")
+    search = _check_fields(doc.get("search"), SEARCH_FIELDS, rep, "search") or {}
+    found: dict[str, Detector] = {}
+    for did, raw in doc["detectors"].items():
+        kind = raw.get("kind") if isinstance(raw, dict) else None
+        if kind not in DETECTOR_PARAMS:
+            rep.add(str(did), "kind", f"must be one of {', '.join(DETECTOR_KINDS)}; got {kind!r}")
+            continue
+        spec: FieldSpec = {"kind": (_choice(DETECTOR_KINDS), True, None), **DETECTOR_PARAMS[kind]}
+        f = _check_fields(raw, spec, rep, str(did))
+        if f is None:
+            continue
+        if kind == "link" and not (f["text"] or f["href"]):
+            rep.add(str(did), "text", "a link detector needs `text` or `href` patterns")
+            continue
+        found[str(did)] = Detector(str(did), kind, {k: v for k, v in f.items() if k != "kind"})
+    return found, search
+
+
+def _build(rubric_dir: Path, service_ids: set[str] | None
+           ) -> tuple[Indicators | None, list[RubricError]]:
+    base = Path(rubric_dir) / INDICATORS_DIR
+    errors: list[RubricError] = []
+    if not base.is_dir():
+        return None, errors
+    det_rep = _Report(f"{INDICATORS_DIR}/{DETECTORS_FILE}", errors)
+    det_doc = _read_yaml(base / DETECTORS_FILE, det_rep)
+    detectors, search = _check_detectors(det_doc, det_rep) if det_doc is not None else ({}, {})
+    known = detectors if not errors else None  # cross-check only against a clean detectors file
+    sets: dict[str, IndicatorSet] = {}
+    for name, file in SET_FILES.items():
+        rep = _Report(f"{INDICATORS_DIR}/{file}", errors)
+        doc = _read_yaml(base / file, rep)
+        if doc is not None:
+            built = _check_set(doc, name, rep, known, service_ids)
+            if built is not None:
+                sets[name] = built
+    return (None if errors else Indicators(sets, detectors, search)), errors
+
+
+def check_indicators(rubric_dir: Path, service_ids: set[str] | None = None) -> list[RubricError]:
+    """Every problem in `rubric_dir/indicators/` (empty: valid or absent)."""
+    return _build(rubric_dir, service_ids)[1]
+
+
+def load_indicators(rubric_dir: Path, service_ids: set[str] | None = None) -> Indicators | None:
+    """The indicator sets, or None when the rubric has none; RubricError on the first problem."""
+    indicators, errors = _build(rubric_dir, service_ids)
+    if errors:
+        raise errors[0]
+    return indicators
