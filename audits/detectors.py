@@ -1,0 +1,234 @@
+"""Judging the UN survey's automatic features (rubrics/indicators/detectors.yaml) from stored
+pages and measurements: pure functions, no fetch.
+
+The crawler stores, per portal, the pages it searched (address, depth, HTML) and, for the
+browser- and network-level features, what it measured (HTTPS, width at 390 px, axe-core,
+the W3C checker). Findability as the UN counts it: a feature not found on the pages searched is
+`not_met` (`not_found`), and the pages searched are the evidence; a portal with no readable
+page is `cannot_test`, never `not_met`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from bs4 import BeautifulSoup, Comment
+
+from core.indicators import Detector
+from core.vocab import Reason, Verdict
+
+_DATE = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](20\d{2})\b")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page the crawler searched: where, how deep from the home page, and its HTML."""
+
+    url: str
+    depth: int
+    html: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    verdict: Verdict
+    reason: str = ""
+    detail: str = ""  # what was found, or how far the search went
+    urls: tuple[str, ...] = ()  # where it was found, or the pages searched
+
+    @property
+    def met(self) -> bool:
+        return self.verdict is Verdict.MET
+
+
+@dataclass(frozen=True)
+class Measures:
+    """Browser- and network-level measurements of one portal (None: not measured)."""
+
+    https_ok: bool | None = None  # answered over HTTPS with a certificate the browser accepts
+    http_redirects: bool | None = None  # plain HTTP sends the reader to HTTPS
+    scroll_width: int | None = None  # document width rendered at the detector's width
+    viewport_meta: bool | None = None
+    axe_violations: Mapping[str, int] | None = None  # impact -> number of violations
+    w3c_errors: Mapping[str, int] | None = None  # "markup" / "css" -> number of errors
+    failures: Mapping[str, str] = field(default_factory=dict)  # measure -> reason it failed
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form (đ -> d) so "Sơ đồ" matches "so do" and "SƠ ĐỒ"."""
+    text = unicodedata.normalize("NFD", text.casefold()).replace("đ", "d")
+    return unicodedata.normalize("NFC", "".join(c for c in text if not unicodedata.combining(c)))
+
+
+@lru_cache(maxsize=512)
+def _pattern(p: str) -> re.Pattern[str]:
+    return re.compile(fold(p))
+
+
+def _matches(patterns: Iterable[str], text: str) -> bool:
+    folded = fold(" ".join(text.split()))
+    return any(_pattern(p).search(folded) for p in patterns)
+
+
+@lru_cache(maxsize=256)
+def _soup(html: str) -> BeautifulSoup:
+    return BeautifulSoup(html, "html.parser")
+
+
+def _links(page: Page) -> Iterable[tuple[str, str]]:
+    for a in _soup(page.html).find_all("a"):
+        extra = [str(a.get("title") or ""), str(a.get("aria-label") or "")]
+        label = " ".join([a.get_text(" "), *extra])
+        yield label.strip(), str(a.get("href") or "")
+
+
+_HIDDEN = frozenset({"script", "style", "noscript", "template"})
+
+
+@lru_cache(maxsize=256)
+def _visible_text(html: str) -> str:
+    """What a reader sees: text outside scripts, styles and comments, folded, one space apart."""
+    parts = (str(s) for s in _soup(html).find_all(string=True)
+             if not isinstance(s, Comment) and (s.parent is None or s.parent.name not in _HIDDEN))
+    return fold(" ".join(" ".join(parts).split()))
+
+
+def _text(page: Page) -> str:
+    return _visible_text(page.html)
+
+
+def _searched(pages: Sequence[Page]) -> Finding:
+    depth = max(p.depth for p in pages)
+    return Finding(Verdict.NOT_MET, Reason.NOT_FOUND,
+                   f"{len(pages)} pages searched to depth {depth}", tuple(p.url for p in pages))
+
+
+def _first(pages: Sequence[Page], found: Any) -> Finding:
+    for page in sorted(pages, key=lambda p: p.depth):
+        what = found(page)
+        if what:
+            return Finding(Verdict.MET, "", str(what)[:200], (page.url,))
+    return _searched(pages)
+
+
+def _link(params: Mapping[str, Any], page: Page) -> str:
+    for label, href in _links(page):
+        if _matches(params.get("text", ()), label) or (
+                href and any(re.search(p, href, re.I) for p in params.get("href", ()))):
+            return label or href
+    return ""
+
+
+def _page_text(params: Mapping[str, Any], page: Page) -> str:
+    text = _text(page)
+    for p in params["text"]:
+        m = _pattern(p).search(text)
+        if m:
+            return m.group(0)
+    return ""
+
+
+def _form(params: Mapping[str, Any], page: Page) -> str:
+    names = {fold(n) for n in params["inputs"]}
+    for inp in _soup(page.html).find_all("input"):
+        kind = str(inp.get("type") or "text").lower()
+        if kind == "search" or (kind == "text" and fold(str(inp.get("name") or "")) in names):
+            return f"input {inp.get('name') or kind}"
+    return ""
+
+
+def _fresh(params: Mapping[str, Any], page: Page, run_day: date) -> str:
+    oldest = run_day - timedelta(days=int(params["max_age_days"]))
+    for d, m, y in _DATE.findall(_text(page)):
+        try:
+            seen = date(int(y), int(m), int(d))
+        except ValueError:
+            continue
+        if oldest <= seen <= run_day:
+            return seen.isoformat()
+    return ""
+
+
+def _domain(params: Mapping[str, Any], pages: Sequence[Page], unit_name: str) -> Finding:
+    home = min(pages, key=lambda p: p.depth)
+    host = urlsplit(home.url).hostname or ""
+    if not any(host.endswith(s) for s in params["suffixes"]):
+        return Finding(Verdict.NOT_MET, Reason.NOT_FOUND, f"host {host}", (home.url,))
+    if unit_name and fold(unit_name) not in _text(home):
+        return Finding(Verdict.NOT_MET, Reason.NOT_FOUND, f"{host}: the page does not name "
+                       f"{unit_name}", (home.url,))
+    return Finding(Verdict.MET, "", host, (home.url,))
+
+
+def judge_pages(detector: Detector, pages: Sequence[Page], *, run_at: datetime | date,
+                unit_name: str = "") -> Finding:
+    """A page-level feature (link, text, form, fresh, domain) over the pages searched."""
+    if not pages:
+        return Finding(Verdict.CANNOT_TEST, Reason.UNREADABLE, "no page of the portal was read")
+    p = detector.params
+    if detector.kind == "link":
+        return _first(pages, lambda page: _link(p, page))
+    if detector.kind == "text":
+        return _first(pages, lambda page: _page_text(p, page))
+    if detector.kind == "form":
+        return _first(pages, lambda page: _form(p, page))
+    if detector.kind == "fresh":
+        day = run_at.date() if isinstance(run_at, datetime) else run_at
+        return _first(pages, lambda page: _fresh(p, page, day))
+    if detector.kind == "domain":
+        return _domain(p, pages, unit_name)
+    raise ValueError(f"{detector.id}: kind {detector.kind!r} is judged from measures")
+
+
+def _untested(measure: str, m: Measures) -> Finding:
+    return Finding(Verdict.CANNOT_TEST, m.failures.get(measure) or Reason.INCOMPLETE,
+                   f"{measure} not measured")
+
+
+def judge_measures(detector: Detector, m: Measures) -> Finding:
+    """A browser- or network-level feature (https, responsive, axe, w3c) from its measures."""
+    p = detector.params
+    if detector.kind == "https":
+        if m.https_ok is None:
+            return _untested("https", m)
+        ok = m.https_ok and m.http_redirects is not False
+        why = "" if ok else ("no valid HTTPS" if not m.https_ok else "HTTP does not redirect")
+        return Finding(Verdict.MET if ok else Verdict.NOT_MET, "" if ok else Reason.NOT_FOUND, why)
+    if detector.kind == "responsive":
+        if m.scroll_width is None or m.viewport_meta is None:
+            return _untested("responsive", m)
+        ok = m.scroll_width <= int(p["width"]) and m.viewport_meta
+        detail = f"{m.scroll_width} px wide at {p['width']} px; viewport meta: {m.viewport_meta}"
+        return Finding(Verdict.MET if ok else Verdict.NOT_MET, "" if ok else Reason.NOT_FOUND,
+                       detail)
+    if detector.kind == "axe":
+        if m.axe_violations is None:
+            return _untested("axe", m)
+        bad = {k: v for k, v in m.axe_violations.items() if k in p["fail_impacts"] and v}
+        detail = ", ".join(f"{k}: {v}" for k, v in sorted(m.axe_violations.items()) if v)
+        return Finding(Verdict.NOT_MET if bad else Verdict.MET,
+                       Reason.NOT_FOUND if bad else "", detail or "no violations")
+    if detector.kind == "w3c":
+        errors = (m.w3c_errors or {}).get(p["check"])
+        if errors is None:
+            return _untested(f"w3c_{p['check']}", m)
+        return Finding(Verdict.MET if errors == 0 else Verdict.NOT_MET,
+                       "" if errors == 0 else Reason.NOT_FOUND, f"{errors} errors")
+    raise ValueError(f"{detector.id}: kind {detector.kind!r} is judged from pages")
+
+
+MEASURED_KINDS = frozenset({"https", "responsive", "axe", "w3c"})
+
+
+def judge(detector: Detector, pages: Sequence[Page], measures: Measures, *,
+          run_at: datetime | date, unit_name: str = "") -> Finding:
+    if detector.kind in MEASURED_KINDS:
+        return judge_measures(detector, measures)
+    return judge_pages(detector, pages, run_at=run_at, unit_name=unit_name)
