@@ -81,6 +81,8 @@ class IndicatorSet:
     groups: tuple[IndicatorGroup, ...]
     indicators: tuple[Indicator, ...]
     weights_are_estimates: bool = False
+    # the 20-service criterion that answers a `services` feature ("can one apply online?")
+    services_criterion: str = "level3_partial"
 
 
 @dataclass(frozen=True)
@@ -199,7 +201,7 @@ def _check_groups(doc: Any, rep: _Report) -> tuple[IndicatorGroup, ...]:
 
 def _check_set(doc: Any, name: str, rep: _Report, detectors: Mapping[str, Detector] | None,
                service_ids: set[str] | None) -> IndicatorSet | None:
-    head = {"set", "edition", "unit", "groups", "weights_are_estimates"}
+    head = {"set", "edition", "unit", "groups", "weights_are_estimates", "services_criterion"}
     raw_items = _entries(doc, "indicators", rep, others=tuple(head))
     if not isinstance(doc, dict):
         return None
@@ -228,8 +230,12 @@ def _check_set(doc: Any, name: str, rep: _Report, detectors: Mapping[str, Detect
             items.append(ind)
     for iid in sorted(_duplicates(i.id for i in items)):
         rep.add(iid, "id", "duplicate indicator id")
+    criterion = doc.get("services_criterion", "level3_partial")
+    if not isinstance(criterion, str) or not _SLUG.match(criterion):
+        rep.add("", "services_criterion", f"must be a criterion id, got {criterion!r}")
     return IndicatorSet(name, edition if isinstance(edition, int) else 0, str(doc.get("unit")),
-                        groups, tuple(items), bool(doc.get("weights_are_estimates", False)))
+                        groups, tuple(items), bool(doc.get("weights_are_estimates", False)),
+                        str(criterion))
 
 
 def _check_detectors(doc: Any, rep: _Report) -> tuple[dict[str, Detector], dict[str, Any]]:
