@@ -24,8 +24,9 @@ from app.cli_nightly import (
     rubric_test,
     verbose_option,
 )
-from app.jobs import DB_NAME, AuditResult, run_audit, run_demo
+from app.jobs import DB_NAME, DEFAULT_OUT, AuditResult, run_audit, run_demo
 from app.preflight import EXIT_INCOMPATIBLE, INCOMPATIBLE
+from app.review import review
 from app.standing_cli import standing
 from audits.coverage import CoverageConfigError
 from audits.scoring import ScoringConfigError
@@ -37,7 +38,6 @@ from replica.scenario import ScenarioError
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 DEFAULT_SCENARIO = PROJECT_DIR / "replica" / "scenarios" / "full.yaml"
-DEFAULT_OUT = PROJECT_DIR / "results"
 REAL_PORTAL = "https://dichvucong.gov.vn"
 
 out_option = click.option("--out", type=click.Path(file_okay=False, path_type=Path),
@@ -276,6 +276,7 @@ def _check_sources(r: object, catalogue: Path | None, office_rows: Path | None) 
 
 
 main.add_command(standing)
+main.add_command(review)
 main.add_command(nightly)
 main.add_command(rescore)
 main.add_command(diff)

@@ -26,6 +26,7 @@ from crawler.runner import crawl, discard_prestarted, launch, prestart
 from reports.report import write_reports
 
 DB_NAME = "audit.db"
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results"  # the project's results/
 LOGS_DIR = "logs"
 INTERRUPTED = "interrupted"  # run reason: a signal or a crawl child's crash stopped the crawl
 PROVINCIAL_NICE = 10  # the browser crawl's niceness beside the crawls of the national host

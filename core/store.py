@@ -449,6 +449,20 @@ def _m006_verdict_detail(db: sqlite_utils.Database) -> None:
 MIGRATIONS.append(("006_verdict_detail", _m006_verdict_detail))
 
 
+def _m007_review_answers(db: sqlite_utils.Database) -> None:
+    """The UN survey's review indicators (issue 18): each assessor's answer, and the page it
+    cites by hash, so an answer holds until that page changes (core/reviews.py)."""
+    db["review_answers"].create(
+        {"id": int, "indicator_set": str, "unit_code": str, "indicator_id": str,
+         "assessor": str, "answer": str, "comment": str, "cited_url": str, "cited_sha256": str,
+         "answered_at": str, "source": str},
+        pk="id")
+    db["review_answers"].create_index(["indicator_set", "unit_code", "indicator_id"])
+
+
+MIGRATIONS.append(("007_review_answers", _m007_review_answers))
+
+
 def run_reason(run: dict[str, Any] | None) -> str:
     """Why a run is incomplete, as a reason key (`interrupted`, `no_coverage`, ...): the note's
     first word before ":" (app/jobs.py writes notes that way); "" for a complete run."""
