@@ -30,6 +30,8 @@ from replica.scenario import load_scenario
 from replica.server import ReplicaServer
 from replica.truth import expected_verdicts
 
+pytestmark = pytest.mark.slow
+
 PROJECT = Path(__file__).resolve().parents[1]
 SMALL = PROJECT / "replica" / "scenarios" / "small.yaml"
 DEADLINE = 120.0
