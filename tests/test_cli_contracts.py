@@ -190,6 +190,7 @@ def unprivileged(args: list[str]) -> subprocess.CompletedProcess:
                           env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
 
 
+@pytest.mark.slow  # CLI processes
 def test_report_and_history_work_on_a_read_only_database(two_runs: Path,
                                                          shared_tmp: Path) -> None:
     ro = shared_tmp / "ro"
