@@ -1,16 +1,22 @@
 """The docs follow the code: the README's option tables match every command's `--help`, and
 docs/ARCHITECTURE.md's module table lists every module of the packages. Adding an option or a
-module means adding its line; these tests name what is missing or stale."""
+module means adding its line; these tests name what is missing or stale. Also: the guard that
+keeps crawls and Chromium out of tests without the `slow` / `browser` markers (README
+"Testing")."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import click
+import pytest
 
 from app.cli import main
+from tests.conftest import starts_a_crawl
 
 PROJECT = Path(__file__).resolve().parents[1]
 README = PROJECT / "README.md"
@@ -107,3 +113,38 @@ def test_the_checks_see_the_tables() -> None:
     """The parsers above find what they check (a renamed heading would make both tests pass)."""
     assert {"dvc-audit demo", "dvc-audit rubric check"} <= set(readme_tables())
     assert {"core/vocab.py", "app/cli.py"} <= set(architecture_table())
+
+
+# -- the markers' guard (tests/conftest.py) -------------------------------------------------------
+
+
+def test_an_unmarked_test_cannot_start_a_crawl_process() -> None:
+    """This test has no `slow` marker: the guard stops the crawl before any process starts."""
+    with pytest.raises(pytest.fail.Exception, match="mark it @pytest.mark.slow"):
+        subprocess.Popen([sys.executable, "-m", "crawler.runner", "--help"])
+    with pytest.raises(pytest.fail.Exception, match="mark it @pytest.mark.slow"):
+        subprocess.run([sys.executable, "-m", "app.cli", "demo", "--help"], check=False)
+    done = subprocess.run([sys.executable, "-c", "pass"], check=False)  # others start as ever
+    assert done.returncode == 0
+
+
+def test_an_unmarked_test_cannot_start_chromium() -> None:
+    from playwright.sync_api import BrowserType
+
+    with pytest.raises(pytest.fail.Exception, match="mark it @pytest.mark.browser"):
+        BrowserType.launch(None)  # type: ignore[arg-type]  # stopped before it uses self
+
+
+@pytest.mark.parametrize(("argv", "crawls"), [
+    (["python", "-m", "crawler.runner", "--spider", "national"], True),
+    (["python", "-m", "app.cli", "nightly", "--scenario", "x.yaml"], True),
+    ([".venv/bin/dvc-audit", "run", "--base", "http://127.0.0.1:9"], True),
+    (["uv", "run", "dvc-audit", "report", "--db", "a.db"], False),
+    (["python", "-m", "app.cli", "history", "--json"], False),
+    (["python", "-m", "replica", "serve", "--scenario", "x.yaml"], False),
+    (["python", "-c", "from scrapy.crawler import CrawlerProcess"], True),
+    (["python", "-c", "import time; time.sleep(1)"], False),
+    ("python -m crawler.runner --spider national", True),
+])
+def test_what_counts_as_starting_a_crawl(argv: object, crawls: bool) -> None:
+    assert starts_a_crawl(argv) is crawls
