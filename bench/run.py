@@ -43,15 +43,15 @@ HTTP caches the first run left are revalidated, never trusted blindly):
   without asking, only what failed is asked again. Its ratio to the first run, the answers and
   portals it reused, and whether the verdict totals are the same.
 
-Then, beside the full scenario, the real-scale scenario (`--scales`, default 1,3,10; README
-"Performance at real scale"): every province's real number of wards (replica/data/wards.yaml),
-times each factor, so a ward-level procedure has thousands of office rows (x1: 20,469 office rows
-in all; the full scenario has 1,148) and its office list pages. One first run per factor, each in
-its own output directory and replica, and a table of how the rows, wall time, politeness floor,
-peak PSS and database size (audit.db with its WAL) grow with the factor. `--real-only` skips the
-full scenario's runs; `--scales ""` skips the real-scale ones.
+Then, beside the full scenario, the real-scale scenario (`--scales`, default 1,3,10;
+docs/PERFORMANCE.md "Performance at real scale"): every province's real number of wards
+(replica/data/wards.yaml), times each factor, so a ward-level procedure has thousands of office rows
+(x1: 20,469 office rows in all; the full scenario has 1,148) and its office list pages. One first
+run per factor, each in its own output directory and replica, and a table of how the rows, wall
+time, politeness floor, peak PSS and database size (audit.db with its WAL) grow with the factor.
+`--real-only` skips the full scenario's runs; `--scales ""` skips the real-scale ones.
 
-Not a test: numbers depend on the machine; record them in the README's performance section.
+Not a test: numbers depend on the machine; record them in docs/PERFORMANCE.md.
 """
 
 from __future__ import annotations

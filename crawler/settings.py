@@ -76,7 +76,7 @@ LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
-# --- Conditional requests (crawler/httpcache.py; README "Performance") ----------------------
+# --- Conditional requests (crawler/httpcache.py; docs/PERFORMANCE.md) -----------------------
 # Plain-HTTP pages that came with a validator (ETag / Last-Modified) are kept beside the results
 # database (crawler.runner sets HTTPCACHE_DIR to <DVC_DB's directory>/httpcache) and asked for
 # again with If-None-Match / If-Modified-Since on every run: a 304 is the portal saying nothing
@@ -99,7 +99,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.httpcache.RevalidatingCacheMiddleware": 960,
 }
 
-# --- Start-up (README "Performance") ---------------------------------------------------------
+# --- Start-up (docs/PERFORMANCE.md) ----------------------------------------------------------
 # Scrapy's remote-control extension imports aiohttp's web server as soon as it is loaded, even
 # when it is not enabled: seconds of every crawl process's start-up for nothing.
 EXTENSIONS = {"scrapy.extensions.remote_control.RemoteControl": None}

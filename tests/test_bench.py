@@ -8,6 +8,8 @@ import sys
 import time
 from types import SimpleNamespace
 
+import pytest
+
 from bench.run import floor_seconds, tree_memory
 from crawler import runner
 
@@ -42,6 +44,7 @@ def test_floor_is_the_longer_chain_of_paced_requests():
     assert max(chains.values()) == chains["seeding + busiest portal"] == 7.0
 
 
+@pytest.mark.slow
 def test_a_prestarted_crawl_that_is_not_needed_sends_nothing(tmp_path):
     args = ("national", "http://127.0.0.1:9", tmp_path / "audit.db", 1)
     runner.prestart(*args, quiet=True)

@@ -29,6 +29,8 @@ def full_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return out, proc.stdout
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_demo_on_the_full_scenario_prints_where_results_are(full_demo: tuple[Path, str]) -> None:
     out, stdout = full_demo
     for name in ("report.html", "verdicts.csv", "audit.db"):
@@ -37,6 +39,8 @@ def test_demo_on_the_full_scenario_prints_where_results_are(full_demo: tuple[Pat
     assert "complete" in stdout
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_demo_full_scenario_verdicts_equal_the_truth(full_demo: tuple[Path, str]) -> None:
     out, _ = full_demo
     db = store.open_db(out / "audit.db")
@@ -47,6 +51,8 @@ def test_demo_full_scenario_verdicts_equal_the_truth(full_demo: tuple[Path, str]
     assert got == truth
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_demo_report_opens_in_chromium(full_demo: tuple[Path, str], tmp_path: Path) -> None:
     out, _ = full_demo
     facts = render((out / "report.html").as_uri(), tmp_path / "full.png")
@@ -58,6 +64,8 @@ def test_demo_report_opens_in_chromium(full_demo: tuple[Path, str], tmp_path: Pa
     assert "Ma trận đơn vị × dịch vụ" in facts["text"]
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_report_renders_a_stored_run_without_crawling(full_demo: tuple[Path, str],
                                                       tmp_path: Path) -> None:
     out, _ = full_demo
@@ -102,6 +110,8 @@ def test_demo_rejects_a_missing_scenario(tmp_path: Path) -> None:
     assert result.exit_code != 0 and "does not exist" in result.output
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_run_uses_the_same_code_path_against_any_base(replica, tmp_path: Path) -> None:
     server = replica(PROJECT / "replica" / "scenarios" / "small.yaml")
     result = CliRunner().invoke(main, ["run", "--base", server.base_url, "--contact",

@@ -190,6 +190,7 @@ def unprivileged(args: list[str]) -> subprocess.CompletedProcess:
                           env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
 
 
+@pytest.mark.slow  # CLI processes
 def test_report_and_history_work_on_a_read_only_database(two_runs: Path,
                                                          shared_tmp: Path) -> None:
     ro = shared_tmp / "ro"
@@ -220,6 +221,7 @@ def test_report_and_history_work_on_a_read_only_database(two_runs: Path,
     assert sorted(p.name for p in ro.iterdir()) == ["audit.db"]
 
 
+@pytest.mark.slow  # `demo` in a process of its own
 def test_a_read_only_output_folder_is_one_line(two_runs: Path, shared_tmp: Path) -> None:
     out = shared_tmp / "locked"
     out.mkdir()

@@ -57,6 +57,7 @@ def test_bad_coverage_settings_name_the_field(tmp_path: Path) -> None:
         coverage.load_coverage(tmp_path)
 
 
+@pytest.mark.slow  # the full scenario's reports (fixture)
 def test_a_unit_with_little_evidence_is_not_ranked(full_report: dict) -> None:
     rows, limit = full_report["rows"], full_report["threshold"].rank_min_tested
     shares = coverage.shares_by_unit(rows)
@@ -78,6 +79,7 @@ def test_a_unit_with_little_evidence_is_not_ranked(full_report: dict) -> None:
         assert re.fullmatch(r"\d+/\d+", re.search(r'id="unit-rank">([^<]+)<', en)[1])
 
 
+@pytest.mark.slow  # the full scenario's reports (fixture)
 def test_scores_and_groups_show_their_coverage(full_report: dict) -> None:
     page = (full_report["out"] / "report.en.html").read_text(encoding="utf-8")
     table = page[page.index('id="scores-table"'):page.index("</table>",
@@ -112,6 +114,7 @@ def test_the_gate_of_a_run() -> None:
     assert coverage.gate([ok], [{"verdict": "not_applicable"}], 0.5) is None
 
 
+@pytest.mark.slow  # the full scenario's reports (fixture)
 def test_exports_leave_unranked_units_without_a_rank(full_report: dict) -> None:
     """scores.csv carries every unit's coverage; a unit too little tested has no rank there
     either (the CSV is what staff sort in Excel)."""

@@ -25,6 +25,8 @@ from core.rubric import load_rubric
 from replica.scenario import load_scenario
 from replica.truth import expected_verdicts
 
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
 PROJECT = Path(__file__).resolve().parents[1]
 SMALL = PROJECT / "replica" / "scenarios" / "small.yaml"
 DEADLINE = 120.0  # seconds; a small audit takes ~30 s on 2 cores

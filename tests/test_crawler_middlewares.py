@@ -113,6 +113,7 @@ def crawl(srv: Server, n: int, **overrides: object) -> list[dict]:
     return json.loads(line[len("RESULT "):])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", ["403"], indirect=True)
 def test_host_stopped_after_consecutive_blocks(server: Server) -> None:
     out = crawl(server, 20, DVC_HOST_BLOCK_LIMIT=5)
@@ -125,6 +126,7 @@ def test_host_stopped_after_consecutive_blocks(server: Server) -> None:
     assert stop["data"]["last_reason"] == "http_403"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", ["403"], indirect=True)
 def test_no_retry_for_403(server: Server) -> None:
     out = crawl(server, 3, DVC_HOST_BLOCK_LIMIT=100, RETRY_TIMES=3)
@@ -132,6 +134,7 @@ def test_no_retry_for_403(server: Server) -> None:
     assert {x["reason"] for x in out if x["kind"] == "failed"} == {"blocked"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", ["429"], indirect=True)
 def test_backoff_honours_retry_after(server: Server) -> None:
     out = crawl(server, 2, RETRY_TIMES=2, DVC_RETRY_BACKOFF=0.1, DVC_RETRY_BACKOFF_MAX=5)

@@ -23,6 +23,8 @@ from replica.server import ReplicaServer
 from replica.truth import expected_details, expected_findings, expected_verdicts
 from tests.browser import render
 
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
 PROJECT = Path(__file__).resolve().parents[1]
 SMALL = PROJECT / "replica" / "scenarios" / "small.yaml"
 FULL = PROJECT / "replica" / "scenarios" / "full.yaml"
@@ -133,7 +135,6 @@ def test_portal_evidence_explains_the_verdicts(small: tuple[AuditResult, list]) 
     assert any(evidence[i]["kind"] == "national_page" for i in shown)  # how the page shows it
 
 
-@pytest.mark.slow
 def test_full_scenario_all_families_verdicts_and_findings(tmp_path: Path) -> None:
     result, log = audit(tmp_path, FULL)
     scenario, rubric = load_scenario(FULL), load_rubric()

@@ -19,6 +19,8 @@ from core.rubric import load_rubric
 from replica.scenario import FAULT_KINDS, load_scenario
 from replica.truth import expected_verdicts
 
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
 PROJECT = Path(__file__).resolve().parents[1]
 FAULTS = PROJECT / "replica" / "scenarios" / "faults.yaml"
 RETRY_TIMES = 1  # the loopback profile's

@@ -264,6 +264,7 @@ def test_real_run_cli_names_a_bad_portal_list_before_crawling(
     one_line_error(result, f"{path}: portals[0].url: not an http(s) URL")
 
 
+@pytest.mark.slow
 def test_crawl_process_names_a_bad_portal_list(tmp_path: Path) -> None:
     """`python -m crawler.runner --set DVC_PORTAL_FILE=...` (the setting's only way in): one line
     and exit 2 from the provincial spider's process, not a traceback in its log."""

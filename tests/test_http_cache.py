@@ -186,6 +186,8 @@ def _evidence(result: Any, kinds: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     return store.load_evidence(store.open_db(result.db_path), result.run_id, kinds)
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_a_rerun_inside_the_window_gives_the_same_verdicts(reruns):
     first, reusing = reruns["first"][0], reruns["reusing"][0]
     assert first.status == reusing.status == "complete"
@@ -193,6 +195,8 @@ def test_a_rerun_inside_the_window_gives_the_same_verdicts(reruns):
     assert ("cannot_test", "refused") in set(_verdicts(first).values())  # faults are in it
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_a_rerun_inside_the_window_asks_only_what_could_not_be_read(reruns):
     asked_first, asked_again = reruns["first"][1], reruns["reusing"][1]
     api = [r for r in asked_first if r.path.startswith("/api/")]
@@ -210,6 +214,8 @@ def test_a_rerun_inside_the_window_asks_only_what_could_not_be_read(reruns):
     assert down and "reused_from" not in down[0]["data"]
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_reused_observations_keep_their_time_and_say_where_they_come_from(reruns, tmp_path):
     first, reusing = reruns["first"][0], reruns["reusing"][0]
     db = store.open_db(first.db_path)
@@ -229,6 +235,8 @@ def test_reused_observations_keep_their_time_and_say_where_they_come_from(reruns
     assert shown in reports["html"].read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_with_no_window_every_page_is_asked_again(reruns):
     asked_first, (result, asked) = reruns["first"][1], reruns["asking"]
     api = [r for r in asked if r.path.startswith("/api/")]

@@ -85,6 +85,7 @@ def test_plain_http_sees_only_the_challenge(replica):
         assert fp.needs_js and "js_challenge" in fp.signals
 
 
+@pytest.mark.browser
 def test_replica_page_parses_like_the_real_one(replica, tmp_path: Path):
     """A browser runs the challenge (script, cookie, reload); the page then reads like the real
     captures, and its chooser lists the offices that hand off online."""

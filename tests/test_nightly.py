@@ -76,6 +76,8 @@ def three_nights(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"out": out, "second": second, "outputs": outputs}
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_diff_lists_exactly_the_cells_that_differ(three_nights: dict) -> None:
     before, after = truth(SMALL), truth(three_nights["second"])
     differ = {k for k in before if before[k][0] != after[k][0]}
@@ -94,6 +96,8 @@ def test_diff_lists_exactly_the_cells_that_differ(three_nights: dict) -> None:
     assert blocked and set(blocked.values()) == {history.UNTESTED}
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_nightly_prints_what_regressed_and_improved(three_nights: dict) -> None:
     first, second, _ = three_nights["outputs"]
     assert "first complete run" in first
@@ -105,6 +109,8 @@ def test_nightly_prints_what_regressed_and_improved(three_nights: dict) -> None:
     assert "could not be tested" in second and "stale" in second
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_stale_keeps_the_last_known_value_with_its_age(three_nights: dict) -> None:
     db = store.open_db(three_nights["out"] / "audit.db")
     version = load_rubric().version
@@ -116,6 +122,8 @@ def test_stale_keeps_the_last_known_value_with_its_age(three_nights: dict) -> No
     assert all(s["last_verdict"] in ("met", "not_met") for s in stale.values())
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_a_cell_that_flips_back_is_flapping_not_a_regression(three_nights: dict) -> None:
     out = three_nights["out"]
     db = store.open_db(out / "audit.db")
@@ -133,6 +141,8 @@ def test_a_cell_that_flips_back_is_flapping_not_a_regression(three_nights: dict)
         trend.output
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_diff_fail_on_gives_ci_an_exit_code(three_nights: dict) -> None:
     out = str(three_nights["out"])
     assert cli("diff", "1", "2", "--out", out).exit_code == 0
@@ -152,6 +162,8 @@ def test_diff_fail_on_gives_ci_an_exit_code(three_nights: dict) -> None:
     assert as_json["counts"]["regression"] >= 1 and as_json["counts"]["improvement"] >= 1
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_history_snapshots_and_datasette_metadata(three_nights: dict) -> None:
     out = three_nights["out"]
     runs = cli("history", "--out", str(out)).output
@@ -184,6 +196,8 @@ def test_a_second_nightly_is_refused_while_one_holds_the_lock(tmp_path: Path) ->
     assert not (tmp_path / "audit.db").exists()
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_an_interrupted_crawl_resumes_and_only_then_counts(tmp_path: Path) -> None:
     scenario = load_scenario(SMALL)
     quiet: dict = dict(echo=lambda _: None, quiet=True)
@@ -217,6 +231,8 @@ def test_an_interrupted_crawl_resumes_and_only_then_counts(tmp_path: Path) -> No
     assert not nightly.jobdir_for(tmp_path, first.run_id).exists()
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_a_crawl_that_cannot_resume_stays_incomplete(tmp_path: Path) -> None:
     quiet: dict = dict(echo=lambda _: None, quiet=True)
     with ReplicaServer(load_scenario(SMALL)) as server:
@@ -242,6 +258,8 @@ def test_a_nightly_left_running_by_a_dead_process_is_marked_incomplete(tmp_path:
     assert run["status"] == "incomplete" and "abandoned" in run["note"]
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_sigterm_stops_the_crawl_gracefully_and_leaves_it_resumable(tmp_path: Path) -> None:
     """What systemd does on `systemctl stop` (KillMode=mixed): SIGTERM to dvc-audit only."""
     full = PROJECT / "replica" / "scenarios" / "full.yaml"

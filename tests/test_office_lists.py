@@ -179,6 +179,7 @@ def office_bodies(log: list, fid: str) -> list[dict[str, Any]]:
     return [r.json() for r in log if r.path == API["offices"] and r.json()["formalityId"] == fid]
 
 
+@pytest.mark.slow
 def test_lists_per_target_type_merged_and_paged_down(tmp_path: Path) -> None:
     scenario = load_scenario(SCENARIO)
     result, log = audit(tmp_path, scenario)
@@ -206,6 +207,7 @@ def test_lists_per_target_type_merged_and_paged_down(tmp_path: Path) -> None:
     assert result.status == "complete"
 
 
+@pytest.mark.slow
 def test_an_ignored_filter_is_never_evidence(tmp_path: Path) -> None:
     base = load_scenario(SCENARIO)
     scenario = dataclasses.replace(base, national=dataclasses.replace(

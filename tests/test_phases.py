@@ -75,6 +75,7 @@ def test_stats_of_crawls_ending_together_are_all_kept(tmp_path: Path) -> None:
                      "index766": {"item_scraped_count": 2}}
 
 
+@pytest.mark.slow
 def test_provincial_crawl_holds_its_evidence_until_seeded_and_waits_for_the_national_host(
         replica, tmp_path: Path) -> None:
     srv = replica(SMALL, fresh=True)
@@ -175,6 +176,7 @@ def test_seeding_labels_a_shared_system_with_its_hand_offs() -> None:
     assert "handoffs" not in later  # on the home page only
 
 
+@pytest.mark.slow
 def test_national_crawl_asks_every_office_list_before_any_detail(replica, tmp_path: Path) -> None:
     """One request at a time on the host: the office lists (the provincial crawl's seeds) are
     all asked before any detail, by request priority."""
@@ -198,6 +200,7 @@ def office_row(url: str, office_code: str, citizen_url: str) -> dict[str, Any]:
             "data": {"office_code": office_code, "citizen_url": citizen_url}}
 
 
+@pytest.mark.slow
 def test_a_host_that_turns_out_shared_is_kept_as_a_system(replica, tmp_path: Path) -> None:
     """Visited as Hà Nội's portal as soon as one office row hands off to it; once a Cao Bằng
     office hands off to it too, it is a shared system, not a province's portal: its evidence is
@@ -228,6 +231,7 @@ def test_a_host_that_turns_out_shared_is_kept_as_a_system(replica, tmp_path: Pat
     assert home["data"]["system"]["family"] == "eform"
 
 
+@pytest.mark.slow
 def test_a_crawl_launched_beside_others_stops_when_asked(replica, tmp_path: Path) -> None:
     srv = replica(SMALL, fresh=True)
     db = store.open_db(tmp_path / "audit.db")

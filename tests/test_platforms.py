@@ -155,6 +155,7 @@ def test_igate_without_a_browser_yields_nothing(srv):
     assert config["realm"] == "digo"
 
 
+@pytest.mark.browser
 def test_igate_with_a_browser_yields_the_facts(srv):
     from playwright.sync_api import sync_playwright
 

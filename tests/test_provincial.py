@@ -50,6 +50,7 @@ def facts(evidence: list[dict], kind: str) -> list[dict]:
     return [e for e in evidence if e["kind"] == kind]
 
 
+@pytest.mark.slow
 def test_js_only_family_without_a_browser_yields_nothing(srv, tmp_path: Path):
     evidence, stats = crawl_portals(srv, tmp_path, ["79"], DVC_BROWSER=False)
     (portal,) = facts(evidence, "portal")
@@ -66,6 +67,7 @@ def test_js_only_family_without_a_browser_yields_nothing(srv, tmp_path: Path):
         assert verdicts[("building_permit", criterion)] == ("cannot_test", "needs_browser")
 
 
+@pytest.mark.slow
 def test_no_chromium_is_no_browser_never_not_met(srv, tmp_path: Path):
     evidence, _ = crawl_portals(srv, tmp_path, ["79", "46"],
                                 DVC_AUDIT_CHROMIUM=str(tmp_path / "no-such-chromium"))
@@ -74,6 +76,8 @@ def test_no_chromium_is_no_browser_never_not_met(srv, tmp_path: Path):
     assert lists["46"]["outcome"] == "ok"  # server-rendered portals need no browser
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_js_only_family_with_a_browser_yields_the_facts(with_browser):
     evidence, _, _, _ = with_browser
     igate = [e for e in evidence if e["data"].get("units") == ["79"]]
@@ -95,6 +99,8 @@ def test_js_only_family_with_a_browser_yields_the_facts(with_browser):
     assert login["data"]["national"] and login["data"]["realm"] == "digo"
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_evidence_keeps_hashes_excerpts_and_screenshots(with_browser):
     evidence, _, out, _ = with_browser
     db = store.open_db(out / "audit.db")
@@ -114,6 +120,8 @@ def test_evidence_keeps_hashes_excerpts_and_screenshots(with_browser):
             assert e["sha256"] == e["html_sha256"] and not e["screenshot"]
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_browser_hygiene(with_browser):
     _, stats, _, log = with_browser
     assert stats["playwright/context_count"] == 1  # one context: the one JavaScript portal

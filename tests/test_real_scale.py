@@ -90,6 +90,7 @@ def test_real_scale_scenario_is_generated_and_fresh(rubric):
         "generate --real-scale --out replica/scenarios/real_scale.yaml`")
 
 
+@pytest.mark.slow  # 20,469 office rows
 def test_real_scale_has_the_real_wards_and_catalogue(rubric):
     scenario = load_scenario(REAL_SCALE)
     counts = load_ward_counts()
@@ -104,6 +105,7 @@ def test_real_scale_has_the_real_wards_and_catalogue(rubric):
         assert sum(per_procedure) > 20_000 and max(per_procedure) > 2_000  # 10+ pages
 
 
+@pytest.mark.slow  # 20,469 office rows
 def test_real_scale_truth_is_the_full_scenarios(rubric):
     """Scaling changes how many offices list a procedure, never which states exist. The level
     criteria are judged by the share of a province's offices (coverage_threshold), and more

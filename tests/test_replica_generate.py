@@ -29,6 +29,7 @@ def full():
     return load_scenario(FULL)
 
 
+@pytest.mark.slow  # generates the full scenario twice
 def test_generate_is_deterministic(tmp_path):
     outs = []
     for name in ("a.yaml", "b.yaml"):

@@ -112,6 +112,7 @@ def test_catalogue_rows_have_the_real_keys(small):
                         item["id"])
 
 
+@pytest.mark.slow  # pages the whole catalogue
 def test_catalogue_pages_every_item_once_in_id_order(replica):
     srv = replica(FULL)
     items, total, pages = page_all(srv, API_CATALOGUE, {"q": ""})

@@ -100,6 +100,7 @@ def test_spider_parsers_on_the_portal_shapes() -> None:
     assert metric["score"] == 4.0 and metric["max_score"] == 18.0
 
 
+@pytest.mark.slow
 def test_blocked_reporting_api_is_recorded_as_could_not_fetch(tmp_path: Path) -> None:
     db, run_id = make_run(tmp_path / "audit.db")
     with ReplicaServer(scenario_with({"blocked": True})) as server:

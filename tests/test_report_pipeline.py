@@ -24,6 +24,8 @@ from reports.report import build_model
 from tests.browser import render
 from tests.test_exports import check_xlsx_against_csv
 
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
 PROJECT = Path(__file__).resolve().parents[1]
 SMALL = PROJECT / "replica" / "scenarios" / "small.yaml"
 UN_2024 = PROJECT.parent / "shared" / "research" / "un" / "EGOV_DATA_2024_renamed_headers.csv"

@@ -20,6 +20,8 @@ from core.rubric import RUBRIC_DIR, load_rubric
 from replica.scenario import load_scenario
 from replica.server import ReplicaServer
 
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
 PROJECT = Path(__file__).resolve().parents[1]
 SMALL = PROJECT / "replica" / "scenarios" / "small.yaml"
 OLD = load_rubric().version

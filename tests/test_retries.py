@@ -181,6 +181,7 @@ def redirecting() -> Iterator[Redirecting]:
     srv.httpd.shutdown()
 
 
+@pytest.mark.slow
 def test_retries_count_per_url_across_redirects(redirecting: Redirecting) -> None:
     out = crawl(redirecting, 2, RETRY_TIMES=1, DVC_RETRY_BACKOFF=0.05)
     assert sorted(x["url"].rsplit("/", 2)[1] for x in out if x["kind"] == "ok") == ["q", "q"]
@@ -271,7 +272,7 @@ def test_every_verdict_equals_the_truth(audit: dict[str, Any]) -> None:
 
 # Busy processes per core. Neither 1 nor 2 made the crawler before issue 15 differ from the truth
 # on the small scenario here (its portals render fast): a guard; the full scenario under load is
-# the benchmark's (bench/run.py, README "Under load").
+# the benchmark's (bench/run.py, docs/PERFORMANCE.md "Under load").
 LOAD_PER_CORE = 2
 
 

@@ -26,6 +26,7 @@ def copy_rubric(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.mark.slow  # every rule case
 def test_shipped_rubric_passes_every_case() -> None:
     result = rubric_test()
     assert result.exit_code == 0, result.output
@@ -46,6 +47,7 @@ def test_every_criterion_has_cases_for_its_reachable_verdicts() -> None:
                                                                     "cannot_test"}
 
 
+@pytest.mark.slow  # every rule case
 def test_a_broken_rule_in_the_code_fails_with_rule_case_expected_got(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # level4_full accidentally rewritten as "at least PARTIAL"
@@ -58,6 +60,7 @@ def test_a_broken_rule_in_the_code_fails_with_rule_case_expected_got(
     assert fails and all(line.startswith("FAIL rule level4_full,") for line in fails)
 
 
+@pytest.mark.slow  # every rule case
 def test_a_broken_rule_in_the_rubric_fails(tmp_path: Path) -> None:
     rubric_dir = copy_rubric(tmp_path)
     path = rubric_dir / "rubric.yaml"
@@ -73,6 +76,7 @@ def test_a_broken_rule_in_the_rubric_fails(tmp_path: Path) -> None:
             in result.output)
 
 
+@pytest.mark.slow  # every rule case
 def test_a_criterion_without_cases_fails(tmp_path: Path) -> None:
     rubric_dir = copy_rubric(tmp_path)
     (rubric_dir / "cases" / "national_sso.yaml").unlink()

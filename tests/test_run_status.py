@@ -30,6 +30,8 @@ from replica.scenario import load_scenario
 from replica.server import ReplicaServer
 from replica.truth import expected_verdicts
 
+pytestmark = pytest.mark.slow
+
 PROJECT = Path(__file__).resolve().parents[1]
 SMALL = PROJECT / "replica" / "scenarios" / "small.yaml"
 DEADLINE = 120.0
@@ -142,6 +144,7 @@ NIGHTLY = textwrap.dedent("""
 """)
 
 
+@pytest.mark.browser  # the small scenario's iGate portals, read whole
 def test_ctrl_c_of_a_nightly_is_resumed_by_the_next(tmp_path: Path) -> None:
     """The nightly job of the same replica (a --scenario nightly gets new ports each start,
     so it would be another target): Ctrl-C, then the next nightly finishes the run."""
@@ -289,6 +292,7 @@ def run_on_pty(args: list[str], timeout: float = DEADLINE) -> tuple[int, str]:
     return proc.returncode, b"".join(chunks).decode("utf-8", errors="replace")
 
 
+@pytest.mark.browser  # the small scenario's iGate portals, read whole
 def test_progress_on_a_terminal_and_plain_lines_elsewhere(tmp_path: Path) -> None:
     code, screen = run_on_pty(["demo", "--scenario", str(SMALL), "--out",
                                str(tmp_path / "tty")])

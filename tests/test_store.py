@@ -63,6 +63,7 @@ def _open_each(paths: list[str], together: Any) -> None:
         store.open_db(path).conn.close()
 
 
+@pytest.mark.slow  # 20 databases, 4 processes
 def test_processes_opening_a_new_database_at_once_migrate_it_once(tmp_path: Path) -> None:
     """A report or a test opening the results while the nightly job creates them: each opener
     either migrates or waits for the one that does (the second used to fail half way through,

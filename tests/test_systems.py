@@ -22,6 +22,8 @@ from replica.scenario import load_scenario
 from replica.server import ReplicaServer
 from replica.truth import expected_findings, expected_verdicts
 
+pytestmark = pytest.mark.slow
+
 PROJECT = Path(__file__).resolve().parents[1]
 SYSTEMS = PROJECT / "replica" / "scenarios" / "systems.yaml"
 Key = tuple[str, str, str]

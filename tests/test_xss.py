@@ -24,6 +24,8 @@ from replica.server import ReplicaServer
 from reports.exports import defuse
 from tests.browser import chromium_page
 
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
 PROJECT = Path(__file__).resolve().parents[1]
 SMALL = PROJECT / "replica" / "scenarios" / "small.yaml"
 XSS = ("<script>window.__xss=1;document.title='pwned'</script>"
