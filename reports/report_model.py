@@ -291,7 +291,8 @@ def _unit_page(unit: Unit, model: ReportModel, own: list[scoring.VerdictRow],
         for g in scoring.gaps_by_gain(own, model.weights, unit.code, model.config, peers):
             gaps.append(GapItem(unit, rubric.service(g.service_id),
                                 rubric.criterion(g.criterion_id), g.reason, g))
-        all_closed = scoring.all_gaps_closed(unit.code, peers, model.config)
+        if score.share is not None:  # gaps of weight 0 only: nothing to compare
+            all_closed = scoring.all_gaps_closed(unit.code, peers, model.config)
     ks = model.board.kinds.get(unit.kind)
     return UnitPage(unit, score, len(ks.ranked) if ks else 0, services, not_delivered, gaps,
                     all_closed, cannot)
