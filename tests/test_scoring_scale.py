@@ -206,21 +206,24 @@ def ward_level_rows(rng: random.Random, services: list[str],
     criterion: most services delivered, some not (not_applicable), some cells that could not
     be tested, levels met less often than being listed."""
     rows = []
+    rand = rng.random
     for u in range(UNITS):
         kind = "agency" if u < AGENCIES else "province"
         code = f"{kind[0].upper()}{u:05d}"
-        skill = rng.random()
+        name, skill = f"Unit {code}", rand()
+        odds = [skill * (1 - 0.1 * i) for i in range(len(criteria))]  # levels met less often
         for s in services:
-            delivered = rng.random() < 0.8
-            for i, c in enumerate(criteria):
+            delivered = rand() < 0.8
+            for c, p in zip(criteria, odds, strict=True):
                 if not delivered:
                     v, reason = "not_applicable", ""
-                elif rng.random() < 0.12:
-                    v, reason = "cannot_test", rng.choice(["render_failed", "fetch_failed"])
+                elif rand() < 0.12:
+                    v, reason = "cannot_test", "render_failed" if rand() < 0.5 else "fetch_failed"
+                elif rand() < p:
+                    v, reason = "met", ""
                 else:
-                    v = "met" if rng.random() < skill * (1 - 0.1 * i) else "not_met"
-                    reason = "" if v == "met" else "not_offered"
-                rows.append({"unit_code": code, "unit_name": f"Unit {code}", "unit_kind": kind,
+                    v, reason = "not_met", "not_offered"
+                rows.append({"unit_code": code, "unit_name": name, "unit_kind": kind,
                              "service_id": s, "criterion_id": c, "verdict": v,
                              "reason": reason, "evidence_ids": [u]})
     return rows
