@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -220,22 +220,25 @@ def score_run(db_path: Path, run_id: int, out_dir: Path, *, rubric_dir: Path = R
     with too little coverage becomes incomplete (no_coverage) before its reports are written."""
     rubric = load_rubric(rubric_dir)
     db = store.open_db(db_path)
-    evidence = store.load_evidence(db, run_id)
-    echo(f"run {run_id}: {len(evidence)} evidence rows; scoring")
+    count = db["evidence"].count_where("run_id = ?", [run_id])
+    echo(f"run {run_id}: {count} evidence rows; scoring")
     started = time.monotonic()
-    verdicts = evaluate(evidence, rubric)
+    # streamed, read once per pass: the rows are not all held while the reports are written
+    verdicts = evaluate(store.iter_evidence(db, run_id), rubric)
     store.save_verdicts(db, run_id, rubric.version, verdicts)
-    store.save_findings(db, run_id, findings(evidence, rubric), rubric.version)
+    store.save_findings(db, run_id, findings(store.iter_evidence(db, run_id), rubric),
+                        rubric.version)
     history.record_scoring(db, run_id, rubric, rubric_dir, verdicts,
                            seconds=time.monotonic() - started)
-    _coverage_gate(db, run_id, evidence, verdicts, rubric_dir, min_tested, echo)
+    _coverage_gate(db, run_id, store.iter_evidence(db, run_id, ("catalogue",)), verdicts,
+                   rubric_dir, min_tested, echo)
     reports = write_reports(db, rubric, Path(out_dir), run_id)
     run = store.get_run(db, run_id) or {}
     return AuditResult(run_id, run.get("status", ""), Path(db_path), reports,
                        Counter(v["verdict"] for v in verdicts), reason=store.run_reason(run))
 
 
-def _coverage_gate(db: Any, run_id: int, evidence: list[dict[str, Any]],
+def _coverage_gate(db: Any, run_id: int, evidence: Iterable[dict[str, Any]],
                    verdicts: list[dict[str, Any]], rubric_dir: Path, min_tested: float | None,
                    echo: Callable[[str], None]) -> None:
     """A crawl that ended well but read too little (nothing reachable, no catalogue) is not a

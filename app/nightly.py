@@ -205,8 +205,8 @@ def _start(db: sqlite_utils.Database, out_dir: Path, base_url: str, rubric: Rubr
 
 
 def _catalogue_complete(db: sqlite_utils.Database, run_id: int) -> bool:
-    return any(e["data"].get("complete") for e in store.load_evidence(db, run_id)
-               if e["kind"] == "catalogue" and e["outcome"] == "ok")
+    return any(e["data"].get("complete") for e in store.iter_evidence(db, run_id, ("catalogue",))
+               if e["outcome"] == "ok")
 
 
 def _record_attempt(db: sqlite_utils.Database, run_id: int, started_at: str, seconds: float,

@@ -67,8 +67,8 @@ def rescore(db: sqlite_utils.Database, run_id: int, rubric: Rubric,
             f"run {run_id}: the rubric's content changed but its version ({rubric.version}) did "
             f"not; the set of that version is replaced (bump the version to keep both)")
     started = time.monotonic()
-    evidence = store.load_evidence(db, run_id)
-    verdicts, found = evaluate(evidence, rubric), findings(evidence, rubric)
+    verdicts = evaluate(store.iter_evidence(db, run_id), rubric)  # streamed, as app.jobs
+    found = findings(store.iter_evidence(db, run_id), rubric)
     if run.get("crawl_codes"):
         crawled = set(json.loads(run["crawl_codes"]))
         verdicts, result.not_crawled = guard_uncrawled(verdicts, rubric, crawled)

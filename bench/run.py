@@ -29,7 +29,8 @@ HTTP caches the first run left are revalidated, never trusted blindly):
   and revalidations answered 304 are (each is a paced request). wall/floor is the ratio to it;
 - per phase: its wall time (child process start to exit, and when that was from the start of
   the first), the crawl proper (Scrapy's elapsed_time_seconds), the rest of the child (Python
-  start-up, imports, browser launch and shutdown); then scoring and report writing;
+  start-up, imports, browser launch and shutdown); then scoring and report writing, with this
+  process's peak PSS while it ran (scoring runs here, beside the replica);
 - after the re-run: its wall time over the first run's, beside its floor over the first run's
   wall time (a re-run that asks every page again cannot take less than its floor), and whether
   the verdict totals are the same;
@@ -121,9 +122,12 @@ def _memory(pid: int) -> tuple[int, int] | None:
     return rss, rss
 
 
+OWN = "bench (+replica)"  # this process: the replica, then the scoring and reports
+
+
 def _kind(pid: int, root: int) -> str:
     if pid == root:
-        return "bench (+replica)"
+        return OWN
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
             argv = fh.read().split(b"\0")
@@ -161,6 +165,7 @@ class PeakMemory(threading.Thread):
         self.interval, self.done = interval, threading.Event()
         self.peak_pss = self.peak_rss = 0
         self.at_peak: Counter = Counter()
+        self.own: list[tuple[float, int]] = []  # (wall time, this process's PSS) each sample
 
     def run(self) -> None:
         while not self.done.is_set():
@@ -168,7 +173,15 @@ class PeakMemory(threading.Thread):
             if pss > self.peak_pss:
                 self.peak_pss, self.at_peak = pss, kinds
             self.peak_rss = max(self.peak_rss, rss)
+            self.own.append((time.time(), kinds[OWN]))
             self.done.wait(self.interval)
+
+    def own_peak(self, span: tuple[float, float] | None) -> int:
+        """This process's peak PSS within a wall-time span (the scoring phase: evaluation,
+        scores and reports run in this process), 0 when no sample fell in it."""
+        if not span:
+            return 0
+        return max((pss for t, pss in self.own if span[0] <= t <= span[1]), default=0)
 
 
 # The national crawl's requests whose answers name the portals (crawler/phases.py): the province
@@ -228,6 +241,7 @@ def one_run(server: ReplicaServer, scenario: Path, out: Path, delay: float,
     stats = _crawl_stats(result.db_path, result.run_id)
     crawl = {ph: float(st.get("elapsed_time_seconds") or 0.0) for ph, st in stats.items()}
     return {"status": result.status, "wall": wall, "cpu": cpu, "peak": memory.peak_pss,
+            "scoring_peak": memory.own_peak(timings.get("scoring_span")),
             "peak_rss": memory.peak_rss, "at_peak": memory.at_peak,
             "floor": max(floors.values()), "floors": floors, "timings": timings,
             "crawl": crawl, "pages": sum(per_host.values()), "browser": browser,
@@ -303,7 +317,8 @@ def show(title: str, m: dict) -> None:
         print(f"    {ph:<11} {t[ph]:6.1f} s  (from {begin:4.1f} to {end:5.1f} s; crawl "
               f"{crawl:5.1f} s, start-up/shutdown {t[ph] - crawl:4.1f} s)")
     if "scoring" in t:
-        print(f"    {'scoring':<11} {t['scoring']:6.1f} s  (evaluate, store, reports)")
+        print(f"    {'scoring':<11} {t['scoring']:6.1f} s  (evaluate, store, reports; this "
+              f"process's peak PSS meanwhile {m.get('scoring_peak', 0) / mib:.0f} MiB)")
 
 
 # One busy process: spins until its deadline (so it ends by itself even if nobody stops it).

@@ -319,16 +319,22 @@ _INSERT_EVIDENCE: dict[tuple[str, ...], str] = {}  # column names -> INSERT stat
 def load_evidence(db: sqlite_utils.Database, run_id: int,
                   kinds: Iterable[str] = ()) -> list[dict[str, Any]]:
     """The run's evidence rows in order; only those of `kinds` when given."""
+    return list(iter_evidence(db, run_id, kinds))
+
+
+def iter_evidence(db: sqlite_utils.Database, run_id: int,
+                  kinds: Iterable[str] = ()) -> Iterator[dict[str, Any]]:
+    """:func:`load_evidence` one row at a time: a run at real scale stores tens of thousands
+    of office rows, which a caller that only iterates (scoring) need not hold all at once.
+    Read it to the end before writing to the same connection."""
     where, args = "run_id = ?", [run_id]
     if kinds:
         kinds = list(kinds)
         where += f" AND kind IN ({', '.join('?' * len(kinds))})"
         args += kinds
-    rows = []
     for row in db["evidence"].rows_where(where, args, order_by="id"):
         row["data"] = json.loads(row["data"] or "{}")
-        rows.append(row)
-    return rows
+        yield row
 
 
 VERDICT_KEYS = ("unit_code", "unit_name", "unit_kind", "service_id", "criterion_id",

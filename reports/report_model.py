@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -268,33 +268,12 @@ def _criterion_status(rubric: Rubric, v: dict[str, Any],
                            shown, len(ids) - len(shown), v.get("detail") or "")
 
 
-def all_gaps_closed(unit_code: str, peers: dict[str, scoring.UnitScore],
-                    config: scoring.ScoringConfig) -> scoring.UnitChange:
-    """What-if every gap of one unit were closed, its peers unchanged.
-
-    Same result as ``scoring.what_if(rows, weights, by_unit(code))`` for that unit (closing
-    every not_met answer makes raw = max possible), without re-scoring the whole run per unit.
-    """
-    unit = peers[unit_code]
-    before = next(u for u in scoring.score_kind(unit.unit_kind, peers.values(), config).ranked
-                  if u.unit_code == unit_code)
-    bumped = replace(unit, raw=unit.max_possible, share=1.0, met=unit.met + unit.not_met,
-                     not_met=0)
-    after = next(u for u in scoring.score_kind(
-        unit.unit_kind, {**peers, unit_code: bumped}.values(), config).ranked
-        if u.unit_code == unit_code)
-    return scoring.UnitChange(unit_code, unit.unit_kind,
-                              round(after.raw - before.raw, scoring.DIGITS), before.share,
-                              after.share, before.normalised, after.normalised, before.rank,
-                              after.rank, before.group, after.group)
-
-
-def _unit_page(unit: Unit, model: ReportModel, rows: list[scoring.VerdictRow],
+def _unit_page(unit: Unit, model: ReportModel, own: list[scoring.VerdictRow],
                grid: dict[tuple[str, str], dict[str, dict[str, Any]]],
-               links: dict[int, EvidenceLink],
-               peers: dict[str, scoring.UnitScore]) -> UnitPage:
+               links: dict[int, EvidenceLink], peers: scoring.Peers) -> UnitPage:
+    """`own`: the unit's verdict rows; `peers`: every unit's score."""
     rubric = model.rubric
-    score = next((u for u in model.board.units() if u.unit_code == unit.code), None)
+    score = model.board.get(unit.code)
     services, not_delivered, cannot = [], [], []
     for s in rubric.services:
         by_c = grid.get((unit.code, s.id), {})
@@ -309,11 +288,11 @@ def _unit_page(unit: Unit, model: ReportModel, rows: list[scoring.VerdictRow],
     gaps: list[GapItem] = []
     all_closed = None
     if score is not None and score.not_met:
-        own = [r for r in rows if r.unit_code == unit.code]
         for g in scoring.gaps_by_gain(own, model.weights, unit.code, model.config, peers):
             gaps.append(GapItem(unit, rubric.service(g.service_id),
                                 rubric.criterion(g.criterion_id), g.reason, g))
-        all_closed = all_gaps_closed(unit.code, peers, model.config)
+        if score.share is not None:  # gaps of weight 0 only: nothing to compare
+            all_closed = scoring.all_gaps_closed(unit.code, peers, model.config)
     ks = model.board.kinds.get(unit.kind)
     return UnitPage(unit, score, len(ks.ranked) if ks else 0, services, not_delivered, gaps,
                     all_closed, cannot)
@@ -326,13 +305,14 @@ def _top_gaps(model: ReportModel, rows: list[scoring.VerdictRow]) -> list[TopGap
             units[(r.service_id, r.criterion_id)].append(r.unit_code)
     overall = model.national.overall
     order = {c.id: i for i, c in enumerate(model.rubric.criteria)}
+    by_code = {u.code: u for u in model.rubric.units}
     out = []
     for (sid, cid), codes in units.items():
         points = model.weights[cid] * len(codes)
         after = (None if overall.max_possible <= 0
                  else round((overall.raw + points) / overall.max_possible, scoring.DIGITS))
         out.append(TopGap(model.rubric.service(sid), model.rubric.criterion(cid),
-                          tuple(model.rubric.unit(c) for c in sorted(codes)), points, after))
+                          tuple(by_code[c] for c in sorted(codes)), points, after))
     out.sort(key=lambda g: (-g.points, g.service.annex_no, order[g.criterion.id]))
     return out
 
@@ -364,11 +344,14 @@ def build_model(db: sqlite_utils.Database, rubric: Rubric, run: dict[str, Any],
     found = load_findings(db, run["id"])
     cited = {i for v in [*verdicts, *found] for i in (v.get("evidence_ids") or [])[:EVIDENCE_SHOWN]}
     links = load_evidence_links(db, run["id"], cited, Path(out_dir) / UNITS_DIR)
-    # Normalisation is per unit kind: a unit's what-ifs only need the rows of its own kind.
-    kind_rows = {k: [r for r in rows if r.unit_kind == k] for k in {r.unit_kind for r in rows}}
-    kind_scores = {k: scoring.unit_scores(kr, weights) for k, kr in kind_rows.items()}
-    model.pages = {u.code: _unit_page(u, model, kind_rows.get(u.kind, []), grid, links,
-                                      kind_scores.get(u.kind, {})) for u in units}
+    # A unit's what-ifs need its own rows and its peers' scores (normalisation is per kind):
+    # each kind's shares are sorted once for all its units (scoring.Peers).
+    unit_rows: dict[str, list[scoring.VerdictRow]] = defaultdict(list)
+    for r in rows:
+        unit_rows[r.unit_code].append(r)
+    peers = scoring.Peers({u.unit_code: u for u in model.board.units()})
+    model.pages = {u.code: _unit_page(u, model, unit_rows.get(u.code, []), grid, links, peers)
+                   for u in units}
     for f in found:
         page = model.pages.get(f["unit_code"])
         if page is not None and f["service_id"] in {s.id for s in rubric.services}:

@@ -339,6 +339,7 @@ class Sources:
     reuse_run: int = 0  # an earlier run whose portal evidence may stand for tonight's visit
     reuse_within: float = 0  # seconds: how old that evidence may be
     reuse_rows: list[dict[str, Any]] | None = None  # its portal evidence, read once
+    seeding: tuple[int, list[dict[str, Any]]] = (0, [])  # (last id read, SEEDING_KINDS rows)
 
     @classmethod
     def from_settings(cls, s: BaseSettings) -> Sources:
@@ -373,7 +374,13 @@ class Sources:
         return store.load_evidence(self.database(), self.run_id, kinds) if self.db else []
 
     def seeded(self) -> bool:
-        return national_seeded(self.rows(SEEDING_KINDS))
+        """Asked twice a second until the national crawl is done: each call reads only the
+        rows of SEEDING_KINDS stored since the last one."""
+        last, rows = self.seeding
+        new = self.rows_after(last, *SEEDING_KINDS)
+        if new:
+            self.seeding = (new[-1]["id"], rows + new)
+        return national_seeded(self.seeding[1])
 
     def seed_list(self) -> list[Seed]:
         """The seeds from the office rows stored so far: each call reads only the rows stored
@@ -388,13 +395,15 @@ class Sources:
             self.seed_cache = (last, self.builder.seeds(self.portal_list))
         return self.seed_cache[1]
 
-    def rows_after(self, last_id: int, kind: str) -> list[dict[str, Any]]:
-        """The run's rows of `kind` with an id above `last_id`, in order."""
+    def rows_after(self, last_id: int, *kinds: str) -> list[dict[str, Any]]:
+        """The run's rows of `kinds` with an id above `last_id`, in order (one query: rows
+        are stored in id order, so none stored meanwhile falls below the last id read)."""
         if not self.db:
             return []
         rows = []
+        marks = ", ".join("?" * len(kinds))
         for row in self.database()["evidence"].rows_where(
-                "run_id = ? AND kind = ? AND id > ?", [self.run_id, kind, last_id],
+                f"run_id = ? AND kind IN ({marks}) AND id > ?", [self.run_id, *kinds, last_id],
                 order_by="id"):
             row["data"] = json.loads(row["data"] or "{}")
             rows.append(row)
