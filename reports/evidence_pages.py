@@ -23,6 +23,7 @@ import jinja2
 import sqlite_utils
 
 from reports.i18n import Lang
+from reports.report_model import EVIDENCE_SHOWN
 
 if TYPE_CHECKING:
     from reports.report import ReportModel
@@ -64,9 +65,9 @@ class EvidencePage:
 
 
 def shown_ids(model: ReportModel) -> set[int]:
-    """The evidence ids a report links: those of every verdict and finding shown."""
-    ids = {e.id for page in model.pages.values() for ss in page.services
-           for cs in ss.criteria for e in cs.evidence}
+    """The evidence ids the reports link: the first EVIDENCE_SHOWN of every verdict (unit
+    pages and verdicts.csv; a not_applicable verdict's too) and of every finding shown."""
+    ids = {i for v in model.verdicts for i in (v.get("evidence_ids") or [])[:EVIDENCE_SHOWN]}
     ids |= {e.id for page in model.pages.values() for f in page.findings for e in f.evidence}
     return ids
 
