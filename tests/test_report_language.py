@@ -19,7 +19,7 @@ from markupsafe import escape
 from app import cli
 from core.rubric import load_rubric
 from reports.report import write_reports
-from tests.test_report import make_run
+from tests.test_report import UN_2024, make_run
 
 RUBRIC = load_rubric()
 DOC_NUMBER = re.compile(r"\S*(?:NĐ|QĐ|VPCP)-\S*")  # document numbers keep their letters
@@ -64,8 +64,10 @@ def vietnamese_words(text: str) -> list[str]:
 def both(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("lang")
     db, run_id = make_run(out / "audit.db")
+    assert UN_2024.exists(), f"UN data needed for the standing panel: {UN_2024}"
     for lang in ("vi", "en"):
-        write_reports(db, RUBRIC, out, run_id, lang=lang)
+        write_reports(db, RUBRIC, out, run_id, lang=lang, un_data=UN_2024)
+    assert 'id="standing"' in (out / "report.html").read_text(encoding="utf-8")
     return out
 
 
