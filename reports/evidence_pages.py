@@ -113,7 +113,7 @@ def _bodies(db: sqlite_utils.Database, digests: set[str]) -> dict[str, bytes]:
 
 
 def _rows(db: sqlite_utils.Database, run_id: int, ids: Iterable[int]) -> list[dict[str, Any]]:
-    wanted, rows = sorted(ids), []
+    wanted, rows = sorted(ids), list[dict[str, Any]]()
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start:start + CHUNK]
         rows += db.query(f"SELECT * FROM evidence WHERE run_id = ? AND id IN "

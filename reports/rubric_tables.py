@@ -28,6 +28,6 @@ def save_rubric_texts(db: sqlite_utils.Database, rubric: Rubric) -> bool:
                  "remediation_vi": c.remediation_vi, "remediation_en": c.remediation_en}
                 for c in rubric.criteria]
     with db.conn:
-        db["rubric_services"].upsert_all(services, pk=("rubric_version", "service_id"))
-        db["rubric_criteria"].upsert_all(criteria, pk=("rubric_version", "criterion_id"))
+        db.table("rubric_services").upsert_all(services, pk=("rubric_version", "service_id"))
+        db.table("rubric_criteria").upsert_all(criteria, pk=("rubric_version", "criterion_id"))
     return True
