@@ -143,3 +143,13 @@ def test_report_en_alone_finds_the_usual_database(both: Path, tmp_path: Path,
     missing = CliRunner().invoke(cli.main, ["report", "--lang", "en", "--out", str(out / "x")])
     lines = [line for line in missing.output.splitlines() if line.strip()]
     assert missing.exit_code == 1 and len(lines) == 1 and "--db FILE" in lines[0], lines
+
+
+def test_ministry_systems_are_named_in_english() -> None:
+    from reports.i18n import Lang
+
+    label = "Bộ Tư pháp – dichvucongnganhtuphap.moj.gov.vn"
+    assert Lang("en").system(label, RUBRIC) == \
+        "Ministry of Justice – dichvucongnganhtuphap.moj.gov.vn"
+    assert Lang("vi").system(label, RUBRIC) == label
+    assert Lang("en").system("Unknown body – h", RUBRIC) == "Unknown body – h"  # data as is
