@@ -194,6 +194,7 @@ def test_evidence_pages_keep_hostile_answers_inert(audited: AuditResult) -> None
     assert hostile, "no evidence page holds the served payload"
     shots = sorted(p for p in (out / "evidence").glob("*.html")
                    if 'class="shot"' in p.read_text(encoding="utf-8"))
+    assert shots, "no evidence page with a screenshot (the small scenario has browser portals)"
     sample = hostile[:3] + shots[:1]
     # Controls: the payload unescaped runs without the page's CSP and stays blocked with it.
     text = hostile[0].read_text(encoding="utf-8").replace(escaped, XSS)
