@@ -153,3 +153,28 @@ def test_ministry_systems_are_named_in_english() -> None:
         "Ministry of Justice – dichvucongnganhtuphap.moj.gov.vn"
     assert Lang("vi").system(label, RUBRIC) == label
     assert Lang("en").system("Unknown body – h", RUBRIC) == "Unknown body – h"  # data as is
+
+
+@pytest.mark.parametrize(("file", "old", "new", "entry", "field", "text"), [
+    ("services.yaml", 'ministries_en: ["Ministry of Justice"]',
+     'ministries_en: ["Ministry of Justice", "Extra"]', "birth_registration", "ministries_en",
+     "gives 2 names for 1 ministries"),
+    ("units.yaml", 'name_en: "Ministry of Justice"', "name_en: [1]", "G15", "name_en", ""),
+    ("rubric.yaml", "    legal_basis_en: >-", "    legal_basis_en: 3\n    x_legal: >-",
+     "offered_online", "legal_basis_en", ""),
+])
+def test_bad_english_fields_are_named_by_rubric_check(tmp_path: Path, file: str, old: str,
+                                                      new: str, entry: str, field: str,
+                                                      text: str) -> None:
+    import shutil
+
+    from core.rubric import RUBRIC_DIR, check_rubric
+
+    rubric = tmp_path / "rubric"
+    shutil.copytree(RUBRIC_DIR, rubric)
+    path = rubric / file
+    content = path.read_text(encoding="utf-8")
+    assert old in content
+    path.write_text(content.replace(old, new, 1), encoding="utf-8")
+    hits = [e for e in check_rubric(rubric) if (e.file, e.entry, e.field) == (file, entry, field)]
+    assert hits and text in hits[0].message, [str(e) for e in check_rubric(rubric)]
