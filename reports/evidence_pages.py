@@ -4,8 +4,9 @@ A verdict's evidence links point at the live portal, which changes or goes away;
 keeps what the audit saw: URL, time, HTTP status, hashes, the parsed facts, the stored answer
 as escaped text (never rendered: a hostile page stays inert) and the screenshot when there is
 one. Only observations a report links get a page (the first EVIDENCE_SHOWN a verdict or finding
-cites), so the full scenario writes about a thousand pages (9 MB), not one per office row. The page carries a Content-Security-Policy that forbids scripts and any request
-but its own screenshot, a second wall behind the escaping.
+cites), so the full scenario writes about a thousand pages (9 MB), not one per office row.
+The page carries a Content-Security-Policy that forbids scripts and any request but its own
+screenshot, a second wall behind the escaping.
 """
 
 from __future__ import annotations
