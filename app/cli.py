@@ -197,7 +197,7 @@ def report(run_id: int | None, db: Path | None, lang: str, un_data: Path | None,
     from core.store import get_run, is_read_only, open_existing, reap_dead_runs
     from reports.report import write_reports
 
-    db_path = db or out / DB_NAME
+    db_path = report_db(db, out)
     database = open_existing(db_path)  # one line if missing, empty, not SQLite; read-only ok
     if not is_read_only(database):
         reap_dead_runs(database)  # never report a dead process's run as still running
@@ -218,6 +218,19 @@ def report(run_id: int | None, db: Path | None, lang: str, un_data: Path | None,
     click.echo(f"run {run['id']} ({run['status']}, rubric {run['rubric_version']})")
     for kind, path in paths.items():
         click.echo(f"{kind:>10}: {path}")
+
+
+def report_db(db: Path | None, out: Path) -> Path:
+    """The database `report` reads: --db, else OUT's, else the usual one (results/audit.db), so
+    `report --lang en --out DIR` works alone; none found is one line saying what to give."""
+    if db is not None:
+        return db
+    for candidate in dict.fromkeys((out / DB_NAME, DEFAULT_OUT / DB_NAME)):
+        if candidate.is_file():
+            return candidate
+    raise click.ClickException(
+        f"no results database in {out} or {DEFAULT_OUT}: give one with --db FILE "
+        f"(or run `dvc-audit demo` first)")
 
 
 @main.group()

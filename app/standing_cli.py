@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from audits.standing import (
+    ESTIMATE_NOTES_VI,
     STANDING_YAML,
     StandingDataError,
     load_standing_config,
@@ -127,9 +128,96 @@ def _delta_lines(rep: dict[str, Any]) -> list[str]:
     return ["WHAT-IF (ESTIMATE): OSI + d"] + _table(["d", "d applied"] + AFTER_HEADERS, rows)
 
 
-def format_text(rep: dict[str, Any]) -> str:
+def _vi(x: float | None, nd: int = 4) -> str:
+    return "-" if x is None else f"{x:.{nd}f}".replace(".", ",")
+
+
+def summary_lines(rep: dict[str, Any], lang: str) -> list[str]:
+    """A plain-language summary, first: where the country stands and what one place costs."""
+    c, n = rep["country"], rep["countries"]
+    year = rep["year"] if rep["year"] is not None else "?"
+    first = next((s for s in rep["places"] if s["target"] is not None and s["reachable"]), None)
+    if lang == "vi":
+        lines = [f"TÓM TẮT: Theo Khảo sát Chính phủ điện tử của Liên Hợp Quốc năm {year}, "
+                 f"{c['name']} đứng thứ {c['egdi_rank']}/{n} về chỉ số phát triển Chính phủ "
+                 f"điện tử (EGDI {_vi(c['egdi'])}), thứ {_asean(c['asean_egdi'], c['asean_size'])}"
+                 f" trong ASEAN. Chỉ số dịch vụ trực tuyến (OSI) là {_vi(c['osi'])}, đứng thứ "
+                 f"{c['osi_rank']}."]
+        if first:
+            lines.append(f"Để tăng {first['places']} bậc (vượt {first['target']}), OSI cần tăng "
+                         f"khoảng {_vi(first['d'])} điểm. Đây là ƯỚC TÍNH: các nước khác giữ "
+                         f"nguyên số liệu.")
+        lines.append("Kiểm tra số liệu: " + ("khớp số đã công bố." if rep["check"]["ok"]
+                                              else "KHÔNG khớp số đã công bố, xem bên dưới."))
+    else:
+        lines = [f"SUMMARY: in the UN E-Government Survey {year}, {c['name']} ranks "
+                 f"{c['egdi_rank']} of {n} on the E-Government Development Index (EGDI "
+                 f"{_f(c['egdi'], 4)}), {_asean(c['asean_egdi'], c['asean_size'])} in ASEAN. "
+                 f"Its Online Services Index (OSI) is {_f(c['osi'], 4)}, rank {c['osi_rank']}."]
+        if first:
+            lines.append(f"To gain {first['places']} place(s) (pass {first['target']}), its OSI "
+                         f"must rise by about {_f(first['d'], 4)}. This is an ESTIMATE: every "
+                         f"other country stays as published.")
+        lines.append("Data check: " + ("matches the published figures." if rep["check"]["ok"]
+                                        else "does NOT match the published figures; see below."))
+    return [w for line in lines for w in textwrap.wrap(line, 100)]
+
+
+def format_text_vi(rep: dict[str, Any]) -> str:
+    """The Vietnamese text: summary, check, the country, the what-ifs, the notes."""
+    c, n, size = rep["country"], rep["countries"], rep["country"]["asean_size"]
+    year = rep["year"] if rep["year"] is not None else "(không rõ năm)"
+    chk = rep["check"]
+    lines = [*summary_lines(rep, "vi"), "",
+             f"Khảo sát Chính phủ điện tử của Liên Hợp Quốc {year}: {rep['file']} ({n} quốc gia)",
+             *(f"lưu ý: {x}" for x in rep["notes"]), "",
+             f"KIỂM TRA SỐ LIỆU  {'khớp' if chk['ok'] else 'KHÔNG KHỚP'}",
+             f"  EGDI = (OSI + TII + HCI) / 3: lệch lớn nhất {_vi(chk['egdi_max_dev'], 7)} "
+             f"({chk['egdi_max_dev_country']}), {len(chk['egdi_mismatches'])} nước lệch quá "
+             f"{_vi(chk['tolerance'])}",
+             f"  hạng EGDI: {len(chk['egdi_rank_mismatches'])} chỗ khác hạng đã công bố", "",
+             f"{c['name']} {year}",
+             f"  EGDI {_vi(c['egdi'], 5)}   hạng {c['egdi_rank']}/{n}   (hạng công bố "
+             f"{c['published_rank']})",
+             f"  OSI  {_vi(c['osi'], 5)}   hạng {c['osi_rank']}/{n}   (tính lại: tệp không có)",
+             f"  TII  {_vi(c['tii'], 5)}   HCI {_vi(c['hci'], 5)}",
+             f"  ASEAN  EGDI {_asean(c['asean_egdi'], size)}   OSI "
+             f"{_asean(c['asean_osi'], size)}", "",
+             "GIẢ ĐỊNH (ƯỚC TÍNH): mức tăng OSI nhỏ nhất (d) để vượt nước thứ k xếp trên"]
+    rows = []
+    for s in rep["places"]:
+        if s["target"] is None or not s["reachable"]:
+            rows.append([f"+{s['places']}", s["target"] or "-", "không đạt được", "-", "-", "-"])
+            continue
+        a = s["after"]
+        rows.append([f"+{s['places']}", f"{s['target']} ({s['target_rank']})", _vi(s["d"], 6),
+                     _vi(a["osi"], 5), str(a["egdi_rank"]), _asean(a["asean_egdi"], size)])
+    lines += _table(["bậc", "vượt (hạng)", "d", "OSI mới", "hạng EGDI mới", "ASEAN"], rows)
+    if rep["what_if"]:
+        lines += ["", "GIẢ ĐỊNH (ƯỚC TÍNH): OSI + d"] + _table(
+            ["d", "OSI mới", "EGDI mới", "hạng EGDI", "hạng OSI", "ASEAN"],
+            [[_vi(w["d"], 5), _vi(w["after"]["osi"], 5), _vi(w["after"]["egdi"], 6),
+              str(w["after"]["egdi_rank"]), str(w["after"]["osi_rank"]),
+              _asean(w["after"]["asean_egdi"], size)] for w in rep["what_if"]])
+    w = rep["osi_weights"]
+    status = {"UNCONFIRMED": "chưa được xác nhận", "CONFIRMED": "đã được xác nhận"}.get(
+        str(w["status"]), str(w["status"]))
+    notes = [*ESTIMATE_NOTES_VI,
+             f"Trọng số các chỉ số thành phần của OSI ({status}): SP {w['SP']}, EPI {w['EPI']}, "
+             f"IF {w['IF']}, CP {w['CP']}, TEC {w['TEC']}; chỉ dùng cho phép quy đổi từ kết quả "
+             f"kiểm tra, không dùng ở trên."]
+    lines += ["", "GHI CHÚ"]
+    for note in notes:
+        lines += textwrap.wrap(note, 100, initial_indent="  - ", subsequent_indent="    ")
+    return "\n".join(lines)
+
+
+def format_text(rep: dict[str, Any], lang: str = "en") -> str:
+    if lang == "vi":
+        return format_text_vi(rep)
     year = rep["year"] if rep["year"] is not None else "(year unknown)"
-    lines = [f"UN E-Government Survey {year}: {rep['file']} ({rep['countries']} countries)"]
+    lines = [*summary_lines(rep, "en"), ""]
+    lines += [f"UN E-Government Survey {year}: {rep['file']} ({rep['countries']} countries)"]
     lines += [f"note: {n}" for n in rep["notes"]]
     lines += [""] + _check_lines(rep["check"]) + [""] + _country_lines(rep)
     lines += [""] + _places_lines(rep)
@@ -192,6 +280,8 @@ def format_text(rep: dict[str, Any]) -> str:
     help="The standing rubric (weights, ASEAN list, what-if settings).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines instead of text.")
+@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
+              help="Language of the text (a plain-language summary first).")
 def standing(
     un_data: Path,
     year: int | None,
@@ -200,6 +290,7 @@ def standing(
     places: tuple[int, ...],
     rubric: Path,
     as_json: bool,
+    lang: str,
 ) -> None:
     """Check the UN data (EGDI = mean of OSI, TII, HCI; ranks) and estimate where the country
     would stand if its OSI rose, every other country fixed. What-ifs are ESTIMATES."""
@@ -211,4 +302,5 @@ def standing(
         rep = standing_report(ed, country or cfg.default_country, cfg, deltas)
     except StandingDataError as e:
         raise click.ClickException(str(e)) from e
-    click.echo(json.dumps(rep, ensure_ascii=False, indent=2) if as_json else format_text(rep))
+    click.echo(json.dumps(rep, ensure_ascii=False, indent=2) if as_json
+               else format_text(rep, lang))

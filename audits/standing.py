@@ -833,3 +833,18 @@ def _step_dict(s: PlacesStep) -> dict[str, Any]:
         "reachable": s.reachable,
         "after": _position_dict(s.result.after) if s.result else None,
     }
+
+
+# The estimate notes in Vietnamese (`dvc-audit standing` speaks Vietnamese by default).
+ESTIMATE_NOTES_VI = (
+    "Các giá trị giả định là ƯỚC TÍNH: chỉ OSI của quốc gia này thay đổi; TII, HCI của quốc gia "
+    "này và số liệu của mọi quốc gia khác giữ nguyên như đã công bố.",
+    "EGDI mới = EGDI đã công bố + d/3 (EGDI là trung bình của OSI, TII, HCI). Hạng = 1 + số "
+    "quốc gia có giá trị cao hơn hẳn (bằng nhau thì cùng hạng, như hạng đã công bố).",
+    "OSI được chuẩn hóa min-max mỗi kỳ (cao nhất 1, thấp nhất 0). Ước tính giữ nguyên OSI của "
+    "các nước khác và giới hạn OSI của quốc gia này ở 1,0: vượt điểm thô của nước dẫn đầu thì "
+    "mọi OSI khác sẽ được chuẩn hóa lại, điều này không được mô phỏng.",
+    "d tính bằng điểm OSI chuẩn hóa (0..1). \"d để bằng\" = 3 × chênh lệch EGDI: EGDI bằng "
+    "nhau, cùng hạng; d cộng thêm một lượng rất nhỏ để vượt. Liên Hợp Quốc công bố EGDI làm "
+    "tròn 4-5 chữ số thập phân, nên một d sát ngưỡng có thể thành bằng nhau sau khi làm tròn.",
+)

@@ -1,5 +1,5 @@
 """Stored answers to the UN survey's review indicators (table `review_answers`, migration
-007): one row per assessor per indicator, with the page the answer cites and its hash."""
+008): one row per assessor per indicator, with the page the answer cites and its hash."""
 
 from __future__ import annotations
 

@@ -77,6 +77,9 @@ class Service:
     # Extension to the contract (defaulted, so positional use is unaffected): how a
     # capability without procedures is measured, or any other caveat.
     note: str = ""
+    # Optional English names of `ministries`, in the same order (issue 16: English report).
+    ministries_en: tuple[str, ...] = ()
+    annex_deadline_en: str = ""  # optional, where the deadline is not a quarter ("Quý IV/2020")
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class Criterion:
     weight: float
     applies_to: tuple[str, ...]
     evidence: str
+    legal_basis_en: str = ""  # optional English title of the legal basis (issue 16)
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,7 @@ class Unit:
     # Whole office codes that belong to the unit although they carry no Hxx/Gxx segment
     # (EVN's tax code "0100100079"): matched exactly, upper-cased.
     aliases: tuple[str, ...] = ()
+    name_en: str = ""  # optional English name (agencies: "Ministry of Justice"); "" = name
 
 
 @dataclass(frozen=True)
@@ -416,6 +421,7 @@ UNIT_FIELDS: FieldSpec = {
     "aliases": (_list_of(_pattern(_ALIAS, "a whole office code without spaces or dots, "
                                           "upper-case, e.g. \"0100100079\" (quoted)")),
                 False, ()),
+    "name_en": (_text(allow_empty=True), False, ""),
 }
 
 
@@ -496,6 +502,8 @@ SERVICE_FIELDS: FieldSpec = {
     "procedures": (_procedures, True, None),
     "keywords": (_list_of(_text()), True, None),
     "note": (_text(allow_empty=True), False, ""),
+    "ministries_en": (_list_of(_text(), non_empty=False, unique=False), False, ()),
+    "annex_deadline_en": (_text(allow_empty=True), False, ""),
 }
 
 
@@ -525,6 +533,10 @@ def _service_rules(s: Service, units: dict[str, Unit] | None, rep: _Report) -> b
         ok = False
     if s.kind == "capability" and not s.procedures and not s.note.strip():
         rep.add(s.id, "note", "a capability without procedures must say how it is measured")
+        ok = False
+    if s.ministries_en and len(s.ministries_en) != len(s.ministries):
+        rep.add(s.id, "ministries_en", f"gives {len(s.ministries_en)} names for "
+                                       f"{len(s.ministries)} ministries (one each, same order)")
         ok = False
     if "agency" in s.delivery and not s.agency_codes:
         rep.add(s.id, "agency_codes", "delivery includes 'agency' but no agency code is given")
@@ -593,6 +605,7 @@ CRITERION_FIELDS: FieldSpec = {
     "weight": (_weight, True, None),
     "applies_to": (_list_of(_text()), True, None),
     "evidence": (_choice(EVIDENCE_VALUES), True, None),
+    "legal_basis_en": (_text(allow_empty=True), False, ""),
 }
 
 

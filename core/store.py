@@ -455,7 +455,7 @@ def _m006_verdict_detail(db: sqlite_utils.Database) -> None:
 MIGRATIONS.append(("006_verdict_detail", _m006_verdict_detail))
 
 
-def _m007_review_answers(db: sqlite_utils.Database) -> None:
+def _m008_review_answers(db: sqlite_utils.Database) -> None:
     """The UN survey's review indicators (issue 18): each assessor's answer, and the page it
     cites by hash, so an answer holds until that page changes (core/reviews.py)."""
     db["review_answers"].create(
@@ -465,8 +465,6 @@ def _m007_review_answers(db: sqlite_utils.Database) -> None:
         pk="id")
     db["review_answers"].create_index(["indicator_set", "unit_code", "indicator_id"])
 
-
-MIGRATIONS.append(("007_review_answers", _m007_review_answers))
 
 
 def run_reason(run: dict[str, Any] | None) -> str:
@@ -537,3 +535,46 @@ def _applied(db: sqlite_utils.Database) -> set[str]:
 def is_read_only(db: sqlite_utils.Database) -> bool:
     """Opened read-only by `open_existing`: write nothing (no reaping, no scores)."""
     return bool(getattr(db, "dvc_read_only", False))
+
+
+def _m007_datasette_views(db: sqlite_utils.Database) -> None:
+    """Datasette (issue 16): views it streams whole (CSV `_stream=on`, JSON page by page),
+    unlike a canned query capped at `max_returned_rows`. `rubric_services` and
+    `rubric_criteria` hold the rubric texts a gap needs (body, fix, legal basis, deadline) per
+    rubric version; the report writer fills them (reports/rubric_tables.py)."""
+    db["rubric_services"].create(
+        {"rubric_version": str, "service_id": str, "annex_no": int, "name_vi": str,
+         "name_en": str, "ministries": str, "annex_deadline": str},
+        pk=("rubric_version", "service_id"))
+    db["rubric_criteria"].create(
+        {"rubric_version": str, "criterion_id": str, "title_vi": str, "title_en": str,
+         "weight": float, "legal_basis": str, "remediation_vi": str, "remediation_en": str},
+        pk=("rubric_version", "criterion_id"))
+    latest = "(SELECT MAX(id) FROM runs WHERE status = 'complete')"
+    db.create_view("current_verdicts", f"""
+        SELECT v.run_id, v.rubric_version, v.unit_code, v.unit_name, v.unit_kind, v.service_id,
+               v.criterion_id, v.verdict, v.reason, v.detail, v.evidence_ids
+        FROM verdicts v JOIN runs r ON r.id = v.run_id AND r.rubric_version = v.rubric_version
+        WHERE v.run_id = {latest}""")
+    db.create_view("province_gaps", """
+        SELECT v.run_id, v.rubric_version, v.unit_code, v.unit_name, s.annex_no, v.service_id,
+               s.name_vi AS service_name, v.criterion_id, c.title_vi AS criterion_title,
+               v.reason, c.weight AS points,
+               COALESCE(NULLIF(s.ministries, '') || '; ', '') || 'UBND ' || v.unit_name
+                   AS responsible_body,
+               c.remediation_vi AS fix, c.legal_basis, s.annex_deadline AS deadline
+        FROM current_verdicts v
+        LEFT JOIN rubric_services s
+               ON s.rubric_version = v.rubric_version AND s.service_id = v.service_id
+        LEFT JOIN rubric_criteria c
+               ON c.rubric_version = v.rubric_version AND c.criterion_id = v.criterion_id
+        WHERE v.unit_kind = 'province' AND v.verdict = 'not_met'""")
+    db.create_view("latest_changes", f"""
+        SELECT c.run_id, c.base_run_id, c.rubric_version, c.change, c.unit_code, c.service_id,
+               c.criterion_id, c.before, c.after, c.known_before, c.reason
+        FROM changes c JOIN runs r ON r.id = c.run_id AND r.rubric_version = c.rubric_version
+        WHERE c.run_id = {latest}""")
+
+
+MIGRATIONS.append(("007_datasette_views", _m007_datasette_views))
+MIGRATIONS.append(("008_review_answers", _m008_review_answers))

@@ -23,7 +23,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from reports.evidence_pages import page_name, shown_ids
 from reports.i18n import Lang
+from reports.report_model import EVIDENCE_SHOWN
 
 if TYPE_CHECKING:
     from reports.report import ReportModel
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
 JSON_SCHEMA = "dvc-audit.report/1"
 VERDICT_COLUMNS = ("unit_code", "unit_name", "unit_kind", "service_id", "service_annex_no",
                    "criterion_id", "verdict", "reason", "run_id", "rubric_version",
-                   "evidence_ids", "detail")
+                   "evidence_ids", "detail", "evidence_pages")
 SCORE_COLUMNS = ("unit_code", "unit_name", "unit_kind", "rank", "raw", "max_possible", "share",
                  "normalised", "group", "rating_class", "share_group", "met", "not_met",
                  "not_applicable", "cannot_test", "gaps", "run_id", "rubric_version",
@@ -64,6 +66,7 @@ def sorted_verdicts(model: ReportModel) -> list[dict[str, Any]]:
 def verdict_records(model: ReportModel) -> list[dict[str, Any]]:
     """One dict per verdict, in the CSV's order and columns."""
     order = {s.id: s.annex_no for s in model.rubric.services}
+    pages = shown_ids(model)  # observations with a page (reports/evidence_pages.py)
     return [{
         **{k: v[k] for k in ("unit_code", "unit_name", "unit_kind", "service_id",
                              "criterion_id", "verdict", "reason")},
@@ -71,6 +74,8 @@ def verdict_records(model: ReportModel) -> list[dict[str, Any]]:
         "rubric_version": model.run["rubric_version"],
         "evidence_ids": " ".join(str(i) for i in v.get("evidence_ids") or []),
         "detail": v.get("detail") or "",  # level criteria: the share of offices ("97/126")
+        "evidence_pages": " ".join(page_name(i, Lang()) for i in
+                                   (v.get("evidence_ids") or [])[:EVIDENCE_SHOWN] if i in pages),
     } for v in sorted_verdicts(model)]
 
 
@@ -107,9 +112,9 @@ def gap_records(model: ReportModel, lang: Lang) -> list[dict[str, Any]]:
                 "normalised_after": g.gain.normalised_after,
                 "rank_before": g.gain.rank_before, "rank_after": g.gain.rank_after,
                 "responsible": lang.responsible(g.service, page.unit),
-                "legal_basis": g.criterion.legal_basis,
+                "legal_basis": lang.legal_basis(g.criterion),
                 "remediation": lang.remediation(g.criterion),
-                "deadline": lang.deadline(g.service.annex_deadline),
+                "deadline": lang.annex_deadline(g.service),
             })
     return out
 

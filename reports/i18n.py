@@ -74,8 +74,43 @@ class Lang:
     def service_name(self, s: Service) -> str:
         return s.name_en if self.code == "en" else s.name_vi
 
+    def unit_name(self, u: Unit) -> str:
+        """Agencies have English names (units.yaml `name_en`); province names are proper names."""
+        return (u.name_en or u.name) if self.code == "en" else u.name
+
+    def unit_name_of(self, rubric: Any, code: str, fallback: str) -> str:
+        """A unit's name by code (a score row): `fallback` (the stored name) when the rubric
+        does not know the code or has no English name."""
+        unit = next((u for u in rubric.units if u.code == code), None)
+        return fallback if unit is None else self.unit_name(unit)
+
+    def ministries(self, s: Service) -> tuple[str, ...]:
+        """The annex's responsible bodies, in English from services.yaml `ministries_en`."""
+        return (s.ministries_en or s.ministries) if self.code == "en" else s.ministries
+
+    def system(self, label: str, rubric: Any) -> str:
+        """A ministry system's label ("Bộ Tư pháp – host"): its ministry named in English from
+        the rubric (agencies' `name_en`, services' `ministries_en`) when there is one."""
+        ministry, sep, host = label.partition(" – ")
+        if self.code != "en" or not ministry:
+            return label
+        names = {u.name: u.name_en for u in rubric.units if u.name_en}
+        for s in rubric.services:
+            names.update(zip(s.ministries, s.ministries_en, strict=False))
+        return f"{names.get(ministry, ministry)}{sep}{host}"
+
+    def legal_basis(self, c: Criterion) -> str:
+        return (c.legal_basis_en or c.legal_basis) if self.code == "en" else c.legal_basis
+
     def group_label(self, group: Any) -> str:
         return group.label_en if self.code == "en" else group.label_vi
+
+    def annex_deadline(self, s: Service) -> str:
+        """The annex's deadline of a service; in English from `annex_deadline_en` when the
+        annex wrote words, not a quarter."""
+        if self.code == "en" and s.annex_deadline_en:
+            return s.annex_deadline_en
+        return self.deadline(s.annex_deadline)
 
     def deadline(self, text: str) -> str:
         """Annex deadlines read "Quý IV/2020"; English readers get "Q4 2020"."""
@@ -103,7 +138,7 @@ class Lang:
 
     def responsible(self, service: Service, unit: Unit) -> str:
         """Who must close a gap: the annex's ministries, and the province's People's Committee."""
-        parts = list(service.ministries)
+        parts = list(self.ministries(service))
         if unit.kind == "province":
             parts.append(self.t("people_committee", name=unit.name))
         return "; ".join(parts)

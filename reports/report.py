@@ -21,7 +21,8 @@ from audits import scoring
 from core import store
 from core.rubric import Rubric
 from reports import charts
-from reports.i18n import Lang
+from reports.evidence_pages import EVIDENCE_DIR, results_dir_of, write_evidence_pages
+from reports.i18n import DEFAULT_LANG, Lang
 from reports.report_model import (  # noqa: F401 - re-exported: the report's public API
     CELL_MARKS,
     CELL_STATES,
@@ -31,6 +32,7 @@ from reports.report_model import (  # noqa: F401 - re-exported: the report's pub
     build_model,
     cell_state,
 )
+from reports.rubric_tables import save_rubric_texts
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 TOP_GAPS = 10
@@ -111,6 +113,7 @@ def report_paths(out_dir: Path, lang: Lang) -> dict[str, Path]:
         "xlsx": out_dir / f"report{sfx}.xlsx",
         "json": out_dir / "report.json",
         "md": out_dir / f"summary{sfx}.md",
+        "evidence": out_dir / EVIDENCE_DIR,
     }
 
 
@@ -140,11 +143,18 @@ def write_reports(db: sqlite_utils.Database, rubric: Rubric, out_dir: Path,
     if un_data is not None:
         model.standing = standing_panel.build_panel(Path(un_data), model)
     model.comparison = compare766.compare(db, run["id"], model)
+    save_rubric_texts(db, rubric)  # Datasette's province_gaps view reads them
     paths = report_paths(out_dir, language)
     paths["units"].mkdir(parents=True, exist_ok=True)
     paths["html"].write_text(render_dashboard(model, language), encoding="utf-8")
     for page in model.pages.values():
         (out_dir / page.file(language)).write_text(render_unit(model, page, language),
                                                     encoding="utf-8")
+    # Evidence pages in the report's language, and always in the default one: verdicts.csv
+    # (language-neutral) names those.
+    for page_lang in dict.fromkeys((language, Lang(DEFAULT_LANG))):
+        write_evidence_pages(db, model, page_lang,
+                             environment(page_lang).get_template("evidence.html.j2"), out_dir,
+                             results_dir_of(db))
     exports.write_all(model, language, paths)
     return paths

@@ -77,7 +77,9 @@ def test_report_renders_a_stored_run_without_crawling(full_demo: tuple[Path, str
         (out / "verdicts.csv").read_text(encoding="utf-8")
 
 
-def test_report_without_a_database_is_a_clear_error(tmp_path: Path) -> None:
+def test_report_without_a_database_is_a_clear_error(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("app.cli.DEFAULT_OUT", tmp_path / "none")  # nor in the usual place
     result = CliRunner().invoke(main, ["report", "--out", str(tmp_path)])
     assert result.exit_code != 0
     assert "no results database" in result.output

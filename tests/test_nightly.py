@@ -180,7 +180,7 @@ def test_history_snapshots_and_datasette_metadata(three_nights: dict) -> None:
     meta = json.loads((out / "metadata.json").read_text(encoding="utf-8"))["databases"]["audit"]
     db = store.open_db(out / "audit.db")
     for table, spec in meta["tables"].items():
-        assert table in db.table_names() and spec.get("description")
+        assert table in db.table_names() + db.view_names() and spec.get("description")
         assert set(spec.get("columns", {})) <= set(db[table].columns_dict), table
     for query in meta["queries"].values():  # the canned queries run
         sql = query["sql"].replace(":unit", "'01'").replace(":service", "'birth_registration'")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -381,13 +382,33 @@ def test_bridge_with_rubric_config_feeds_what_if(cfg, ed2024):
 
 def test_cli_prints_check_and_what_if():
     path = un_file(FILES[2024])
-    res = CliRunner().invoke(standing, ["--un-data", str(path), "--delta", "0.05"])
+    res = CliRunner().invoke(standing, ["--un-data", str(path), "--delta", "0.05",
+                                        "--lang", "en"])
     assert res.exit_code == 0, res.output
     out = res.output
+    assert out.startswith("SUMMARY: in the UN E-Government Survey 2024, Viet Nam ranks 71 of")
     assert "CHECK  OK" in out and "0 over 0.0001" in out
     assert "rank 71/193" in out and "ASEAN  EGDI 5/11" in out
     assert "WHAT-IF (ESTIMATE)" in out and "Republic of Moldova (70, 0.77195)" in out
     assert "0.05000" in out and "UNCONFIRMED" in out
+
+
+def test_cli_speaks_vietnamese_by_default_summary_first():
+    path = un_file(FILES[2024])
+    res = CliRunner().invoke(standing, ["--un-data", str(path), "--delta", "0.05"])
+    assert res.exit_code == 0, res.output
+    out = res.output
+    assert out.startswith("TÓM TẮT: Theo Khảo sát Chính phủ điện tử của Liên Hợp Quốc năm 2024, "
+                          "Viet Nam đứng thứ 71/193")
+    assert "thứ 5/11 trong ASEAN" in out and "ƯỚC TÍNH" in out and "khớp số đã công bố" in out
+    assert "KIỂM TRA SỐ LIỆU  khớp" in out and "0,05000" in out and "chưa được xác nhận" in out
+    # no English label or note; country names (UN data) are the only English left
+    text = out
+    for name in ("Viet Nam", "Republic of Moldova"):
+        text = text.replace(name, "")
+    english = re.findall(r"\b(?:rank|CHECK|SUMMARY|ESTIMATE|UNCONFIRMED|what-if|WHAT-IF|NOTES|"
+                         r"countries|unreachable|published|capped)\b", text)
+    assert not english, english
 
 
 def test_cli_json_and_year():

@@ -138,3 +138,83 @@ def test_exports_carry_the_names_as_data(audited: AuditResult) -> None:
 ])
 def test_defuse_spreadsheet_formulas(value: Any, expected: Any) -> None:
     assert defuse(value) == expected
+
+
+# --------------------------------------------------------------------------- evidence pages
+# Issue 16 item 7: every verdict links a page of the stored observation (reports/evidence_pages.py)
+
+
+def evidence_facts(urls: list[str]) -> list[dict[str, Any]]:
+    """As `probe`, plus every request the page made and whether its screenshot loaded."""
+    facts, requests = [], []
+    with chromium_page() as page:
+        page.on("request", lambda r: requests.append(r.url))
+        for url in urls:
+            first = len(requests)
+            page.goto(url, wait_until="load")
+            page.wait_for_timeout(100)
+            seen = page.evaluate(PROBE)
+            seen["requests"] = requests[first:]
+            seen["shots"] = page.evaluate(
+                "() => [...document.querySelectorAll('img.shot')].map(i => i.naturalWidth)")
+            facts.append(seen)
+    return facts
+
+
+def linked_pages(out: Path) -> set[Path]:
+    """The evidence pages the unit pages link (href ../evidence/N.html)."""
+    found = set()
+    for unit in (out / "units").glob("*.html"):
+        text = unit.read_text(encoding="utf-8")
+        for part in text.split('href="../evidence/')[1:]:
+            found.add(out / "evidence" / part.split('"', 1)[0])
+    return found
+
+
+def test_evidence_pages_are_linked_from_every_verdict(audited: AuditResult) -> None:
+    out = audited.db_path.parent
+    pages = set((out / "evidence").glob("*.html"))
+    linked = linked_pages(out)
+    assert linked and linked <= pages, sorted(str(p) for p in linked - pages)[:3]
+    with (out / "verdicts.csv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    in_csv = set()
+    for r in rows:
+        listed = r["evidence_pages"].split()
+        ids = r["evidence_ids"].split()
+        assert listed == [f"evidence/{i}.html" for i in ids[:3]], r  # the first cited, as shown
+        assert all((out / p).is_file() for p in listed), r
+        in_csv |= {out / p for p in listed}
+    assert in_csv <= pages and pages <= in_csv | linked  # a page per cited observation only
+
+
+def test_evidence_pages_keep_hostile_answers_inert(audited: AuditResult) -> None:
+    out = audited.db_path.parent
+    # The stored answers hold the payload as JSON (quotes escaped) or HTML: look for its script
+    script = XSS.split("<img")[0]
+    escaped = str(escape(script))
+    hostile = sorted(p for p in (out / "evidence").glob("*.html")
+                     if escaped in p.read_text(encoding="utf-8"))
+    assert hostile, "no evidence page holds the served payload"
+    shots = sorted(p for p in (out / "evidence").glob("*.html")
+                   if 'class="shot"' in p.read_text(encoding="utf-8"))
+    assert shots, "no evidence page with a screenshot (the small scenario has browser portals)"
+    sample = hostile[:3] + shots[:1]
+    # Controls: the payload unescaped runs without the page's CSP and stays blocked with it.
+    text = hostile[0].read_text(encoding="utf-8").replace(escaped, script)
+    csp_only = out / "control-csp.html"
+    csp_only.write_text(text, encoding="utf-8")
+    bare = out / "control-bare.html"
+    bare.write_text(text.replace('http-equiv="Content-Security-Policy"', 'name="x"'),
+                    encoding="utf-8")
+    facts = evidence_facts([p.as_uri() for p in (*sample, csp_only, bare)])
+    for page, seen in zip(sample, facts, strict=False):
+        assert seen["xss"] == "undefined" and seen["handlers"] == 0, page.name
+        assert seen["title"] != "pwned", page.name
+        assert not any("__xss" in s for s in seen["scripts"]), page.name
+        assert all(u.startswith(("file:", "data:")) for u in seen["requests"]), seen["requests"]
+        assert all(w > 0 for w in seen["shots"]), f"{page.name}: screenshot did not load"
+    for seen in facts[:len(hostile[:3])]:
+        assert script in seen["text"]  # shown literally, as text
+    assert facts[-2]["xss"] == "undefined", "the CSP did not stop the unescaped payload"
+    assert facts[-1]["xss"] != "undefined", "control page: the unescaped payload did not run"
