@@ -19,8 +19,9 @@ from audits import history
 from audits.evaluate import evaluate, findings
 from core import store
 from core.rubric import Rubric
+from core.vocab import Reason
 
-NOT_CRAWLED = "not_crawled"
+NOT_CRAWLED = Reason.NOT_CRAWLED
 
 
 @dataclass

@@ -27,10 +27,11 @@ import sqlite_utils
 from audits import scoring
 from core import __version__, store
 from core.rubric import FEES_FILE, RUBRIC_FILE, SERVICES_FILE, UNITS_FILE, Rubric
+from core.vocab import SCORED as TESTABLE
+from core.vocab import VERDICTS as VERDICTS  # re-exported: app.nightly counts by it
+from core.vocab import Verdict as V
 
-MET, NOT_MET, NA, CANNOT = "met", "not_met", "not_applicable", "cannot_test"
-VERDICTS = (MET, NOT_MET, NA, CANNOT)
-TESTABLE = (MET, NOT_MET)
+MET, NOT_MET, NA, CANNOT = V.MET, V.NOT_MET, V.NOT_APPLICABLE, V.CANNOT_TEST
 REGRESSION, IMPROVEMENT, FLAPPING = "regression", "improvement", "flapping"
 UNTESTED, RETESTED, NEW, SCOPE = "untested", "retested", "new", "scope"
 CHANGE_KINDS = (REGRESSION, IMPROVEMENT, FLAPPING, UNTESTED, RETESTED, NEW, SCOPE)

@@ -16,14 +16,16 @@ from typing import Any
 
 from audits.evaluate import evaluate
 from core.rubric import RUBRIC_DIR, Rubric
+from core.vocab import EvidenceKind as K
+from core.vocab import Verdict
 from core.yamlio import YamlFileError, read_yaml_file
 
-SECTIONS = ("met", "not_met", "not_applicable", "cannot_test")
+SECTIONS = tuple(map(str, Verdict))  # a case file's sections: one per verdict
 FIXTURES_FILE = "_fixtures.yaml"
 CASE_KEYS = {"id", "description", "unit", "service", "evidence", "reason"}
 ROW_KEYS = {"kind", "code", "office", "outcome", "reason", "endpoint", "data"}
-KINDS = {"province_list", "catalogue", "procedure", "procedure_detail", "office_row",
-         "office_list", "fetch"}
+KINDS = {str(k) for k in (K.PROVINCE_LIST, K.CATALOGUE, K.PROCEDURE, K.PROCEDURE_DETAIL,
+                          K.OFFICE_ROW, K.OFFICE_LIST, K.FETCH)}  # the national API's
 DEFAULT_CASES_DIR = RUBRIC_DIR / "cases"
 
 Evaluator = Callable[[Iterable[dict[str, Any]], Rubric], list[dict[str, Any]]]

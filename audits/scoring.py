@@ -35,9 +35,11 @@ from core.scoring_config import (  # noqa: F401  (the scoring API names them too
     load_scoring_config,
     parse_scoring_config,
 )
+from core.vocab import SCORED as SCORED_VERDICTS
+from core.vocab import VERDICTS as ALL_VERDICTS
 
-VERDICTS: tuple[str, ...] = ("met", "not_met", "not_applicable", "cannot_test")
-SCORED: tuple[str, ...] = ("met", "not_met")
+VERDICTS: tuple[str, ...] = tuple(map(str, ALL_VERDICTS))  # plain strings: named in messages
+SCORED: tuple[str, ...] = tuple(map(str, SCORED_VERDICTS))
 DIGITS = 9  # shares and normalised values are rounded to this many decimals (float noise)
 WHAT_IF_REASON = "what_if"
 

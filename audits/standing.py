@@ -21,11 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.vocab import Verdict
 from core.yamlio import YamlFileError, read_yaml_file
 
 STANDING_YAML = Path(__file__).resolve().parents[1] / "rubrics" / "standing.yaml"
 EGDI_TOLERANCE = 0.0001  # the files publish 4 (2022) or 5 (2024) decimals
-VERDICTS = ("met", "not_met", "not_applicable", "cannot_test")
+VERDICTS = tuple(map(str, Verdict))  # plain strings: named in messages
+MET, NOT_MET = Verdict.MET, Verdict.NOT_MET
+NA, CANNOT = Verdict.NOT_APPLICABLE, Verdict.CANNOT_TEST
 REQUIRED = ("country", "osi", "tii", "hci", "egdi", "egdi_rank")
 OPTIONAL = ("year", "region", "epi", "osi_rank")
 
@@ -636,16 +639,16 @@ def index_verdicts(rows: Iterable[Mapping[str, Any]]) -> dict[Key, str]:
 def _feature_status(
     service_id: str, verdicts: list[str], rule: FeatureRule, has_rows: bool
 ) -> ServiceFeature:
-    met, not_met = verdicts.count("met"), verdicts.count("not_met")
-    cannot, tested = verdicts.count("cannot_test"), met + not_met
+    met, not_met = verdicts.count(MET), verdicts.count(NOT_MET)
+    cannot, tested = verdicts.count(CANNOT), met + not_met
     if not has_rows:
-        status = "cannot_test"  # a service asked for with no verdict at all: no evidence
+        status = CANNOT  # a service asked for with no verdict at all: no evidence
     elif tested == 0:
-        status = "cannot_test" if cannot else "not_applicable"
+        status = CANNOT if cannot else NA
     elif rule.rule == "any":
-        status = "met" if met else "not_met"
+        status = MET if met else NOT_MET
     else:
-        status = "met" if met and met / tested >= rule.threshold else "not_met"
+        status = MET if met and met / tested >= rule.threshold else NOT_MET
     return ServiceFeature(service_id, rule.id, status, met, tested, cannot)
 
 
@@ -686,10 +689,10 @@ def close_gaps(
         )
         if key not in after:
             ignored.append((key, "no verdict row"))
-        elif after[key] == "not_applicable":
-            ignored.append((key, "not_applicable"))
+        elif after[key] == NA:
+            ignored.append((key, str(NA)))
         else:
-            after[key] = "met"
+            after[key] = MET
     return after, ignored
 
 
@@ -713,9 +716,9 @@ def bridge_estimate(
     after_verdicts, ignored = close_gaps(verdicts, gaps)
     before = national_features(verdicts, features, services)
     after = national_features(after_verdicts, features, services)
-    base = [i for i, f in enumerate(before) if f.status in ("met", "not_met")]
-    met_b = sum(1 for i in base if before[i].status == "met")
-    met_a = sum(1 for i in base if after[i].status == "met")
+    base = [i for i, f in enumerate(before) if f.status in (MET, NOT_MET)]
+    met_b = sum(1 for i in base if before[i].status == MET)
+    met_a = sum(1 for i in base if after[i].status == MET)
     share_b = met_b / len(base) if base else None
     share_a = met_a / len(base) if base else None
     d = sp_weight * (share_a - share_b) * factor if base else 0.0
@@ -725,7 +728,7 @@ def bridge_estimate(
         counted=len(base),
         met_before=met_b,
         met_after=met_a,
-        excluded=sum(1 for f in before if f.status == "cannot_test"),
+        excluded=sum(1 for f in before if f.status == CANNOT),
         sp_weight=sp_weight,
         factor=factor,
         d_osi=d,

@@ -19,6 +19,8 @@ from typing import Any
 
 import sqlite_utils
 
+from core.vocab import VERDICTS
+
 try:
     import fcntl
 except ImportError:  # Windows: database setup is not locked there
@@ -333,7 +335,6 @@ def load_evidence(db: sqlite_utils.Database, run_id: int,
 
 VERDICT_KEYS = ("unit_code", "unit_name", "unit_kind", "service_id", "criterion_id",
                 "verdict", "reason")
-VERDICT_NAMES = ("met", "not_met", "not_applicable", "cannot_test")
 
 
 def save_verdicts(db: sqlite_utils.Database, run_id: int, rubric_version: str,
@@ -345,7 +346,7 @@ def save_verdicts(db: sqlite_utils.Database, run_id: int, rubric_version: str,
          **({"detail": v.get("detail") or ""} if detail else {})}
         for v in verdicts
     ]
-    counts = {v: sum(1 for r in rows if r["verdict"] == v) for v in VERDICT_NAMES}
+    counts = {str(v): sum(1 for r in rows if r["verdict"] == v) for v in VERDICTS}
     with db.conn:
         # One verdict set per (run, rubric version): re-scoring under another version adds a set
         # and never overwrites or mixes; the run's `rubric_version` names its current set.
@@ -379,7 +380,7 @@ def _m003_history(db: sqlite_utils.Database) -> None:
     db["verdicts"].create_index(["run_id", "rubric_version"], if_not_exists=True)
     db["runs"].add_column("kind", str, not_null_default="")  # "nightly" or "" (demo, run)
     db["runs"].add_column("crawl_codes", str, not_null_default="")  # JSON: codes crawled
-    counts = {v: int for v in VERDICT_NAMES}
+    counts = {str(v): int for v in VERDICTS}
     db["verdict_sets"].create(
         {"run_id": int, "rubric_version": str, "rubric_hash": str, "engine_version": str,
          "scored_at": str, "seconds": float, "verdicts": int, **counts},
@@ -407,12 +408,12 @@ def _m003_history(db: sqlite_utils.Database) -> None:
             "criterion_id"), foreign_keys=[("run_id", "runs", "id")])
     sets = db.execute(
         "SELECT run_id, rubric_version, COUNT(*), " + ", ".join(
-            f"SUM(verdict = '{v}')" for v in VERDICT_NAMES)
+            f"SUM(verdict = '{v}')" for v in VERDICTS)
         + " FROM verdicts GROUP BY run_id, rubric_version ORDER BY run_id").fetchall()
     for run_id, version, total, *per in sets:  # earlier runs: their one set becomes current
         db["verdict_sets"].insert({"run_id": run_id, "rubric_version": version,
                                    "rubric_hash": "", "scored_at": "", "verdicts": total,
-                                   **dict(zip(VERDICT_NAMES, per, strict=True))})
+                                   **dict(zip(map(str, VERDICTS), per, strict=True))})
         db["runs"].update(run_id, {"rubric_version": version})
 
 

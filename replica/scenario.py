@@ -13,19 +13,21 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from core.vocab import OFFER_RANK, Implementation, Reason
+from core.vocab import Offer as OfferLevel
+
 GOV_LEVELS = ("ward", "province", "ministry")
 METHODS = ("ONLINE", "DIRECT", "POSTAL")
-IMPLEMENT_LEVELS = ("FULL", "PARTIAL", "NONE")
+IMPLEMENT_LEVELS = (Implementation.FULL, Implementation.PARTIAL, Implementation.NONE)
 OFFICES = ("province", "ward", "agency")
 FEE_TYPES = ("FEE", "SERVICE_FEE", "PRICE_LEVEL")
 TARGETS = ("VIETNAMESE_CITIZEN", "ENTERPRISE", "FOREIGNER")
 PROCEDURE_TYPES = ("STANDARD", "SPECIFIC", "STANDARD_INTERNAL")
 STATES = ("ACTIVE", "UPDATED")
 PLATFORMS = ("igate", "eform", "legacy")  # provincial platform families (docs/SCENARIOS.md)
-PORTAL_OFFERS = ("absent", "info", "partial", "full")
+PORTAL_OFFERS = tuple(OfferLevel)  # absent, info, partial, full
 SYSTEM_PLATFORMS = ("moj", "moc")  # ministry systems the replica serves (replica/systems/)
 SYSTEM_PREFIX = "system:"  # offers[].citizen_url "system:<id>": hands off to that system
-OFFER_RANK = {"absent": -1, "info": 0, "partial": 1, "full": 2}
 
 # What the audit of a replica allows a page (crawler/profiles.py LOOPBACK, crawler/settings.py;
 # tests/test_retries.py checks they agree), so the truth knows which faults an audit must report:
@@ -56,23 +58,24 @@ _UNIT_ONLY = {"procedure": False, "service": False}
 _SERVER_RENDERED = ("eform", "legacy")
 FAULT_KINDS: dict[str, FaultKind] = {
     # F5's HTTP-200 "Request Rejected" page for a national procedure (= rejected on a procedure)
-    "blocked": FaultKind(reason="blocked", unit=False),
+    "blocked": FaultKind(reason=Reason.BLOCKED, unit=False),
     # the province's portal refuses connections (nothing listens on its address)
-    "portal_down": FaultKind(reason="refused", **_UNIT_ONLY),
-    "down": FaultKind(reason="refused", **_UNIT_ONLY),  # alias of portal_down
+    "portal_down": FaultKind(reason=Reason.REFUSED, **_UNIT_ONLY),
+    "down": FaultKind(reason=Reason.REFUSED, **_UNIT_ONLY),  # alias of portal_down
     # the province's portal answers HTTP 403 to every request (= forbidden on a whole unit)
-    "portal_blocked": FaultKind(reason="blocked", **_UNIT_ONLY),
-    "slow": FaultKind(reason="timeout", transient=True, params={"seconds": 60}),
-    "http_error": FaultKind(reason="http_5xx", transient=True, params={"status": 503}),
-    "rate_limited": FaultKind(reason="rate_limited", transient=True, params={"retry_after": 1}),
-    "forbidden": FaultKind(reason="blocked"),
-    "rejected": FaultKind(reason="blocked"),
-    "challenge": FaultKind(reason="js_challenge"),
-    "redirect_loop": FaultKind(reason="redirect_loop"),
-    "truncated": FaultKind(reason="malformed"),
-    "malformed": FaultKind(reason="malformed"),
-    "huge": FaultKind(reason="too_large", params={"megabytes": 40}),
-    "robots": FaultKind(reason="robots_disallowed", **_UNIT_ONLY),
+    "portal_blocked": FaultKind(reason=Reason.BLOCKED, **_UNIT_ONLY),
+    "slow": FaultKind(reason=Reason.TIMEOUT, transient=True, params={"seconds": 60}),
+    "http_error": FaultKind(reason=Reason.HTTP_5XX, transient=True, params={"status": 503}),
+    "rate_limited": FaultKind(reason=Reason.RATE_LIMITED, transient=True,
+                              params={"retry_after": 1}),
+    "forbidden": FaultKind(reason=Reason.BLOCKED),
+    "rejected": FaultKind(reason=Reason.BLOCKED),
+    "challenge": FaultKind(reason=Reason.JS_CHALLENGE),
+    "redirect_loop": FaultKind(reason=Reason.REDIRECT_LOOP),
+    "truncated": FaultKind(reason=Reason.MALFORMED),
+    "malformed": FaultKind(reason=Reason.MALFORMED),
+    "huge": FaultKind(reason=Reason.TOO_LARGE, params={"megabytes": 40}),
+    "robots": FaultKind(reason=Reason.ROBOTS_DISALLOWED, **_UNIT_ONLY),
     "legacy_encoding": FaultKind(reason="", procedure=False, params={"charset": "windows-1258"},
                                  platforms=_SERVER_RENDERED),
     "mislabelled_charset": FaultKind(reason="", procedure=False, platforms=_SERVER_RENDERED),
@@ -177,7 +180,7 @@ class PortalService:
 
     @property
     def online(self) -> bool:
-        return OFFER_RANK[self.offer] >= OFFER_RANK["partial"]
+        return OFFER_RANK[self.offer] >= OfferLevel.PARTIAL.rank
 
 
 @dataclass(frozen=True)
@@ -747,7 +750,7 @@ def _parse_portal_service(r: _Reader, sid: str, raw: Any, fld: str) -> PortalSer
     _unknown_keys(r, d, _PORTAL_SERVICE_KEYS, fld)
     offer = r.choice(d, "offer", f"{fld}.offer", PORTAL_OFFERS)
     payment = r.boolean(d, "payment", f"{fld}.payment", False)
-    if payment and OFFER_RANK[offer] < OFFER_RANK["partial"]:
+    if payment and OFFER_RANK[offer] < OfferLevel.PARTIAL.rank:
         raise r.err(f"{fld}.payment", f"a payment step needs offer partial or full, not {offer!r}")
     sso = d.get("sso")
     if sso is not None and not isinstance(sso, bool):
