@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.validate import MessageError
 from core.vocab import SCORED, Verdict
 
 NO_COVERAGE = "no_coverage"  # run reason (store.run_reason)
@@ -24,7 +25,7 @@ DEFAULT_MIN_TESTED = 0.5
 DEFAULT_RANK_MIN_TESTED = 0.75
 
 
-class CoverageConfigError(ValueError):
+class CoverageConfigError(MessageError, ValueError):
     """A bad `coverage` section; str() names the file and field."""
 
 

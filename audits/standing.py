@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.validate import MessageError
 from core.vocab import Verdict
 from core.yamlio import YamlFileError, read_yaml_file
 
@@ -66,7 +67,7 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-class StandingDataError(Exception):
+class StandingDataError(MessageError):
     """A UN data file or the standing rubric that cannot be used; the message names the problem."""
 
 

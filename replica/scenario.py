@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from core.validate import FieldReader, InputError
 from core.vocab import OFFER_RANK, Implementation, Reason
 from core.vocab import Offer as OfferLevel
 
@@ -87,14 +88,11 @@ PROVINCE_CODE_RE = re.compile(r"^\d{2}$")
 PROCEDURE_CODE_RE = re.compile(r"^\d+\.\d{6,}$")
 
 
-class ScenarioError(Exception):
+class ScenarioError(InputError):
     """A scenario file problem: ``str()`` is ``"<file>: field '<field>': <message>"``."""
 
-    def __init__(self, file: str | Path, field: str, message: str):
-        self.file = str(file)
-        self.field = field
-        self.message = message
-        super().__init__(f"{self.file}: field '{field}': {message}")
+    def __init__(self, file: str | Path, field: str, message: str, line: int | None = None):
+        super().__init__(file, "", field, message, line)
 
 
 @dataclass(frozen=True)
@@ -409,94 +407,12 @@ class Scenario:
 # --------------------------------------------------------------------------- parsing
 
 
-class _Reader:
+class _Reader(FieldReader):
+    error_type = ScenarioError
+
     def __init__(self, file: str | Path):
-        self.file = str(file)
+        super().__init__(file)
         self.systems: set[str] = set()  # ids declared under `systems` (read before offers)
-
-    def err(self, fld: str, msg: str) -> ScenarioError:
-        return ScenarioError(self.file, fld, msg)
-
-    def mapping(self, value: Any, fld: str) -> dict:
-        if not isinstance(value, dict):
-            raise self.err(fld, f"must be a mapping, got {type(value).__name__}")
-        return value
-
-    def seq(self, value: Any, fld: str) -> list:
-        if not isinstance(value, list):
-            raise self.err(fld, f"must be a list, got {type(value).__name__}")
-        return value
-
-    def string(self, d: dict, key: str, fld: str, *, required=True, default="") -> str:
-        if key not in d or d[key] is None:
-            if required:
-                raise self.err(fld, "is required")
-            return default
-        v = d[key]
-        if isinstance(v, bool) or not isinstance(v, (str, int, float)):
-            raise self.err(fld, f"must be a string, got {type(v).__name__}")
-        return str(v)
-
-    def integer(self, d: dict, key: str, fld: str, *, required=True, default=0,
-                minimum=None) -> int:
-        if key not in d or d[key] is None:
-            if required:
-                raise self.err(fld, "is required")
-            return default
-        v = d[key]
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise self.err(fld, f"must be an integer, got {v!r}")
-        if minimum is not None and v < minimum:
-            raise self.err(fld, f"must be >= {minimum}, got {v}")
-        return v
-
-    def boolean(self, d: dict, key: str, fld: str, default: bool) -> bool:
-        if key not in d or d[key] is None:
-            return default
-        v = d[key]
-        if not isinstance(v, bool):
-            raise self.err(fld, f"must be true or false, got {v!r}")
-        return v
-
-    def choice(self, d: dict, key: str, fld: str, choices, *, required=True, default="",
-               upper=False) -> str:
-        v = self.string(d, key, fld, required=required, default=default)
-        if upper:
-            v = v.upper()
-        if (required or v) and v not in choices:
-            raise self.err(fld, f"must be one of {', '.join(choices)}, got {v!r}")
-        return v
-
-    def choices(self, d: dict, key: str, fld: str, choices, *, default=(), upper=False,
-                nonempty=True) -> tuple[str, ...]:
-        if key not in d or d[key] is None:
-            if default:
-                return tuple(default)
-            raise self.err(fld, "is required")
-        raw = d[key]
-        if isinstance(raw, str):
-            raw = [raw]
-        items = self.seq(raw, fld)
-        out: list[str] = []
-        for i, v in enumerate(items):
-            if not isinstance(v, str):
-                raise self.err(f"{fld}[{i}]", f"must be a string, got {v!r}")
-            v = v.upper() if upper else v
-            if v not in choices:
-                raise self.err(f"{fld}[{i}]", f"must be one of {', '.join(choices)}, got {v!r}")
-            if v in out:
-                raise self.err(f"{fld}[{i}]", f"duplicate value {v!r}")
-            out.append(v)
-        if nonempty and not out:
-            raise self.err(fld, "must not be empty")
-        return tuple(out)
-
-
-def _unknown_keys(r: _Reader, d: dict, allowed: set[str], fld: str) -> None:
-    for k in d:
-        if k not in allowed:
-            raise r.err(f"{fld}.{k}" if fld else str(k),
-                        f"unknown field (allowed: {', '.join(sorted(allowed))})")
 
 
 _PROC_KEYS = {"code", "name", "department", "agency_code", "service", "levels", "methods", "fees",
@@ -546,7 +462,7 @@ def _parse_fees(r: _Reader, raw: Any, fld: str, methods: tuple[str, ...]) -> dic
 def _parse_fee(r: _Reader, v: dict, vfld: str) -> Fee:
     """{type, value, description}: `value` is required and may be null (the real portal's
     charges are mostly written in `description` beside a 0 or null value)."""
-    _unknown_keys(r, v, {"type", "value", "description"}, vfld)
+    r.unknown_keys(v, {"type", "value", "description"}, vfld)
     if "value" not in v:
         raise r.err(f"{vfld}.value", "is required (a number >= 0, or null)")
     value = None if v["value"] is None else r.integer(v, "value", f"{vfld}.value", minimum=0)
@@ -567,7 +483,7 @@ def _offline_only_flag(r: _Reader, d: dict, fld: str, methods: tuple[str, ...]) 
 
 def _parse_procedure(r: _Reader, raw: Any, fld: str) -> ProcedureSpec:
     d = r.mapping(raw, fld)
-    _unknown_keys(r, d, _PROC_KEYS, fld)
+    r.unknown_keys(d, _PROC_KEYS, fld)
     code = r.string(d, "code", f"{fld}.code")
     if not PROCEDURE_CODE_RE.match(code):
         raise r.err(f"{fld}.code", f"must look like 1.001193, got {code!r}")
@@ -613,7 +529,7 @@ def _is_province_code(unit: str) -> bool:
 
 def _parse_offer(r: _Reader, unit: str, raw: Any, fld: str, codes: set[str]) -> Offer:
     d = r.mapping(raw, fld)
-    _unknown_keys(r, d, _OFFER_KEYS, fld)
+    r.unknown_keys(d, _OFFER_KEYS, fld)
     proc = r.string(d, "procedure", f"{fld}.procedure")
     if proc not in codes:
         raise r.err(f"{fld}.procedure", f"{proc!r} is not declared under procedures")
@@ -680,7 +596,7 @@ def _fault_scope(r: _Reader, d: dict, fld: str, fk: FaultKind) -> tuple[str, str
 
 def _fault_params(r: _Reader, d: dict, fld: str, kind: str) -> dict[str, Any]:
     fk = FAULT_KINDS[kind]
-    _unknown_keys(r, d, _FAULT_KEYS | set(fk.params), fld)
+    r.unknown_keys(d, _FAULT_KEYS | set(fk.params), fld)
     params = {k: d[k] for k in fk.params if d.get(k) is not None}
     pfld = f"{fld}.{next(iter(fk.params), '')}"
     if kind == "http_error":
@@ -747,7 +663,7 @@ def _parse_portal_service(r: _Reader, sid: str, raw: Any, fld: str) -> PortalSer
     if isinstance(raw, str):
         raw = {"offer": raw}
     d = r.mapping(raw, fld)
-    _unknown_keys(r, d, _PORTAL_SERVICE_KEYS, fld)
+    r.unknown_keys(d, _PORTAL_SERVICE_KEYS, fld)
     offer = r.choice(d, "offer", f"{fld}.offer", PORTAL_OFFERS)
     payment = r.boolean(d, "payment", f"{fld}.payment", False)
     if payment and OFFER_RANK[offer] < OfferLevel.PARTIAL.rank:
@@ -769,7 +685,7 @@ def _parse_portal(r: _Reader, unit: Any, raw: Any) -> PortalSpec:
     if not _is_province_code(str(unit)):
         raise r.err(fld, f"portals are declared for provinces (\"01\"...\"96\"), got {unit!r}")
     d = r.mapping(raw, fld)
-    _unknown_keys(r, d, _PORTAL_KEYS, fld)
+    r.unknown_keys(d, _PORTAL_KEYS, fld)
     services = []
     for sid, sraw in r.mapping(d.get("services") or {}, f"{fld}.services").items():
         services.append(_parse_portal_service(r, str(sid), sraw, f"{fld}.services.{sid}"))
@@ -783,11 +699,11 @@ def parse_scenario(data: Any, file: str | Path = "<scenario>") -> Scenario:
     """Validate an already-parsed YAML document."""
     r = _Reader(file)
     d = r.mapping(data, "(top level)")
-    _unknown_keys(r, d, _TOP_KEYS, "")
+    r.unknown_keys(d, _TOP_KEYS, "")
     name = r.string(d, "name", "name")
     seed = r.integer(d, "seed", "seed")
     cat = r.mapping(d.get("catalogue", {}) or {}, "catalogue")
-    _unknown_keys(r, cat, {"filler"}, "catalogue")
+    r.unknown_keys(cat, {"filler"}, "catalogue")
     filler = r.integer(cat, "filler", "catalogue.filler", required=False, default=0, minimum=0)
 
     recorded = _recorded_details(r, d, file)
@@ -848,7 +764,7 @@ def _parse_national(r: _Reader, raw: Any) -> NationalOptions:
     if raw is None:
         return NationalOptions()
     d = r.mapping(raw, "national")
-    _unknown_keys(r, d, {"office_filter", "target_type_default", "shape_change"}, "national")
+    r.unknown_keys(d, {"office_filter", "target_type_default", "shape_change"}, "national")
     return NationalOptions(
         office_filter=r.choice(d, "office_filter", "national.office_filter", OFFICE_FILTERS,
                                required=False, default="honoured"),
@@ -863,7 +779,7 @@ def _parse_shape_change(r: _Reader, raw: Any) -> ShapeChange | None:
         return None
     fld = "national.shape_change"
     d = r.mapping(raw, fld)
-    _unknown_keys(r, d, {"in", "key", "rename", "retype"}, fld)
+    r.unknown_keys(d, {"in", "key", "rename", "retype"}, fld)
     place = r.choice(d, "in", f"{fld}.in", SHAPE_PLACES)
     key = r.string(d, "key", f"{fld}.key")
     rename = r.string(d, "rename", f"{fld}.rename", required=False)
@@ -889,7 +805,7 @@ def _parse_systems(r: _Reader, raw: Any) -> tuple[SystemSpec, ...]:
         if not isinstance(sid, str) or not re.match(r"^[a-z][a-z0-9_]*$", sid):
             raise r.err(fld, f"system ids are lower-case words (moj, moc), got {sid!r}")
         d = r.mapping(sraw, fld)
-        _unknown_keys(r, d, _SYSTEM_KEYS, fld)
+        r.unknown_keys(d, _SYSTEM_KEYS, fld)
         platform = r.choice(d, "platform", f"{fld}.platform", SYSTEM_PLATFORMS)
         name, host = SYSTEM_DEFAULTS[platform]
         services = tuple(_parse_portal_service(r, str(k), v, f"{fld}.services.{k}")
