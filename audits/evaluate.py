@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audits import fees
+from core.rows import EvidenceRow, FindingRow, VerdictRow
 from core.rubric import (
     DEFAULT_COVERAGE,
     Criterion,
@@ -117,7 +118,7 @@ class SystemView:
         return sum(self.handoffs.get(c, {}).get(unit, 0) for c in codes)
 
 
-def observe_system(obs: Observations, ev: dict[str, Any]) -> None:
+def observe_system(obs: Observations, ev: EvidenceRow) -> None:
     data = ev["data"]
     base = data.get("base", "")
     system = obs.systems.setdefault(base, SystemView(base))
@@ -145,7 +146,7 @@ READ_REASONS = (Reason.NOT_FOUND,)  # an apply page that was read, and said so
 PORTAL_STATE = {rank: offer for offer, rank in OFFER_RANK.items() if offer}  # -1: "absent"
 
 
-def observe(evidence: Iterable[dict[str, Any]]) -> Observations:
+def observe(evidence: Iterable[EvidenceRow]) -> Observations:
     obs = Observations()
     for ev in evidence:
         kind, code, data, ok = ev["kind"], ev.get("procedure_code") or "", ev["data"], \
@@ -179,7 +180,7 @@ PORTAL_KINDS = (EvidenceKind.PORTAL, EvidenceKind.PORTAL_LIST, EvidenceKind.PORT
                 EvidenceKind.PORTAL_LOGIN)
 
 
-def observe_portal(view: PortalView, ev: dict[str, Any]) -> None:
+def observe_portal(view: PortalView, ev: EvidenceRow) -> None:
     kind, data, ok, reason = ev["kind"], ev["data"], ev["outcome"] == Seen.OK, ev["reason"]
     if kind == EvidenceKind.PORTAL:
         if ok:
@@ -535,11 +536,11 @@ def level_detail(cell: Cell, criterion_id: str) -> str:
     return f"{n}/{total}"
 
 
-def evaluate(evidence: Iterable[dict[str, Any]], rubric: Rubric) -> list[dict[str, Any]]:
+def evaluate(evidence: Iterable[EvidenceRow], rubric: Rubric) -> list[VerdictRow]:
     """One verdict per unit x service x criterion of the rubric."""
     obs = observe(evidence)
     confirmed = confirmed_agencies(obs, rubric)
-    verdicts = []
+    verdicts: list[VerdictRow] = []
     for cell in cells(obs, rubric):
         unit, service = cell.unit, cell.service
         for criterion in rubric.criteria:
@@ -561,7 +562,7 @@ def evaluate(evidence: Iterable[dict[str, Any]], rubric: Rubric) -> list[dict[st
 NATIONAL_STATE = {-1: "", **{rank: level for level, rank in LEVELS.items()}}
 
 
-def findings(evidence: Iterable[dict[str, Any]], rubric: Rubric) -> list[dict[str, Any]]:
+def findings(evidence: Iterable[EvidenceRow], rubric: Rubric) -> list[FindingRow]:
     """Where the national portal and a province's own portal disagree about a service, when
     both were read completely (docs/ARCHITECTURE.md "Findings"):
 
@@ -603,11 +604,11 @@ def findings(evidence: Iterable[dict[str, Any]], rubric: Rubric) -> list[dict[st
     return out
 
 
-def code_mismatches(obs: Observations, rubric: Rubric) -> list[dict[str, Any]]:
+def code_mismatches(obs: Observations, rubric: Rubric) -> list[FindingRow]:
     """`unit_code_mismatch` findings: the rubric names agency A for a service, and a detail of
     one of the service's procedures names A's agency (departmentPromulgateName = A's name) under
     another code (departmentPromulgateCode): the rubric's code contradicts the portal."""
-    out = []
+    out: list[FindingRow] = []
     for service in rubric.services:
         for code in service.agency_codes:
             unit = rubric.unit(code)

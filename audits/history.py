@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -57,7 +57,7 @@ def rubric_hash(rubric_dir: Path | str) -> str:
     return digest.hexdigest()
 
 
-def score_rows(run_id: int, version: str, verdicts: Iterable[dict[str, Any]],
+def score_rows(run_id: int, version: str, verdicts: Iterable[Mapping[str, Any]],
                weights: dict[str, float],
                config: scoring.ScoringConfig | None = None) -> list[dict[str, Any]]:
     """One `scores` row per unit: share, normalised value, rank and UN group."""
@@ -71,7 +71,7 @@ def score_rows(run_id: int, version: str, verdicts: Iterable[dict[str, Any]],
 
 
 def record_scoring(db: sqlite_utils.Database, run_id: int, rubric: Rubric,
-                   rubric_dir: Path | str, verdicts: Sequence[dict[str, Any]],
+                   rubric_dir: Path | str, verdicts: Sequence[Mapping[str, Any]],
                    seconds: float | None = None) -> None:
     """After `store.save_verdicts`: the set's rubric hash, engine, timing and unit scores."""
     version = rubric.version

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from audits.evaluate import evaluate
+from core.rows import EvidenceRow, VerdictRow
 from core.rubric import RUBRIC_DIR, Rubric
 from core.validate import InputError
 from core.vocab import EvidenceKind as K
@@ -29,7 +30,7 @@ KINDS = {str(k) for k in (K.PROVINCE_LIST, K.CATALOGUE, K.PROCEDURE, K.PROCEDURE
                           K.OFFICE_ROW, K.OFFICE_LIST, K.FETCH)}  # the national API's
 DEFAULT_CASES_DIR = RUBRIC_DIR / "cases"
 
-Evaluator = Callable[[Iterable[dict[str, Any]], Rubric], list[dict[str, Any]]]
+Evaluator = Callable[[Iterable[EvidenceRow], Rubric], list[VerdictRow]]
 
 
 class CaseError(InputError):
@@ -54,7 +55,7 @@ class Case:
     reason: str | None  # None: any reason
     unit: str
     service: str
-    evidence: tuple[dict[str, Any], ...]
+    evidence: tuple[EvidenceRow, ...]
     description: str = ""
 
 
@@ -88,7 +89,7 @@ def _read(path: Path) -> Any:
         raise CaseError(path.name, message=str(exc)) from None
 
 
-def _row(raw: Any, where: Where, field: str, index: int) -> dict[str, Any]:
+def _row(raw: Any, where: Where, field: str, index: int) -> EvidenceRow:
     if not isinstance(raw, dict) or not set(raw) <= ROW_KEYS or str(raw.get("kind")) not in KINDS:
         raise _problem(where, field, f"a row needs a kind in {sorted(KINDS)} and only the keys "
                                      f"{sorted(ROW_KEYS)}, got {raw!r}")
@@ -110,7 +111,7 @@ def _row(raw: Any, where: Where, field: str, index: int) -> dict[str, Any]:
             "procedure_code": code, "office_code": office, "data": data}
 
 
-def _expand(rows: Any, fixtures: dict[str, list], where: Where) -> list[dict[str, Any]]:
+def _expand(rows: Any, fixtures: dict[str, list], where: Where) -> list[EvidenceRow]:
     if not isinstance(rows, list):
         raise _problem(where, "evidence", "must be a list")
     flat: list[tuple[str, Any]] = []  # (field as written in the file, row)

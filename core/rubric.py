@@ -368,7 +368,7 @@ def _service_rules(s: Service, units: dict[str, Unit] | None, rep: Problems) -> 
         rep.add(s.id, "agency_codes", "delivery includes 'agency' but no agency code is given")
         ok = False
     for code in s.agency_codes if units is not None else ():
-        unit = units.get(code)
+        unit = (units or {}).get(code)
         if unit is None:
             rep.add(s.id, "agency_codes", f"unknown unit {code!r} (not in {UNITS_FILE})")
             ok = False
