@@ -15,7 +15,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from audits.un_data import CheckReport, Edition, StandingDataError, check_edition, country_key
 from audits.un_data import competition_rank as competition_rank  # re-exported (tests)
@@ -360,7 +360,7 @@ def close_gaps(
         key = (
             (str(g["unit_code"]), str(g["service_id"]), str(g["criterion_id"]))
             if isinstance(g, Mapping)
-            else tuple(map(str, g))
+            else cast(Key, tuple(map(str, g)))
         )
         if key not in after:
             ignored.append((key, "no verdict row"))

@@ -52,7 +52,7 @@ class FaultKind:
     platforms: tuple[str, ...] = ()  # portal families it applies to (() = all)
 
 
-_UNIT_ONLY = {"procedure": False, "service": False}
+_UNIT_ONLY: dict[str, Any] = {"procedure": False, "service": False}
 _SERVER_RENDERED = ("eform", "legacy")
 FAULT_KINDS: dict[str, FaultKind] = {
     # F5's HTTP-200 "Request Rejected" page for a national procedure (= rejected on a procedure)
@@ -335,7 +335,7 @@ class Scenario:
             down = [f for f in mine if f.kind in ("portal_down", "down")]
             robots = [f for f in mine if f.kind == "robots"]
             pages = [f for f in mine if f.kind != "robots"]
-            first = (down or robots or pages or [None])[0]
+            first = next(iter(down or robots or pages), None)
             if first is not None and first.fails:
                 out[unit] = first.fails
         return out
