@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -238,8 +238,9 @@ def score_run(db_path: Path, run_id: int, out_dir: Path, *, rubric_dir: Path = R
                        Counter(v["verdict"] for v in verdicts), reason=store.run_reason(run))
 
 
-def _coverage_gate(db: Any, run_id: int, evidence: Iterable[dict[str, Any]],
-                   verdicts: list[dict[str, Any]], rubric_dir: Path, min_tested: float | None,
+def _coverage_gate(db: Any, run_id: int, evidence: Iterable[Mapping[str, Any]],
+                   verdicts: Sequence[Mapping[str, Any]], rubric_dir: Path,
+                   min_tested: float | None,
                    echo: Callable[[str], None]) -> None:
     """A crawl that ended well but read too little (nothing reachable, no catalogue) is not a
     complete run: it is stored incomplete with the reason no_coverage."""

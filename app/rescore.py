@@ -11,16 +11,17 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import sqlite_utils
 
 from audits import history
 from audits.evaluate import evaluate, findings
 from core import store
+from core.rows import VerdictRow
 from core.rubric import Rubric
+from core.vocab import Reason
 
-NOT_CRAWLED = "not_crawled"
+NOT_CRAWLED = Reason.NOT_CRAWLED
 
 
 @dataclass
@@ -39,13 +40,13 @@ def uncrawled_services(rubric: Rubric, crawled: set[str]) -> set[str]:
     return {s.id for s in rubric.services if {p.code for p in s.procedures} - crawled}
 
 
-def guard_uncrawled(verdicts: list[dict[str, Any]], rubric: Rubric,
-                    crawled: set[str]) -> tuple[list[dict[str, Any]], list[str]]:
+def guard_uncrawled(verdicts: list[VerdictRow], rubric: Rubric,
+                    crawled: set[str]) -> tuple[list[VerdictRow], list[str]]:
     """Procedure codes added to the rubric after the crawl were never looked for, so their
     absence proves nothing: a not_met (or no_fee) of such a service becomes cannot_test."""
     missing = sorted(rubric.all_codes() - crawled)
     services = uncrawled_services(rubric, crawled)
-    out = []
+    out: list[VerdictRow] = []
     for v in verdicts:
         unproven = v["verdict"] == "not_met" or (v["verdict"] == "not_applicable"
                                                  and v["reason"] == "no_fee")

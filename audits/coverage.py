@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.validate import MessageError
+from core.vocab import SCORED, Verdict
+
 NO_COVERAGE = "no_coverage"  # run reason (store.run_reason)
 DEFAULT_MIN_TESTED = 0.5
 DEFAULT_RANK_MIN_TESTED = 0.75
 
 
-class CoverageConfigError(ValueError):
+class CoverageConfigError(MessageError, ValueError):
     """A bad `coverage` section; str() names the file and field."""
 
 
@@ -74,10 +77,10 @@ def share_of(verdicts: Iterable[Mapping[str, Any]]) -> Share:
     """Tested share of verdict rows (not applicable cells do not count either way)."""
     tested = cells = 0
     for v in verdicts:
-        if v["verdict"] in ("met", "not_met"):
+        if v["verdict"] in SCORED:
             tested += 1
             cells += 1
-        elif v["verdict"] == "cannot_test":
+        elif v["verdict"] == Verdict.CANNOT_TEST:
             cells += 1
     return Share(tested, cells)
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audits import fees
+from core.rows import EvidenceRow, FindingRow, VerdictRow
 from core.rubric import (
     DEFAULT_COVERAGE,
     Criterion,
@@ -26,10 +27,11 @@ from core.rubric import (
     Unit,
     unit_for_office,
 )
+from core.vocab import IMPLEMENTATION_RANK as LEVELS
+from core.vocab import OFFER_RANK, EvidenceKind, Implementation, Offer, Reason, Verdict
+from core.vocab import Outcome as Seen
 
-MET, NOT_MET, NA, CANNOT = "met", "not_met", "not_applicable", "cannot_test"
-VERDICTS = (MET, NOT_MET, NA, CANNOT)
-LEVELS = {"NONE": 0, "PARTIAL": 1, "FULL": 2}
+MET, NOT_MET, NA, CANNOT = Verdict.MET, Verdict.NOT_MET, Verdict.NOT_APPLICABLE, Verdict.CANNOT_TEST
 
 
 @dataclass
@@ -37,7 +39,7 @@ class Observations:
     """What the national crawl saw, indexed by procedure code."""
 
     catalogue_complete: bool = False
-    catalogue_reason: str = "no_catalogue"
+    catalogue_reason: str = Reason.NO_CATALOGUE
     listed: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     details: dict[str, tuple[dict[str, Any], int]] = field(default_factory=dict)
     rows: dict[str, list[tuple[dict[str, Any], int]]] = field(
@@ -56,7 +58,7 @@ class Observations:
             if code in have:
                 continue
             if code in self.listed:
-                return False, self.failures.get((endpoint, code), "incomplete")
+                return False, self.failures.get((endpoint, code), Reason.INCOMPLETE)
             if not self.catalogue_complete:
                 return False, self.catalogue_reason
         return True, ""
@@ -87,7 +89,7 @@ class PortalView:
         return best, [ev for rank, ev in found if rank == best]
 
     def fail(self, reason: str) -> None:
-        self.failure = self.failure or reason or "error"
+        self.failure = self.failure or reason or Reason.ERROR
 
     def service_failure(self, codes: Iterable[str] | None = None) -> str:
         """Why the apply pages of `codes` (None: of any procedure) could not be fetched ("" when
@@ -116,12 +118,12 @@ class SystemView:
         return sum(self.handoffs.get(c, {}).get(unit, 0) for c in codes)
 
 
-def observe_system(obs: Observations, ev: dict[str, Any]) -> None:
+def observe_system(obs: Observations, ev: EvidenceRow) -> None:
     data = ev["data"]
     base = data.get("base", "")
     system = obs.systems.setdefault(base, SystemView(base))
     observe_portal(system.view, ev)
-    if ev["kind"] == "portal":
+    if ev["kind"] == EvidenceKind.PORTAL:
         info = data.get("system") or {}
         system.host, system.ministry = info.get("host", ""), info.get("ministry", "")
         system.home.append(ev["id"])
@@ -140,32 +142,31 @@ def system_met(obs: Observations, unit: str, codes: list[str]) -> SystemView | N
     return obs.systems[ranked[0][1]]
 
 
-READ_REASONS = ("not_found",)  # an apply page that was read, and said so
-PORTAL_RANK = {"": -1, "absent": -1, "info": 0, "partial": 1, "full": 2}
-PORTAL_STATE = {-1: "absent", 0: "info", 1: "partial", 2: "full"}
+READ_REASONS = (Reason.NOT_FOUND,)  # an apply page that was read, and said so
+PORTAL_STATE = {rank: offer for offer, rank in OFFER_RANK.items() if offer}  # -1: "absent"
 
 
-def observe(evidence: Iterable[dict[str, Any]]) -> Observations:
+def observe(evidence: Iterable[EvidenceRow]) -> Observations:
     obs = Observations()
     for ev in evidence:
         kind, code, data, ok = ev["kind"], ev.get("procedure_code") or "", ev["data"], \
-            ev["outcome"] == "ok"
-        if kind == "catalogue" and ok and data.get("complete"):
+            ev["outcome"] == Seen.OK
+        if kind == EvidenceKind.CATALOGUE and ok and data.get("complete"):
             obs.catalogue_complete = True
-        elif kind == "procedure" and ok:
+        elif kind == EvidenceKind.PROCEDURE and ok:
             obs.listed[code].append(ev["id"])
-        elif kind == "procedure_detail" and ok:
+        elif kind == EvidenceKind.PROCEDURE_DETAIL and ok:
             obs.details[code] = (data, ev["id"])
-        elif kind == "office_row" and ok:
+        elif kind == EvidenceKind.OFFICE_ROW and ok:
             obs.rows[code].append((data, ev["id"]))
-        elif kind == "office_list" and ok and data.get("complete"):
+        elif kind == EvidenceKind.OFFICE_LIST and ok and data.get("complete"):
             obs.lists_complete.add(code)
-        elif kind == "fetch":
+        elif kind == EvidenceKind.FETCH:
             endpoint = data.get("endpoint", "")
-            obs.failures.setdefault((endpoint, code), ev["reason"] or "error")
+            obs.failures.setdefault((endpoint, code), ev["reason"] or Reason.ERROR)
             if endpoint == "catalogue":
-                obs.catalogue_reason = ev["reason"] or "error"
-        elif kind == "national_page" and ok:
+                obs.catalogue_reason = ev["reason"] or Reason.ERROR
+        elif kind == EvidenceKind.NATIONAL_PAGE and ok:
             obs.national_pages[code].append(ev["id"])
         elif kind in PORTAL_KINDS and data.get("system"):
             observe_system(obs, ev)
@@ -175,34 +176,35 @@ def observe(evidence: Iterable[dict[str, Any]]) -> Observations:
     return obs
 
 
-PORTAL_KINDS = ("portal", "portal_list", "portal_apply", "portal_login")
+PORTAL_KINDS = (EvidenceKind.PORTAL, EvidenceKind.PORTAL_LIST, EvidenceKind.PORTAL_APPLY,
+                EvidenceKind.PORTAL_LOGIN)
 
 
-def observe_portal(view: PortalView, ev: dict[str, Any]) -> None:
-    kind, data, ok, reason = ev["kind"], ev["data"], ev["outcome"] == "ok", ev["reason"]
-    if kind == "portal":
+def observe_portal(view: PortalView, ev: EvidenceRow) -> None:
+    kind, data, ok, reason = ev["kind"], ev["data"], ev["outcome"] == Seen.OK, ev["reason"]
+    if kind == EvidenceKind.PORTAL:
         if ok:
             view.reached = True
         else:
             view.fail(reason)
-    elif kind == "portal_list":
+    elif kind == EvidenceKind.PORTAL_LIST:
         if not ok:
             view.fail(reason)
         for code, p in (data.get("procedures") or {}).items():
-            rank = PORTAL_RANK.get(p.get("level", ""), -1)
+            rank = OFFER_RANK.get(p.get("level", ""), -1)
             if rank > view.levels.get(code, (-1, 0))[0]:
                 view.levels[code] = (rank, ev["id"])
-    elif kind == "portal_apply":
+    elif kind == EvidenceKind.PORTAL_APPLY:
         code = data.get("code") or ev.get("procedure_code") or ""
         if ok:
             view.applies[code].append((data, ev["id"]))
         else:
-            view.apply_failures.setdefault(code, reason or "error")
-    elif kind == "portal_login":
+            view.apply_failures.setdefault(code, reason or Reason.ERROR)
+    elif kind == EvidenceKind.PORTAL_LOGIN:
         if ok:
             view.login.append((data, ev["id"]))
         else:
-            view.login_failure = view.login_failure or reason or "error"
+            view.login_failure = view.login_failure or reason or Reason.ERROR
 
 
 @dataclass
@@ -258,8 +260,8 @@ def _absent(cell: Cell, reason: str) -> Outcome:
     if cell.rows:
         return NOT_MET, reason, [ev for _, ev in cell.rows]
     if cell.unattributed:
-        return CANNOT, "unattributed_rows", []
-    return NOT_MET, "not_listed", []
+        return CANNOT, Reason.UNATTRIBUTED_ROWS, []
+    return NOT_MET, Reason.NOT_LISTED, []
 
 
 def _online_detail(row: dict[str, Any], cell: Cell) -> bool:
@@ -274,7 +276,7 @@ def offered_online(cell: Cell) -> Outcome:
         if not complete:
             return CANNOT, why, []
         if cell.rows:
-            reason = "no_online_method"
+            reason = Reason.NO_ONLINE_METHOD
     return verdict, reason, evs
 
 
@@ -291,13 +293,13 @@ def national_payment(cell: Cell) -> Outcome | None:
     rule = cell.fees or fees.default_rule()
     kinds = [fees.procedure_fee(cell.obs.details[c][0], rule) for c in seen]
     if fees.CHARGED in kinds:
-        return CANNOT, "no_portal_evidence", []
+        return CANNOT, Reason.NO_PORTAL_EVIDENCE, []
     complete, reason = cell.details_status(codes)
     if not complete:
         return CANNOT, reason, []
     if fees.combine(k for k in kinds if k is not None) == fees.EXEMPT:
-        return NA, "no_fee", [cell.obs.details[c][1] for c in codes]
-    return CANNOT, "fee_unknown", [cell.obs.details[c][1] for c in seen]
+        return NA, Reason.NO_FEE, [cell.obs.details[c][1] for c in codes]
+    return CANNOT, Reason.FEE_UNKNOWN, [cell.obs.details[c][1] for c in seen]
 
 
 def online_payment(cell: Cell) -> Outcome:
@@ -306,7 +308,7 @@ def online_payment(cell: Cell) -> Outcome:
         return national
     portal = cell.portal
     if portal is None:
-        return national or (CANNOT, "no_portal_evidence", [])
+        return national or (CANNOT, Reason.NO_PORTAL_EVIDENCE, [])
     unreadable = portal.service_failure(cell.service_codes() or None)
     if unreadable and cell.service.procedures:  # this service's flow could not be read
         return CANNOT, unreadable, []
@@ -316,25 +318,25 @@ def online_payment(cell: Cell) -> Outcome:
         return MET, "", hits
     if portal.failure or unreadable:  # capability: the unread flow may be the one that pays
         return CANNOT, portal.failure or unreadable, []
-    if national is not None and national[1] != "no_portal_evidence":
+    if national is not None and national[1] != Reason.NO_PORTAL_EVIDENCE:
         return national  # fees unknown: the missing step may be right (no fee)
-    offered = [c for c in codes if portal.levels.get(c, (-1, 0))[0] >= PORTAL_RANK["partial"]]
+    offered = [c for c in codes if portal.levels.get(c, (-1, 0))[0] >= Offer.PARTIAL.rank]
     failed = [portal.apply_failures[c] for c in offered if c in portal.apply_failures]
     if failed:
         return CANNOT, failed[0], []
     walked = [ev for c in offered for _, ev in portal.applies.get(c, [])]
     if offered or not cell.service.procedures:
-        return NOT_MET, "no_payment_step", walked
-    return NOT_MET, "not_offered_on_portal", portal.level(cell.service_codes())[1]
+        return NOT_MET, Reason.NO_PAYMENT_STEP, walked
+    return NOT_MET, Reason.NOT_OFFERED_ON_PORTAL, portal.level(cell.service_codes())[1]
 
 
 def national_sso(cell: Cell) -> Outcome:
     """On the apply flow of a service the portal offers online, else at the portal's login."""
     portal = cell.portal
     if portal is None:
-        return CANNOT, "no_portal_evidence", []
+        return CANNOT, Reason.NO_PORTAL_EVIDENCE, []
     codes = cell.service_codes()
-    offered = [c for c in codes if portal.levels.get(c, (-1, 0))[0] >= PORTAL_RANK["partial"]]
+    offered = [c for c in codes if portal.levels.get(c, (-1, 0))[0] >= Offer.PARTIAL.rank]
     pages = [(d, ev) for c in offered for d, ev in portal.applies.get(c, [])]
     if offered:
         hits = [ev for d, ev in pages if (d.get("login") or {}).get("national")]
@@ -344,18 +346,19 @@ def national_sso(cell: Cell) -> Outcome:
             return CANNOT, portal.failure, []
         failed = [portal.apply_failures[c] for c in offered if c in portal.apply_failures]
         if failed or not pages:
-            return CANNOT, failed[0] if failed else "no_apply_page", []
-        return NOT_MET, "no_national_sso", [ev for _, ev in pages]
+            return CANNOT, failed[0] if failed else Reason.NO_APPLY_PAGE, []
+        return NOT_MET, Reason.NO_NATIONAL_SSO, [ev for _, ev in pages]
     hits = [ev for d, ev in portal.login if d.get("national")]
     if hits:
         return MET, "", hits
     if portal.failure or portal.login_failure or not portal.login:
-        return CANNOT, portal.failure or portal.login_failure or "no_login_options", []
-    return NOT_MET, "no_national_sso", [ev for _, ev in portal.login]
+        return CANNOT, portal.failure or portal.login_failure or Reason.NO_LOGIN_OPTIONS, []
+    return NOT_MET, Reason.NO_NATIONAL_SSO, [ev for _, ev in portal.login]
 
 
-NEED = {"level3_partial": PORTAL_RANK["partial"], "level4_full": PORTAL_RANK["full"]}
-PORTAL_REASON = {-1: "portal_absent", 0: "portal_info_only", 1: "portal_partial_only"}
+NEED = {"level3_partial": Offer.PARTIAL.rank, "level4_full": Offer.FULL.rank}
+PORTAL_REASON = {-1: Reason.PORTAL_ABSENT, 0: Reason.PORTAL_INFO_ONLY,
+                 1: Reason.PORTAL_PARTIAL_ONLY}
 
 
 def level_rule(criterion_id: str, national: Rule) -> Rule:
@@ -385,7 +388,7 @@ def level_rule(criterion_id: str, national: Rule) -> Rule:
 
 
 def _level(row: dict[str, Any]) -> int:
-    return LEVELS.get(row.get("implement_level") or "NONE", 0)
+    return LEVELS.get(row.get("implement_level") or Implementation.NONE, 0)
 
 
 def office_key(row: dict[str, Any]) -> str:
@@ -424,14 +427,14 @@ def coverage_rule(need: int) -> Rule:
         complete, reason = cell.rows_status()
         if not complete:
             return CANNOT, reason, []
-        return _absent(cell, "below_coverage")
+        return _absent(cell, Reason.BELOW_COVERAGE)
 
     return rule
 
 
 NATIONAL_LEVEL: dict[str, Rule] = {
-    "level3_partial": coverage_rule(LEVELS["PARTIAL"]),
-    "level4_full": coverage_rule(LEVELS["FULL"]),
+    "level3_partial": coverage_rule(LEVELS[Implementation.PARTIAL]),
+    "level4_full": coverage_rule(LEVELS[Implementation.FULL]),
 }
 
 RULES: dict[str, Rule] = {
@@ -453,12 +456,13 @@ def delivers(unit: Unit, service: Service) -> bool:
 
 def judge(cell: Cell, criterion: Criterion) -> Outcome:
     if not delivers(cell.unit, cell.service):
-        return NA, "not_delivered_by_unit", []
+        return NA, Reason.NOT_DELIVERED_BY_UNIT, []
     if criterion not in cell.criteria:
-        return NA, "criterion_not_applicable", []
+        return NA, Reason.CRITERION_NOT_APPLICABLE, []
     rule = RULES.get(criterion.id)
     if rule is None:
-        return CANNOT, "no_portal_evidence" if criterion.evidence == "portal" else "no_rule", []
+        missing = Reason.NO_PORTAL_EVIDENCE if criterion.evidence == "portal" else Reason.NO_RULE
+        return CANNOT, missing, []
     return rule(cell)
 
 
@@ -519,7 +523,7 @@ def unverified(outcome: Outcome, unit: Unit, confirmed: set[str]) -> Outcome:
     """An agency whose code no answer showed cannot be proven absent: its not_met is
     `cannot_test` (`unit_code_unverified`); rows may sit under its real, unknown code."""
     if outcome[0] == NOT_MET and unit.kind == "agency" and unit.code not in confirmed:
-        return CANNOT, "unit_code_unverified", []
+        return CANNOT, Reason.UNIT_CODE_UNVERIFIED, []
     return outcome
 
 
@@ -532,11 +536,11 @@ def level_detail(cell: Cell, criterion_id: str) -> str:
     return f"{n}/{total}"
 
 
-def evaluate(evidence: Iterable[dict[str, Any]], rubric: Rubric) -> list[dict[str, Any]]:
+def evaluate(evidence: Iterable[EvidenceRow], rubric: Rubric) -> list[VerdictRow]:
     """One verdict per unit x service x criterion of the rubric."""
     obs = observe(evidence)
     confirmed = confirmed_agencies(obs, rubric)
-    verdicts = []
+    verdicts: list[VerdictRow] = []
     for cell in cells(obs, rubric):
         unit, service = cell.unit, cell.service
         for criterion in rubric.criteria:
@@ -555,10 +559,10 @@ def evaluate(evidence: Iterable[dict[str, Any]], rubric: Rubric) -> list[dict[st
     return verdicts
 
 
-NATIONAL_STATE = {-1: "", 0: "NONE", 1: "PARTIAL", 2: "FULL"}
+NATIONAL_STATE = {-1: "", **{rank: level for level, rank in LEVELS.items()}}
 
 
-def findings(evidence: Iterable[dict[str, Any]], rubric: Rubric) -> list[dict[str, Any]]:
+def findings(evidence: Iterable[EvidenceRow], rubric: Rubric) -> list[FindingRow]:
     """Where the national portal and a province's own portal disagree about a service, when
     both were read completely (docs/ARCHITECTURE.md "Findings"):
 
@@ -579,11 +583,11 @@ def findings(evidence: Iterable[dict[str, Any]], rubric: Rubric) -> list[dict[st
         national = max((_level(row) for row, _ in cell.rows), default=-1)
         rank, portal_evs = portal.level(cell.service_codes())
         kind = ""
-        if national >= LEVELS["PARTIAL"] and rank < national:
+        if national >= LEVELS[Implementation.PARTIAL] and rank < national:
             kind = "national_overstates"
-        elif cell.rows and rank >= LEVELS["PARTIAL"] and rank > national:
+        elif cell.rows and rank >= LEVELS[Implementation.PARTIAL] and rank > national:
             kind = "national_understates"
-        elif not cell.rows and not cell.unattributed and rank >= LEVELS["PARTIAL"]:
+        elif not cell.rows and not cell.unattributed and rank >= LEVELS[Implementation.PARTIAL]:
             kind = "not_listed_nationally"  # (a row no unit claims may be the unit's)
         if not kind:
             continue
@@ -600,11 +604,11 @@ def findings(evidence: Iterable[dict[str, Any]], rubric: Rubric) -> list[dict[st
     return out
 
 
-def code_mismatches(obs: Observations, rubric: Rubric) -> list[dict[str, Any]]:
+def code_mismatches(obs: Observations, rubric: Rubric) -> list[FindingRow]:
     """`unit_code_mismatch` findings: the rubric names agency A for a service, and a detail of
     one of the service's procedures names A's agency (departmentPromulgateName = A's name) under
     another code (departmentPromulgateCode): the rubric's code contradicts the portal."""
-    out = []
+    out: list[FindingRow] = []
     for service in rubric.services:
         for code in service.agency_codes:
             unit = rubric.unit(code)

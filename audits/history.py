@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,10 +27,11 @@ import sqlite_utils
 from audits import scoring
 from core import __version__, store
 from core.rubric import FEES_FILE, RUBRIC_FILE, SERVICES_FILE, UNITS_FILE, Rubric
+from core.vocab import SCORED as TESTABLE
+from core.vocab import VERDICTS as VERDICTS  # re-exported: app.nightly counts by it
+from core.vocab import Verdict as V
 
-MET, NOT_MET, NA, CANNOT = "met", "not_met", "not_applicable", "cannot_test"
-VERDICTS = (MET, NOT_MET, NA, CANNOT)
-TESTABLE = (MET, NOT_MET)
+MET, NOT_MET, NA, CANNOT = V.MET, V.NOT_MET, V.NOT_APPLICABLE, V.CANNOT_TEST
 REGRESSION, IMPROVEMENT, FLAPPING = "regression", "improvement", "flapping"
 UNTESTED, RETESTED, NEW, SCOPE = "untested", "retested", "new", "scope"
 CHANGE_KINDS = (REGRESSION, IMPROVEMENT, FLAPPING, UNTESTED, RETESTED, NEW, SCOPE)
@@ -56,7 +57,7 @@ def rubric_hash(rubric_dir: Path | str) -> str:
     return digest.hexdigest()
 
 
-def score_rows(run_id: int, version: str, verdicts: Iterable[dict[str, Any]],
+def score_rows(run_id: int, version: str, verdicts: Iterable[Mapping[str, Any]],
                weights: dict[str, float],
                config: scoring.ScoringConfig | None = None) -> list[dict[str, Any]]:
     """One `scores` row per unit: share, normalised value, rank and UN group."""
@@ -70,7 +71,7 @@ def score_rows(run_id: int, version: str, verdicts: Iterable[dict[str, Any]],
 
 
 def record_scoring(db: sqlite_utils.Database, run_id: int, rubric: Rubric,
-                   rubric_dir: Path | str, verdicts: Sequence[dict[str, Any]],
+                   rubric_dir: Path | str, verdicts: Sequence[Mapping[str, Any]],
                    seconds: float | None = None) -> None:
     """After `store.save_verdicts`: the set's rubric hash, engine, timing and unit scores."""
     version = rubric.version
@@ -78,17 +79,17 @@ def record_scoring(db: sqlite_utils.Database, run_id: int, rubric: Rubric,
     config = scoring.load_scoring_config(settings) if settings.exists() else None
     rows = score_rows(run_id, version, verdicts, scoring.weights_from_rubric(rubric), config)
     with db.conn:
-        db["verdict_sets"].update((run_id, version), {
+        db.table("verdict_sets").update((run_id, version), {
             "rubric_hash": rubric_hash(rubric_dir), "engine_version": __version__,
             "seconds": round(seconds, 3) if seconds is not None else None})
         db.execute("DELETE FROM scores WHERE run_id = ? AND rubric_version = ?",
                    [run_id, version])
-        db["scores"].insert_all(rows)
-        run = db["runs"].get(run_id)
+        db.table("scores").insert_all(rows)
+        run = db.table("runs").get(run_id)
         sets = db.execute("SELECT COUNT(*) FROM verdict_sets WHERE run_id = ?",
                           [run_id]).fetchone()[0]
         if not run.get("crawl_codes") and sets == 1:  # first scoring = the crawl's rubric
-            db["runs"].update(run_id, {"crawl_codes": json.dumps(sorted(rubric.all_codes()))})
+            db.table("runs").update(run_id, {"crawl_codes": json.dumps(sorted(rubric.all_codes()))})
 
 
 # --------------------------------------------------------------------------- reading
@@ -100,20 +101,20 @@ def target_key(run: dict[str, Any]) -> str:
 
 
 def get_set(db: sqlite_utils.Database, run_id: int, version: str) -> dict[str, Any] | None:
-    rows = list(db["verdict_sets"].rows_where("run_id = ? AND rubric_version = ?",
+    rows = list(db.table("verdict_sets").rows_where("run_id = ? AND rubric_version = ?",
                                               [run_id, version]))
     return rows[0] if rows else None
 
 
 def versions_of(db: sqlite_utils.Database, run_id: int) -> list[str]:
-    return [r["rubric_version"] for r in db["verdict_sets"].rows_where(
+    return [r["rubric_version"] for r in db.table("verdict_sets").rows_where(
         "run_id = ?", [run_id], order_by="scored_at")]
 
 
 def complete_runs(db: sqlite_utils.Database, *, like: dict[str, Any] | None = None,
                   upto: int | None = None, version: str | None = None) -> list[dict[str, Any]]:
     """Complete runs by id: of `like`'s target, up to id `upto`, scored under `version`."""
-    runs = list(db["runs"].rows_where("status = 'complete'", order_by="id"))
+    runs = list(db.table("runs").rows_where("status = 'complete'", order_by="id"))
     if like is not None:
         runs = [r for r in runs if target_key(r) == target_key(like)]
     if upto is not None:
@@ -178,7 +179,7 @@ def _days(later: str, earlier: str) -> float:
 
 def stale_rows(db: sqlite_utils.Database, run_id: int, version: str) -> list[dict[str, Any]]:
     """Cells not testable in this run that keep their last known value, with its age."""
-    run = db["runs"].get(run_id)
+    run = db.table("runs").get(run_id)
     earlier = [r["id"] for r in complete_runs(db, like=run, version=version)
                if r["id"] < run_id]
     known = last_known(db, earlier, version)
@@ -198,7 +199,7 @@ def write_stale(db: sqlite_utils.Database, run_id: int, version: str) -> list[di
     rows = stale_rows(db, run_id, version)
     with db.conn:
         db.execute("DELETE FROM stale WHERE run_id = ? AND rubric_version = ?", [run_id, version])
-        db["stale"].insert_all(rows)
+        db.table("stale").insert_all(rows)
     return rows
 
 
@@ -275,7 +276,7 @@ def flips(series: Iterable[str]) -> int:
 def common_version(db: sqlite_utils.Database, base_id: int, run_id: int,
                    preferred: str | None = None) -> str:
     """The rubric version both runs are scored under: their current one, else `preferred`."""
-    a, b = db["runs"].get(base_id), db["runs"].get(run_id)
+    a, b = db.table("runs").get(base_id), db.table("runs").get(run_id)
     if a["rubric_version"] == b["rubric_version"]:
         return a["rubric_version"]
     both = set(versions_of(db, base_id)) & set(versions_of(db, run_id))
@@ -292,7 +293,7 @@ def common_version(db: sqlite_utils.Database, base_id: int, run_id: int,
 def _require(db: sqlite_utils.Database, run_id: int) -> dict[str, Any]:
     if run_id not in {r[0] for r in db.execute("SELECT id FROM runs")}:
         raise NotComparable(f"no run {run_id}")
-    run = db["runs"].get(run_id)
+    run = db.table("runs").get(run_id)
     if run["status"] != "complete":
         raise NotComparable(f"run {run_id} is {run['status']}: only complete runs are compared")
     return run
@@ -352,7 +353,7 @@ def save_changes(db: sqlite_utils.Database, comparison: Comparison) -> None:
         db.execute("DELETE FROM changes WHERE run_id = ? AND base_run_id = ? AND "
                    "rubric_version = ?", [comparison.run["id"], comparison.base["id"],
                                           comparison.version])
-        db["changes"].insert_all(rows)
+        db.table("changes").insert_all(rows)
 
 
 # --------------------------------------------------------------------------- trends
@@ -362,7 +363,7 @@ def score_trend(db: sqlite_utils.Database, unit_code: str, version: str,
                 runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The unit's score in each of `runs` scored under `version` (run order)."""
     ids = {r["id"]: r for r in runs}
-    rows = db["scores"].rows_where("unit_code = ? AND rubric_version = ?",
+    rows = db.table("scores").rows_where("unit_code = ? AND rubric_version = ?",
                                    [unit_code, version], order_by="run_id")
     return [{**row, "started_at": ids[row["run_id"]]["started_at"]}
             for row in rows if row["run_id"] in ids]
@@ -404,7 +405,7 @@ def run_rows(db: sqlite_utils.Database, limit: int | None = None) -> list[dict[s
     evidence = dict(db.execute("SELECT run_id, COUNT(*) FROM evidence GROUP BY run_id"))
     attempts = dict(db.execute("SELECT run_id, COUNT(*) FROM attempts GROUP BY run_id"))
     out = []
-    for run in db["runs"].rows_where(order_by="id desc", limit=limit):
+    for run in db.table("runs").rows_where(order_by="id desc", limit=limit):
         stats = json.loads(run.get("stats") or "{}")
         out.append({
             "id": run["id"], "kind": run.get("kind") or "", "status": run["status"],

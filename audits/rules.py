@@ -15,22 +15,35 @@ from pathlib import Path
 from typing import Any
 
 from audits.evaluate import evaluate
+from core.rows import EvidenceRow, VerdictRow
 from core.rubric import RUBRIC_DIR, Rubric
+from core.validate import InputError
+from core.vocab import EvidenceKind as K
+from core.vocab import Verdict
 from core.yamlio import YamlFileError, read_yaml_file
 
-SECTIONS = ("met", "not_met", "not_applicable", "cannot_test")
+SECTIONS = tuple(map(str, Verdict))  # a case file's sections: one per verdict
 FIXTURES_FILE = "_fixtures.yaml"
 CASE_KEYS = {"id", "description", "unit", "service", "evidence", "reason"}
 ROW_KEYS = {"kind", "code", "office", "outcome", "reason", "endpoint", "data"}
-KINDS = {"province_list", "catalogue", "procedure", "procedure_detail", "office_row",
-         "office_list", "fetch"}
+KINDS = {str(k) for k in (K.PROVINCE_LIST, K.CATALOGUE, K.PROCEDURE, K.PROCEDURE_DETAIL,
+                          K.OFFICE_ROW, K.OFFICE_LIST, K.FETCH)}  # the national API's
 DEFAULT_CASES_DIR = RUBRIC_DIR / "cases"
 
-Evaluator = Callable[[Iterable[dict[str, Any]], Rubric], list[dict[str, Any]]]
+Evaluator = Callable[[Iterable[EvidenceRow], Rubric], list[VerdictRow]]
 
 
-class CaseError(Exception):
+class CaseError(InputError):
     """A malformed case file: names the file, case and field."""
+
+    label = "case"
+
+
+Where = tuple[str, str]  # (file name, case id): where a problem is
+
+
+def _problem(where: Where, field: str, message: str) -> CaseError:
+    return CaseError(where[0], where[1], field, message)
 
 
 @dataclass(frozen=True)
@@ -42,7 +55,7 @@ class Case:
     reason: str | None  # None: any reason
     unit: str
     service: str
-    evidence: tuple[dict[str, Any], ...]
+    evidence: tuple[EvidenceRow, ...]
     description: str = ""
 
 
@@ -73,15 +86,15 @@ def _read(path: Path) -> Any:
     try:
         return read_yaml_file(path)
     except YamlFileError as exc:
-        raise CaseError(f"{path.name}: {exc}") from None
+        raise CaseError(path.name, message=str(exc)) from None
 
 
-def _row(raw: Any, where: str, field: str, index: int) -> dict[str, Any]:
+def _row(raw: Any, where: Where, field: str, index: int) -> EvidenceRow:
     if not isinstance(raw, dict) or not set(raw) <= ROW_KEYS or str(raw.get("kind")) not in KINDS:
-        raise CaseError(f"{where} field '{field}': a row needs a kind in "
-                        f"{sorted(KINDS)} and only the keys {sorted(ROW_KEYS)}, got {raw!r}")
+        raise _problem(where, field, f"a row needs a kind in {sorted(KINDS)} and only the keys "
+                                     f"{sorted(ROW_KEYS)}, got {raw!r}")
     if not isinstance(raw.get("data") or {}, dict):
-        raise CaseError(f"{where} field '{field}.data': must be a mapping, got {raw['data']!r}")
+        raise _problem(where, f"{field}.data", f"must be a mapping, got {raw['data']!r}")
     code, office = str(raw.get("code", "")), str(raw.get("office", ""))
     data = dict(raw.get("data") or {})
     failed = raw["kind"] == "fetch" or raw.get("outcome") == "failed"
@@ -98,14 +111,14 @@ def _row(raw: Any, where: str, field: str, index: int) -> dict[str, Any]:
             "procedure_code": code, "office_code": office, "data": data}
 
 
-def _expand(rows: Any, fixtures: dict[str, list], where: str) -> list[dict[str, Any]]:
+def _expand(rows: Any, fixtures: dict[str, list], where: Where) -> list[EvidenceRow]:
     if not isinstance(rows, list):
-        raise CaseError(f"{where} field 'evidence': must be a list")
+        raise _problem(where, "evidence", "must be a list")
     flat: list[tuple[str, Any]] = []  # (field as written in the file, row)
     for i, item in enumerate(rows):
         if isinstance(item, str):
             if item not in fixtures:
-                raise CaseError(f"{where} field 'evidence[{i}]': unknown fixture {item!r}")
+                raise _problem(where, f"evidence[{i}]", f"unknown fixture {item!r}")
             flat.extend((f"evidence[{i}] (fixture {item})", row) for row in fixtures[item])
         else:
             flat.append((f"evidence[{i}]", item))
@@ -115,23 +128,23 @@ def _expand(rows: Any, fixtures: dict[str, list], where: str) -> list[dict[str, 
 def _fixtures(doc: Any, name: str) -> dict[str, list]:
     fixtures = (doc or {}).get("fixtures", {}) if isinstance(doc, dict) else {}
     if not isinstance(fixtures, dict) or not all(isinstance(v, list) for v in fixtures.values()):
-        raise CaseError(f"{name}: field 'fixtures': must map names to lists of rows")
+        raise CaseError(name, field="fixtures", message="must map names to lists of rows")
     return fixtures
 
 
 def _case(raw: Any, name: str, criterion: str, section: str, rubric: Rubric,
           fixtures: dict[str, list]) -> Case:
     if not isinstance(raw, dict) or not raw.get("id"):
-        raise CaseError(f"{name}: section '{section}': every case needs an id")
-    where = f"{name}: case '{raw['id']}'"
+        raise CaseError(name, section, message="every case needs an id", label="section")
+    where = (name, str(raw["id"]))
     unknown = set(map(str, raw)) - CASE_KEYS
     if unknown:
-        raise CaseError(f"{where} field '{sorted(unknown)[0]}': unknown key")
+        raise _problem(where, sorted(unknown)[0], "unknown key")
     unit, service = str(raw.get("unit", "")), str(raw.get("service", ""))
     if unit not in {u.code for u in rubric.units}:
-        raise CaseError(f"{where} field 'unit': unknown unit {unit!r}")
+        raise _problem(where, "unit", f"unknown unit {unit!r}")
     if service not in {s.id for s in rubric.services}:
-        raise CaseError(f"{where} field 'service': unknown service {service!r}")
+        raise _problem(where, "service", f"unknown service {service!r}")
     evidence = _expand(raw.get("evidence", []), fixtures, where)
     reason = raw.get("reason")
     return Case(name, criterion, str(raw["id"]), section,
@@ -151,20 +164,21 @@ def load_cases(cases_dir: Path, rubric: Rubric) -> list[Case]:
             continue
         doc = _read(path)
         if not isinstance(doc, dict) or str(doc.get("criterion")) not in criteria:
-            raise CaseError(f"{path.name}: field 'criterion': must be one of {sorted(criteria)}")
+            raise CaseError(path.name, field="criterion",
+                            message=f"must be one of {sorted(criteria)}")
         unknown = set(map(str, doc)) - {"criterion", "description", "fixtures", *SECTIONS}
         if unknown:
-            raise CaseError(f"{path.name}: field '{sorted(unknown)[0]}': unknown key")
+            raise CaseError(path.name, field=sorted(unknown)[0], message="unknown key")
         fixtures = {**shared, **_fixtures(doc, path.name)}
         for section in SECTIONS:
             if not isinstance(doc.get(section) or [], list):
-                raise CaseError(f"{path.name}: field '{section}': must be a list of cases")
+                raise CaseError(path.name, field=section, message="must be a list of cases")
             for raw in doc.get(section) or []:
                 cases.append(_case(raw, path.name, doc["criterion"], section, rubric, fixtures))
     ids = [(c.criterion, c.id) for c in cases]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
-        raise CaseError(f"duplicate case id {dupes[0][1]!r} for rule {dupes[0][0]}")
+        raise CaseError(message=f"duplicate case id {dupes[0][1]!r} for rule {dupes[0][0]}")
     return cases
 
 

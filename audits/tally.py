@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from core.scoring_config import _read_yaml
+from core.vocab import SCORED as SCORED_VERDICTS
+from core.vocab import VERDICTS as ALL_VERDICTS
 
-VERDICTS: tuple[str, ...] = ("met", "not_met", "not_applicable", "cannot_test")
-SCORED: tuple[str, ...] = ("met", "not_met")
+VERDICTS: tuple[str, ...] = tuple(map(str, ALL_VERDICTS))  # plain strings: named in messages
+SCORED: tuple[str, ...] = tuple(map(str, SCORED_VERDICTS))
 DIGITS = 9  # shares and normalised values are rounded to this many decimals (float noise)
 
 Gap = tuple[str, str, str]  # (unit_code, service_id, criterion_id)

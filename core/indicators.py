@@ -15,20 +15,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.rubric import (
+from core.rubric import RubricError
+from core.validate import (
     FieldSpec,
-    RubricError,
-    _check_fields,
-    _choice,
-    _duplicates,
-    _entries,
-    _entry_name,
-    _list_of,
-    _pattern,
-    _read_yaml,
-    _Report,
-    _text,
-    _weight,
+    Problems,
+    check_fields,
+    choice,
+    duplicates,
+    entries,
+    entry_name,
+    list_of,
+    pattern,
+    read_yaml,
+    text,
+    weight,
 )
 
 INDICATORS_DIR = "indicators"
@@ -100,7 +100,7 @@ class Indicators:
 
 
 def _regexes(v: Any) -> tuple[bool, Any, str]:
-    ok, items, msg = _list_of(_text())(v)
+    ok, items, msg = list_of(text())(v)
     if not ok:
         return ok, items, msg
     for p in items:
@@ -117,40 +117,40 @@ def _int(v: Any) -> tuple[bool, Any, str]:
 
 
 GROUP_FIELDS: FieldSpec = {
-    "id": (_pattern(_GROUP, "2-4 capital letters"), True, None),
-    "name_en": (_text(), True, None),
-    "name_vi": (_text(), True, None),
-    "weight": (_weight, False, None),
-    "score_with": (_pattern(_GROUP, "a group id"), False, ""),
+    "id": (pattern(_GROUP, "2-4 capital letters"), True, None),
+    "name_en": (text(), True, None),
+    "name_vi": (text(), True, None),
+    "weight": (weight, False, None),
+    "score_with": (pattern(_GROUP, "a group id"), False, ""),
 }
 INDICATOR_FIELDS: FieldSpec = {
-    "id": (_pattern(_SLUG, "a lowercase slug"), True, None),
-    "un_codes": (_list_of(_pattern(_UN_CODE, "a UN code like #010 or #131a")), True, None),
-    "group": (_pattern(_GROUP, "a group id"), True, None),
-    "question_en": (_text(), True, None),
-    "question_vi": (_text(), True, None),
-    "judged": (_choice(JUDGED), True, None),
-    "answer": (_choice(ANSWERS), False, "binary"),
-    "look_in": (_choice(LOOK_IN), False, ""),
-    "detector": (_pattern(_SLUG, "a detector id"), False, ""),
-    "services": (_list_of(_pattern(_SLUG, "a service id")), False, ()),
-    "weight": (_weight, False, 1.0),
-    "legal_basis": (_text(), False, ""),
-    "fix_vi": (_text(), False, ""),
-    "fix_en": (_text(), False, ""),
+    "id": (pattern(_SLUG, "a lowercase slug"), True, None),
+    "un_codes": (list_of(pattern(_UN_CODE, "a UN code like #010 or #131a")), True, None),
+    "group": (pattern(_GROUP, "a group id"), True, None),
+    "question_en": (text(), True, None),
+    "question_vi": (text(), True, None),
+    "judged": (choice(JUDGED), True, None),
+    "answer": (choice(ANSWERS), False, "binary"),
+    "look_in": (choice(LOOK_IN), False, ""),
+    "detector": (pattern(_SLUG, "a detector id"), False, ""),
+    "services": (list_of(pattern(_SLUG, "a service id")), False, ()),
+    "weight": (weight, False, 1.0),
+    "legal_basis": (text(), False, ""),
+    "fix_vi": (text(), False, ""),
+    "fix_en": (text(), False, ""),
 }
 DETECTOR_PARAMS: dict[str, FieldSpec] = {
     "link": {"text": (_regexes, False, ()), "href": (_regexes, False, ())},
     "text": {"text": (_regexes, True, None)},
-    "form": {"inputs": (_list_of(_text()), True, None)},
+    "form": {"inputs": (list_of(text()), True, None)},
     "https": {},
     "responsive": {"width": (_int, True, None)},
-    "axe": {"standard": (_text(), True, None),
-            "fail_impacts": (_list_of(_choice(("minor", "moderate", "serious", "critical"))),
+    "axe": {"standard": (text(), True, None),
+            "fail_impacts": (list_of(choice(("minor", "moderate", "serious", "critical"))),
                              True, None)},
-    "w3c": {"check": (_choice(("markup", "css")), True, None)},
+    "w3c": {"check": (choice(("markup", "css")), True, None)},
     "fresh": {"max_age_days": (_int, True, None)},
-    "domain": {"suffixes": (_list_of(_text()), True, None)},
+    "domain": {"suffixes": (list_of(text()), True, None)},
 }
 SEARCH_FIELDS: FieldSpec = {
     "depth": (_int, True, None),
@@ -180,29 +180,29 @@ def _judgement_problem(ind: Indicator, detectors: Mapping[str, Detector] | None,
     return "", ""
 
 
-def _check_groups(doc: Any, rep: _Report) -> tuple[IndicatorGroup, ...]:
+def _check_groups(doc: Any, rep: Problems) -> tuple[IndicatorGroup, ...]:
     raw_groups = doc.get("groups") if isinstance(doc, dict) else None
     if not isinstance(raw_groups, list) or not raw_groups:
         rep.add("", "groups", "required list is missing or empty")
         return ()
     groups = []
     for i, raw in enumerate(raw_groups):
-        f = _check_fields(raw, GROUP_FIELDS, rep, f"group {_entry_name(raw, 'id', i)}")
+        f = check_fields(raw, GROUP_FIELDS, rep, f"group {entry_name(raw, 'id', i)}")
         if f is not None:
             groups.append(IndicatorGroup(**f))
     ids = {g.id for g in groups}
     for g in groups:
         if g.score_with and (g.score_with not in ids or g.score_with == g.id):
             rep.add(f"group {g.id}", "score_with", f"must name another group, got {g.score_with!r}")
-    for gid in sorted(_duplicates(g.id for g in groups)):
+    for gid in sorted(duplicates(g.id for g in groups)):
         rep.add(f"group {gid}", "id", "duplicate group id")
     return tuple(groups)
 
 
-def _check_set(doc: Any, name: str, rep: _Report, detectors: Mapping[str, Detector] | None,
+def _check_set(doc: Any, name: str, rep: Problems, detectors: Mapping[str, Detector] | None,
                service_ids: set[str] | None) -> IndicatorSet | None:
     head = {"set", "edition", "unit", "groups", "weights_are_estimates", "services_criterion"}
-    raw_items = _entries(doc, "indicators", rep, others=tuple(head))
+    raw_items = entries(doc, "indicators", rep, others=tuple(head))
     if not isinstance(doc, dict):
         return None
     if doc.get("set") != name:
@@ -216,8 +216,8 @@ def _check_set(doc: Any, name: str, rep: _Report, detectors: Mapping[str, Detect
     group_ids = {g.id for g in groups}
     items = []
     for i, raw in enumerate(raw_items):
-        entry = _entry_name(raw, "id", i)
-        f = _check_fields(raw, INDICATOR_FIELDS, rep, entry)
+        entry = entry_name(raw, "id", i)
+        f = check_fields(raw, INDICATOR_FIELDS, rep, entry)
         if f is None:
             continue
         ind = Indicator(**f)
@@ -228,7 +228,7 @@ def _check_set(doc: Any, name: str, rep: _Report, detectors: Mapping[str, Detect
             rep.add(entry, "group", f"unknown group {ind.group!r}")
         else:
             items.append(ind)
-    for iid in sorted(_duplicates(i.id for i in items)):
+    for iid in sorted(duplicates(i.id for i in items)):
         rep.add(iid, "id", "duplicate indicator id")
     criterion = doc.get("services_criterion", "level3_partial")
     if not isinstance(criterion, str) or not _SLUG.match(criterion):
@@ -238,22 +238,22 @@ def _check_set(doc: Any, name: str, rep: _Report, detectors: Mapping[str, Detect
                         str(criterion))
 
 
-def _check_detectors(doc: Any, rep: _Report) -> tuple[dict[str, Detector], dict[str, Any]]:
+def _check_detectors(doc: Any, rep: Problems) -> tuple[dict[str, Detector], dict[str, Any]]:
     if not isinstance(doc, dict) or not isinstance(doc.get("detectors"), dict):
         rep.add("", "detectors", "a 'detectors' mapping (id: {kind, ...}) is required")
         return {}, {}
     for k in doc:
         if k not in ("detectors", "search"):
             rep.add("", str(k), "unknown top-level key")
-    search = _check_fields(doc.get("search"), SEARCH_FIELDS, rep, "search") or {}
+    search = check_fields(doc.get("search"), SEARCH_FIELDS, rep, "search") or {}
     found: dict[str, Detector] = {}
     for did, raw in doc["detectors"].items():
         kind = raw.get("kind") if isinstance(raw, dict) else None
         if kind not in DETECTOR_PARAMS:
             rep.add(str(did), "kind", f"must be one of {', '.join(DETECTOR_KINDS)}; got {kind!r}")
             continue
-        spec: FieldSpec = {"kind": (_choice(DETECTOR_KINDS), True, None), **DETECTOR_PARAMS[kind]}
-        f = _check_fields(raw, spec, rep, str(did))
+        spec: FieldSpec = {"kind": (choice(DETECTOR_KINDS), True, None), **DETECTOR_PARAMS[kind]}
+        f = check_fields(raw, spec, rep, str(did))
         if f is None:
             continue
         if kind == "link" and not (f["text"] or f["href"]):
@@ -269,14 +269,14 @@ def _build(rubric_dir: Path, service_ids: set[str] | None
     errors: list[RubricError] = []
     if not base.is_dir():
         return None, errors
-    det_rep = _Report(f"{INDICATORS_DIR}/{DETECTORS_FILE}", errors)
-    det_doc = _read_yaml(base / DETECTORS_FILE, det_rep)
+    det_rep = Problems(f"{INDICATORS_DIR}/{DETECTORS_FILE}", errors, RubricError)
+    det_doc = read_yaml(base / DETECTORS_FILE, det_rep)
     detectors, search = _check_detectors(det_doc, det_rep) if det_doc is not None else ({}, {})
     known = detectors if not errors else None  # cross-check only against a clean detectors file
     sets: dict[str, IndicatorSet] = {}
     for name, file in SET_FILES.items():
-        rep = _Report(f"{INDICATORS_DIR}/{file}", errors)
-        doc = _read_yaml(base / file, rep)
+        rep = Problems(f"{INDICATORS_DIR}/{file}", errors, RubricError)
+        doc = read_yaml(base / file, rep)
         if doc is not None:
             built = _check_set(doc, name, rep, known, service_ids)
             if built is not None:

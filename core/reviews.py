@@ -26,7 +26,7 @@ def save_answers(db: sqlite_utils.Database, answers: Iterable[dict[str, Any]],
                        "AND indicator_id = ? AND assessor = ?",
                        [r["indicator_set"], r["unit_code"], r["indicator_id"], r["assessor"]])
         if rows:
-            db["review_answers"].insert_all(rows)
+            db.table("review_answers").insert_all(rows)
     return len(rows)
 
 
@@ -36,4 +36,4 @@ def load_answers(db: sqlite_utils.Database, indicator_set: str,
     if unit_code is not None:
         where += " AND unit_code = ?"
         args.append(unit_code)
-    return list(db["review_answers"].rows_where(where, args, order_by="id"))
+    return list(db.table("review_answers").rows_where(where, args, order_by="id"))

@@ -1,4 +1,5 @@
-"""Load and validate the audit rubric (`rubrics/*.yaml`) into frozen dataclasses.
+"""Load and validate the audit rubric (`rubrics/*.yaml`) into the frozen dataclasses of
+core/rubric_model.py (re-exported here: `from core.rubric import Rubric, load_rubric`).
 
 Contract: docs/ARCHITECTURE.md, section "Rubric API". The YAML files are data edited by
 hand, so validation is strict and every message names the file, the entry and the field.
@@ -7,16 +8,41 @@ No schema library: the checks below are small hand-written functions over `yaml`
 
 from __future__ import annotations
 
-import math
 import re
-import unicodedata
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.rubric_model import (  # the model; imported from here by the rest of the project
+    DEFAULT_COVERAGE,
+    Criterion,
+    FeeRule,
+    Procedure,
+    Rubric,
+    Service,
+    Unit,
+)
+from core.rubric_model import office_claims as office_claims
+from core.rubric_model import unit_for_office as unit_for_office
 from core.scoring_config import parse_scoring_config
-from core.yamlio import YamlFileError, read_yaml_file
+from core.validate import (
+    Checker,
+    FieldSpec,
+    InputError,
+    Problems,
+    boolean,
+    check_fields,
+    choice,
+    duplicates,
+    entries,
+    entry_name,
+    int_in,
+    list_of,
+    pattern,
+    read_yaml,
+    text,
+    weight,
+)
+from core.yamlio import YamlFileError, read_yaml_file  # noqa: F401  (crawler.platforms.seeds)
 
 RUBRIC_DIR = Path(__file__).resolve().parents[1] / "rubrics"
 
@@ -38,7 +64,6 @@ SERVICE_KINDS = ("procedure", "capability")
 DELIVERY_VALUES = ("province", "agency")
 EVIDENCE_VALUES = ("national", "portal")
 UNIT_KINDS = ("province", "agency")
-DEFAULT_COVERAGE = 0.9
 ANNEX_RANGE = range(1, 21)
 
 _SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -49,379 +74,31 @@ _AGENCY_CODE = re.compile(r"^[A-Z][A-Z0-9]*$")
 _ALIAS = re.compile(r"^[A-Z0-9_]+$")
 
 
-# --------------------------------------------------------------------------- data classes
-
-
-@dataclass(frozen=True)
-class Procedure:
-    code: str
-    name: str
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Service:
-    id: str
-    annex_no: int
-    name_vi: str
-    name_en: str
-    kind: str
-    ministries: tuple[str, ...]
-    agency_codes: tuple[str, ...]
-    annex_local: str
-    delivery: tuple[str, ...]
-    annex_status: str
-    annex_deadline: str
-    procedures: tuple[Procedure, ...]
-    keywords: tuple[str, ...]
-    # Extension to the contract (defaulted, so positional use is unaffected): how a
-    # capability without procedures is measured, or any other caveat.
-    note: str = ""
-    # Optional English names of `ministries`, in the same order (issue 16: English report).
-    ministries_en: tuple[str, ...] = ()
-    annex_deadline_en: str = ""  # optional, where the deadline is not a quarter ("Quý IV/2020")
-
-
-@dataclass(frozen=True)
-class Criterion:
-    id: str
-    title_vi: str
-    title_en: str
-    question_vi: str
-    question_en: str
-    legal_basis: str
-    remediation_vi: str
-    remediation_en: str
-    weight: float
-    applies_to: tuple[str, ...]
-    evidence: str
-    legal_basis_en: str = ""  # optional English title of the legal basis (issue 16)
-
-
-@dataclass(frozen=True)
-class Unit:
-    code: str
-    kind: str
-    name: str
-    office_code: str
-    # Extensions: False when no stored real response proves the agency code.
-    code_verified: bool = True
-    note: str = ""
-    # Whole office codes that belong to the unit although they carry no Hxx/Gxx segment
-    # (EVN's tax code "0100100079"): matched exactly, upper-cased.
-    aliases: tuple[str, ...] = ()
-    name_en: str = ""  # optional English name (agencies: "Ministry of Justice"); "" = name
-
-
-@dataclass(frozen=True)
-class FeeRule:
-    """rubrics/fees.yaml: how a fee written in words is read (audits/fees.py applies it; the
-    replica's truth reads the same data with its own code). Words are casefolded NFC."""
-
-    amount_patterns: tuple[str, ...]  # regexes; group 1 = the number of đồng ("150.000")
-    exempt_starts: tuple[str, ...]  # a text starting with one of these, no amount: exempt
-    conditional: tuple[str, ...]  # ...unless its first clause holds one of these (for some)
-    clause_end: str  # regex: where the first clause ends
-    references: tuple[str, ...]  # words naming where the charge is set: charged, amount unknown
-
-
-@dataclass(frozen=True)
-class Rubric:
-    version: str
-    services: tuple[Service, ...]
-    criteria: tuple[Criterion, ...]
-    units: tuple[Unit, ...]
-    fees: FeeRule | None = None  # rubrics/fees.yaml (always set by load_rubric)
-    # Share of a unit's offices that must offer a level for the level criteria to be met
-    # (rubric.yaml `coverage_threshold`; docs/ARCHITECTURE.md "Coverage across offices").
-    coverage_threshold: float = DEFAULT_COVERAGE
-
-    def service(self, id: str) -> Service:
-        for s in self.services:
-            if s.id == id:
-                return s
-        raise KeyError(f"no service {id!r}")
-
-    def criterion(self, id: str) -> Criterion:
-        for c in self.criteria:
-            if c.id == id:
-                return c
-        raise KeyError(f"no criterion {id!r}")
-
-    def unit(self, code: str) -> Unit:
-        for u in self.units:
-            if u.code == code:
-                return u
-        raise KeyError(f"no unit {code!r}")
-
-    def criteria_for(self, service: Service | str) -> tuple[Criterion, ...]:
-        sid = service if isinstance(service, str) else service.id
-        return tuple(c for c in self.criteria if sid in c.applies_to)
-
-    def all_codes(self) -> set[str]:
-        return {p.code for s in self.services for p in s.procedures}
-
-    @property
-    def provinces(self) -> tuple[Unit, ...]:
-        return tuple(u for u in self.units if u.kind == "province")
-
-    @property
-    def agencies(self) -> tuple[Unit, ...]:
-        return tuple(u for u in self.units if u.kind == "agency")
-
-    def units_for(self, service: Service | str) -> tuple[Unit, ...]:
-        """Units audited for a service (ARCHITECTURE "Verdict semantics"); others are n/a."""
-        s = self.service(service) if isinstance(service, str) else service
-        out: list[Unit] = []
-        if "province" in s.delivery:
-            out.extend(self.provinces)
-        if "agency" in s.delivery:
-            out.extend(self.unit(code) for code in s.agency_codes)
-        return tuple(out)
-
-    def service_for_code(self, code: str) -> Service | None:
-        for s in self.services:
-            if any(p.code == code for p in s.procedures):
-                return s
-        return None
-
-    def unit_for_office(self, office_code: str) -> Unit | None:
-        return unit_for_office(self, office_code)
-
-
-def office_claims(units: Iterable[Unit], office_code: str) -> list[Unit]:
-    """Every unit that claims an office code, by the rules of docs/ARCHITECTURE.md "Office
-    codes -> units": an alias equal to the whole code; else the unit whose office_code is the
-    first '.'-separated segment (real forms `H26.105`, `H26.105.1`, `H26`, `G01.18`); else the
-    one whose office_code is the last segment (legacy `000.37.26.H26`, `000.00.00.G01`).
-    More than one unit only when the rubric itself is ambiguous (`rubric check` refuses it)."""
-    code = (office_code or "").strip().upper()
-    if not code:
-        return []
-    units = list(units)
-    aliased = [u for u in units if code in u.aliases]
-    if aliased:
-        return aliased
-    parts = code.split(".")
-    for segment in (parts[0], parts[-1]):
-        hits = [u for u in units if u.office_code == segment]
-        if hits:
-            return hits
-    return []
-
-
-def unit_for_office(rubric: Rubric, office_code: str) -> Unit | None:
-    """The unit an office code belongs to (`office_claims`), None when no unit claims it.
-
-    `H26.105`, `H26.7`, `H26` and `000.37.26.H26` -> Hà Nội (H26); `G01`, `G01.18` and
-    `000.00.00.G01` -> Bộ Công an; `0100100079` -> EVN (alias); `BCA_CAX` -> None.
-    """
-    claims = office_claims(rubric.units, office_code)
-    return claims[0] if claims else None
-
 
 # --------------------------------------------------------------------------- errors
 
 
-class RubricError(Exception):
+class RubricError(InputError):
     """One problem in one rubric file; str() names file, entry and field."""
 
-    def __init__(
-        self,
-        file: str,
-        entry: str = "",
-        field: str = "",
-        message: str = "",
-        line: int | None = None,
-    ) -> None:
-        self.file = file
-        self.entry = entry
-        self.field = field
-        self.message = message
-        self.line = line
-        super().__init__(str(self))
 
-    def __str__(self) -> str:
-        where = self.file + (f":{self.line}" if self.line is not None else "")
-        if self.entry:
-            where += f": entry '{self.entry}'"
-        if self.field:
-            where += f" field '{self.field}'"
-        return f"{where}: {self.message}"
-
-
-class _Report:
-    """Collects errors for one file so checks can go on after the first problem."""
-
-    def __init__(self, file: str, errors: list[RubricError]) -> None:
-        self.file = file
-        self.errors = errors
-
-    def add(self, entry: str, field: str, message: str, line: int | None = None) -> None:
-        self.errors.append(RubricError(self.file, entry, field, message, line))
-
-
-def _read_yaml(path: Path, report: _Report) -> Any:
-    try:
-        return read_yaml_file(path)
-    except YamlFileError as e:
-        report.add("", "", e.message, e.line)
-    return None
-
-
-# --------------------------------------------------------------------------- field checks
-
-# A checker returns (ok, value, message): value is the converted value when ok.
-Checker = Callable[[Any], tuple[bool, Any, str]]
-
-
-def _nfc_problem(s: str) -> str:
-    return "" if unicodedata.is_normalized("NFC", s) else "text is not NFC-normalised Unicode"
-
-
-def _text(allow_empty: bool = False) -> Checker:
-    def check(v: Any) -> tuple[bool, Any, str]:
-        if not isinstance(v, str):
-            return False, None, f"must be a string, got {type(v).__name__}"
-        if not allow_empty and not v.strip():
-            return False, None, "must not be empty"
-        bad = _nfc_problem(v)
-        return (not bad), v, bad
-
-    return check
-
-
-def _pattern(rx: re.Pattern[str], what: str) -> Checker:
-    def check(v: Any) -> tuple[bool, Any, str]:
-        if not isinstance(v, str):
-            return False, None, f"must be a string ({what}), got {type(v).__name__}"
-        return (True, v, "") if rx.match(v) else (False, None, f"must be {what}, got {v!r}")
-
-    return check
-
-
-def _choice(values: tuple[str, ...]) -> Checker:
-    def check(v: Any) -> tuple[bool, Any, str]:
-        if v in values and isinstance(v, str):
-            return True, v, ""
-        return False, None, f"must be one of {', '.join(values)}; got {v!r}"
-
-    return check
-
-
-def _int_in(r: range) -> Checker:
-    def check(v: Any) -> tuple[bool, Any, str]:
-        if isinstance(v, int) and not isinstance(v, bool) and v in r:
-            return True, v, ""
-        return False, None, f"must be an integer {r.start}..{r.stop - 1}"
-
-    return check
-
-
-def _weight(v: Any) -> tuple[bool, Any, str]:
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        return False, None, f"must be a number, got {type(v).__name__}"
-    if not math.isfinite(v) or v < 0:
-        return False, None, f"must be a finite number >= 0, got {v!r}"
-    return True, float(v), ""
-
-
-def _bool(v: Any) -> tuple[bool, Any, str]:
-    return (True, v, "") if isinstance(v, bool) else (False, None, "must be true or false")
-
-
-def _list_of(item: Checker, non_empty: bool = True, unique: bool = True) -> Checker:
-    def check(v: Any) -> tuple[bool, Any, str]:
-        if not isinstance(v, list):
-            return False, None, f"must be a list, got {type(v).__name__}"
-        if non_empty and not v:
-            return False, None, "must not be empty"
-        out = []
-        for i, x in enumerate(v):
-            ok, val, msg = item(x)
-            if not ok:
-                return False, None, f"item {i + 1}: {msg}"
-            out.append(val)
-        if unique and len(set(out)) != len(out):
-            dup = sorted({x for x in out if out.count(x) > 1})
-            return False, None, f"duplicate items: {', '.join(map(str, dup))}"
-        return True, tuple(out), ""
-
-    return check
-
-
-# name -> (checker, required, default)
-FieldSpec = dict[str, tuple[Checker, bool, Any]]
-
-
-def _check_fields(raw: Any, spec: FieldSpec, rep: _Report, entry: str) -> dict[str, Any] | None:
-    """Check one mapping against its spec; returns converted values, or None on any problem."""
-    if not isinstance(raw, dict):
-        rep.add(entry, "", f"must be a mapping, got {type(raw).__name__}")
-        return None
-    ok = True
-    for key in raw:
-        if key not in spec:
-            rep.add(entry, str(key), f"unknown field (allowed: {', '.join(spec)})")
-            ok = False
-    out: dict[str, Any] = {}
-    for name, (checker, required, default) in spec.items():
-        if name not in raw:
-            if required:
-                rep.add(entry, name, "required field is missing")
-                ok = False
-            else:
-                out[name] = default
-            continue
-        good, value, msg = checker(raw[name])
-        if not good:
-            rep.add(entry, name, msg)
-            ok = False
-        out[name] = value
-    return out if ok else None
-
-
-def _entries(doc: Any, key: str, rep: _Report, others: tuple[str, ...] = ()) -> list[Any]:
-    """The list under a file's top-level key (other allowed top-level keys are `others`)."""
-    if not isinstance(doc, dict):
-        rep.add("", "", f"top level must be a mapping with key '{key}'")
-        return []
-    for k in doc:
-        if k != key and k not in others:
-            rep.add("", str(k), "unknown top-level key")
-    items = doc.get(key)
-    if not isinstance(items, list) or not items:
-        rep.add("", key, "required top-level list is missing or empty")
-        return []
-    return items
-
-
-def _entry_name(raw: Any, key: str, index: int) -> str:
-    v = raw.get(key) if isinstance(raw, dict) else None
-    return v if isinstance(v, str) and v else f"#{index + 1}"
-
-
-def _duplicates(values: Iterable[Any]) -> set[Any]:
-    seen: set[Any] = set()
-    dups: set[Any] = set()
-    for v in values:
-        (dups if v in seen else seen).add(v)
-    return dups
+def _report(file: str, errors: list[RubricError]) -> Problems:
+    return Problems(file, errors, RubricError)
 
 
 # --------------------------------------------------------------------------- units.yaml
 
 UNIT_FIELDS: FieldSpec = {
-    "code": (_text(), True, None),
-    "kind": (_choice(UNIT_KINDS), True, None),
-    "name": (_text(), True, None),
-    "office_code": (_text(), True, None),
-    "code_verified": (_bool, False, True),
-    "note": (_text(allow_empty=True), False, ""),
-    "aliases": (_list_of(_pattern(_ALIAS, "a whole office code without spaces or dots, "
+    "code": (text(), True, None),
+    "kind": (choice(UNIT_KINDS), True, None),
+    "name": (text(), True, None),
+    "office_code": (text(), True, None),
+    "code_verified": (boolean, False, True),
+    "note": (text(allow_empty=True), False, ""),
+    "aliases": (list_of(pattern(_ALIAS, "a whole office code without spaces or dots, "
                                           "upper-case, e.g. \"0100100079\" (quoted)")),
                 False, ()),
-    "name_en": (_text(allow_empty=True), False, ""),
+    "name_en": (text(allow_empty=True), False, ""),
 }
 
 
@@ -440,12 +117,12 @@ def _unit_codes_problem(u: dict[str, Any]) -> tuple[str, str]:
     return "", ""
 
 
-def _check_units(doc: Any, rep: _Report) -> tuple[Unit, ...]:
+def _check_units(doc: Any, rep: Problems) -> tuple[Unit, ...]:
     units: list[Unit] = []
-    items = _entries(doc, "units", rep)
+    items = entries(doc, "units", rep)
     for i, raw in enumerate(items):
-        entry = _entry_name(raw, "code", i)
-        u = _check_fields(raw, UNIT_FIELDS, rep, entry)
+        entry = entry_name(raw, "code", i)
+        u = check_fields(raw, UNIT_FIELDS, rep, entry)
         if u is None:
             continue
         field, msg = _unit_codes_problem(u)
@@ -453,15 +130,15 @@ def _check_units(doc: Any, rep: _Report) -> tuple[Unit, ...]:
             rep.add(entry, field, msg)
             continue
         units.append(Unit(**u))
-    for code in sorted(_duplicates(u.code for u in units)):
+    for code in sorted(duplicates(u.code for u in units)):
         rep.add(code, "code", "duplicate unit code")
-    for oc in sorted(_duplicates(u.office_code for u in units)):
+    for oc in sorted(duplicates(u.office_code for u in units)):
         rep.add(oc, "office_code", "office_code used by more than one unit")
     _alias_clashes(units, rep)
     return tuple(units)
 
 
-def _alias_clashes(units: list[Unit], rep: _Report) -> None:
+def _alias_clashes(units: list[Unit], rep: Problems) -> None:
     """An alias must name one unit only: not another unit's alias, office_code or code (an
     office code matching two units would be attributed arbitrarily)."""
     for u in units:
@@ -476,9 +153,9 @@ def _alias_clashes(units: list[Unit], rep: _Report) -> None:
 # --------------------------------------------------------------------------- services.yaml
 
 PROCEDURE_FIELDS: FieldSpec = {
-    "code": (_pattern(_PROCEDURE_CODE, 'a procedure code like "1.001193" (quoted)'), True, None),
-    "name": (_text(), True, None),
-    "note": (_text(allow_empty=True), False, ""),
+    "code": (pattern(_PROCEDURE_CODE, 'a procedure code like "1.001193" (quoted)'), True, None),
+    "name": (text(), True, None),
+    "note": (text(allow_empty=True), False, ""),
 }
 
 
@@ -488,44 +165,44 @@ def _procedures(v: Any) -> tuple[bool, Any, str]:
 
 
 SERVICE_FIELDS: FieldSpec = {
-    "id": (_pattern(_SLUG, "a lower-case slug like birth_registration"), True, None),
-    "annex_no": (_int_in(ANNEX_RANGE), True, None),
-    "name_vi": (_text(), True, None),
-    "name_en": (_text(), True, None),
-    "kind": (_choice(SERVICE_KINDS), True, None),
-    "ministries": (_list_of(_text()), True, None),
-    "agency_codes": (_list_of(_text(), non_empty=False), True, None),
-    "annex_local": (_text(allow_empty=True), True, None),
-    "delivery": (_list_of(_choice(DELIVERY_VALUES)), True, None),
-    "annex_status": (_text(), True, None),
-    "annex_deadline": (_text(), True, None),
+    "id": (pattern(_SLUG, "a lower-case slug like birth_registration"), True, None),
+    "annex_no": (int_in(ANNEX_RANGE), True, None),
+    "name_vi": (text(), True, None),
+    "name_en": (text(), True, None),
+    "kind": (choice(SERVICE_KINDS), True, None),
+    "ministries": (list_of(text()), True, None),
+    "agency_codes": (list_of(text(), non_empty=False), True, None),
+    "annex_local": (text(allow_empty=True), True, None),
+    "delivery": (list_of(choice(DELIVERY_VALUES)), True, None),
+    "annex_status": (text(), True, None),
+    "annex_deadline": (text(), True, None),
     "procedures": (_procedures, True, None),
-    "keywords": (_list_of(_text()), True, None),
-    "note": (_text(allow_empty=True), False, ""),
-    "ministries_en": (_list_of(_text(), non_empty=False, unique=False), False, ()),
-    "annex_deadline_en": (_text(allow_empty=True), False, ""),
+    "keywords": (list_of(text()), True, None),
+    "note": (text(allow_empty=True), False, ""),
+    "ministries_en": (list_of(text(), non_empty=False, unique=False), False, ()),
+    "annex_deadline_en": (text(allow_empty=True), False, ""),
 }
 
 
-def _check_procedures(raw: list[Any], rep: _Report, entry: str) -> tuple[Procedure, ...] | None:
+def _check_procedures(raw: list[Any], rep: Problems, entry: str) -> tuple[Procedure, ...] | None:
     out: list[Procedure] = []
     ok = True
     for j, praw in enumerate(raw):
-        sub = _Report(rep.file, [])
-        p = _check_fields(praw, PROCEDURE_FIELDS, sub, entry)
+        sub = _report(rep.file, [])
+        p = check_fields(praw, PROCEDURE_FIELDS, sub, entry)
         for e in sub.errors:  # name the nested field: procedures[2].code
             rep.add(entry, f"procedures[{j + 1}]" + (f".{e.field}" if e.field else ""), e.message)
         if p is None:
             ok = False
             continue
         out.append(Procedure(**p))
-    for code in sorted(_duplicates(p.code for p in out)):
+    for code in sorted(duplicates(p.code for p in out)):
         rep.add(entry, "procedures", f"procedure code {code} listed twice")
         ok = False
     return tuple(out) if ok else None
 
 
-def _service_rules(s: Service, units: dict[str, Unit] | None, rep: _Report) -> bool:
+def _service_rules(s: Service, units: dict[str, Unit] | None, rep: Problems) -> bool:
     """Rules across fields of one service; units is None when units.yaml did not load."""
     ok = True
     if s.kind == "procedure" and not s.procedures:
@@ -542,7 +219,7 @@ def _service_rules(s: Service, units: dict[str, Unit] | None, rep: _Report) -> b
         rep.add(s.id, "agency_codes", "delivery includes 'agency' but no agency code is given")
         ok = False
     for code in s.agency_codes if units is not None else ():
-        unit = units.get(code)
+        unit = (units or {}).get(code)
         if unit is None:
             rep.add(s.id, "agency_codes", f"unknown unit {code!r} (not in {UNITS_FILE})")
             ok = False
@@ -552,11 +229,11 @@ def _service_rules(s: Service, units: dict[str, Unit] | None, rep: _Report) -> b
     return ok
 
 
-def _check_services(doc: Any, units: dict[str, Unit] | None, rep: _Report) -> tuple[Service, ...]:
+def _check_services(doc: Any, units: dict[str, Unit] | None, rep: Problems) -> tuple[Service, ...]:
     services: list[Service] = []
-    for i, raw in enumerate(_entries(doc, "services", rep)):
-        entry = _entry_name(raw, "id", i)
-        f = _check_fields(raw, SERVICE_FIELDS, rep, entry)
+    for i, raw in enumerate(entries(doc, "services", rep)):
+        entry = entry_name(raw, "id", i)
+        f = check_fields(raw, SERVICE_FIELDS, rep, entry)
         if f is None:
             continue
         procs = _check_procedures(f["procedures"], rep, entry)
@@ -569,8 +246,8 @@ def _check_services(doc: Any, units: dict[str, Unit] | None, rep: _Report) -> tu
     return tuple(services)
 
 
-def _service_set_rules(services: list[Service], rep: _Report) -> None:
-    for sid in sorted(_duplicates(s.id for s in services)):
+def _service_set_rules(services: list[Service], rep: Problems) -> None:
+    for sid in sorted(duplicates(s.id for s in services)):
         rep.add(sid, "id", "duplicate service id")
     numbers = [s.annex_no for s in services]
     for s in services:
@@ -584,7 +261,7 @@ def _service_set_rules(services: list[Service], rep: _Report) -> None:
             owners.setdefault(p.code, s.id)
 
 
-def _annex_coverage(services: tuple[Service, ...], rep: _Report) -> None:
+def _annex_coverage(services: tuple[Service, ...], rep: Problems) -> None:
     """Each annex number 1..20 exactly once (only meaningful when every entry was valid)."""
     missing = sorted(set(ANNEX_RANGE) - {s.annex_no for s in services})
     if missing:
@@ -594,34 +271,34 @@ def _annex_coverage(services: tuple[Service, ...], rep: _Report) -> None:
 # --------------------------------------------------------------------------- rubric.yaml
 
 CRITERION_FIELDS: FieldSpec = {
-    "id": (_choice(CRITERION_IDS), True, None),
-    "title_vi": (_text(), True, None),
-    "title_en": (_text(), True, None),
-    "question_vi": (_text(), True, None),
-    "question_en": (_text(), True, None),
-    "legal_basis": (_text(), True, None),
-    "remediation_vi": (_text(), True, None),
-    "remediation_en": (_text(), True, None),
-    "weight": (_weight, True, None),
-    "applies_to": (_list_of(_text()), True, None),
-    "evidence": (_choice(EVIDENCE_VALUES), True, None),
-    "legal_basis_en": (_text(allow_empty=True), False, ""),
+    "id": (choice(CRITERION_IDS), True, None),
+    "title_vi": (text(), True, None),
+    "title_en": (text(), True, None),
+    "question_vi": (text(), True, None),
+    "question_en": (text(), True, None),
+    "legal_basis": (text(), True, None),
+    "remediation_vi": (text(), True, None),
+    "remediation_en": (text(), True, None),
+    "weight": (weight, True, None),
+    "applies_to": (list_of(text()), True, None),
+    "evidence": (choice(EVIDENCE_VALUES), True, None),
+    "legal_basis_en": (text(allow_empty=True), False, ""),
 }
 
 
-def _check_criteria(doc: Any, service_ids: set[str] | None, rep: _Report) -> tuple[str, tuple]:
+def _check_criteria(doc: Any, service_ids: set[str] | None, rep: Problems) -> tuple[str, tuple]:
     version = ""
     if isinstance(doc, dict):
-        ok, v, msg = _text()(doc.get("version"))
+        ok, v, msg = text()(doc.get("version"))
         if ok:
             version = v
         else:
             rep.add("", "version", "required field is missing" if "version" not in doc else msg)
     criteria: list[Criterion] = []
-    for i, raw in enumerate(_entries(doc, "criteria", rep,
+    for i, raw in enumerate(entries(doc, "criteria", rep,
                                      others=("version", "coverage_threshold"))):
-        entry = _entry_name(raw, "id", i)
-        f = _check_fields(raw, CRITERION_FIELDS, rep, entry)
+        entry = entry_name(raw, "id", i)
+        f = check_fields(raw, CRITERION_FIELDS, rep, entry)
         if f is None:
             continue
         unknown = [s for s in f["applies_to"] if service_ids is not None and s not in service_ids]
@@ -629,12 +306,12 @@ def _check_criteria(doc: Any, service_ids: set[str] | None, rep: _Report) -> tup
             rep.add(entry, "applies_to", f"unknown service ids: {', '.join(unknown)}")
             continue
         criteria.append(Criterion(**f))
-    for cid in sorted(_duplicates(c.id for c in criteria)):
+    for cid in sorted(duplicates(c.id for c in criteria)):
         rep.add(cid, "id", "duplicate criterion id")
     return version, tuple(criteria)
 
 
-def _coverage_threshold(doc: Any, rep: _Report) -> float:
+def _coverage_threshold(doc: Any, rep: Problems) -> float:
     """rubric.yaml `coverage_threshold`: a share in (0, 1]; DEFAULT_COVERAGE when absent."""
     if not isinstance(doc, dict) or "coverage_threshold" not in doc:
         return DEFAULT_COVERAGE
@@ -645,7 +322,7 @@ def _coverage_threshold(doc: Any, rep: _Report) -> float:
     return float(v)
 
 
-def _criteria_coverage(criteria: tuple[Criterion, ...], rep: _Report) -> None:
+def _criteria_coverage(criteria: tuple[Criterion, ...], rep: Problems) -> None:
     missing = [c for c in CRITERION_IDS if c not in {x.id for x in criteria}]
     if missing:
         rep.add("", "criteria", f"criteria missing: {', '.join(missing)}")
@@ -656,7 +333,7 @@ def _criteria_coverage(criteria: tuple[Criterion, ...], rep: _Report) -> None:
 
 def _regex(groups: int) -> Checker:
     def check(v: Any) -> tuple[bool, Any, str]:
-        ok, value, msg = _text()(v)
+        ok, value, msg = text()(v)
         if not ok:
             return ok, value, msg
         try:
@@ -673,19 +350,19 @@ def _regex(groups: int) -> Checker:
 
 
 def _words(v: Any) -> tuple[bool, Any, str]:
-    ok, value, msg = _list_of(_text())(v)
+    ok, value, msg = list_of(text())(v)
     return (True, tuple(w.casefold() for w in value), "") if ok else (ok, value, msg)
 
 
 FEE_SECTIONS: dict[str, FieldSpec] = {
-    "amount": {"patterns": (_list_of(_regex(1)), True, None)},
+    "amount": {"patterns": (list_of(_regex(1)), True, None)},
     "exemption": {"starts": (_words, True, None), "conditional": (_words, True, None),
                   "clause_end": (_regex(0), True, None)},
     "reference": {"words": (_words, True, None)},
 }
 
 
-def _check_fees(doc: Any, rep: _Report) -> FeeRule | None:
+def _check_fees(doc: Any, rep: Problems) -> FeeRule | None:
     if not isinstance(doc, dict):
         rep.add("", "", f"top level must be a mapping with keys {', '.join(FEE_SECTIONS)}")
         return None
@@ -697,7 +374,7 @@ def _check_fees(doc: Any, rep: _Report) -> FeeRule | None:
         if name not in doc:
             rep.add(name, "", "required section is missing")
             continue
-        got = _check_fields(doc[name], spec, rep, name)
+        got = check_fields(doc[name], spec, rep, name)
         if got is not None:
             parts[name] = got
     if len(parts) != len(FEE_SECTIONS) or any(k not in FEE_SECTIONS for k in doc):
@@ -717,8 +394,8 @@ def _build(path: Path) -> tuple[Rubric | None, list[RubricError]]:
     if path.is_file():  # allow pointing at one of the files
         path = path.parent
     errors: list[RubricError] = []
-    reports = {n: _Report(n, errors) for n in (RUBRIC_FILE, SERVICES_FILE, UNITS_FILE)}
-    docs = {n: _read_yaml(path / n, r) for n, r in reports.items()}
+    reports = {n: _report(n, errors) for n in (RUBRIC_FILE, SERVICES_FILE, UNITS_FILE)}
+    docs = {n: read_yaml(path / n, r) for n, r in reports.items()}
 
     units: tuple[Unit, ...] = ()
     unit_index: dict[str, Unit] | None = None
@@ -745,20 +422,20 @@ def _build(path: Path) -> tuple[Rubric | None, list[RubricError]]:
         if len(errors) == n_before:
             _criteria_coverage(criteria, reports[RUBRIC_FILE])
 
-    _check_scoring(path / SCORING_FILE, _Report(SCORING_FILE, errors))
-    fees_report = _Report(FEES_FILE, errors)
-    fees_doc = _read_yaml(path / FEES_FILE, fees_report)
+    _check_scoring(path / SCORING_FILE, _report(SCORING_FILE, errors))
+    fees_report = _report(FEES_FILE, errors)
+    fees_doc = read_yaml(path / FEES_FILE, fees_report)
     fees = _check_fees(fees_doc, fees_report) if fees_doc is not None else None
     if errors or unit_index is None or service_ids is None:
         return None, errors
     return Rubric(version, services, criteria, units, fees, threshold), errors
 
 
-def _check_scoring(path: Path, rep: _Report) -> None:
+def _check_scoring(path: Path, rep: Problems) -> None:
     """scoring.yaml is optional; when present it must parse as core.scoring_config expects."""
     if not path.exists() and not path.is_symlink():
         return
-    doc = _read_yaml(path, rep)
+    doc = read_yaml(path, rep)
     if doc is None:
         return
     try:

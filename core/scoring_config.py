@@ -11,14 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.validate import MessageError
 from core.yamlio import YamlFileError, read_yaml_file
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "rubrics" / "scoring.yaml"
 CLASS_METHODS: tuple[str, ...] = ("range_quartiles", "member_quartiles")
 
 
-class ScoringConfigError(ValueError):
-    pass
+class ScoringConfigError(MessageError, ValueError):
+    """A bad scoring.yaml (or settings built in code); str() names the file and field."""
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,19 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlite_utils
+
+from core.rows import (
+    EvidenceItem,
+    EvidenceRow,
+    FindingRow,
+    StoredFinding,
+    StoredVerdict,
+    VerdictRow,
+)
+from core.vocab import VERDICTS
 
 try:
     import fcntl
@@ -49,7 +59,7 @@ def sha256(body: bytes) -> str:
 
 
 def _m001_initial(db: sqlite_utils.Database) -> None:
-    db["runs"].create(
+    db.table("runs").create(
         {
             "id": int, "started_at": str, "finished_at": str, "status": str, "target": str,
             "rubric_version": str, "engine_version": str, "scenario": str, "stats": str,
@@ -57,8 +67,8 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["responses"].create({"sha256": str, "url": str, "body": bytes}, pk="sha256")
-    db["evidence"].create(
+    db.table("responses").create({"sha256": str, "url": str, "body": bytes}, pk="sha256")
+    db.table("evidence").create(
         {
             "id": int, "run_id": int, "kind": str, "url": str, "method": str,
             "observed_at": str, "status": int, "sha256": str, "outcome": str, "reason": str,
@@ -67,8 +77,8 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
         pk="id",
         foreign_keys=[("run_id", "runs", "id")],
     )
-    db["evidence"].create_index(["run_id", "kind"])
-    db["verdicts"].create(
+    db.table("evidence").create_index(["run_id", "kind"])
+    db.table("verdicts").create(
         {
             "run_id": int, "unit_code": str, "unit_name": str, "unit_kind": str,
             "service_id": str, "criterion_id": str, "verdict": str, "reason": str,
@@ -83,15 +93,15 @@ def _m002_portal_evidence(db: sqlite_utils.Database) -> None:
     """Provincial portals (issue 3): page evidence keeps the DOM's hash, an excerpt and a
     screenshot path; findings record where the national portal and a unit's portal disagree."""
     for column in ("screenshot", "excerpt", "html_sha256"):
-        db["evidence"].add_column(column, str)
-    db["findings"].create(
+        db.table("evidence").add_column(column, str)
+    db.table("findings").create(
         {"id": int, "run_id": int, "unit_code": str, "service_id": str, "kind": str,
          "national": str, "portal": str, "detail": str, "evidence_ids": str},
         pk="id", foreign_keys=[("run_id", "runs", "id")])
-    db["findings"].create_index(["run_id"])
+    db.table("findings").create_index(["run_id"])
 
 
-def save_findings(db: sqlite_utils.Database, run_id: int, findings: Iterable[dict[str, Any]],
+def save_findings(db: sqlite_utils.Database, run_id: int, findings: Iterable[FindingRow],
                   rubric_version: str | None = None) -> int:
     """Replace the run's findings (audits.evaluate.findings) under `rubric_version` (default:
     the run's current set): they depend on the rubric, as verdicts do."""
@@ -105,7 +115,7 @@ def save_findings(db: sqlite_utils.Database, run_id: int, findings: Iterable[dic
         db.execute("DELETE FROM findings WHERE run_id = ? AND rubric_version = ?",
                    [run_id, version])
         if rows:
-            db["findings"].insert_all(rows)
+            db.table("findings").insert_all(rows)
     return len(rows)
 
 
@@ -117,14 +127,14 @@ def _version_of(db: sqlite_utils.Database, run_id: int, rubric_version: str | No
 
 
 def load_findings(db: sqlite_utils.Database, run_id: int,
-                  rubric_version: str | None = None) -> list[dict[str, Any]]:
+                  rubric_version: str | None = None) -> list[StoredFinding]:
     """The run's findings under `rubric_version` (default: the run's current set)."""
-    rows = []
-    for row in db["findings"].rows_where("run_id = ? AND rubric_version = ?",
+    rows: list[StoredFinding] = []
+    for row in db.table("findings").rows_where("run_id = ? AND rubric_version = ?",
                                          [run_id, _version_of(db, run_id, rubric_version)],
                                          order_by="id"):
         row["evidence_ids"] = json.loads(row["evidence_ids"] or "[]")
-        rows.append(row)
+        rows.append(cast(Any, row))
     return rows
 
 
@@ -166,15 +176,15 @@ def _setup_lock(path: Path) -> Iterator[None]:
 
 def migrate(db: sqlite_utils.Database) -> list[str]:
     if "_migrations" not in db.table_names():
-        db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
-    done = {row["name"] for row in db["_migrations"].rows}
+        db.table("_migrations").create({"name": str, "applied_at": str}, pk="name")
+    done = {row["name"] for row in db.table("_migrations").rows}
     applied = []
     for name, step in MIGRATIONS:
         if name in done:
             continue
         with db.conn:
             step(db)
-            db["_migrations"].insert({"name": name, "applied_at": utcnow()})
+            db.table("_migrations").insert({"name": name, "applied_at": utcnow()})
         applied.append(name)
     return applied
 
@@ -182,19 +192,19 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
 def start_run(db: sqlite_utils.Database, *, target: str, rubric_version: str,
               engine_version: str, scenario: str = "") -> int:
     reap_dead_runs(db)  # runs whose process died (kill -9, power loss) never stay "running"
-    table = db["runs"]
+    table = db.table("runs")
     row = {"started_at": utcnow(), "status": "running", "target": target,
            "rubric_version": rubric_version, "engine_version": engine_version,
            "scenario": scenario, "stats": "{}", "note": ""}
     if "owner" in table.columns_dict:  # absent only while an old database is being migrated
         row["owner"] = owner_tag()
     table.insert(row)
-    return int(table.last_pk)
+    return cast(int, table.last_pk)
 
 
 def claim_run(db: sqlite_utils.Database, run_id: int, note: str = "") -> None:
     """Mark an existing run (e.g. a resumed one) as running in this process."""
-    db["runs"].update(run_id, {"status": "running", "note": note, "owner": owner_tag()})
+    db.table("runs").update(run_id, {"status": "running", "note": note, "owner": owner_tag()})
 
 
 def _start_ticks(pid: int) -> str:
@@ -233,9 +243,9 @@ def _owner_alive(owner: str) -> bool:
 
 def reap_dead_runs(db: sqlite_utils.Database) -> list[int]:
     """Mark `incomplete` the runs left `running` by a process of this host that is gone."""
-    if "owner" not in db["runs"].columns_dict:
+    if "owner" not in db.table("runs").columns_dict:
         return []
-    dead = [(r["id"], r["owner"]) for r in db["runs"].rows_where("status = 'running'")
+    dead = [(r["id"], r["owner"]) for r in db.table("runs").rows_where("status = 'running'")
             if not _owner_alive(r["owner"] or "")]
     for run_id, owner in dead:
         finish_run(db, run_id, "incomplete",
@@ -244,7 +254,7 @@ def reap_dead_runs(db: sqlite_utils.Database) -> list[int]:
 
 
 def finish_run(db: sqlite_utils.Database, run_id: int, status: str, note: str = "") -> None:
-    db["runs"].update(run_id, {"finished_at": utcnow(), "status": status, "note": note})
+    db.table("runs").update(run_id, {"finished_at": utcnow(), "status": status, "note": note})
 
 
 def reusable_run(db: sqlite_utils.Database, target: str, within: float,
@@ -279,9 +289,9 @@ def merge_stats(db: sqlite_utils.Database, run_id: int, spider: str,
 def get_run(db: sqlite_utils.Database, run_id: int | None = None) -> dict[str, Any] | None:
     """The given run, or the latest one."""
     if run_id is not None:
-        rows = list(db["runs"].rows_where("id = ?", [run_id]))
+        rows = list(db.table("runs").rows_where("id = ?", [run_id]))
     else:
-        rows = list(db["runs"].rows_where(order_by="id desc", limit=1))
+        rows = list(db.table("runs").rows_where(order_by="id desc", limit=1))
     return rows[0] if rows else None
 
 
@@ -293,10 +303,10 @@ def add_response(db: sqlite_utils.Database, url: str, body: bytes) -> str:
     return digest
 
 
-def add_evidence(db: sqlite_utils.Database, run_id: int, item: dict[str, Any]) -> int:
+def add_evidence(db: sqlite_utils.Database, run_id: int, item: EvidenceItem) -> int:
     """Insert one evidence row and commit it. Plain SQL: sqlite-utils' insert looks the table
     up on every call (0.8 ms a row; a real-scale crawl stores 20,000 office rows)."""
-    row = dict(item)
+    row: dict[str, Any] = dict(item)
     row["run_id"] = run_id
     row["data"] = json.dumps(row.get("data") or {}, ensure_ascii=False, sort_keys=True)
     for key, value in row.items():  # as sqlite-utils stored them: nested values as JSON
@@ -310,70 +320,69 @@ def add_evidence(db: sqlite_utils.Database, run_id: int, item: dict[str, Any]) -
             f"VALUES ({', '.join('?' * len(columns))})")
     with db.conn:
         cursor = db.conn.execute(sql, list(row.values()))
-    return int(cursor.lastrowid)
+    return cast(int, cursor.lastrowid)
 
 
 _INSERT_EVIDENCE: dict[tuple[str, ...], str] = {}  # column names -> INSERT statement
 
 
 def load_evidence(db: sqlite_utils.Database, run_id: int,
-                  kinds: Iterable[str] = ()) -> list[dict[str, Any]]:
+                  kinds: Iterable[str] = ()) -> list[EvidenceRow]:
     """The run's evidence rows in order; only those of `kinds` when given."""
     return list(iter_evidence(db, run_id, kinds))
 
 
 def iter_evidence(db: sqlite_utils.Database, run_id: int,
-                  kinds: Iterable[str] = ()) -> Iterator[dict[str, Any]]:
+                  kinds: Iterable[str] = ()) -> Iterator[EvidenceRow]:
     """:func:`load_evidence` one row at a time: a run at real scale stores tens of thousands
     of office rows, which a caller that only iterates (scoring) need not hold all at once.
     Read it to the end before writing to the same connection."""
-    where, args = "run_id = ?", [run_id]
+    where, args = "run_id = ?", [cast(Any, run_id)]
     if kinds:
         kinds = list(kinds)
         where += f" AND kind IN ({', '.join('?' * len(kinds))})"
         args += kinds
-    for row in db["evidence"].rows_where(where, args, order_by="id"):
+    for row in db.table("evidence").rows_where(where, args, order_by="id"):
         row["data"] = json.loads(row["data"] or "{}")
-        yield row
+        yield cast(EvidenceRow, row)
 
 
 VERDICT_KEYS = ("unit_code", "unit_name", "unit_kind", "service_id", "criterion_id",
                 "verdict", "reason")
-VERDICT_NAMES = ("met", "not_met", "not_applicable", "cannot_test")
 
 
 def save_verdicts(db: sqlite_utils.Database, run_id: int, rubric_version: str,
-                  verdicts: Iterable[dict[str, Any]]) -> int:
-    detail = "detail" in db["verdicts"].columns_dict  # absent only while an old store migrates
+                  verdicts: Iterable[VerdictRow]) -> int:
+    detail = "detail" in db.table("verdicts").columns_dict  # absent only while migrating
     rows = [
         {**{k: v[k] for k in VERDICT_KEYS}, "run_id": run_id, "rubric_version": rubric_version,
          "evidence_ids": json.dumps(v.get("evidence_ids", [])),
          **({"detail": v.get("detail") or ""} if detail else {})}
-        for v in verdicts
+        for v in map(dict, verdicts)
     ]
-    counts = {v: sum(1 for r in rows if r["verdict"] == v) for v in VERDICT_NAMES}
+    counts = {str(v): sum(1 for r in rows if r["verdict"] == v) for v in VERDICTS}
     with db.conn:
         # One verdict set per (run, rubric version): re-scoring under another version adds a set
         # and never overwrites or mixes; the run's `rubric_version` names its current set.
         db.execute("DELETE FROM verdicts WHERE run_id = ? AND rubric_version = ?",
                    [run_id, rubric_version])
-        db["verdicts"].insert_all(rows)
-        db["verdict_sets"].upsert({"run_id": run_id, "rubric_version": rubric_version,
+        db.table("verdicts").insert_all(rows)
+        db.table("verdict_sets").upsert({"run_id": run_id, "rubric_version": rubric_version,
                                    "rubric_hash": "", "scored_at": utcnow(),
                                    "verdicts": len(rows), **counts},
                                   pk=("run_id", "rubric_version"))
-        db["runs"].update(run_id, {"rubric_version": rubric_version})
+        db.table("runs").update(run_id, {"rubric_version": rubric_version})
     return len(rows)
 
 
 def load_verdicts(db: sqlite_utils.Database, run_id: int,
-                  rubric_version: str | None = None) -> list[dict[str, Any]]:
+                  rubric_version: str | None = None) -> list[StoredVerdict]:
     """The run's verdicts under `rubric_version` (default: the run's current set)."""
-    rows = []
-    for row in db["verdicts"].rows_where("run_id = ? AND rubric_version = ?",
+    rows: list[StoredVerdict] = []
+    for row in db.table("verdicts").rows_where("run_id = ? AND rubric_version = ?",
                                          [run_id, _version_of(db, run_id, rubric_version)]):
         row["evidence_ids"] = json.loads(row["evidence_ids"] or "[]")
-        rows.append(row)
+        rows.append(cast(Any, row))
     return rows
 
 
@@ -381,31 +390,31 @@ def _m003_history(db: sqlite_utils.Database) -> None:
     """Nightly history (issue 5): verdict sets keyed by (run, rubric version), unit scores per
     set, stale markers, crawl attempts (timings, Scrapy stats) and the changes a nightly saw."""
     key = ("run_id", "rubric_version", "unit_code", "service_id", "criterion_id")
-    db["verdicts"].transform(pk=key)
-    db["verdicts"].create_index(["run_id", "rubric_version"], if_not_exists=True)
-    db["runs"].add_column("kind", str, not_null_default="")  # "nightly" or "" (demo, run)
-    db["runs"].add_column("crawl_codes", str, not_null_default="")  # JSON: codes crawled
-    counts = {v: int for v in VERDICT_NAMES}
-    db["verdict_sets"].create(
+    db.table("verdicts").transform(pk=key)
+    db.table("verdicts").create_index(["run_id", "rubric_version"], if_not_exists=True)
+    db.table("runs").add_column("kind", str, not_null_default="")  # "nightly" or "" (demo, run)
+    db.table("runs").add_column("crawl_codes", str, not_null_default="")  # JSON: codes crawled
+    counts = {str(v): int for v in VERDICTS}
+    db.table("verdict_sets").create(
         {"run_id": int, "rubric_version": str, "rubric_hash": str, "engine_version": str,
          "scored_at": str, "seconds": float, "verdicts": int, **counts},
         pk=("run_id", "rubric_version"), foreign_keys=[("run_id", "runs", "id")])
-    db["scores"].create(
+    db.table("scores").create(
         {"run_id": int, "rubric_version": str, "unit_code": str, "unit_name": str,
          "unit_kind": str, "raw": float, "max_possible": float, "share": float,
          "normalised": float, "rank": int, "un_group": str, "rating_class": str, **counts},
         pk=("run_id", "rubric_version", "unit_code"), foreign_keys=[("run_id", "runs", "id")])
-    db["stale"].create(
+    db.table("stale").create(
         {"run_id": int, "rubric_version": str, "unit_code": str, "service_id": str,
          "criterion_id": str, "reason": str, "last_verdict": str, "last_run_id": int,
          "last_seen_at": str, "age_days": float},
         pk=key, foreign_keys=[("run_id", "runs", "id")])
-    db["attempts"].create(
+    db.table("attempts").create(
         {"run_id": int, "attempt": int, "started_at": str, "finished_at": str,
          "seconds": float, "exit_code": int, "status": str, "resumed": int, "jobdir": str,
          "stats": str},
         pk=("run_id", "attempt"), foreign_keys=[("run_id", "runs", "id")])
-    db["changes"].create(
+    db.table("changes").create(
         {"run_id": int, "base_run_id": int, "rubric_version": str, "unit_code": str,
          "service_id": str, "criterion_id": str, "change": str, "before": str, "after": str,
          "known_before": str, "reason": str},
@@ -413,13 +422,13 @@ def _m003_history(db: sqlite_utils.Database) -> None:
             "criterion_id"), foreign_keys=[("run_id", "runs", "id")])
     sets = db.execute(
         "SELECT run_id, rubric_version, COUNT(*), " + ", ".join(
-            f"SUM(verdict = '{v}')" for v in VERDICT_NAMES)
+            f"SUM(verdict = '{v}')" for v in VERDICTS)
         + " FROM verdicts GROUP BY run_id, rubric_version ORDER BY run_id").fetchall()
     for run_id, version, total, *per in sets:  # earlier runs: their one set becomes current
-        db["verdict_sets"].insert({"run_id": run_id, "rubric_version": version,
+        db.table("verdict_sets").insert({"run_id": run_id, "rubric_version": version,
                                    "rubric_hash": "", "scored_at": "", "verdicts": total,
-                                   **dict(zip(VERDICT_NAMES, per, strict=True))})
-        db["runs"].update(run_id, {"rubric_version": version})
+                                   **dict(zip(map(str, VERDICTS), per, strict=True))})
+        db.table("runs").update(run_id, {"rubric_version": version})
 
 
 MIGRATIONS.append(("003_history", _m003_history))
@@ -428,7 +437,7 @@ MIGRATIONS.append(("003_history", _m003_history))
 def _m004_run_owner(db: sqlite_utils.Database) -> None:
     """Crash safety (issue 6): `owner` ("host pid start-ticks") of a running run, so a run
     whose process was killed is marked incomplete instead of staying "running" for ever."""
-    db["runs"].add_column("owner", str, not_null_default="")
+    db.table("runs").add_column("owner", str, not_null_default="")
 
 
 MIGRATIONS.append(("004_run_owner", _m004_run_owner))
@@ -438,7 +447,7 @@ def _m005_findings_by_version(db: sqlite_utils.Database) -> None:
     """Findings depend on the rubric (its services' codes, who delivers what): kept per verdict
     set, like verdicts, so a re-scored run shows the findings of the rubric it is shown under.
     Existing findings belong to their run's current set."""
-    db["findings"].add_column("rubric_version", str, not_null_default="")
+    db.table("findings").add_column("rubric_version", str, not_null_default="")
     db.execute("UPDATE findings SET rubric_version = COALESCE((SELECT rubric_version FROM runs "
                "WHERE runs.id = findings.run_id), '')")
 
@@ -449,7 +458,7 @@ MIGRATIONS.append(("005_findings_by_version", _m005_findings_by_version))
 def _m006_verdict_detail(db: sqlite_utils.Database) -> None:
     """Office codes and coverage (issue 14): a verdict's `detail`, e.g. the share of the unit's
     offices offering a level ("97/126"); "" for verdicts stored before."""
-    db["verdicts"].add_column("detail", str, not_null_default="")
+    db.table("verdicts").add_column("detail", str, not_null_default="")
 
 
 MIGRATIONS.append(("006_verdict_detail", _m006_verdict_detail))
@@ -458,12 +467,12 @@ MIGRATIONS.append(("006_verdict_detail", _m006_verdict_detail))
 def _m008_review_answers(db: sqlite_utils.Database) -> None:
     """The UN survey's review indicators (issue 18): each assessor's answer, and the page it
     cites by hash, so an answer holds until that page changes (core/reviews.py)."""
-    db["review_answers"].create(
+    db.table("review_answers").create(
         {"id": int, "indicator_set": str, "unit_code": str, "indicator_id": str,
          "assessor": str, "answer": str, "comment": str, "cited_url": str, "cited_sha256": str,
          "answered_at": str, "source": str},
         pk="id")
-    db["review_answers"].create_index(["indicator_set", "unit_code", "indicator_id"])
+    db.table("review_answers").create_index(["indicator_set", "unit_code", "indicator_id"])
 
 
 
@@ -529,7 +538,7 @@ def _open_read_only(path: Path) -> sqlite_utils.Database:
 def _applied(db: sqlite_utils.Database) -> set[str]:
     if "_migrations" not in db.table_names():
         return set()
-    return {row["name"] for row in db["_migrations"].rows}
+    return {row["name"] for row in db.table("_migrations").rows}
 
 
 def is_read_only(db: sqlite_utils.Database) -> bool:
@@ -542,11 +551,11 @@ def _m007_datasette_views(db: sqlite_utils.Database) -> None:
     unlike a canned query capped at `max_returned_rows`. `rubric_services` and
     `rubric_criteria` hold the rubric texts a gap needs (body, fix, legal basis, deadline) per
     rubric version; the report writer fills them (reports/rubric_tables.py)."""
-    db["rubric_services"].create(
+    db.table("rubric_services").create(
         {"rubric_version": str, "service_id": str, "annex_no": int, "name_vi": str,
          "name_en": str, "ministries": str, "annex_deadline": str},
         pk=("rubric_version", "service_id"))
-    db["rubric_criteria"].create(
+    db.table("rubric_criteria").create(
         {"rubric_version": str, "criterion_id": str, "title_vi": str, "title_en": str,
          "weight": float, "legal_basis": str, "remediation_vi": str, "remediation_en": str},
         pk=("rubric_version", "criterion_id"))

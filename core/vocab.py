@@ -82,6 +82,7 @@ class Reason(StrEnum):
     BELOW_COVERAGE = "below_coverage"
     UNATTRIBUTED_ROWS = "unattributed_rows"
     UNIT_CODE_UNVERIFIED = "unit_code_unverified"
+    NOT_CRAWLED = "not_crawled"  # re-scored: a procedure added to the rubric after the crawl
 
 
 class EvidenceKind(StrEnum):

@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from core.vocab import IMPLEMENTATION_RANK as NATIONAL_RANK
 from replica.catalogue import build_portal
 from replica.names import agency_info
 from replica.scenario import Fee, parse_scenario
@@ -55,7 +56,6 @@ PORTAL_OFFERS = {
     0: (("info", 60), ("partial", 20), ("absent", 20)),
     -1: (("absent", 70), ("full", 10), ("partial", 10), ("info", 10)),
 }
-NATIONAL_RANK = {"FULL": 2, "PARTIAL": 1, "NONE": 0}
 # Procedures as their real details (July 2026, ../shared) show them: methods, and fees written
 # in words beside a 0 or null value (short texts of the same kind, not the real ones). Applied
 # after the random draws, so the rest of the file does not move.

@@ -23,9 +23,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from core.vocab import IMPLEMENTATION_RANK as RANK
+from core.vocab import OFFER_RANK, Implementation, Reason
+from core.vocab import Offer as OfferLevel
+from core.vocab import Verdict as V
 from replica.offices import claimants, offer_offices, unit_codes
 from replica.scenario import (
-    OFFER_RANK,
     Fee,
     Offer,
     PortalService,
@@ -34,8 +37,7 @@ from replica.scenario import (
     check_against_rubric,
 )
 
-MET, NOT_MET, NA, CANNOT = "met", "not_met", "not_applicable", "cannot_test"
-RANK = {"NONE": 0, "PARTIAL": 1, "FULL": 2}
+MET, NOT_MET, NA, CANNOT = V.MET, V.NOT_MET, V.NOT_APPLICABLE, V.CANNOT_TEST
 
 Key = tuple[str, str, str]
 Verdict = tuple[str, str]
@@ -225,7 +227,7 @@ def _served(scenario: Scenario, rubric: Any) -> list[tuple[Offer, list[str]]]:
     return hit[2]
 
 
-FILTER_IGNORED = "api_filter_ignored"
+FILTER_IGNORED = Reason.API_FILTER_IGNORED
 
 
 def office_list_failures(scenario: Scenario) -> dict[str, str]:
@@ -265,7 +267,7 @@ def _absent(cell: CellTruth, reason: str) -> Verdict:
     of the service is nobody's (a generic code): then absence is not proven."""
     if cell.rows:
         return NOT_MET, reason
-    return (CANNOT, "unattributed_rows") if cell.unattributed else (NOT_MET, "not_listed")
+    return (CANNOT, Reason.UNATTRIBUTED_ROWS) if cell.unattributed else (NOT_MET, Reason.NOT_LISTED)
 
 
 def _coverage(cell: CellTruth, need: int) -> Verdict:
@@ -275,7 +277,7 @@ def _coverage(cell: CellTruth, need: int) -> Verdict:
         return MET, ""
     if cell.failures:
         return CANNOT, cell.failure()
-    return _absent(cell, "below_coverage")
+    return _absent(cell, Reason.BELOW_COVERAGE)
 
 
 def _national(criterion: Any, cell: CellTruth) -> Verdict:
@@ -284,29 +286,29 @@ def _national(criterion: Any, cell: CellTruth) -> Verdict:
     if cid == "offered_online":
         verdict = _positive_or(any("ONLINE" in p.methods for p, _ in cell.rows), cell)
         if verdict == (NOT_MET, ""):  # rows exist, but none of an online procedure
-            return NOT_MET, "no_online_method"
+            return NOT_MET, Reason.NO_ONLINE_METHOD
         return verdict
     if cid == "level3_partial":
-        return _coverage(cell, RANK["PARTIAL"])
+        return _coverage(cell, RANK[Implementation.PARTIAL])
     if cid == "level4_full":
-        return _coverage(cell, RANK["FULL"])
+        return _coverage(cell, RANK[Implementation.FULL])
     if cid == "national_handoff":
         return _positive_or(any(o.citizen_url and not o.testing for _, o in cell.rows), cell)
     if cid == "online_payment":
         if not cell.service_codes:  # a capability without procedures (online_fee_payment):
-            return CANNOT, "no_portal_evidence"  # paying is the service; only portals can tell
+            return CANNOT, Reason.NO_PORTAL_EVIDENCE  # paying is the service; only portals can tell
         if cell.fee_charged():
-            return CANNOT, "no_portal_evidence"
+            return CANNOT, Reason.NO_PORTAL_EVIDENCE
         if cell.detail_failure():  # fees of a procedure whose detail failed are unknown
             return CANNOT, cell.detail_failure()
-        return (NA, "no_fee") if cell.fees == EXEMPT else (CANNOT, "fee_unknown")
+        return (NA, Reason.NO_FEE) if cell.fees == EXEMPT else (CANNOT, Reason.FEE_UNKNOWN)
     if cid == "national_sso" or getattr(criterion, "evidence", "") == "portal":
-        return CANNOT, "no_portal_evidence"
+        return CANNOT, Reason.NO_PORTAL_EVIDENCE
     raise ValueError(f"truth has no rule for criterion {cid!r}")
 
 
-LEVEL_NEED = {"level3_partial": OFFER_RANK["partial"], "level4_full": OFFER_RANK["full"]}
-PORTAL_SHORT = {-1: "portal_absent", 0: "portal_info_only", 1: "portal_partial_only"}
+LEVEL_NEED = {"level3_partial": OfferLevel.PARTIAL.rank, "level4_full": OfferLevel.FULL.rank}
+PORTAL_SHORT = {-1: Reason.PORTAL_ABSENT, 0: Reason.PORTAL_INFO_ONLY, 1: Reason.PORTAL_PARTIAL_ONLY}
 
 
 def criterion_verdict(criterion: Any, cell: CellTruth,
@@ -328,16 +330,17 @@ def criterion_verdict(criterion: Any, cell: CellTruth,
         if not cell.service_codes:  # the capability: any apply flow that takes payment
             if portal.payment_anywhere:
                 return MET, ""
-            return (CANNOT, portal.hidden) if portal.hidden else (NOT_MET, "no_payment_step")
+            return (CANNOT, portal.hidden) if portal.hidden else (NOT_MET, Reason.NO_PAYMENT_STEP)
         if portal.offer.online and portal.offer.payment:
             return MET, ""
         if not cell.fee_charged():  # fees unknown (a failed procedure, or not stated):
             return national  # maybe nothing to pay
-        return NOT_MET, "no_payment_step" if portal.offer.online else "not_offered_on_portal"
+        missing = Reason.NO_PAYMENT_STEP if portal.offer.online else Reason.NOT_OFFERED_ON_PORTAL
+        return NOT_MET, missing
     if cid == "national_sso":
         if portal.fault:
             return CANNOT, portal.fault
-        return (MET, "") if portal.sso else (NOT_MET, "no_national_sso")
+        return (MET, "") if portal.sso else (NOT_MET, Reason.NO_NATIONAL_SSO)
     return national
 
 
@@ -356,13 +359,13 @@ def expected_verdicts(scenario: Scenario, rubric: Any) -> dict[Key, Verdict]:
             for criterion in rubric.criteria:
                 key = (unit.code, service.id, criterion.id)
                 if cell is None:
-                    out[key] = (NA, "not_delivered_by_unit")
+                    out[key] = (NA, Reason.NOT_DELIVERED_BY_UNIT)
                 elif criterion.id not in applicable:
-                    out[key] = (NA, "criterion_not_applicable")
+                    out[key] = (NA, Reason.CRITERION_NOT_APPLICABLE)
                 else:
                     verdict = criterion_verdict(criterion, cell, portal)
                     if verdict[0] == NOT_MET and unit.kind == "agency" and unit.code not in seen:
-                        verdict = (CANNOT, "unit_code_unverified")  # its code is unproven
+                        verdict = (CANNOT, Reason.UNIT_CODE_UNVERIFIED)  # its code is unproven
                     out[key] = verdict
     return out
 
@@ -379,7 +382,8 @@ def seen_agencies(scenario: Scenario, rubric: Any) -> set[str]:
                   if o.procedure not in failed and not generic(o, rubric)}
 
 
-LEVEL_DETAIL = {"level3_partial": RANK["PARTIAL"], "level4_full": RANK["FULL"]}
+LEVEL_DETAIL = {"level3_partial": RANK[Implementation.PARTIAL],
+                "level4_full": RANK[Implementation.FULL]}
 
 
 def expected_details(scenario: Scenario, rubric: Any) -> dict[Key, str]:
@@ -400,7 +404,7 @@ def expected_details(scenario: Scenario, rubric: Any) -> dict[Key, str]:
     return out
 
 
-NATIONAL_NAMES = {-1: "", 0: "NONE", 1: "PARTIAL", 2: "FULL"}
+NATIONAL_NAMES = {-1: "", **{rank: level for level, rank in RANK.items()}}
 
 
 def expected_findings(scenario: Scenario, rubric: Any) -> dict[tuple[str, str], tuple[str, ...]]:
@@ -419,11 +423,11 @@ def expected_findings(scenario: Scenario, rubric: Any) -> dict[tuple[str, str], 
             national = cell.best_level()  # -1 unlisted, 0 NONE, 1 PARTIAL, 2 FULL
             offered = OFFER_RANK[portal.offer.offer]  # -1 absent, 0 info, 1 partial, 2 full
             kind = ""
-            if national >= RANK["PARTIAL"] and offered < national:
+            if national >= RANK[Implementation.PARTIAL] and offered < national:
                 kind = "national_overstates"
-            elif cell.rows and offered >= OFFER_RANK["partial"] and offered > national:
+            elif cell.rows and offered >= OfferLevel.PARTIAL.rank and offered > national:
                 kind = "national_understates"
-            elif not cell.rows and not cell.unattributed and offered >= OFFER_RANK["partial"]:
+            elif not cell.rows and not cell.unattributed and offered >= OfferLevel.PARTIAL.rank:
                 kind = "not_listed_nationally"
             if kind:
                 out[(unit.code, service.id)] = (kind, NATIONAL_NAMES[national],

@@ -23,6 +23,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from core.vocab import VERDICTS
 from reports.evidence_pages import page_name, shown_ids
 from reports.i18n import Lang
 from reports.report_model import EVIDENCE_SHOWN
@@ -38,7 +39,6 @@ SCORE_COLUMNS = ("unit_code", "unit_name", "unit_kind", "rank", "raw", "max_poss
                  "normalised", "group", "rating_class", "share_group", "met", "not_met",
                  "not_applicable", "cannot_test", "gaps", "run_id", "rubric_version",
                  "tested_cells", "testable_cells")
-VERDICTS = ("met", "not_met", "not_applicable", "cannot_test")
 KINDS = ("province", "agency")
 SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 

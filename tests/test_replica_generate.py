@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from core.rubric import load_rubric
+from core.vocab import IMPLEMENTATION_RANK as RANK
 from replica.catalogue import build_portal
 from replica.generate import REAL_TOTAL, generate, render_yaml
 from replica.scenario import load_scenario
-from replica.truth import RANK, expected_verdicts
+from replica.truth import expected_verdicts
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL = ROOT / "replica/scenarios/full.yaml"
