@@ -189,17 +189,23 @@ def test_provincial_portals_spread_over_two_nodes(replica: Any, scrapyd: str,
 
 
 @pytest.mark.slow
-def test_a_scrapyd_url_that_refuses_leaves_the_run_incomplete(replica: Any,
-                                                              tmp_path: Path) -> None:
-    engine = ScrapydEngine(f"http://127.0.0.1:{_free_port()}", poll=0.1)
-    lines: list[str] = []
-    server = replica(SMALL)
-    result = run_audit(server.base_url, tmp_path, scenario=str(SMALL), echo=lines.append,
-                       quiet=True, portal_list=server.portal_list(), engine=engine)
-    assert result.status == "incomplete"
-    assert result.reason == ENGINE_UNREACHABLE
-    assert any("cannot be reached" in line for line in lines), lines
-    assert _kinds(result) == {}  # nothing crawled
+def test_a_scrapyd_url_that_refuses_leaves_the_run_incomplete(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    url = f"http://127.0.0.1:{_free_port()}"
+    out = CliRunner().invoke(main, ["demo", "--scenario", str(SMALL), "--out", str(tmp_path),
+                                    "--quiet", "--engine", "scrapyd", "--scrapyd-url", url])
+    assert out.exit_code == 1, out.output
+    errors = [line for line in out.output.splitlines() if "cannot be reached" in line]
+    assert len(errors) == 1 and url in errors[0], out.output
+    db = store.open_db(tmp_path / "audit.db")
+    run = store.get_run(db) or {}
+    assert run["status"] == "incomplete" and store.run_reason(run) == ENGINE_UNREACHABLE
+    assert db.execute("SELECT COUNT(*) FROM evidence").fetchone()[0] == 0  # nothing crawled
+    banner = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "không kết nối được máy chủ thu thập (Scrapyd)" in banner  # the reason's label
 
 
 def test_cli_refuses_a_bad_scrapyd_url(tmp_path: Path) -> None:
