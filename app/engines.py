@@ -288,6 +288,8 @@ class ScrapydNode:
             state, entry = self.state(job)
             if state == "finished":
                 return entry, cancelled
+            if not state and cancelled:  # cancelled while pending: it never ran
+                return {}, cancelled
             if not state:
                 raise ScrapydError(f"scrapyd at {self.url}: job {job} is gone from listjobs")
             now = time.monotonic()

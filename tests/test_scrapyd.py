@@ -22,7 +22,17 @@ from typing import Any
 
 import pytest
 
-from app.engines import ENGINE_UNREACHABLE, PROJECT, ScrapydEngine, build_egg
+from app.engines import (
+    ENGINE_UNREACHABLE,
+    PROJECT,
+    CrawlRun,
+    ScrapydEngine,
+    ScrapydNode,
+    build_egg,
+    egg_version,
+    job_settings,
+)
+from app.interrupt import Stop
 from app.jobs import AuditResult, run_audit
 from core import store
 from core.rubric import RUBRIC_DIR, load_rubric
@@ -186,6 +196,19 @@ def test_provincial_portals_spread_over_two_nodes(replica: Any, scrapyd: str,
     stats = json.loads((store.get_run(store.open_db(result.db_path), result.run_id)
                         or {})["stats"])["provincial"]
     assert stats["jobs"] == 2 and stats["finish_reason"] == "finished"
+
+
+@pytest.mark.slow
+def test_a_signal_cancels_the_scrapyd_job(replica: Any, scrapyd: str, tmp_path: Path) -> None:
+    node = ScrapydNode(scrapyd, poll=0.2, grace=5)
+    egg = build_egg(RUBRIC_DIR)
+    node.deploy(egg, egg_version(egg))
+    run = CrawlRun(replica(SMALL).base_url, tmp_path / "audit.db", 1, tmp_path, RUBRIC_DIR, {},
+                   None, Stop(signum=signal.SIGINT))
+    job = node.schedule("national", egg_version(egg), job_settings(run))
+    _, why = node.wait(job, "national", run.stop)
+    assert why == "was cancelled: SIGINT received"
+    assert node.state(job)[0] in ("finished", "")  # stopped, or removed while pending
 
 
 @pytest.mark.slow
