@@ -15,6 +15,8 @@ from app.cli_nightly import (
     check_portal_list,
     diff,
     display,
+    engine_of,
+    engine_options,
     history_cmd,
     min_tested_option,
     nightly,
@@ -109,12 +111,14 @@ def _summary(result: AuditResult) -> None:
 @min_tested_option
 @quiet_option
 @verbose_option
+@engine_options
 def demo(scenario: Path, out: Path, rubric_dir: Path, min_tested: float | None, quiet: bool,
-         verbose: bool) -> None:
+         verbose: bool, engine: str, scrapyd_url: tuple[str, ...]) -> None:
     """Serve the portal replica on 127.0.0.1 and audit it end to end."""
     writable_out(out)
     result = run_demo(scenario, out, rubric_dir=rubric_dir, echo=click.echo,
-                      min_tested=min_tested, quiet=quiet, **display(quiet, verbose))
+                      min_tested=min_tested, quiet=quiet, **display(quiet, verbose),
+                      **engine_of(engine, scrapyd_url))
     _summary(result)
     _exit(result)
 
@@ -131,15 +135,18 @@ def demo(scenario: Path, out: Path, rubric_dir: Path, min_tested: float | None, 
 @min_tested_option
 @quiet_option
 @verbose_option
+@engine_options
 def run(base: str, contact: str | None, out: Path, rubric_dir: Path, reuse_within: float,
-        min_tested: float | None, quiet: bool, verbose: bool) -> None:
+        min_tested: float | None, quiet: bool, verbose: bool, engine: str,
+        scrapyd_url: tuple[str, ...]) -> None:
     """Audit the real portals (read-only, polite limits)."""
     overrides = {"DVC_AUDIT_CONTACT": contact} if contact else None
     writable_out(out)
     check_portal_list()
     result = run_audit(base, out, rubric_dir=rubric_dir, overrides=overrides, echo=click.echo,
                        reuse_within=timedelta(hours=reuse_within), probe=True,
-                       min_tested=min_tested, quiet=quiet, **display(quiet, verbose))
+                       min_tested=min_tested, quiet=quiet, **display(quiet, verbose),
+                       **engine_of(engine, scrapyd_url))
     stop_if_incompatible(result.run_id, result.status, result.note)
     _summary(result)
     _exit(result)

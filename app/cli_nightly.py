@@ -16,7 +16,7 @@ from typing import Any
 import click
 import sqlite_utils
 
-from app import exitcodes, failon
+from app import engines, exitcodes, failon
 from app.jobs import DB_NAME
 from app.preflight import EXIT_INCOMPATIBLE, INCOMPATIBLE
 from audits import history
@@ -112,6 +112,34 @@ verbose_option = click.option("--verbose", is_flag=True,
                                    "OUT/logs/run-N.log).")
 
 
+def _scrapyd_urls(ctx: click.Context, param: click.Parameter,
+                  value: Sequence[str]) -> tuple[str, ...]:
+    try:
+        return tuple(engines.check_url(url) for url in value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def engine_options(command: Any) -> Any:
+    """--engine local|scrapyd and --scrapyd-url (app/engines.py), for demo, run and nightly."""
+    command = click.option(
+        "--scrapyd-url", "scrapyd_url", envvar="DVC_SCRAPYD_URL", multiple=True,
+        default=(engines.DEFAULT_SCRAPYD_URL,), show_default=True, callback=_scrapyd_urls,
+        metavar="URL", help="With --engine scrapyd: a Scrapyd server; repeat it to spread the "
+        "provincial portals over several (the first also runs the national host's crawls). "
+        "Env DVC_SCRAPYD_URL (several: separated by spaces).")(command)
+    return click.option(
+        "--engine", type=click.Choice(engines.ENGINES), default="local", show_default=True,
+        help="Where the crawls run: child processes of this job, or a Scrapyd server "
+             "(docs/OPERATIONS.md \"Scrapyd engine\").")(command)
+
+
+def engine_of(engine: str, scrapyd_url: Sequence[str]) -> dict[str, Any]:
+    """run_audit's `engine` keyword for the options ({} for the local engine)."""
+    chosen = engines.engine_for(engine, scrapyd_url)
+    return {"engine": chosen} if chosen is not None else {}
+
+
 def display(quiet: bool, verbose: bool) -> dict[str, Any]:
     """run_audit's display options: progress bars on a terminal, plain lines otherwise
     (app/progress.py); Scrapy's log in OUT/logs unless --verbose."""
@@ -189,10 +217,11 @@ def _report_fail_on(exprs: list[failon.FailOn], changes: list[history.Change]) -
 @min_tested_option
 @quiet_option
 @verbose_option
+@engine_options
 def nightly(base: str, scenario: Path | None, contact: str | None, out: Path, rubric_dir: Path,
             window: int, resume_within: float, resume_only: bool, reuse_within: float,
             fail_on: Sequence[str], min_tested: float | None, quiet: bool,
-            verbose: bool) -> None:
+            verbose: bool, engine: str, scrapyd_url: tuple[str, ...]) -> None:
     """Run the nightly audit: crawl (or resume), store, compare with the previous complete
     run, write the reports and snapshots, and print what regressed and what improved."""
     from app.cli import writable_out
@@ -205,7 +234,8 @@ def nightly(base: str, scenario: Path | None, contact: str | None, out: Path, ru
                                   resume_within=timedelta(hours=resume_within),
                                   echo=click.echo, quiet=quiet, resume_only=resume_only)
     reuse = {"reuse_within": timedelta(hours=reuse_within), "probe": True,
-             "min_tested": min_tested, **display(quiet, verbose)}
+             "min_tested": min_tested, **display(quiet, verbose),
+             **engine_of(engine, scrapyd_url)}
     try:
         if scenario is not None:
             from replica.scenario import load_scenario

@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from app.engines import CrawlRun, Engine
 from app.interrupt import Stop, graceful_stop
 from app.preflight import INCOMPATIBLE, preflight
 from app.progress import track as progress_of
@@ -55,7 +56,7 @@ def run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
               portal_list: list[dict[str, str]] | None = None,
               reuse_within: timedelta = timedelta(0), probe: bool = False,
               min_tested: float | None = None, crawl_log: bool = True,
-              progress: str = "off") -> AuditResult:
+              progress: str = "off", engine: Engine | None = None) -> AuditResult:
     """`run_id`: crawl into that existing run (the nightly job creates or resumes it);
     `jobdir`: Scrapy JOBDIR root, one sub-directory per spider, so a stopped crawl can resume;
     `portal_list`: provincial portals to visit besides those the national portal links to
@@ -65,14 +66,15 @@ def run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
     `min_tested`: least tested share of a complete run (default: rubric scoring.yaml
     `coverage.min_tested`; audits/coverage.py); `crawl_log`: Scrapy's log to
     OUT/logs/run-N.log (False: to stderr, as `--verbose` wants); `progress`: "auto" (bars on
-    a terminal, plain lines otherwise), "bars", "plain" or "off" (app/progress.py)."""
+    a terminal, plain lines otherwise), "bars", "plain" or "off" (app/progress.py); `engine`:
+    where the crawls run (app/engines.py; None: child processes of this job)."""
     with graceful_stop(echo, lambda name: f"{name}: stopping the crawl; the run is stored "
                                           f"incomplete (interrupted)") as stop:
         result = _run_audit(base_url, out_dir, rubric_dir=rubric_dir, scenario=scenario,
                             overrides=overrides, echo=echo, quiet=quiet, run_id=run_id,
                             jobdir=jobdir, portal_list=portal_list, reuse_within=reuse_within,
                             stop=stop, min_tested=min_tested, crawl_log=crawl_log,
-                            progress=progress, probe=probe)
+                            progress=progress, probe=probe, engine=engine)
     result.interrupted = stop.signum
     return result
 
@@ -102,7 +104,8 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
                run_id: int | None, jobdir: Path | None,
                portal_list: list[dict[str, str]] | None, reuse_within: timedelta,
                stop: Stop, min_tested: float | None, crawl_log: bool,
-               progress: str, probe: bool = False) -> AuditResult:
+               progress: str, probe: bool = False,
+               engine: Engine | None = None) -> AuditResult:
     rubric = load_rubric(rubric_dir)
     out_dir = Path(out_dir)
     db_path = out_dir / DB_NAME
@@ -130,6 +133,10 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
     portals = {**(overrides or {}), "DVC_OUT_DIR": str(out_dir), "DVC_AWAIT_NATIONAL": True}
     if portal_list is not None:
         portals["DVC_PORTAL_LIST"] = portal_list
+    if engine is not None:  # the crawls run elsewhere, one after another (app/engines.py)
+        return _run_elsewhere(engine, CrawlRun(base_url, db_path, run_id, out_dir, rubric_dir,
+                                               overrides, portal_list, stop, echo),
+                              len(rubric.all_codes()), progress, min_tested)
     index_overrides = _with_jobdir(overrides, jobdir, "index766")
     shown = progress_of(db_path, run_id, procedures=len(rubric.all_codes()),
                         portals=len(portal_list) if portal_list else None, progress=progress,
@@ -178,6 +185,31 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
     finally:
         shown.__exit__(None, None, None)
     result.timings = timings
+    return result
+
+
+def _run_elsewhere(engine: Engine, run: CrawlRun, procedures: int, progress: str,
+                   min_tested: float | None) -> AuditResult:
+    """Crawl with `engine`, then score as after the local crawls."""
+    db = store.open_db(run.db_path)
+    shown = progress_of(run.db_path, run.run_id, procedures=procedures,
+                        portals=len(run.portal_list) if run.portal_list else None,
+                        progress=progress, echo=run.echo)
+    tracker = shown.__enter__()  # closed after scoring, below
+    try:
+        run.phase = tracker.phase
+        status, note = "incomplete", f"{INTERRUPTED}: the job stopped during the crawl"
+        try:
+            status, note = engine.crawl_run(run)
+        finally:  # an interrupted crawl is stored as incomplete, never left "running"
+            store.finish_run(db, run.run_id, status, note)
+        tracker.phase("scoring")
+        with _timed(run.timings, "scoring"):
+            result = score_run(run.db_path, run.run_id, run.out_dir, rubric_dir=run.rubric_dir,
+                               echo=run.echo, min_tested=min_tested)
+    finally:
+        shown.__exit__(None, None, None)
+    result.timings = run.timings
     return result
 
 

@@ -27,13 +27,19 @@ class StorePipeline:
         self.db = store.open_db(self.db_path)
 
     def process_item(self, item: dict[str, Any], spider: Spider | None = None) -> dict[str, Any]:
-        row = dict(item)
-        raw = row.pop("raw", None)
-        if raw is not None:
-            store.add_response(self.db, row["url"], raw)
-        store.add_evidence(self.db, self.run_id, row)
+        store_item(self.db, self.run_id, item)
         return item
 
     def close_spider(self, spider: Spider | None = None) -> None:
         # Stats are saved by crawler.runner once the crawl has finished (finish_reason included).
         self.db.close()
+
+
+def store_item(db: Any, run_id: int, item: dict[str, Any]) -> int:
+    """One evidence item into the run: its raw body once by hash, then its row (the local
+    pipeline, and the app for items a Scrapyd job fed back: crawler/remote.py)."""
+    row = dict(item)
+    raw = row.pop("raw", None)
+    if raw is not None:
+        store.add_response(db, row["url"], raw)
+    return store.add_evidence(db, run_id, row)

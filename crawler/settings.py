@@ -1,5 +1,8 @@
 """Scrapy settings for dvc-audit's crawler. Polite by default; see `crawler/profiles.py`."""
 
+from core.rubric import RUBRIC_DIR as _rubric_dir
+from crawler.remote import egg_rubric_dir
+
 BOT_NAME = "dvc-audit"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -52,7 +55,7 @@ ITEM_PIPELINES = {
 DVC_DB = ""
 DVC_RUN_ID = 0
 DVC_BASE_URL = "https://dichvucong.gov.vn"
-DVC_RUBRIC_DIR = ""
+DVC_RUBRIC_DIR = egg_rubric_dir(_rubric_dir)  # "" in a checkout; a Scrapyd egg's own rubric
 
 # Provincial portals (crawler/spiders/provincial.py). The spider installs scrapy-playwright's
 # download handlers itself and fills PLAYWRIGHT_LAUNCH_OPTIONS from crawler.browser
@@ -102,4 +105,11 @@ DOWNLOADER_MIDDLEWARES = {
 # --- Start-up (docs/PERFORMANCE.md) ----------------------------------------------------------
 # Scrapy's remote-control extension imports aiohttp's web server as soon as it is loaded, even
 # when it is not enabled: seconds of every crawl process's start-up for nothing.
-EXTENSIONS = {"scrapy.extensions.remote_control.RemoteControl": None}
+EXTENSIONS: dict[str, int | None] = {"scrapy.extensions.remote_control.RemoteControl": None}
+
+# --- Scrapyd (app/engines.py, crawler/remote.py) ---------------------------------------------
+# A crawl Scrapyd runs logs its stats as one line (DVC_STATS_LOG); the provincial crawl takes its
+# seeds from DVC_SEEDS (JSON, crawler.platforms.seeds.seeds_json) instead of the results database.
+DVC_STATS_LOG = False
+DVC_SEEDS = ""
+EXTENSIONS = {**EXTENSIONS, "crawler.remote.StatsLine": 0}

@@ -344,6 +344,8 @@ class Sources:
     @classmethod
     def from_settings(cls, s: BaseSettings) -> Sources:
         portal_list = s.get("DVC_PORTAL_LIST")
+        if isinstance(portal_list, str) and portal_list:  # a Scrapyd job's settings are text
+            portal_list = json.loads(portal_list)
         if portal_list is None or portal_list == "":
             portal_list = configured_portal_list(s.get("DVC_PORTAL_FILE") or "")
         return cls(s.get("DVC_DB") or "", s.getint("DVC_RUN_ID"), s.get("DVC_BASE_URL"),
@@ -420,3 +422,25 @@ class Sources:
         if not self.national_pages:
             return []
         return national_pages(self.rows(("procedure",)), self.rubric.all_codes())
+
+
+def seeds_json(seed_list: list[Seed], national: list[tuple[str, str]]) -> str:
+    """The provincial crawl's final seeds and national pages as JSON (DVC_SEEDS): what a crawl
+    that shares no database with the national one starts from (app/engines.py)."""
+    return json.dumps({
+        "seeds": [{"base": s.base, "units": sorted(s.units), "sources": sorted(s.sources),
+                   "entry_urls": s.entry_urls, "handoffs": s.handoffs} for s in seed_list],
+        "national": [list(pair) for pair in national]}, ensure_ascii=False, sort_keys=True)
+
+
+def given_seeds(s: BaseSettings) -> tuple[list[Seed], list[tuple[str, str]]] | None:
+    """(seeds, national pages) from DVC_SEEDS, or None when it is not set (they are read from
+    the results database)."""
+    raw = s.get("DVC_SEEDS") or ""
+    if not raw:
+        return None
+    doc = json.loads(raw) if isinstance(raw, str) else raw
+    seed_list = [Seed(d["base"], set(d["units"]), set(d["sources"]), list(d["entry_urls"]),
+                      {code: dict(rows) for code, rows in d["handoffs"].items()})
+                 for d in doc["seeds"]]
+    return seed_list, [(code, fid) for code, fid in doc["national"]]

@@ -221,6 +221,11 @@ class ProvincialSpider(scrapy.Spider):
         sources = seeds.Sources.from_settings(s)
         awaiting = s.getbool("DVC_AWAIT_NATIONAL")
         kwargs.setdefault("base_url", base)
+        given = seeds.given_seeds(s)  # a Scrapyd job: its seeds come with it (app/engines.py)
+        if given is not None:
+            awaiting = False
+            kwargs.setdefault("seed_list", given[0])
+            kwargs.setdefault("national", given[1])
         kwargs.setdefault("seed_list", [] if awaiting else sources.seed_list())
         kwargs.setdefault("national", [] if awaiting else sources.national())
         kwargs.setdefault("codes", sources.rubric.all_codes())
