@@ -238,8 +238,9 @@ Outcome = tuple[str, str, list[int]]
 Rule = Callable[[Cell], Outcome]
 
 
-def row_rule(predicate: Callable[[dict[str, Any], Cell], bool]) -> Rule:
-    """met if a row of the unit satisfies `predicate`; not_met only on complete evidence."""
+def row_rule(predicate: Callable[[dict[str, Any], Cell], bool], absent: str = "") -> Rule:
+    """met if a row of the unit satisfies `predicate`; not_met (`absent` when the unit has
+    rows) only on complete evidence."""
 
     def rule(cell: Cell) -> Outcome:
         hits = [ev for row, ev in cell.rows if predicate(row, cell)]
@@ -248,7 +249,7 @@ def row_rule(predicate: Callable[[dict[str, Any], Cell], bool]) -> Rule:
         complete, reason = cell.rows_status()
         if not complete:
             return CANNOT, reason, []
-        return _absent(cell, "")
+        return _absent(cell, absent)
 
     return rule
 
@@ -442,7 +443,7 @@ RULES: dict[str, Rule] = {
     "level3_partial": level_rule("level3_partial", NATIONAL_LEVEL["level3_partial"]),
     "level4_full": level_rule("level4_full", NATIONAL_LEVEL["level4_full"]),
     "national_handoff": row_rule(lambda row, _: bool(row.get("citizen_url"))
-                                 and not row.get("testing")),
+                                 and not row.get("testing"), "no_handoff"),
     "online_payment": online_payment,
     "national_sso": national_sso,
 }

@@ -67,6 +67,7 @@ class Reason(StrEnum):
     NO_CATALOGUE = "no_catalogue"
     NOT_LISTED = "not_listed"
     NO_ONLINE_METHOD = "no_online_method"
+    NO_HANDOFF = "no_handoff"  # rows, none hands off to a live (not testing) submission URL
     NO_FEE = "no_fee"
     FEE_UNKNOWN = "fee_unknown"
     NO_PORTAL_EVIDENCE = "no_portal_evidence"

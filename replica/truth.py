@@ -9,7 +9,8 @@ evidence.
 not_met it is "not_listed" (the unit has no office row for the service), "no_online_method"
 (offered_online: rows, but only of procedures without an ONLINE method), a portal reason
 (``portal_absent``, ``portal_info_only``, ``portal_partial_only``, ``no_payment_step``,
-``not_offered_on_portal``, ``no_national_sso``) or "".
+``not_offered_on_portal``, ``no_national_sso``), "below_coverage" or "no_handoff" (national_handoff:
+rows, none handing off to a live submission URL); never "".
 ``expected_findings(scenario, rubric)`` lists the disagreements between the national portal and
 the provinces' own portals: ``{(unit_code, service_id): (kind, national, portal)}``.
 """
@@ -293,7 +294,10 @@ def _national(criterion: Any, cell: CellTruth) -> Verdict:
     if cid == "level4_full":
         return _coverage(cell, RANK[Implementation.FULL])
     if cid == "national_handoff":
-        return _positive_or(any(o.citizen_url and not o.testing for _, o in cell.rows), cell)
+        verdict = _positive_or(any(o.citizen_url and not o.testing for _, o in cell.rows), cell)
+        if verdict == (NOT_MET, ""):  # rows, but none hands off to a live submission URL
+            return NOT_MET, "no_handoff"
+        return verdict
     if cid == "online_payment":
         if not cell.service_codes:  # a capability without procedures (online_fee_payment):
             return CANNOT, Reason.NO_PORTAL_EVIDENCE  # paying is the service; only portals can tell

@@ -35,25 +35,48 @@ def _svg(width: int, height: int, title: str, body: Iterable[str]) -> Markup:
     return Markup(head + "".join(body) + "</svg>")
 
 
+HBAR_MAX_WIDTH = 420  # px of the viewBox: a phone (~360 px of content) shows it at 0.87 size
+GLYPH = 0.6  # average glyph width in em, to size text without a font engine
+
+
+def _text_px(text: str, size: int) -> float:
+    return len(text) * size * GLYPH
+
+
 def hbar_chart(bars: Sequence[Bar], *, title: str, max_value: float | None = None,
-               width: int = 720, label_width: int = 300, text_room: int = 70,
+               width: int = HBAR_MAX_WIDTH, label_width: int = 0, text_room: int = 0,
                fmt: Callable[[float], str] = _fmt) -> Markup:
-    """One horizontal bar per item, label on the left, value at the end of the bar."""
-    row, top = 20, 6
-    height = top * 2 + row * max(len(bars), 1)
+    """One horizontal bar per item: its label on a line of its own, the bar under it and the
+    value at the bar's end (or, when the value text is long, on a line under the label).
+
+    Drawn at most HBAR_MAX_WIDTH wide whatever `width` asks: the SVG scales to the screen
+    (viewBox), and a wide chart scaled down to a phone has unreadable text. `label_width` and
+    `text_room` are kept for callers of the side-by-side layout; the stacked one needs neither."""
+    del label_width, text_room
+    width = min(width, HBAR_MAX_WIDTH)
+    size, small, bar_h = 13, 12, 12
+    texts = [b.text or fmt(b.value) for b in bars]
+    room = max((_text_px(t, small) for t in texts), default=0.0) + 8
+    own_line = room > width * 0.35  # long value texts get their own line
+    bar_room = width - 4 - (0 if own_line else room)
+    row = size + 6 + (small + 4 if own_line else 0) + bar_h + 8
     top_value = max_value if max_value is not None else max((b.value for b in bars), default=0)
-    scale = (width - label_width - text_room) / top_value if top_value > 0 else 0.0
+    scale = bar_room / top_value if top_value > 0 else 0.0
     body = []
-    for i, b in enumerate(bars):
-        y = top + i * row
+    for i, (b, text) in enumerate(zip(bars, texts, strict=True)):
+        y = 4 + i * row + size
+        body.append(f'<text x="2" y="{y}" font-size="{size}">{escape(b.label)}</text>')
+        if own_line:
+            y += small + 4
+            body.append(f'<text x="2" y="{y}" font-size="{small}" fill="#333">'
+                        f'{escape(text)}</text>')
         w = max(b.value * scale, 0.0)
-        body.append(
-            f'<text x="{label_width - 6}" y="{y + 14}" text-anchor="end">{escape(b.label)}</text>'
-            f'<rect x="{label_width}" y="{y + 3}" width="{w:.1f}" height="{row - 6}" '
-            f'fill="{escape(b.colour)}"/>'
-            f'<text x="{label_width + w + 4:.1f}" y="{y + 14}">{escape(b.text or fmt(b.value))}'
-            f'</text>')
-    return _svg(width, height, title, body)
+        body.append(f'<rect x="2" y="{y + 5}" width="{w:.1f}" height="{bar_h}" '
+                    f'fill="{escape(b.colour)}"/>')
+        if not own_line:
+            body.append(f'<text x="{w + 7:.1f}" y="{y + 5 + bar_h - 1}" font-size="{small}">'
+                        f'{escape(text)}</text>')
+    return _svg(width, 4 + row * max(len(bars), 1), title, body)
 
 
 def column_chart(bars: Sequence[Bar], *, title: str, width: int = 360, height: int = 200,
@@ -76,8 +99,8 @@ def column_chart(bars: Sequence[Bar], *, title: str, width: int = 360, height: i
             f'height="{h:.1f}" fill="{escape(b.colour)}"/>'
             f'<text x="{cx:.1f}" y="{y - 4:.1f}" text-anchor="middle">'
             f'{escape(b.text or fmt(b.value))}</text>'
-            f'<text x="{cx:.1f}" y="{height - bottom + 14}" text-anchor="middle" '
-            f'font-size="10">{escape(b.label)}</text>')
+            f'<text x="{cx:.1f}" y="{height - bottom + 15}" text-anchor="middle" '
+            f'font-size="11">{escape(b.label)}</text>')
     return _svg(width, height, title, body)
 
 

@@ -13,14 +13,15 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from core.vocab import VERDICTS
@@ -41,6 +42,11 @@ SCORE_COLUMNS = ("unit_code", "unit_name", "unit_kind", "rank", "raw", "max_poss
                  "tested_cells", "testable_cells")
 KINDS = ("province", "agency")
 SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+# Excel formats: shares as percentages, scores with 3 decimals, times as dates (UTC)
+PCT, DECIMAL, DATE = "0.0%", "0.000", "yyyy-mm-dd hh:mm:ss"
+MAX_WIDTH = 60  # characters; longer text wraps in its cell
+QUARTER = re.compile(r"Quý\s+(IV|III|II|I)\s*/\s*(\d{4})")
+ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
 
 
 def nfc(value: Any) -> Any:
@@ -143,7 +149,9 @@ def defuse(value: Any) -> Any:
 
 
 def write_csv(path: Path, columns: Sequence[str], records: Iterable[dict[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as fh:
+    """UTF-8 with a byte-order mark: without it, Excel on Windows reads the file in the
+    machine's code page and garbles Vietnamese. Readers use encoding "utf-8-sig"."""
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
         for r in records:
@@ -238,16 +246,65 @@ def sheet_name(text: str, taken: set[str]) -> str:
     return name
 
 
+@dataclass(frozen=True)
+class Styled:
+    """A value with its own Excel number format (a summary sheet mixes shares, ids, dates)."""
+    value: Any
+    number_format: str
+
+
+def excel_time(text: str | None) -> datetime | None:
+    """A stored ISO time ("2026-11-01T01:02:03Z") as a naive UTC datetime: Excel has no time
+    zones, so the sheets say "(UTC)"."""
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=None)
+    except ValueError:
+        return None
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, Styled):
+        value = value.value
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str("" if value is None else value)
+
+
+WRAP = Alignment(wrap_text=True, vertical="top")
+TOP = Alignment(vertical="top")
+
+
+def _cell(ws: Any, value: Any, number_format: str, wrap: bool) -> Any:
+    """The value as written: plain when no style applies (write-only mode stays fast)."""
+    if isinstance(value, Styled):
+        value, number_format = value.value, value.number_format
+    if isinstance(value, datetime):
+        number_format = DATE
+    numeric = isinstance(value, int | float | datetime) and not isinstance(value, bool)
+    if not wrap and not (number_format and numeric):
+        return value
+    cell = WriteOnlyCell(ws, value=value)
+    if number_format and numeric:
+        cell.number_format = number_format
+    cell.alignment = WRAP if wrap else TOP
+    return cell
+
+
 def _table(wb: Workbook, title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]],
-           taken: set[str]) -> None:
-    """One sheet: a bold header row, then the rows (write-only mode: large runs stay fast)."""
+           taken: set[str], formats: dict[int, str] | None = None) -> None:
+    """One sheet: a bold header row, then the rows (write-only mode: large runs stay fast).
+    `formats`: column index -> Excel number format (PCT, DECIMAL); datetimes are dates; a
+    column with text longer than MAX_WIDTH wraps."""
     ws = wb.create_sheet(sheet_name(title, taken))
-    body = [[defuse(nfc(v)) for v in r] for r in rows]  # openpyxl: "=..." is a formula
-    width = [len(str(h)) for h in headers]
+    body = [[v if isinstance(v, Styled) else defuse(nfc(v)) for v in r]  # "=..." is a formula
+            for r in rows]
+    longest = [len(str(h)) for h in headers]
     for r in body:
-        width = [max(w, min(60, len(str(v or "")))) for w, v in zip(width, r, strict=True)]
-    for i, w in enumerate(width, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = max(8, w + 2)
+        longest = [max(w, len(_shown(v))) for w, v in zip(longest, r, strict=True)]
+    for i, w in enumerate(longest, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = max(8, min(MAX_WIDTH, w) + 2)
     ws.freeze_panes = "A2"
     if body:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(body) + 1}"
@@ -255,10 +312,24 @@ def _table(wb: Workbook, title: str, headers: Sequence[str], rows: Iterable[Sequ
     for h in headers:
         cell = WriteOnlyCell(ws, value=nfc(h))
         cell.font = Font(bold=True)
+        cell.alignment = WRAP
         header.append(cell)
     ws.append(header)
+    wrap = [w > MAX_WIDTH for w in longest]
+    fmt = [(formats or {}).get(i, "") for i in range(len(headers))]
     for r in body:
-        ws.append(r)
+        ws.append([_cell(ws, v, f, w) for v, f, w in zip(r, fmt, wrap, strict=True)])
+
+
+def formats_for(columns: Sequence[str]) -> dict[int, str]:
+    """Number formats by column name: shares as percentages, normalised values as decimals."""
+    out = {}
+    for i, c in enumerate(columns):
+        if c.startswith("share") and c != "share_group":
+            out[i] = PCT
+        elif c.startswith("normalised"):
+            out[i] = DECIMAL
+    return out
 
 
 VERDICT_SHEET = ("unit_code", "unit_name", "service_annex_no", "service_name", "criterion_title",
@@ -275,39 +346,89 @@ def _verdict_rows(model: ReportModel, lang: Lang, records: list[dict[str, Any]])
              len(r["evidence_ids"].split())] for r in records]
 
 
+SCORE_SHEET = SCORE_COLUMNS[:16]
+GAP_SHEET = ("unit_code", "unit_name", "order", "service_annex_no", "service_name",
+             "criterion_title", "points", "share_after", "normalised_after", "rank_before",
+             "rank_after", "responsible", "legal_basis", "remediation", "deadline")
+TODO_SHEET = ("responsible", "deadline", "service_name", "criterion_title", "reason",
+              "remediation", "legal_basis", "points", "share_after", "order")
+
+
+def _score_value(model: ReportModel, lang: Lang, column: str, value: Any) -> Any:
+    """People's sheets show labels, not codes (kind, group)."""
+    if column in ("group", "share_group") and value:
+        return lang.group_label(model.config.group(value))
+    if column == "unit_kind":
+        return lang.kind(value)
+    return value
+
+
+def deadline_key(text: str) -> tuple[int, int]:
+    """"Quý IV/2020" -> (2020, 4), so deadlines sort by time; no quarter: last."""
+    m = QUARTER.search(text or "")
+    return (int(m[2]), ROMAN[m[1]]) if m else (9999, 0)
+
+
+def todo_records(model: ReportModel, lang: Lang, unit_code: str) -> list[dict[str, Any]]:
+    """A unit's gaps as a to-do list: by responsible body, then deadline, then points gained
+    (gap_records' order). Texts in the report language."""
+    rubric = model.rubric
+    mine = [{**g, "service_name": f"{g['service_annex_no']}. {g['service_name']}",
+             "reason": lang.reason(g["reason"]),
+             "_when": deadline_key(rubric.service(g["service_id"]).annex_deadline)}
+            for g in gap_records(model, lang) if g["unit_code"] == unit_code]
+    return sorted(mine, key=lambda g: (g["responsible"], g["_when"], g["order"]))
+
+
+def _todo_sheet(wb: Workbook, model: ReportModel, lang: Lang, unit_code: str,
+                taken: set[str]) -> None:
+    """"Việc cần làm <code>": what the province must do, who does it, by when."""
+    t = lang.t
+    rows = [[g[c] for c in TODO_SHEET] for g in todo_records(model, lang, unit_code)]
+    if not rows:
+        rows = [[t("unit.no_gaps"), *[""] * (len(TODO_SHEET) - 1)]]
+    _table(wb, f"{t('xlsx.todo')} {unit_code}", [t(f"xcol.{c}") for c in TODO_SHEET], rows,
+           taken, formats_for(TODO_SHEET))
+
+
+def _summary_rows(model: ReportModel, lang: Lang) -> list[tuple[str, Any]]:
+    t, run, nat = lang.t, model.run, model.national
+    return [(t("meta.run"), run["id"]), (t("meta.target"), run["target"]),
+            (t("meta.status"), lang.status(run["status"])),
+            (t("xlsx.started"), excel_time(run["started_at"]) or run["started_at"]),
+            (t("xlsx.finished"), excel_time(run.get("finished_at")) or "—"),
+            (t("meta.rubric"), run["rubric_version"]), (t("meta.engine"), run["engine_version"]),
+            (t("xlsx.national_share"), Styled(nat.overall.share, PCT)),
+            *((t("summary.by_kind", kind=lang.kind(k)), Styled(v.share, PCT))
+              for k, v in nat.by_kind.items())]
+
+
 def write_xlsx(path: Path, model: ReportModel, lang: Lang) -> None:
-    """Summary sheets, then one sheet per province and one for the agencies."""
+    """Summary sheets, then per province its to-do list and its verdicts, then the agencies."""
     t, wb, taken = lang.t, Workbook(write_only=True), set()
-    run, nat = model.run, model.national
-    summary = [(t("meta.run"), run["id"]), (t("meta.target"), run["target"]),
-               (t("meta.status"), run["status"]), (t("meta.time"), run["started_at"]),
-               (t("meta.rubric"), run["rubric_version"]), (t("meta.engine"), run["engine_version"]),
-               (t("xlsx.national_share"), nat.overall.share),
-               *((t("summary.by_kind", kind=lang.kind(k)), v.share)
-                 for k, v in nat.by_kind.items())]
-    _table(wb, t("xlsx.summary"), [t("xlsx.item"), t("xlsx.value")], summary, taken)
+    nat = model.national
+    _table(wb, t("xlsx.summary"), [t("xlsx.item"), t("xlsx.value")],
+           _summary_rows(model, lang), taken)
     tot = totals(model)
-    _table(wb, t("xlsx.totals"), ["verdict", t("xlsx.label"), lang.kind("province"),
+    _table(wb, t("xlsx.totals"), [t("xcol.verdict"), lang.kind("province"),
                                   lang.kind("agency"), t("xlsx.all")],
-           [[v, lang.verdict(v), c["province"], c["agency"], c["all"]] for v, c in tot.items()]
-           + [["total", t("xlsx.all"), *(sum(c[k] for c in tot.values())
-                                          for k in ("province", "agency", "all"))]], taken)
+           [[lang.verdict(v), c["province"], c["agency"], c["all"]] for v, c in tot.items()]
+           + [[t("xlsx.all"), *(sum(c[k] for c in tot.values())
+                                for k in ("province", "agency", "all"))]], taken)
     scores = score_records(model)
-    _table(wb, t("xlsx.scores"), [t(f"xcol.{c}") for c in SCORE_COLUMNS[:16]],
-           [[lang.group_label(model.config.group(s[c])) if c in ("group", "share_group") and s[c]
-             else s[c] for c in SCORE_COLUMNS[:16]] for s in scores], taken)
+    _table(wb, t("xlsx.scores"), [t(f"xcol.{c}") for c in SCORE_SHEET],
+           [[_score_value(model, lang, c, s[c]) for c in SCORE_SHEET] for s in scores], taken,
+           formats_for(SCORE_SHEET))
     _table(wb, t("xlsx.services"), [t("xcol.service_annex_no"), t("xcol.service_name"),
                                     t("xcol.raw"), t("xcol.max_possible"), t("xcol.share"),
                                     *(lang.verdict(v) for v in VERDICTS)],
            [[s.annex_no, lang.service_name(s), tl.raw, tl.max_possible, tl.share, tl.met,
              tl.not_met, tl.not_applicable, tl.cannot_test]
-            for s in model.rubric.services if (tl := nat.by_service.get(s.id))], taken)
+            for s in model.rubric.services if (tl := nat.by_service.get(s.id))], taken,
+           {4: PCT})
     gaps = gap_records(model, lang)
-    gap_cols = ("unit_code", "unit_name", "order", "service_annex_no", "service_name",
-                "criterion_title", "points", "share_after", "normalised_after", "rank_before",
-                "rank_after", "responsible", "legal_basis", "remediation", "deadline")
-    _table(wb, t("xlsx.gaps"), [t(f"xcol.{c}") for c in gap_cols],
-           [[g[c] for c in gap_cols] for g in gaps], taken)
+    _table(wb, t("xlsx.gaps"), [t(f"xcol.{c}") for c in GAP_SHEET],
+           [[g[c] for c in GAP_SHEET] for g in gaps], taken, formats_for(GAP_SHEET))
     records = verdict_records(model)
     headers = [t(f"xcol.{c}") for c in VERDICT_SHEET]
     _table(wb, t("xlsx.verdicts"), headers, _verdict_rows(model, lang, records), taken)
@@ -318,6 +439,7 @@ def write_xlsx(path: Path, model: ReportModel, lang: Lang) -> None:
     for unit in model.rubric.provinces:
         mine = [r for r in records if r["unit_code"] == unit.code]
         if mine:
+            _todo_sheet(wb, model, lang, unit.code, taken)
             _table(wb, f"{unit.code} {unit.name}", headers, _verdict_rows(model, lang, mine),
                    taken)
     agencies = [r for r in records if r["unit_kind"] == "agency"]
@@ -344,7 +466,8 @@ def _comparison_sheet(wb: Workbook, model: ReportModel, lang: Lang, taken: set[s
             t("cmp.payment_theirs"), t("cmp.payment_ours"), t("cmp.finding")],
            [[r.unit.name, r.total, r.pairs["online"].theirs, r.pairs["online"].ours,
              r.pairs["payment"].theirs, r.pairs["payment"].ours,
-             t("cmp.differs") if r.disagree else t("cmp.agree")] for r in cmp.rows], taken)
+             t("cmp.differs") if r.disagree else t("cmp.agree")] for r in cmp.rows], taken,
+           {2: PCT, 3: PCT, 4: PCT, 5: PCT})
 
 
 # --------------------------------------------------------------------------- Markdown

@@ -162,7 +162,7 @@ def test_full_scenario_all_families_verdicts_and_findings(tmp_path: Path) -> Non
 def test_verdicts_csv(small: tuple[AuditResult, list]) -> None:
     result, _ = small
     rubric = load_rubric()
-    with result.reports["csv"].open(encoding="utf-8", newline="") as fh:
+    with result.reports["csv"].open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert {"unit_code", "unit_name", "service_id", "criterion_id", "verdict",
             "reason"} <= set(rows[0])
@@ -194,7 +194,7 @@ def test_office_codes_coverage_and_unattributed_rows(small: tuple[AuditResult, l
     assert 'id="unattributed"' in html and 'data-office="BCA_CAX"' in html
     unit = (result.reports["html"].parent / "units" / "31.html").read_text(encoding="utf-8")
     assert 'data-share="9/12"' in unit and "toàn trình: 9/12" in unit
-    with result.reports["csv"].open(encoding="utf-8", newline="") as fh:
+    with result.reports["csv"].open(encoding="utf-8-sig", newline="") as fh:
         shares = {(r["unit_code"], r["service_id"], r["criterion_id"]): r["detail"]
                   for r in csv.DictReader(fh) if r["detail"]}
     assert shares == truth

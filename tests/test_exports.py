@@ -6,9 +6,11 @@ import csv
 import json
 import unicodedata
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pandas as pd
 import pytest
 
@@ -31,7 +33,8 @@ def written(tmp_path: Path) -> dict[str, Path]:
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as fh:
+    """As Excel and any reader should: utf-8-sig drops the byte-order mark."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
         return list(csv.DictReader(fh))
 
 
@@ -47,13 +50,13 @@ def check_xlsx_against_csv(xlsx: Path, verdicts_csv: Path, scores_csv: Path, lan
     province_sheets = [n for n in names if n[:2].isdigit()]
     assert [n.split()[0] for n in province_sheets] == sorted(provinces, key=lambda c: [
         u.code for u in load_rubric().provinces].index(c))
-    totals = sheets[t("xlsx.totals")].set_index("verdict")
+    totals = sheets[t("xlsx.totals")].set_index(t("xcol.verdict"))  # labels, not codes
     csv_counts = Counter(r["verdict"] for r in rows)
     for verdict in ("met", "not_met", "not_applicable", "cannot_test"):
-        assert totals.loc[verdict, t("xlsx.all")] == csv_counts[verdict], verdict
-    assert totals.loc["total", t("xlsx.all")] == len(rows)
+        assert totals.loc[Lang(lang).verdict(verdict), t("xlsx.all")] == csv_counts[verdict]
+    assert totals.loc[t("xlsx.all"), t("xlsx.all")] == len(rows)
     kind_counts = Counter(r["unit_kind"] for r in rows)
-    assert totals.loc["total", Lang(lang).kind("province")] == kind_counts["province"]
+    assert totals.loc[t("xlsx.all"), Lang(lang).kind("province")] == kind_counts["province"]
     # every verdict appears once in the Verdicts sheet and once in its unit's sheet
     assert len(sheets[t("xlsx.verdicts")]) == len(rows)
     assert sum(len(sheets[n]) for n in province_sheets) == kind_counts["province"]
@@ -62,6 +65,8 @@ def check_xlsx_against_csv(xlsx: Path, verdicts_csv: Path, scores_csv: Path, lan
     for n in province_sheets:
         codes = set(sheets[n][t("xcol.unit_code")].astype(str).str.zfill(2))
         assert codes == {n.split()[0]}
+        todo = f"{t('xlsx.todo')} {n.split()[0]}"  # each province's to-do sheet comes first
+        assert names[names.index(n) - 1] == todo
     met = sheets[t("xlsx.verdicts")][t("xcol.verdict")].value_counts()
     assert met[Lang(lang).verdict("met")] == csv_counts["met"]
     scores = sheets[t("xlsx.scores")]
@@ -127,3 +132,59 @@ def test_markdown_cells_and_sheet_names_are_safe() -> None:
     assert len(first) <= 31 and not set("[]:*?/\\") & set(first)
     second = exports.sheet_name("Tỉnh [Hà]: Nội/*? với một tên rất dài vượt quá giới hạn", taken)
     assert second != first and len(second) <= 31
+
+
+def test_csv_files_start_with_a_byte_order_mark(written: dict[str, Path]) -> None:
+    """Excel on Windows reads a CSV without a BOM in the local code page: Vietnamese breaks."""
+    for key in ("csv", "scores_csv"):
+        raw = written[key].read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf") and not raw[3:].startswith(b"\xef\xbb\xbf")
+        assert raw[3:].decode("utf-8").startswith("unit_code,")
+
+
+def test_xlsx_formats_labels_and_dates(written: dict[str, Path]) -> None:
+    """Shares are percentages, long texts wrap, run times are dates, people read labels."""
+    t = Lang("vi").t
+    wb = openpyxl.load_workbook(written["xlsx"])
+    summary = {row[0].value: row[1] for row in wb[t("xlsx.summary")].iter_rows(min_row=2)}
+    national = summary[t("xlsx.national_share")]
+    assert national.value == pytest.approx(0.5) and national.number_format == exports.PCT
+    started = summary[t("xlsx.started")]
+    assert isinstance(started.value, datetime) and started.is_date
+    assert summary[t("meta.status")].value == Lang("vi").status("complete")
+    scores = wb[t("xlsx.scores")]
+    head = [c.value for c in scores[1]]
+    share = scores.cell(row=2, column=head.index(t("xcol.share")) + 1)
+    assert isinstance(share.value, int | float) and share.number_format == exports.PCT
+    kinds = {scores.cell(row=r, column=head.index(t("xcol.unit_kind")) + 1).value
+             for r in range(2, scores.max_row + 1)}
+    assert kinds == {Lang("vi").kind("province"), Lang("vi").kind("agency")}
+    totals = [r[0].value for r in wb[t("xlsx.totals")].iter_rows(min_row=2)]
+    assert "not_met" not in totals and Lang("vi").verdict("not_met") in totals
+    gaps = wb[t("xlsx.gaps")]
+    head = [c.value for c in gaps[1]]
+    legal = gaps.cell(row=2, column=head.index(t("xcol.legal_basis")) + 1)
+    assert len(legal.value) > exports.MAX_WIDTH and legal.alignment.wrap_text
+    assert gaps.cell(row=2, column=head.index(t("xcol.share_after")) + 1).number_format \
+        == exports.PCT
+
+
+def test_todo_sheet_per_province(written: dict[str, Path]) -> None:
+    """"Việc cần làm 79": HCM's two gaps with who, by when and the fix; a province without
+    gaps (Hà Nội: all met) says so."""
+    t, vi = Lang("vi").t, Lang("vi")
+    sheets = pd.read_excel(written["xlsx"], sheet_name=None)
+    hcm = sheets[f"{t('xlsx.todo')} 79"]
+    assert list(hcm.columns) == [t(f"xcol.{c}") for c in exports.TODO_SHEET]
+    rubric = load_rubric()
+    service = rubric.service("birth_registration")
+    assert len(hcm) == 2
+    assert set(hcm[t("xcol.deadline")]) == {service.annex_deadline}
+    assert set(hcm[t("xcol.responsible")]) == {
+        vi.responsible(service, rubric.unit("79"))}
+    assert {vi.remediation(rubric.criterion(c)) for c in ("level4_full", "national_handoff")} \
+        == set(hcm[t("xcol.remediation")])
+    assert hcm[t("xcol.reason")].notna().all()  # why it is not met, in words
+    assert list(sheets[f"{t('xlsx.todo')} 01"].iloc[:, 0]) == [t("unit.no_gaps")]
+    assert exports.deadline_key("Quý IV/2020") > exports.deadline_key("Quý III/2020")
+    assert exports.deadline_key("") == (9999, 0)

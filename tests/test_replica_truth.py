@@ -10,6 +10,7 @@ import yaml
 from core.rubric import load_rubric
 from replica.scenario import load_scenario, parse_scenario
 from replica.truth import expected_verdicts
+from reports.i18n import load_strings
 
 ROOT = Path(__file__).resolve().parents[1]
 MET, NOT_MET, NA, CANNOT = "met", "not_met", "not_applicable", "cannot_test"
@@ -64,17 +65,17 @@ HAND_CHECKED = [
     (("79", "building_permit", "level4_full"), (MET, "")),  # not listed nationally
     (("12", "building_permit", "level3_partial"), (MET, "")),
     (("12", "building_permit", "level4_full"), (CANNOT, "refused")),  # PARTIAL; portal down
-    (("12", "building_permit", "national_handoff"), (NOT_MET, "")),    # citizen_url ""
+    (("12", "building_permit", "national_handoff"), (NOT_MET, "no_handoff")),    # citizen_url ""
     # land title: Huế ward-only FULL; HCM NONE at both levels
     (("46", "land_title", "level4_full"), (MET, "")),
     (("79", "land_title", "offered_online"), (MET, "")),
     (("79", "land_title", "level3_partial"), (NOT_MET, "portal_info_only")),
     # hand-offs: empty URL / testing rows do not count
     (("01", "school_enrolment", "level4_full"), (MET, "")),
-    (("01", "school_enrolment", "national_handoff"), (NOT_MET, "")),
+    (("01", "school_enrolment", "national_handoff"), (NOT_MET, "no_handoff")),
     (("01", "social_protection", "level3_partial"), (NOT_MET, "portal_info_only")),
     (("01", "social_protection", "level4_full"), (NOT_MET, "portal_info_only")),
-    (("01", "social_protection", "national_handoff"), (NOT_MET, "")),  # testing
+    (("01", "social_protection", "national_handoff"), (NOT_MET, "no_handoff")),  # testing
     (("79", "business_registration", "national_handoff"), (MET, "")),  # 1.001612 ward row
     (("79", "business_registration", "level4_full"), (MET, "")),
     (("01", "civil_service_recruitment", "offered_online"), (MET, "")),
@@ -105,8 +106,8 @@ HAND_CHECKED = [
     # agencies
     (("G01", "temporary_residence", "level4_full"), (MET, "")),
     (("G01", "temporary_residence", "online_payment"), (CANNOT, "no_portal_evidence")),
-    (("G01", "change_of_address", "national_handoff"), (NOT_MET, "")),
-    (("G01", "personal_id", "national_handoff"), (NOT_MET, "")),
+    (("G01", "change_of_address", "national_handoff"), (NOT_MET, "no_handoff")),
+    (("G01", "personal_id", "national_handoff"), (NOT_MET, "no_handoff")),
     (("G01", "vehicle_registration", "offered_online"), (MET, "")),
     (("G01", "vehicle_registration", "level3_partial"), (NOT_MET, "below_coverage")),
     (("G01", "foreigner_visa_extension", "level3_partial"), (MET, "")),
@@ -193,6 +194,18 @@ def test_worked_example_in_the_docs(rubric):
     assert t[("04", "birth_registration", "offered_online")] == (CANNOT, "blocked")
     assert t[("01", "birth_registration", "online_payment")] == (CANNOT, "blocked")
     assert t[("G01", "temporary_residence", "level3_partial")] == (NOT_MET, "below_coverage")
-    assert t[("G01", "temporary_residence", "national_handoff")] == (NOT_MET, "")
+    assert t[("G01", "temporary_residence", "national_handoff")] == (NOT_MET, "no_handoff")
     assert t[("G01", "temporary_residence", "online_payment")] == (CANNOT, "no_portal_evidence")
     assert t[("01", "temporary_residence", "offered_online")] == (NA, "not_delivered_by_unit")
+
+
+@pytest.mark.parametrize("name", ["small", "full", "faults"])
+def test_no_not_met_without_a_reason(rubric, name):
+    """A reader acting on a "not met" must be told why (issue 16): every not_met has a reason
+    with a label, in every shipped scenario."""
+    verdicts = expected_verdicts(load_scenario(ROOT / f"replica/scenarios/{name}.yaml"), rubric)
+    bare = sorted(k for k, (v, reason) in verdicts.items() if v == NOT_MET and not reason)
+    assert not bare, f"{len(bare)} not_met without a reason, e.g. {bare[:3]}"
+    labels = load_strings()
+    reasons = {reason for v, reason in verdicts.values() if v == NOT_MET}
+    assert reasons and all(f"reason.{r}" in labels for r in reasons)

@@ -345,3 +345,18 @@ def test_charts_are_escaped_svg() -> None:
     assert charts.histogram([0.0, 0.3, 0.99, 1.0], bins=10) == [1, 0, 0, 1, 0, 0, 0, 0, 0, 2]
     col = charts.column_chart([charts.Bar("a", 0), charts.Bar("b", 0)], title="empty")
     assert "<rect" in col  # all-zero data still renders
+
+
+def test_bar_charts_are_narrow_and_scale() -> None:
+    """Issue 16: a wide chart scaled down to a phone is unreadable. Bar charts are drawn at
+    most HBAR_MAX_WIDTH wide whatever the caller asks, scale by their viewBox, and a long
+    value text gets its own line instead of squeezing the bar."""
+    bars = [charts.Bar("19. Đăng ký thành lập doanh nghiệp", 4.0, text="4,0 · " + "x" * 40),
+            charts.Bar("2. Đăng ký khai sinh", 2.0, text="2,0 · y")]
+    svg = str(charts.hbar_chart(bars, title="gaps", width=960, text_room=300))
+    w = charts.HBAR_MAX_WIDTH
+    assert f'width="{w}"' in svg and re.search(rf'viewBox="0 0 {w} \d+"', svg)
+    widths = [float(x) for x in re.findall(r'<rect x="2" y="[\d.]+" width="([\d.]+)"', svg)]
+    assert widths[0] == pytest.approx(w - 4) and widths[1] == pytest.approx((w - 4) / 2)
+    short = str(charts.hbar_chart([charts.Bar("a", 0.5)], title="t", max_value=1.0))
+    assert float(re.search(r'<rect x="2" y="[\d.]+" width="([\d.]+)"', short)[1]) < w / 2

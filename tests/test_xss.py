@@ -118,7 +118,7 @@ def strings(doc: Any) -> set[str]:
 
 def test_exports_carry_the_names_as_data(audited: AuditResult) -> None:
     out = audited.db_path.parent
-    with (out / "verdicts.csv").open(encoding="utf-8", newline="") as fh:
+    with (out / "verdicts.csv").open(encoding="utf-8-sig", newline="") as fh:
         names = {r["unit_code"]: r["unit_name"] for r in csv.DictReader(fh)}
     assert names["01"] == "Hà Nội " + XSS
     assert names["04"] == "'" + FORMULA  # defused: a spreadsheet shows it, never runs it
