@@ -32,6 +32,7 @@ from audits.scoring import ScoringConfigError
 from audits.standing import StandingDataError
 from core import __version__, store
 from core.rubric import RUBRIC_DIR, RubricError, check_rubric, load_rubric
+from core.targets import check_targets
 from replica.scenario import ScenarioError
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -238,6 +239,7 @@ def rubric_check(rubric_dir: Path, catalogue: Path | None, office_rows: Path | N
     With --catalogue / --office-rows, also flag rubric codes the real sources do not list
     (exit 1 when any is flagged)."""
     errors = check_rubric(rubric_dir)
+    errors += [] if errors else check_targets(rubric_dir, load_rubric(rubric_dir))
     for error in errors:
         click.echo(f"error: {error}", err=True)
     if errors:
