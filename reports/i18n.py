@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from core.rubric import Criterion, Service, Unit
+from core.targets import BodyName, load_bodies
 
 STRINGS_FILE = Path(__file__).resolve().parents[1] / "templates" / "strings.yaml"
 LANGS = ("vi", "en")
@@ -101,9 +102,20 @@ class Lang:
     def kind(self, code: str) -> str:
         return self.t(f"kind.{code}")
 
+    def body(self, body: BodyName) -> str:
+        """A body by its current name, the annex's former name in brackets (rubrics/bodies.yaml)."""
+        if not body.formers:
+            return body.current
+        return self.t("body.formerly", current=body.current, former=", ".join(body.formers))
+
+    def ministries(self, service: Service) -> list[str]:
+        """The annex's ministries of a service by their current names (2025 reorganisation)."""
+        return [self.body(b) for b in load_bodies().of_service(service.ministries, service.id)]
+
     def responsible(self, service: Service, unit: Unit) -> str:
-        """Who must close a gap: the annex's ministries, and the province's People's Committee."""
-        parts = list(service.ministries)
+        """Who must close a gap: the annex's ministries (today's names), and the province's
+        People's Committee."""
+        parts = self.ministries(service)
         if unit.kind == "province":
             parts.append(self.t("people_committee", name=unit.name))
         return "; ".join(parts)
