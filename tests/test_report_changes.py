@@ -179,18 +179,22 @@ def test_gaps_by_body_give_each_fix_and_legal_basis_once(two_runs: dict[str, Any
 
 
 def test_unit_page_height_in_chromium(two_runs: dict[str, Any]) -> None:
-    """The gap table no longer repeats the legal text per gap: the gap section is shorter
-    than the (unchanged) service section that lists the same services' criteria."""
+    """At desk width the gap table holds one short row per gap (the legal text and the fix
+    are in #unit-actions, once per body and criterion): well under 100 px a row, where the
+    table with legal basis and remediation per gap took several hundred."""
     second = two_runs["runs"][1]
     page = second.reports["units"] / "01.html"
     with chromium_page() as tab:
+        tab.set_viewport_size({"width": 1280, "height": 900})
         tab.goto(page.as_uri())
-        heights = tab.evaluate("""() => ({
-            gaps: document.querySelector('#unit-gaps').getBoundingClientRect().height,
+        facts = tab.evaluate("""() => ({
+            table: document.querySelector('#gaps-table').getBoundingClientRect().height,
             rows: document.querySelectorAll('#gaps-table tbody tr').length,
-            total: document.documentElement.scrollHeight})""")
-    assert heights["rows"] > 0
-    assert heights["gaps"] / heights["rows"] < 60  # px per gap row: one line or two, no legal text
+            legal: document.querySelectorAll('#unit-actions p.legal').length,
+            groups: document.querySelectorAll('#unit-actions .action').length})""")
+    assert facts["rows"] > 0
+    assert facts["table"] / facts["rows"] < 100, facts
+    assert facts["legal"] == facts["groups"] < facts["rows"], facts
 
 
 # --------------------------------------------------------------------------- item 2 (stored)
