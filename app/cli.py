@@ -36,6 +36,7 @@ from audits.standing import StandingDataError
 from core import __version__, store
 from core.indicators import check_indicators, load_indicators
 from core.rubric import RUBRIC_DIR, RubricError, check_rubric, load_rubric
+from core.targets import check_targets
 from replica.scenario import ScenarioError
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -262,6 +263,7 @@ def rubric_check(rubric_dir: Path, catalogue: Path | None, office_rows: Path | N
     if not errors:  # the indicator sets name services: check them against a valid rubric
         services = {s.id for s in load_rubric(rubric_dir).services}
         errors = check_indicators(rubric_dir, services)
+    errors += [] if errors else check_targets(rubric_dir, load_rubric(rubric_dir))
     for error in errors:
         click.echo(f"error: {error}", err=True)
     if errors:

@@ -121,8 +121,21 @@ def gap_records(model: ReportModel, lang: Lang) -> list[dict[str, Any]]:
                 "legal_basis": lang.legal_basis(g.criterion),
                 "remediation": lang.remediation(g.criterion),
                 "deadline": lang.annex_deadline(g.service),
+                **_body_and_deadline(model, page, g, lang),
             })
     return out
+
+
+def _body_and_deadline(model: ReportModel, page: Any, g: Any, lang: Lang) -> dict[str, Any]:
+    """Issue 16: the body that must act (reports/actions.py) and the deadlines on the run's
+    date: the current target (rubrics/targets.yaml, "" = none known), the annex's overdue."""
+    body = page.body_of(g)
+    d = model.deadline(g.service, g.criterion)
+    return {"body_level": body.level if body else "",
+            "body": lang.t(f"actions.level.{body.level}", name=body.name or page.unit.name)
+            if body else "",
+            "annex_overdue": d.annex_overdue, "current_deadline": lang.deadline(d.current),
+            "current_deadline_source": d.source, "current_overdue": d.current_overdue}
 
 
 def totals(model: ReportModel) -> dict[str, dict[str, int]]:

@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from core.rubric import Criterion, Service, Unit
+from core.rubric import Criterion, Service, Unit, load_rubric
+from core.targets import BodyName, load_bodies
 
 STRINGS_FILE = Path(__file__).resolve().parents[1] / "templates" / "strings.yaml"
 LANGS = ("vi", "en")
@@ -84,10 +85,6 @@ class Lang:
         unit = next((u for u in rubric.units if u.code == code), None)
         return fallback if unit is None else self.unit_name(unit)
 
-    def ministries(self, s: Service) -> tuple[str, ...]:
-        """The annex's responsible bodies, in English from services.yaml `ministries_en`."""
-        return (s.ministries_en or s.ministries) if self.code == "en" else s.ministries
-
     def system(self, label: str, rubric: Any) -> str:
         """A ministry system's label ("Bộ Tư pháp – host"): its ministry named in English from
         the rubric (agencies' `name_en`, services' `ministries_en`) when there is one."""
@@ -116,6 +113,8 @@ class Lang:
         """Annex deadlines read "Quý IV/2020"; English readers get "Q4 2020"."""
         if self.code != "en":
             return text
+        if text in _english_deadlines():  # the annex wrote words, not a quarter
+            return _english_deadlines()[text]
         return _QUARTER.sub(lambda m: f"{_ROMAN_QUARTER[m[1]]} {m[2]}", text)
 
     def reason(self, code: str) -> str:
@@ -136,8 +135,27 @@ class Lang:
     def kind(self, code: str) -> str:
         return self.t(f"kind.{code}")
 
+    def body(self, body: BodyName) -> str:
+        """A body by its current name, the annex's former name in brackets (rubrics/bodies.yaml)."""
+        if not body.formers:
+            return body.current
+        return self.t("body.formerly", current=body.current, former=", ".join(body.formers))
+
+    def ministries(self, service: Service) -> list[str]:
+        """The annex's ministries of a service by their current names (2025 reorganisation);
+        in English from the rubric's English names (services' `ministries_en`, units'
+        `name_en`) where it has them."""
+        bodies = load_bodies().of_service(service.ministries, service.id)
+        if self.code == "en":
+            names = {**_english_names(), **dict(zip(service.ministries, service.ministries_en,
+                                                    strict=False))}
+            bodies = [BodyName(names.get(b.current, b.current),
+                               tuple(names.get(f, f) for f in b.formers)) for b in bodies]
+        return [self.body(b) for b in bodies]
+
     def responsible(self, service: Service, unit: Unit) -> str:
-        """Who must close a gap: the annex's ministries, and the province's People's Committee."""
+        """Who must close a gap: the annex's ministries (today's names), and the province's
+        People's Committee."""
         parts = list(self.ministries(service))
         if unit.kind == "province":
             parts.append(self.t("people_committee", name=unit.name))
@@ -152,3 +170,20 @@ class Lang:
 
     def pct(self, value: float | None, digits: int = 1) -> str:
         return "—" if value is None else f"{self.num(value * 100, digits)}%"
+
+
+@cache
+def _english_names() -> dict[str, str]:
+    """Vietnamese body names -> English, from the project's rubric (as load_bodies reads it)."""
+    rubric = load_rubric()
+    names = {u.name: u.name_en for u in rubric.units if u.name_en}
+    for s in rubric.services:
+        names.update(zip(s.ministries, s.ministries_en, strict=False))
+    return names
+
+
+@cache
+def _english_deadlines() -> dict[str, str]:
+    """Annex deadlines written in words -> their English (services' `annex_deadline_en`)."""
+    return {s.annex_deadline: s.annex_deadline_en for s in load_rubric().services
+            if s.annex_deadline_en}

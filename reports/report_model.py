@@ -19,6 +19,9 @@ import sqlite_utils
 from audits import scoring
 from core import store
 from core.rubric import Criterion, Rubric, Service, Unit, unit_for_office
+from core.targets import Targets, load_targets
+from reports import actions
+from reports import since as since_view
 from reports.i18n import Lang
 
 UNITS_DIR = "units"
@@ -136,6 +139,12 @@ class UnitPage:
     all_closed: scoring.UnitChange | None  # what-if every gap of the unit were closed
     cannot: list[tuple[Service, CriterionStatus]]
     findings: list[FindingItem] = field(default_factory=list)
+    bodies: list[actions.BodyActions] = field(default_factory=list)  # gaps by responsible body
+    since: since_view.Since | None = None  # this unit's changes since the previous complete run
+    trend: list[since_view.TrendPoint] = field(default_factory=list)  # share over its last runs
+
+    def body_of(self, gap: GapItem) -> actions.BodyActions | None:
+        return next((b for b in self.bodies for i in b.items if gap in i.gaps), None)
 
     def file(self, lang: Lang) -> str:
         return f"{UNITS_DIR}/{self.unit.code}{lang.suffix}.html"
@@ -164,6 +173,23 @@ class ReportModel:
     unattributed: UnattributedRows | None = None  # office rows no unit claims
 
     rank_min_tested: float = 0.0  # audits/coverage.py: a unit tested less is not ranked
+    targets: Targets = field(default_factory=lambda: Targets(()))  # rubrics/targets.yaml
+    since: since_view.Since | None = None  # changes since the previous complete run (all units)
+    trends: dict[str, list[since_view.TrendPoint]] = field(default_factory=dict)
+
+    def trend_svg(self, unit_code: str, lang: Lang) -> Any:
+        """The unit's share over its last complete runs as a small inline SVG (no script)."""
+        points = self.trends.get(unit_code, [])
+        name = self.rubric.unit(unit_code).name
+        return since_view.sparkline(
+            points, title=lang.t("since.trend_title", name=name, n=len(points)),
+            label=lambda p: lang.t("since.trend_point", run=p.run_id, date=p.started_at[:10],
+                                   share=lang.pct(p.share)))
+
+    def deadline(self, service: Service, criterion: Criterion) -> actions.Deadline:
+        """The annex deadline (history, overdue on the run's date?) and the current target."""
+        return actions.deadline_for(service, criterion, self.targets,
+                                    actions.run_date(self.run))
 
     def coverage(self, unit_code: str) -> Any:
         """The unit's tested cells of those a rule applies to (audits.coverage.Share)."""
@@ -361,10 +387,34 @@ def build_model(db: sqlite_utils.Database, rubric: Rubric, run: dict[str, Any],
                 f.get("portal") or "", f.get("detail") or "",
                 tuple(links[i] for i in ids if i in links)))
     model.top_gaps = _top_gaps(model, rows)
+    add_actions(db, model)
+    add_history(db, model)
     model.stopped_hosts = load_stopped_hosts(db, run["id"])
     model.reused = load_reused(db, run["id"])
     model.unattributed = load_unattributed(db, run["id"], rubric)
     return model
+
+
+def add_actions(db: sqlite_utils.Database, model: ReportModel) -> None:
+    """Group every unit's gaps by responsible body, with deadlines on the run's date."""
+    model.targets = load_targets()
+    levels = actions.office_levels(db, model.run["id"], model.rubric)
+    on = actions.run_date(model.run)
+    for page in model.pages.values():
+        systems = {ss.service.id: ss.system for ss in page.services}
+        page.bodies = actions.group_gaps(page.gaps, systems, levels, model.targets, on)
+
+
+def add_history(db: sqlite_utils.Database, model: ReportModel) -> None:
+    """Since the last run and trends, from the stored history of the run's rubric version."""
+    if "verdict_sets" not in db.table_names():
+        return
+    version = model.run["rubric_version"]
+    model.since = since_view.since_last(db, model.run, version)
+    model.trends = since_view.trends(db, model.run, version, model.weights)
+    for code, page in model.pages.items():
+        page.since = model.since.for_unit(code)
+        page.trend = model.trends.get(code, [])
 
 
 UNATTRIBUTED_EXAMPLES = 5
