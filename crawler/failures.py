@@ -2,14 +2,14 @@
 
 One vocabulary for plain HTTP (Scrapy/Twisted errors), the browser (Playwright's `net::ERR_*`
 messages and timeouts) and our own checks (block pages, host stops, truncated pages). The retry
-middleware (crawler/retry.py) retries only the TRANSIENT reasons.
+middleware (crawler/downloadermiddlewares/retry.py) retries only the TRANSIENT reasons.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from scrapy import exceptions
+from scrapy import Request, exceptions
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import (
     ConnectError,
@@ -23,8 +23,9 @@ from twisted.internet.error import (
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed
 
+from core.vocab import EvidenceKind, Outcome, Reason
+from crawler.exceptions import BlockedResponse, HostStopped, PageFault
 from crawler.items import evidence
-from crawler.middlewares import BlockedResponse, HostStopped, PageFault
 
 # Reasons worth asking again later; every other one is permanent (403, block page, challenge,
 # robots, malformed, too_large, 404): asking again only hammers the portal.
@@ -49,6 +50,12 @@ BROWSER_ERRORS = (
     ("ERR_NAME_NOT_RESOLVED", "dns"),
     ("ERR_BLOCKED_BY_CLIENT", "offsite"),  # our own abort_request (crawler/platforms/browsing)
 )
+
+
+def failed_request(failure: Failure) -> Request:
+    """The request an errback's failure is about (Scrapy sets it on the failure)."""
+    request: Request = failure.request  # type: ignore[attr-defined]
+    return request
 
 
 def failure_reason(failure: Failure) -> tuple[str, int | None]:
@@ -128,6 +135,7 @@ def stop_evidence(failure: Failure) -> list[dict[str, Any]]:
     exc = failure.value
     if not isinstance(exc, HostStopped) or not exc.first:
         return []
-    return [evidence("host_stopped", url=failure.request.url, method="GET", outcome="failed",
-                     reason="blocked", data={"host": exc.host, "blocks": exc.count,
-                                             "last_reason": exc.last_reason})]
+    return [evidence(EvidenceKind.HOST_STOPPED, url=failed_request(failure).url, method="GET",
+                     outcome=Outcome.FAILED, reason=Reason.BLOCKED,
+                     data={"host": exc.host, "blocks": exc.count,
+                           "last_reason": exc.last_reason})]

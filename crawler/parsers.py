@@ -10,14 +10,12 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from crawler.exceptions import ApiError
+
 BLOCK_MARKERS = ("Request Rejected", "The requested URL was rejected")
 CHALLENGE_MARKERS = ("Please enable JavaScript to view the page content", "bobcmn", "/TSPD/")
 LEVEL_ORDER = {"NONE": 0, "PARTIAL": 1, "FULL": 2}
 GOVERNMENT_LEVELS = ("ward", "province", "ministry", "vertical")  # isWard, isProvince, ...
-
-
-class ApiError(ValueError):
-    """The body is not a successful API envelope."""
 
 
 def nfc(text: Any) -> str:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from core.vocab import Reason
 from crawler import parsers
 from crawler.failures import http_reason
 from crawler.officelist import check_rows, foreign_rows, request_targets
@@ -117,7 +118,7 @@ class Fetcher:
     def fetch(self, url: str, data: bytes | None, headers: dict[str, str],
               robots: bool = True) -> Answer:
         if robots and not self.allowed(url):
-            return Answer(url, None, reason="robots_disallowed")
+            return Answer(url, None, reason=Reason.ROBOTS_DISALLOWED)
         host = urlsplit(url).netloc
         wait = self.last.get(host, 0.0) + self.delay - time.monotonic()
         if wait > 0:
@@ -137,7 +138,7 @@ class Fetcher:
         finally:
             self.last[host] = time.monotonic()
         if len(body) > self.maxsize:
-            return Answer(url, status, reason="too_large")
+            return Answer(url, status, reason=Reason.TOO_LARGE)
         if parsers.is_block_page(body):
             return Answer(url, status, body, "blocked")
         if parsers.is_challenge_body(body):

@@ -35,6 +35,7 @@ from core.rubric import (
     read_yaml_file,
     unit_for_office,
 )
+from crawler.exceptions import PortalListError
 from crawler.platforms import SYSTEM_FAMILIES
 from crawler.profiles import is_loopback
 
@@ -44,10 +45,6 @@ if TYPE_CHECKING:
 PORTAL_FILE = Path(__file__).with_name("portals.yaml")
 PORTAL_KEYS = ("unit", "url", "family", "note")  # family, note: for people, not read
 _PROVINCE_CODE = re.compile(r"^\d{2}$")
-
-
-class PortalListError(ValueError):
-    """A portal list file that cannot be used: str() names the file and the line or field."""
 
 
 @dataclass

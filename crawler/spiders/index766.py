@@ -23,8 +23,9 @@ from scrapy.http import JsonRequest, Response
 from twisted.python.failure import Failure
 
 from core.store import sha256, utcnow
+from core.vocab import Outcome
 from crawler import parsers
-from crawler.failures import failure_reason
+from crawler.failures import failed_request, failure_reason
 
 PREFIX = "/api/v1/reporting/evaluation/"
 RESULTS = "service-results"
@@ -54,7 +55,8 @@ def _num(value: Any) -> float | None:
 
 
 def department(row: dict[str, Any]) -> dict[str, Any]:
-    scores = row.get("groupScores") if isinstance(row.get("groupScores"), dict) else {}
+    given = row.get("groupScores")
+    scores: dict[str, Any] = given if isinstance(given, dict) else {}
     return {
         "department_id": parsers.nfc(row.get("departmentId")),
         "department_code": parsers.nfc(row.get("departmentCode")),
@@ -143,12 +145,13 @@ class Index766Spider(scrapy.Spider):
 
     def failed(self, failure: Failure) -> Iterator[dict[str, Any]]:
         reason, status = failure_reason(failure)
-        meta = failure.request.meta
+        request = failed_request(failure)
+        meta = request.meta
         code = (meta.get("department") or {}).get("department_code", "")
-        yield self.failure(failure.request.url, reason, status, meta.get("endpoint", ""), code)
+        yield self.failure(request.url, reason, status, meta.get("endpoint", ""), code)
 
     def failure(self, url: str, reason: str, status: int | None, endpoint: str,
                 office_code: str = "") -> dict[str, Any]:
         self.logger.warning("could not fetch 766 %s %s: %s", endpoint, office_code, reason)
-        return item("index766_fetch", url=url, status=status, outcome="failed", reason=reason,
+        return item("index766_fetch", url=url, status=status, outcome=Outcome.FAILED, reason=reason,
                     office_code=office_code, data={"endpoint": endpoint})
