@@ -131,7 +131,7 @@ class Fetcher:
                 status = resp.status
         except urllib.error.HTTPError as exc:
             status = exc.code
-            reason = "redirect_loop" if 300 <= status < 400 else http_reason(status)
+            reason = Reason.REDIRECT_LOOP if 300 <= status < 400 else http_reason(status)
             return Answer(url, status, reason=reason)
         except (urllib.error.URLError, OSError) as exc:
             return Answer(url, None, reason=_network_reason(exc))
@@ -140,9 +140,9 @@ class Fetcher:
         if len(body) > self.maxsize:
             return Answer(url, status, reason=Reason.TOO_LARGE)
         if parsers.is_block_page(body):
-            return Answer(url, status, body, "blocked")
+            return Answer(url, status, body, Reason.BLOCKED)
         if parsers.is_challenge_body(body):
-            return Answer(url, status, body, "js_challenge")
+            return Answer(url, status, body, Reason.JS_CHALLENGE)
         return Answer(url, status, body)
 
     def allowed(self, url: str) -> bool:
@@ -165,14 +165,14 @@ class Fetcher:
 def _network_reason(exc: BaseException) -> str:
     cause = exc.reason if isinstance(exc, urllib.error.URLError) else exc
     if isinstance(cause, (TimeoutError, socket.timeout)):
-        return "timeout"
+        return Reason.TIMEOUT
     if isinstance(cause, socket.gaierror):
-        return "dns"
+        return Reason.DNS
     if isinstance(cause, ConnectionRefusedError):
-        return "refused"
+        return Reason.REFUSED
     if "redirect" in str(cause).lower():
-        return "redirect_loop"
-    return "connection_lost"
+        return Reason.REDIRECT_LOOP
+    return Reason.CONNECTION_LOST
 
 
 def envelope_data(answer: Answer) -> tuple[Any, str]:
@@ -208,7 +208,7 @@ def filter_note(rows: list[dict[str, Any]], procedure_id: str) -> tuple[str, str
     if not rows:
         return "filter not testable (no rows)", ""
     other, _ = foreign_rows(rows, procedure_id)
-    if check_rows(rows, procedure_id) == "api_filter_ignored":
+    if check_rows(rows, procedure_id) == Reason.API_FILTER_IGNORED:
         return (f"filter ignored ({other} of {len(rows)} rows of other procedures)",
                 "office lists fail as api_filter_ignored (could not test)")
     return "filter honoured", ""

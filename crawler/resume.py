@@ -21,15 +21,18 @@ from pathlib import Path
 from scrapy.settings import Settings
 from scrapy.utils.misc import load_object
 
+from core.vocab import EvidenceKind
+
 ADDON = "crawler.resume.ResumeAddon"
 # its spider middleware, named by path (Scrapy's way to name a component): that module imports
 # this one
 SKIP_START = "crawler.spidermiddlewares.resume.SkipStartOnResume"
 # Resumable spiders and the evidence kinds they write; any other spider's evidence is dropped
 # when a run resumes, because that spider starts again from scratch.
-RESUMABLE: dict[str, tuple[str, ...]] = {
-    "national": ("province_list", "catalogue", "procedure", "procedure_detail", "office_row",
-                 "office_list", "fetch"),
+RESUMABLE: dict[str, tuple[EvidenceKind, ...]] = {
+    "national": (EvidenceKind.PROVINCE_LIST, EvidenceKind.CATALOGUE, EvidenceKind.PROCEDURE,
+                 EvidenceKind.PROCEDURE_DETAIL, EvidenceKind.OFFICE_ROW,
+                 EvidenceKind.OFFICE_LIST, EvidenceKind.FETCH),
 }
 
 

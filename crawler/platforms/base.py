@@ -20,6 +20,8 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.dammit import EntitySubstitution
 from bs4.formatter import HTMLFormatter
 
+from core.vocab import Reason
+
 CODE_RE = re.compile(r"\b\d\.\d{6}(?:\.[A-Z]\d{2})?\b")  # 1.001193, local 1.115446.H36
 EXCERPT_CHARS = 2000
 
@@ -74,10 +76,10 @@ def html_fault(body: bytes, content_type: str = "text/html", maxsize: int = 0) -
     """'' for a whole HTML page; 'too_large' past `maxsize`; 'malformed' when it stops before
     its closing tags (truncated) or is not a page at all (garbage). Non-HTML answers: ''."""
     if maxsize and len(body) > maxsize:
-        return "too_large"
+        return Reason.TOO_LARGE
     if "html" not in (content_type or "text/html").lower():
         return ""
-    return "" if CLOSING.search(body[-65536:]) else "malformed"
+    return "" if CLOSING.search(body[-65536:]) else Reason.MALFORMED
 
 
 PARSER = "lxml"  # every page of crawler/ is parsed here, by lxml's HTML parser

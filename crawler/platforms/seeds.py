@@ -35,6 +35,7 @@ from core.rubric import (
     read_yaml_file,
     unit_for_office,
 )
+from core.vocab import EvidenceKind, Outcome
 from crawler.exceptions import PortalListError
 from crawler.platforms import SYSTEM_FAMILIES
 from crawler.profiles import is_loopback
@@ -180,7 +181,7 @@ class SeedBuilder:
 
     def add_rows(self, evidence: Iterable[dict[str, Any]]) -> None:
         for ev in evidence:
-            if ev["kind"] != "office_row" or ev["outcome"] != "ok":
+            if ev["kind"] != EvidenceKind.OFFICE_ROW or ev["outcome"] != Outcome.OK:
                 continue
             url = ev["data"].get("citizen_url") or ""
             if not url:
@@ -218,28 +219,32 @@ def national_pages(evidence: list[dict[str, Any]], codes: set[str]) -> list[tupl
     """(code, formality id) of the rubric procedures the catalogue listed, once each."""
     seen: dict[str, str] = {}
     for ev in evidence:
-        if ev["kind"] == "procedure" and ev["outcome"] == "ok":
+        if ev["kind"] == EvidenceKind.PROCEDURE and ev["outcome"] == Outcome.OK:
             code, fid = ev["procedure_code"], ev["data"].get("id", "")
             if code in codes and fid:
                 seen.setdefault(code, fid)
     return sorted(seen.items())
 
 
-SEEDING_KINDS = ("catalogue", "procedure", "office_list")
+SEEDING_KINDS = (EvidenceKind.CATALOGUE, EvidenceKind.PROCEDURE, EvidenceKind.OFFICE_LIST)
 
 
 def national_seeded(evidence: list[dict[str, Any]]) -> bool:
     """True once the national crawl has stored every office row it will: its catalogue is read
     to the end (or has failed) and each rubric procedure it listed has its office list (read,
     or failed). Rows of SEEDING_KINDS are enough to tell."""
-    done = any(ev["kind"] == "catalogue" and (ev["outcome"] != "ok" or ev["data"].get("complete"))
-               for ev in evidence)
-    listed = {ev["procedure_code"] for ev in evidence if ev["kind"] == "procedure"}
-    offices = {ev["procedure_code"] for ev in evidence if ev["kind"] == "office_list"}
+    done = any(ev["kind"] == EvidenceKind.CATALOGUE
+               and (ev["outcome"] != Outcome.OK or ev["data"].get("complete")) for ev in evidence)
+    listed = {ev["procedure_code"] for ev in evidence if ev["kind"] == EvidenceKind.PROCEDURE}
+    offices = {ev["procedure_code"] for ev in evidence if ev["kind"] == EvidenceKind.OFFICE_LIST}
     return done and listed <= offices
 
 
-PORTAL_KINDS = frozenset({"portal", "portal_list", "portal_login", "portal_page", "portal_apply"})
+# The evidence one visit of a provincial portal (or a ministry system) writes: what Seeding holds
+# and what an earlier run may lend (not the national pages, nor a host stop).
+PORTAL_VISIT_KINDS = frozenset({EvidenceKind.PORTAL, EvidenceKind.PORTAL_LIST,
+                                EvidenceKind.PORTAL_LOGIN, EvidenceKind.PORTAL_PAGE,
+                                EvidenceKind.PORTAL_APPLY})
 
 
 @dataclass
@@ -286,9 +291,9 @@ class Seeding:
 
     def hold(self, item: Any) -> list[Any]:
         """[item] to pass on now; [] while it is held (or when it is dropped)."""
-        if not isinstance(item, dict) or item.get("kind") not in PORTAL_KINDS:
+        if not isinstance(item, dict) or item.get("kind") not in PORTAL_VISIT_KINDS:
             return [item]
-        if item["kind"] == "portal":  # the home page: the first of a host's observations
+        if item["kind"] == EvidenceKind.PORTAL:  # the home page: the first of a host's observations
             self.families[item["data"].get("base", "")] = item["data"].get("family") or ""
         if self.final is None:
             self.held.append(item)
@@ -304,7 +309,7 @@ class Seeding:
         data["units"] = [] if system else sorted(seed.units)  # a system is no one's portal
         if system:
             data["system"] = system
-        if item["kind"] == "portal":
+        if item["kind"] == EvidenceKind.PORTAL:
             data["sources"] = sorted(seed.sources)
             data["entry_urls"] = list(seed.entry_urls)
             if system:
@@ -354,11 +359,12 @@ class Sources:
         if not (self.reuse_run and self.reuse_within > 0 and self.db):
             return []
         if self.reuse_rows is None:
-            self.reuse_rows = store.load_evidence(self.database(), self.reuse_run, PORTAL_KINDS)
+            self.reuse_rows = store.load_evidence(self.database(), self.reuse_run,
+                                                  PORTAL_VISIT_KINDS)
         rows = [r for r in self.reuse_rows if r["data"].get("base") == base]
         cutoff = store.utc_before(self.reuse_within)
-        if not any(r["kind"] == "portal" for r in rows) \
-                or any(r["outcome"] != "ok" or r["observed_at"] < cutoff for r in rows):
+        if not any(r["kind"] == EvidenceKind.PORTAL for r in rows) \
+                or any(r["outcome"] != Outcome.OK or r["observed_at"] < cutoff for r in rows):
             return []
         return [reused_item(r, self.reuse_run) for r in rows]
 

@@ -22,7 +22,7 @@ from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from core.rubric import RUBRIC_DIR, load_rubric
-from core.vocab import EvidenceKind, Outcome
+from core.vocab import EvidenceKind, Outcome, Reason
 from crawler import parsers
 from crawler.downloadermiddlewares.hostguard import guard_of
 from crawler.failures import failed_request, failure_reason, stop_evidence
@@ -62,7 +62,7 @@ def guarded(callback: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[An
         except parsers.ApiError as exc:
             reason = str(exc).split(":", 1)[0]
             guard = guard_of(self)
-            if reason == "js_challenge" and guard is not None:
+            if reason == Reason.JS_CHALLENGE and guard is not None:
                 guard.note_block(response.url, reason)  # a JSON API gated for browsers only
             yield from self.record_failure(asked(response), reason, response.status)
 

@@ -106,7 +106,7 @@ class ProvincialSpider(NationalPages, scrapy.Spider):
 
     def __init__(self, *, base_url: str, seed_list: list[seeds.Seed],
                  national: list[tuple[str, str]], codes: set[str], out_dir: Path, run_id: int,
-                 browser: bool, browser_portals: int, browser_reason: str = "needs_browser",
+                 browser: bool, browser_portals: int, browser_reason: str = Reason.NEEDS_BROWSER,
                  reuse: Callable[[str], list[dict[str, Any]]] | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -148,8 +148,8 @@ class ProvincialSpider(NationalPages, scrapy.Spider):
         kwargs.setdefault("out_dir", Path(s.get("DVC_OUT_DIR") or Path(sources.db or ".").parent))
         kwargs.setdefault("run_id", run_id)
         kwargs.setdefault("browser", s.getbool("DVC_BROWSER"))
-        kwargs.setdefault("browser_reason", "no_browser" if s.getbool("DVC_BROWSER_MISSING")
-                          else "needs_browser")
+        kwargs.setdefault("browser_reason", Reason.NO_BROWSER if s.getbool("DVC_BROWSER_MISSING")
+                          else Reason.NEEDS_BROWSER)
         kwargs.setdefault("browser_portals", s.getint("DVC_BROWSER_PORTALS", 2))
         kwargs.setdefault("reuse", sources.reused_portal)
         spider = super().from_crawler(crawler, *args, **kwargs)
@@ -268,8 +268,8 @@ class ProvincialSpider(NationalPages, scrapy.Spider):
         except Exception:  # noqa: BLE001 - the challenge never cleared (or the page died)
             dom = b""
         fp = fingerprint(response.url, dom)
-        reason = "" if fp.module is not None else "js_challenge" if not dom or \
-            "js_challenge" in fp.signals else "unknown_platform"
+        reason = "" if fp.module is not None else Reason.JS_CHALLENGE if not dom or \
+            "js_challenge" in fp.signals else Reason.UNKNOWN_PLATFORM
         if reason:
             self.note_block(response.url, reason)
             await browsing.close_page(page)
@@ -313,7 +313,7 @@ class ProvincialSpider(NationalPages, scrapy.Spider):
             run.queue.append(Task("list", list_url, browser=run.browser))
             run.list_pending += 1
         if not run.list_pending:
-            yield self.list_summary(run, failed="no_listing")
+            yield self.list_summary(run, failed=Reason.NO_LISTING)
         if module.CONFIG_PATH:
             run.queue.append(Task("config", seed.base + module.CONFIG_PATH))
         if module.LOGIN_FROM == "root":
@@ -330,9 +330,9 @@ class ProvincialSpider(NationalPages, scrapy.Spider):
         if fault:
             return fault
         if fp.module is None and "js_challenge" in fp.signals:
-            self.note_block(response.url, "js_challenge")
-            return "js_challenge"
-        return "" if fp.module is not None else "unknown_platform"
+            self.note_block(response.url, Reason.JS_CHALLENGE)
+            return Reason.JS_CHALLENGE
+        return "" if fp.module is not None else Reason.UNKNOWN_PLATFORM
 
     def note_block(self, url: str, reason: str) -> None:
         guard = guard_of(self)
@@ -431,8 +431,8 @@ class ProvincialSpider(NationalPages, scrapy.Spider):
                 yield item
         except Exception as exc:  # noqa: BLE001 - a page we cannot read is a failed observation
             reason = exception_reason(exc)[0]
-            if reason in ("error", "browser_error"):
-                reason = "unreadable"
+            if reason in (Reason.ERROR, Reason.BROWSER_ERROR):
+                reason = Reason.UNREADABLE
                 self.logger.exception("could not read %s", response.url)
             async for item in self.task_failed(run, task, reason, response.status, str(exc)):
                 yield item
@@ -482,7 +482,7 @@ class ProvincialSpider(NationalPages, scrapy.Spider):
             dom = (await page.content()).encode("utf-8")
             if task.kind != "national" and is_block_page(dom):  # settled as the rejection page
                 self.note_block(task.url, "rejected")
-                raise PageFault("blocked", task.url)
+                raise PageFault(Reason.BLOCKED, task.url)
             doc = browsing.take_document(page)
             if doc is not None:
                 raw, status = doc[2], doc[1]
@@ -516,8 +516,8 @@ class ProvincialSpider(NationalPages, scrapy.Spider):
         self.check_page(task, response.body, content_type(response), response.status)
         dom = plain_dom(response)
         if task.kind not in ("national", "config") and pages.is_challenge(dom):
-            self.note_block(task.url, "js_challenge")
-            raise PageFault("js_challenge", task.url, response.status)
+            self.note_block(task.url, Reason.JS_CHALLENGE)
+            raise PageFault(Reason.JS_CHALLENGE, task.url, response.status)
         return dom
 
     def check_page(self, task: Task, raw: bytes, ctype: str, status: int | None) -> None:
@@ -552,7 +552,7 @@ class ProvincialSpider(NationalPages, scrapy.Spider):
             reason, status = await self.render_failure(task, page)
         if browsing.has_failed(page):
             return  # a request of the page failed: settle() retries it or names it
-        if reason != "timeout":
+        if reason != Reason.TIMEOUT:
             self.give_up(task, reason, status)
         self.back_off(run)
         try:
@@ -567,11 +567,11 @@ class ProvincialSpider(NationalPages, scrapy.Spider):
         dom = (await page.content()).encode("utf-8")
         doc = browsing.take_document(page)  # the page's own reload may have failed
         status = doc[1] if doc else None
-        return ("js_challenge" if pages.is_challenge(dom) else
-                http_reason(status) if status and status >= 400 else "timeout"), status
+        return (Reason.JS_CHALLENGE if pages.is_challenge(dom) else
+                http_reason(status) if status and status >= 400 else Reason.TIMEOUT), status
 
     def give_up(self, task: Task, reason: str, status: int | None) -> None:
-        if reason in ("js_challenge", "blocked"):
+        if reason in (Reason.JS_CHALLENGE, Reason.BLOCKED):
             self.note_block(task.url, reason)
         raise PageFault(reason, task.url, status)
 
@@ -631,7 +631,7 @@ class ProvincialSpider(NationalPages, scrapy.Spider):
         listing = run.platform.parse_listing(url, dom)
         if not listing.procedures and b"<table" not in dom.lower():
             # no list at all (not an empty one): a page that is not what it should be
-            raise PageFault("malformed", url, status)
+            raise PageFault(Reason.MALFORMED, url, status)
         run.list_pages += 1
         for p in listing.procedures:
             known = run.listed.get(p.code)
@@ -687,7 +687,7 @@ class ProvincialSpider(NationalPages, scrapy.Spider):
         yield self.item(EvidenceKind.PORTAL_PAGE, run, task, url, status, raw, dom, "",
                         {"config": config}, decode_html(raw)[:2000],
                         outcome=Outcome.OK if config else Outcome.FAILED,
-                        reason="" if config else "unexpected_config")
+                        reason="" if config else Reason.UNEXPECTED_CONFIG)
 
     # apply flows ----------------------------------------------------------------------------
 
