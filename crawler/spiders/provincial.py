@@ -11,8 +11,9 @@ list, its login options and, for each rubric procedure it offers online, its app
 never past, submission. A browser is used only for a portal whose home page needs JavaScript;
 each such portal gets one browser context, closed when the portal is done, and pages are reused
 along the portal's sequence and always closed (errbacks too). It also reads the national
-portal's HTML procedure pages (behind a JavaScript challenge). Nothing is submitted, nobody
-logs in, and no POST is ever sent. Evidence only; never scores.
+portal's HTML procedure pages (behind a JavaScript challenge; crawler/spiders/national_pages.py,
+a mixin of this spider). Nothing is submitted, nobody logs in, and no POST is ever sent.
+Evidence only; never scores. A site's tasks and their scheduling state: crawler/sites.py.
 
 A page that cannot be read is a failed observation with a reason (crawler/failures.py), never an
 empty one: truncated or garbage HTML is `malformed`, a rejection page `blocked`, a challenge that
