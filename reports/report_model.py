@@ -433,7 +433,7 @@ def load_reused(db: sqlite_utils.Database, run_id: int) -> dict[str, Any] | None
 
 
 def load_stopped_hosts(db: sqlite_utils.Database, run_id: int) -> list[dict[str, Any]]:
-    """Hosts the crawl stopped asking after repeated blocks (crawler/downloadermiddlewares/hostguard.py)."""
+    """Hosts the crawl stopped asking after repeated blocks (the crawler's host guard)."""
     rows = db["evidence"].rows_where("run_id = ? and kind = 'host_stopped'", [run_id],
                                      order_by="id")
     return [json.loads(r["data"] or "{}") for r in rows]
