@@ -79,6 +79,7 @@ class BodyName:
 @dataclass(frozen=True)
 class Bodies:
     changes: dict[str, BodyChange]  # by former name
+    english: dict[str, str] = field(default_factory=dict)  # a body's name -> its English name
 
     def current(self, name: str, service_id: str = "") -> BodyName:
         change = self.changes.get(_nfc(name))
@@ -122,7 +123,8 @@ class Targets:
         """The criterion's own target, else the service's (None: the file has neither)."""
         exact = [t for t in self.items if t.service == service_id and t.criterion == criterion_id]
         whole = [t for t in self.items if t.service == service_id and not t.criterion]
-        return (exact or whole or [None])[0]
+        found = exact or whole
+        return found[0] if found else None
 
 
 # --------------------------------------------------------------------------- reading
@@ -189,7 +191,18 @@ def parse_bodies(data: Any, rubric: Rubric | None, file: str = BODIES_FILE
         if former and current:
             changes[former] = BodyChange(former, current, sources[src].title if src in sources
                                          else src, {k: _nfc(v) for k, v in per.items()})
-    return Bodies(changes), errors
+    return Bodies(changes, _english(data, file, errors)), errors
+
+
+def _english(data: dict[str, Any], file: str, errors: list[RubricError]) -> dict[str, str]:
+    """`names_en`: the English name of each body named here (English reports)."""
+    names = data.get("names_en") or {}
+    if not isinstance(names, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in names.items()):
+        errors.append(RubricError(file, "", "names_en", "must map a body's name to its "
+                                  "English name"))
+        return {}
+    return {_nfc(k): _nfc(v) for k, v in names.items()}
 
 
 def parse_targets(data: Any, rubric: Rubric | None, file: str = TARGETS_FILE

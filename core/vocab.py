@@ -103,6 +103,11 @@ class EvidenceKind(StrEnum):
     PORTAL_APPLY = "portal_apply"
     NATIONAL_PAGE = "national_page"
     HOST_STOPPED = "host_stopped"  # a host that kept blocking us was not asked again
+    # the national portal's Decision 766 index (crawler/spiders/index766.py; the report's
+    # comparison reads them, the evaluator never does)
+    INDEX766_RESULTS = "index766_results"
+    INDEX766_GROUP = "index766_group"
+    INDEX766_FETCH = "index766_fetch"
 
 
 EVIDENCE_KINDS: tuple[EvidenceKind, ...] = tuple(EvidenceKind)

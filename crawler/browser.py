@@ -15,6 +15,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from crawler.exceptions import BrowserNotFound
+
 ENV_VAR = "DVC_AUDIT_CHROMIUM"
 SYSTEM_CANDIDATES = ("/usr/bin/chromium-headless-shell", "/usr/bin/chromium",
                      "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
@@ -26,10 +28,6 @@ QUIET_ARGS = (
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--no-first-run", "--disable-gpu", "--disable-quic",
 )
-
-
-class BrowserNotFound(RuntimeError):
-    pass
 
 
 def _browsers_dirs() -> list[Path]:

@@ -20,11 +20,12 @@ the audit's own, never served to anyone else.
   usable answers are stored whatever their headers (a later run may set a window), others only
   with a validator; a server error is a server error (never hidden behind the stored page);
   browser requests are left to the browser.
-- ``RevalidatingCacheMiddleware``: Scrapy's middleware, except that a download that fails
-  (refused, timed out, ...) stays a failure instead of being answered from the cache, and an
-  answer reused without asking is flagged ``reused``.
-- ``ReusedStampMiddleware`` (spider middleware): evidence read from a reused answer carries the
-  time the answer was received.
+- ``RevalidatingCacheMiddleware`` (crawler/downloadermiddlewares/httpcache.py): Scrapy's
+  middleware, except that a download that fails (refused, timed out, ...) stays a failure
+  instead of being answered from the cache, and an answer reused without asking is flagged
+  ``reused``.
+- ``ReusedStampMiddleware`` (crawler/spidermiddlewares/reusedstamp.py): evidence read from a
+  reused answer carries the time the answer was received (`stamp`, here).
 
 The record lives beside the results database (crawler.runner sets HTTPCACHE_DIR).
 """
@@ -32,10 +33,8 @@ The record lives beside the results database (crawler.runner sets HTTPCACHE_DIR)
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
-from scrapy.downloadermiddlewares.httpcache import HttpCacheMiddleware
 from scrapy.extensions.httpcache import RFC2616Policy
 from scrapy.http import Request, Response
 from scrapy.settings import BaseSettings
@@ -97,19 +96,6 @@ class RevalidatePolicy(RFC2616Policy):
         return response.status == 304
 
 
-class RevalidatingCacheMiddleware(HttpCacheMiddleware):
-    def process_request(self, request: Request, spider: Any = None) -> Any:
-        answer = super().process_request(request)
-        if isinstance(answer, Response):
-            answer.flags.append(REUSED)
-        return answer
-
-    def process_exception(self, request: Request, exception: Exception,
-                          spider: Any = None) -> None:
-        request.meta.pop("cached_response", None)
-        return None
-
-
 def stamp(item: Any, response: Any) -> Any:
     """An evidence item read from a reused answer: observed when the answer was received."""
     if not isinstance(item, dict) or "observed_at" not in item \
@@ -122,17 +108,3 @@ def stamp(item: Any, response: Any) -> Any:
         item["observed_at"] = when
         item["data"] = {**(item.get("data") or {}), "reused_at": when}
     return item
-
-
-class ReusedStampMiddleware:
-    """Spider middleware: `stamp` every item a callback reads from a reused answer."""
-
-    def process_spider_output(self, response: Response, result: Iterable[Any],
-                              spider: Any = None) -> Iterator[Any]:
-        for out in result:
-            yield stamp(out, response)
-
-    async def process_spider_output_async(self, response: Response, result: AsyncIterator[Any],
-                                          spider: Any = None) -> AsyncIterator[Any]:
-        async for out in result:
-            yield stamp(out, response)

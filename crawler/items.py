@@ -7,25 +7,21 @@ from typing import Any
 from scrapy.http import Response
 
 from core.store import sha256, utcnow
-
-EVIDENCE_KINDS = (
-    "province_list", "catalogue", "procedure", "procedure_detail",
-    "office_row", "office_list", "fetch",
-    # provincial portals and the national portal's HTML pages (docs/ARCHITECTURE.md)
-    "portal", "portal_page", "portal_list", "portal_login", "portal_apply", "national_page",
-    "host_stopped",  # a host that kept blocking us was not asked again (crawler/middlewares.py)
-)
+from core.vocab import EVIDENCE_KINDS, EvidenceKind, Outcome
 
 
-def evidence(kind: str, *, url: str, method: str = "POST", status: int | None = None,
-             digest: str = "", outcome: str = "ok", reason: str = "",
+def evidence(kind: EvidenceKind, *, url: str, method: str = "POST", status: int | None = None,
+             digest: str = "", outcome: Outcome = Outcome.OK, reason: str = "",
              procedure_code: str = "", office_code: str = "",
              data: dict[str, Any] | None = None, raw: bytes | None = None) -> dict[str, Any]:
+    """One observation. Kind, outcome and reason are the vocabulary's (core/vocab.py), stored
+    as their plain strings."""
     if kind not in EVIDENCE_KINDS:
         raise ValueError(f"unknown evidence kind {kind!r}")
     item: dict[str, Any] = {
-        "kind": kind, "url": url, "method": method, "observed_at": utcnow(),
-        "status": status, "sha256": digest, "outcome": outcome, "reason": reason,
+        "kind": str(kind), "url": url, "method": method, "observed_at": utcnow(),
+        "status": status, "sha256": digest, "outcome": str(Outcome(outcome)),
+        "reason": str(reason),
         "procedure_code": procedure_code, "office_code": office_code, "data": data or {},
     }
     if raw is not None:
@@ -34,11 +30,12 @@ def evidence(kind: str, *, url: str, method: str = "POST", status: int | None = 
     return item
 
 
-def from_response(kind: str, response: Response, *, first: bool = False,
+def from_response(kind: EvidenceKind, response: Response, *, first: bool = False,
                   **fields: Any) -> dict[str, Any]:
     """Evidence observed in `response`; `first` attaches the raw body (stored once)."""
     return evidence(
-        kind, url=response.url, method=response.request.method, status=response.status,
+        kind, url=response.url, status=response.status,
+        method=response.request.method if response.request is not None else "GET",
         digest=_digest(response.body), raw=response.body if first else None, **fields,
     )
 
@@ -55,8 +52,9 @@ def _digest(body: bytes) -> str:
     return _last_digest[1]
 
 
-def page_evidence(kind: str, *, url: str, status: int | None, raw_sha256: str, dom: bytes,
-                  excerpt: str = "", screenshot: str = "", outcome: str = "ok",
+def page_evidence(kind: EvidenceKind, *, url: str, status: int | None, raw_sha256: str,
+                  dom: bytes, excerpt: str = "", screenshot: str = "",
+                  outcome: Outcome = Outcome.OK,
                   reason: str = "", procedure_code: str = "",
                   data: dict[str, Any] | None = None) -> dict[str, Any]:
     """An observation of a web page. `sha256` is the raw HTML the server sent; `html_sha256` the

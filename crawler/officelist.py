@@ -18,13 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from crawler.failures import API_FILTER_IGNORED
+from core.vocab import Reason
 
 PAGE_SIZES = (200, 100, 50)
 # Failures a smaller page may cure: a server that chokes on big answers. Blocks, challenges and
 # 4xx are about the request or the client, not the page size: asking again only hammers.
-STEP_DOWN_REASONS = frozenset({"malformed", "http_5xx", "timeout", "too_large"})
-FILTER_IGNORED = API_FILTER_IGNORED
+STEP_DOWN_REASONS = frozenset({Reason.MALFORMED, Reason.HTTP_5XX, Reason.TIMEOUT, Reason.TOO_LARGE})
+FILTER_IGNORED = Reason.API_FILTER_IGNORED
 NO_TARGET = ""  # ask without formalityTargetType (a procedure whose targets we cannot map)
 
 # Catalogue target names (`formalityTargetType[]`, Vietnamese display names) -> the request's
@@ -83,7 +83,7 @@ def check_rows(rows: list[dict[str, Any]], procedure_id: str) -> str:
     if other:
         return FILTER_IGNORED
     if missing:
-        return "malformed"  # a row we cannot check is not evidence either
+        return Reason.MALFORMED  # a row we cannot check is not evidence either
     return ""
 
 

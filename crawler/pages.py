@@ -17,7 +17,7 @@ from typing import Any
 from bs4 import BeautifulSoup, Tag
 
 from crawler.parsers import is_block_page
-from crawler.platforms.base import EXCERPT_CHARS, clean, compact, norm, soup_of
+from crawler.platforms.base import EXCERPT_CHARS, attr, clean, compact, norm, soup_of
 
 CHALLENGE_MARKERS = ("Please enable JavaScript to view the page content", "bobcmn",
                      "/TSPD/")
@@ -153,12 +153,12 @@ def _chooser(soup: BeautifulSoup) -> Chooser:
                  if d.find("div") is None and "chỉ hiển thị" in norm(d.get_text(" "))), "")
     button = next((clean(b.get_text(" ")) for b in form.find_all("button")
                    if "nộp hồ sơ" in norm(b.get_text(" "))), "")
-    options = [{"code": o.get("data-code", ""), "name": clean(o.get_text(" "))}
+    options = [{"code": attr(o, "data-code"), "name": clean(o.get_text(" "))}
                for o in form.select("[role=option]")]
     return Chooser(
         present=True,
-        search_types=[r.get("value", "") for r in radios if r.get("name") == "searchType"],
-        office_levels=[r.get("value", "") for r in radios if r.get("name") == "commune"],
+        search_types=[attr(r, "value") for r in radios if r.get("name") == "searchType"],
+        office_levels=[attr(r, "value") for r in radios if r.get("name") == "commune"],
         note=note, button=button, options=options)
 
 
@@ -171,8 +171,8 @@ def parse_procedure_page(html: str | bytes) -> ProcedurePage:
     f = _fields(soup)
     if not f.get("code"):
         return ProcedurePage(found=False)
-    return ProcedurePage(found=True, methods=_methods(soup), chooser=_chooser(soup),
-                         **{k: f.get(k, "") for k in LABELS.values()})
+    labelled: dict[str, Any] = {k: f.get(k, "") for k in LABELS.values()}
+    return ProcedurePage(found=True, methods=_methods(soup), chooser=_chooser(soup), **labelled)
 
 
 def page_excerpt(html: str | bytes) -> str:
@@ -183,7 +183,8 @@ def page_excerpt(html: str | bytes) -> str:
     parts = [compact(table)] if table is not None else []
     title = next((d for d in soup.find_all("div")
                   if d.find("div") is None and norm(d.get_text(" ")) == CHOOSER_TITLE), None)
-    form = title.parent.find("form") if title is not None else None
+    holder = title.parent if title is not None else None
+    form = holder.find("form") if holder is not None else None
     if form is not None:
         parts.append(compact(form))
     return "\n".join(parts)[:EXCERPT_CHARS * 2] or clean(soup.get_text(" "))[:EXCERPT_CHARS]

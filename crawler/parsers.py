@@ -10,14 +10,13 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from core.vocab import Reason
+from crawler.exceptions import ApiError
+
 BLOCK_MARKERS = ("Request Rejected", "The requested URL was rejected")
 CHALLENGE_MARKERS = ("Please enable JavaScript to view the page content", "bobcmn", "/TSPD/")
 LEVEL_ORDER = {"NONE": 0, "PARTIAL": 1, "FULL": 2}
 GOVERNMENT_LEVELS = ("ward", "province", "ministry", "vertical")  # isWard, isProvince, ...
-
-
-class ApiError(ValueError):
-    """The body is not a successful API envelope."""
 
 
 def nfc(text: Any) -> str:
@@ -41,9 +40,9 @@ def parse_envelope(body: bytes | str) -> Any:
     """Return `data` of a `{"code":"OK","data":...}` envelope or raise ApiError ("blocked",
     "js_challenge", "malformed" for truncated or garbage JSON, "api_error")."""
     if is_block_page(body):
-        raise ApiError("blocked")
+        raise ApiError(Reason.BLOCKED)
     if is_challenge_body(body):
-        raise ApiError("js_challenge")
+        raise ApiError(Reason.JS_CHALLENGE)
     try:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from core import store
+from core.rows import EvidenceItem
 
 
 class StorePipeline:
@@ -42,4 +43,4 @@ def store_item(db: Any, run_id: int, item: dict[str, Any]) -> int:
     raw = row.pop("raw", None)
     if raw is not None:
         store.add_response(db, row["url"], raw)
-    return store.add_evidence(db, run_id, row)
+    return store.add_evidence(db, run_id, cast(EvidenceItem, row))

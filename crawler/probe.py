@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from core.vocab import Reason
 from crawler import parsers
 from crawler.failures import http_reason
 from crawler.officelist import check_rows, foreign_rows, request_targets
@@ -117,7 +118,7 @@ class Fetcher:
     def fetch(self, url: str, data: bytes | None, headers: dict[str, str],
               robots: bool = True) -> Answer:
         if robots and not self.allowed(url):
-            return Answer(url, None, reason="robots_disallowed")
+            return Answer(url, None, reason=Reason.ROBOTS_DISALLOWED)
         host = urlsplit(url).netloc
         wait = self.last.get(host, 0.0) + self.delay - time.monotonic()
         if wait > 0:
@@ -130,18 +131,18 @@ class Fetcher:
                 status = resp.status
         except urllib.error.HTTPError as exc:
             status = exc.code
-            reason = "redirect_loop" if 300 <= status < 400 else http_reason(status)
+            reason = Reason.REDIRECT_LOOP if 300 <= status < 400 else http_reason(status)
             return Answer(url, status, reason=reason)
         except (urllib.error.URLError, OSError) as exc:
             return Answer(url, None, reason=_network_reason(exc))
         finally:
             self.last[host] = time.monotonic()
         if len(body) > self.maxsize:
-            return Answer(url, status, reason="too_large")
+            return Answer(url, status, reason=Reason.TOO_LARGE)
         if parsers.is_block_page(body):
-            return Answer(url, status, body, "blocked")
+            return Answer(url, status, body, Reason.BLOCKED)
         if parsers.is_challenge_body(body):
-            return Answer(url, status, body, "js_challenge")
+            return Answer(url, status, body, Reason.JS_CHALLENGE)
         return Answer(url, status, body)
 
     def allowed(self, url: str) -> bool:
@@ -164,14 +165,14 @@ class Fetcher:
 def _network_reason(exc: BaseException) -> str:
     cause = exc.reason if isinstance(exc, urllib.error.URLError) else exc
     if isinstance(cause, (TimeoutError, socket.timeout)):
-        return "timeout"
+        return Reason.TIMEOUT
     if isinstance(cause, socket.gaierror):
-        return "dns"
+        return Reason.DNS
     if isinstance(cause, ConnectionRefusedError):
-        return "refused"
+        return Reason.REFUSED
     if "redirect" in str(cause).lower():
-        return "redirect_loop"
-    return "connection_lost"
+        return Reason.REDIRECT_LOOP
+    return Reason.CONNECTION_LOST
 
 
 def envelope_data(answer: Answer) -> tuple[Any, str]:
@@ -207,7 +208,7 @@ def filter_note(rows: list[dict[str, Any]], procedure_id: str) -> tuple[str, str
     if not rows:
         return "filter not testable (no rows)", ""
     other, _ = foreign_rows(rows, procedure_id)
-    if check_rows(rows, procedure_id) == "api_filter_ignored":
+    if check_rows(rows, procedure_id) == Reason.API_FILTER_IGNORED:
         return (f"filter ignored ({other} of {len(rows)} rows of other procedures)",
                 "office lists fail as api_filter_ignored (could not test)")
     return "filter honoured", ""

@@ -16,46 +16,33 @@ Enabled with the Scrapy setting ``ADDONS = {"crawler.resume.ResumeAddon": 0}``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-from scrapy.crawler import Crawler
 from scrapy.settings import Settings
+from scrapy.utils.misc import load_object
+
+from core.vocab import EvidenceKind
 
 ADDON = "crawler.resume.ResumeAddon"
+# its spider middleware, named by path (Scrapy's way to name a component): that module imports
+# this one
+SKIP_START = "crawler.spidermiddlewares.resume.SkipStartOnResume"
 # Resumable spiders and the evidence kinds they write; any other spider's evidence is dropped
 # when a run resumes, because that spider starts again from scratch.
-RESUMABLE: dict[str, tuple[str, ...]] = {
-    "national": ("province_list", "catalogue", "procedure", "procedure_detail", "office_row",
-                 "office_list", "fetch"),
+RESUMABLE: dict[str, tuple[EvidenceKind, ...]] = {
+    "national": (EvidenceKind.PROVINCE_LIST, EvidenceKind.CATALOGUE, EvidenceKind.PROCEDURE,
+                 EvidenceKind.PROCEDURE_DETAIL, EvidenceKind.OFFICE_ROW,
+                 EvidenceKind.OFFICE_LIST, EvidenceKind.FETCH),
 }
 
 
 def persisted_queue(jobdir: str | Path | None) -> bool:
     """A crawl stopped gracefully in `jobdir` (Scrapy wrote its queue state on close)."""
-    return bool(jobdir) and (Path(jobdir) / "requests.queue" / "active.json").exists()
-
-
-class SkipStartOnResume:
-    def __init__(self, resuming: bool) -> None:
-        self.resuming = resuming
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> SkipStartOnResume:
-        resuming = (crawler.spidercls.name in RESUMABLE
-                    and persisted_queue(crawler.settings.get("JOBDIR")))
-        if resuming:
-            crawler.stats.set_value("dvc/resumed", True)
-        return cls(resuming)
-
-    async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
-        if self.resuming:
-            return
-        async for item_or_request in start:
-            yield item_or_request
+    if not jobdir:
+        return False
+    return (Path(jobdir) / "requests.queue" / "active.json").exists()
 
 
 class ResumeAddon:
     def update_settings(self, settings: Settings) -> None:
-        settings.set_in_component_priority_dict("SPIDER_MIDDLEWARES", SkipStartOnResume, 0)
+        settings.set_in_component_priority_dict("SPIDER_MIDDLEWARES", load_object(SKIP_START), 0)

@@ -26,7 +26,7 @@ if __name__ == "__main__":
     # A crawl's own process: sqlite-utils imports pandas and numpy when it can, for column types
     # the crawler never stores; that is seconds of every crawl's start-up. Not in other processes.
     for _optional in ("pandas", "numpy"):
-        sys.modules.setdefault(_optional, None)  # type: ignore[assignment]
+        sys.modules.setdefault(_optional, None)  # type: ignore[arg-type]
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
@@ -35,6 +35,7 @@ from twisted.python.failure import Failure
 from core import __version__, store
 from crawler import phases
 from crawler import settings as default_settings
+from crawler.exceptions import BadDataFile, PortalListError
 from crawler.profiles import profile_for
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -61,17 +62,12 @@ def build_settings(base_url: str, db: Path | str, run_id: int, rubric_dir: str =
     return settings
 
 
-class BadDataFile(Exception):
-    """The spider could not start on a bad rubric or portal list file; str() names the file."""
-
-
 def crawl_here(spider: str, settings: Settings) -> dict[str, Any]:
     """Run one spider in this process; returns its stats. Call once per process.
 
     Raises BadDataFile when the spider cannot start on a bad data file, which would otherwise
     be a traceback in the log and a crawl that did nothing."""
-    from core.rubric import RubricError  # lazily: only the crawl's own process needs them
-    from crawler.platforms.seeds import PortalListError
+    from core.rubric import RubricError  # lazily: only the crawl's own process needs it
 
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider)

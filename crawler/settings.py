@@ -30,7 +30,8 @@ DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 
 # Transient failures (timeouts, refused, 5xx, 429) are retried after DVC_RETRY_BACKOFF *
-# 2**attempt s (at most DVC_RETRY_BACKOFF_MAX; Retry-After honoured): crawler/retry.py.
+# 2**attempt s (at most DVC_RETRY_BACKOFF_MAX; Retry-After honoured):
+# crawler/downloadermiddlewares/retry.py.
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
@@ -38,14 +39,14 @@ RETRY_GIVE_UP_LOG_LEVEL = "WARNING"  # the spiders record the failure with its r
 DVC_RETRY_BACKOFF = 5.0  # s
 DVC_RETRY_BACKOFF_MAX = 120.0  # s
 # After this many blocks in a row (403, "Request Rejected", a challenge that never clears) a host
-# is not asked again in this run (crawler/middlewares.py).
+# is not asked again in this run (crawler/downloadermiddlewares/hostguard.py).
 DVC_HOST_BLOCK_LIMIT = 5
 DVC_READY_TIMEOUT = 15_000  # ms a rendered page may take to settle (browser portals)
 
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,  # retries at once: replaced
-    "crawler.retry.BackoffRetryMiddleware": 550,
-    "crawler.middlewares.HostGuardMiddleware": 950,
+    "crawler.downloadermiddlewares.retry.BackoffRetryMiddleware": 550,
+    "crawler.downloadermiddlewares.hostguard.HostGuardMiddleware": 950,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.StorePipeline": 300,
@@ -95,11 +96,11 @@ HTTPCACHE_EXPIRATION_SECS = 0
 # run whose provincial portals' evidence may stand for tonight's visit.
 DVC_REUSE_WITHIN = 0
 DVC_REUSE_RUN = 0
-SPIDER_MIDDLEWARES = {"crawler.httpcache.ReusedStampMiddleware": 50}
+SPIDER_MIDDLEWARES = {"crawler.spidermiddlewares.reusedstamp.ReusedStampMiddleware": 50}
 DOWNLOADER_MIDDLEWARES = {
     **DOWNLOADER_MIDDLEWARES,
     "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
-    "crawler.httpcache.RevalidatingCacheMiddleware": 960,
+    "crawler.downloadermiddlewares.httpcache.RevalidatingCacheMiddleware": 960,
 }
 
 # --- Start-up (docs/PERFORMANCE.md) ----------------------------------------------------------

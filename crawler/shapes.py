@@ -8,14 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.validate import MessageError
+from crawler.exceptions import ShapesError
 
 SHAPES_FILE = Path(__file__).with_name("shapes.yaml")
 TYPES = ("string", "number", "bool", "list", "object", "null")
-
-
-class ShapesError(MessageError):
-    """A bad shapes file: str() names the file and the field."""
 
 
 @dataclass(frozen=True)

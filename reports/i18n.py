@@ -135,6 +135,10 @@ class Lang:
     def kind(self, code: str) -> str:
         return self.t(f"kind.{code}")
 
+    def body_name(self, name: str) -> str:
+        """A body named by the rubric (a ministry, an agency), in English when it has one."""
+        return _english_names().get(name, name) if self.code == "en" and name else name
+
     def body(self, body: BodyName) -> str:
         """A body by its current name, the annex's former name in brackets (rubrics/bodies.yaml)."""
         if not body.formers:
@@ -147,8 +151,8 @@ class Lang:
         `name_en`) where it has them."""
         bodies = load_bodies().of_service(service.ministries, service.id)
         if self.code == "en":
-            names = {**_english_names(), **dict(zip(service.ministries, service.ministries_en,
-                                                    strict=False))}
+            names = {**dict(zip(service.ministries, service.ministries_en, strict=False)),
+                     **_english_names()}
             bodies = [BodyName(names.get(b.current, b.current),
                                tuple(names.get(f, f) for f in b.formers)) for b in bodies]
         return [self.body(b) for b in bodies]
@@ -179,7 +183,7 @@ def _english_names() -> dict[str, str]:
     names = {u.name: u.name_en for u in rubric.units if u.name_en}
     for s in rubric.services:
         names.update(zip(s.ministries, s.ministries_en, strict=False))
-    return names
+    return {**names, **load_bodies().english}
 
 
 @cache

@@ -180,7 +180,7 @@ class ReportModel:
     def trend_svg(self, unit_code: str, lang: Lang) -> Any:
         """The unit's share over its last complete runs as a small inline SVG (no script)."""
         points = self.trends.get(unit_code, [])
-        name = self.rubric.unit(unit_code).name
+        name = lang.unit_name(self.rubric.unit(unit_code))
         return since_view.sparkline(
             points, title=lang.t("since.trend_title", name=name, n=len(points)),
             label=lambda p: lang.t("since.trend_point", run=p.run_id, date=p.started_at[:10],
@@ -466,7 +466,7 @@ def load_reused(db: sqlite_utils.Database, run_id: int) -> dict[str, Any] | None
 
 
 def load_stopped_hosts(db: sqlite_utils.Database, run_id: int) -> list[dict[str, Any]]:
-    """Hosts the crawl stopped asking after repeated blocks (crawler/middlewares.py)."""
+    """Hosts the crawl stopped asking after repeated blocks (the crawler's host guard)."""
     rows = db["evidence"].rows_where("run_id = ? and kind = 'host_stopped'", [run_id],
                                      order_by="id")
     return [json.loads(r["data"] or "{}") for r in rows]

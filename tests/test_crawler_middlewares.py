@@ -193,7 +193,7 @@ def test_pages_are_decoded_and_checked() -> None:
 def test_robots_errors_lose_their_traceback() -> None:
     import logging
 
-    from crawler.middlewares import QuietRobotsErrors
+    from crawler.downloadermiddlewares.hostguard import QuietRobotsErrors
 
     try:
         raise ConnectionRefusedError("refused")

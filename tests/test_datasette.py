@@ -41,6 +41,9 @@ def _get(url: str) -> bytes:
         return answer.read()
 
 
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]  # replica audits of the small scenario
+
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two complete audits of the small scenario; each run found one change, so only the

@@ -25,7 +25,7 @@ from replica.server import ReplicaServer
 from reports.report import write_reports
 from tests.browser import chromium_page
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 PROJECT = Path(__file__).resolve().parents[1]
 SMALL = PROJECT / "replica" / "scenarios" / "small.yaml"

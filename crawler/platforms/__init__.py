@@ -4,26 +4,35 @@
 list) and says whether the page needs JavaScript: an empty app shell, or a JavaScript challenge,
 has almost no visible text without a browser. The spider uses a browser only for such portals.
 
-Each family module offers: ``NAME``; ``matches(soup, html)``; ``listing_urls(base, root_soup)``;
-``LOGIN_FROM`` ("root", "listing" or a path); ``CONFIG_PATH`` ("" or a JSON config to read over
-plain HTTP); ``parse_listing``, ``parse_login``, ``parse_apply`` (pure: URL + HTML -> facts);
-``page_excerpt(kind, html)``; browser families also ``READY_JS`` (a page predicate: rendered)
-and ``walk(page)``.
+Each family module satisfies ``PlatformFamily`` (crawler/platforms/family.py): ``NAME``;
+``matches(soup, html)``; ``listing_urls(base, root_soup)``; ``LOGIN_FROM`` ("root", "listing" or a
+path); ``CONFIG_PATH``; ``parse_listing``, ``parse_login``, ``parse_apply`` (pure: URL + HTML ->
+facts); ``page_excerpt(kind, html)``. Browser families are also ``RenderedFamily`` (``READY_JS``,
+``walk(page)``), families with a JSON config ``ConfiguredFamily`` (``parse_config``), ministry
+systems ``SystemFamily`` (``SYSTEM``). The typed tables below are where mypy checks them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from types import ModuleType
 
 from crawler.platforms import eform, igate, legacy, moc, moj
 from crawler.platforms.base import decode_html, soup_of, visible_text
+from crawler.platforms.family import (
+    ConfiguredFamily,
+    PlatformFamily,
+    RenderedFamily,
+    SystemFamily,
+)
 
-FAMILIES: dict[str, ModuleType] = {m.NAME: m for m in (igate, eform, legacy, moj, moc)}
+PORTAL_FAMILIES: tuple[PlatformFamily, ...] = (igate, eform, legacy)
+SYSTEMS: tuple[SystemFamily, ...] = (moj, moc)
+RENDERED: dict[str, RenderedFamily] = {igate.NAME: igate}  # read in a browser
+CONFIGURED: dict[str, ConfiguredFamily] = {igate.NAME: igate}  # CONFIG_PATH read over HTTP
+FAMILIES: dict[str, PlatformFamily] = {m.NAME: m for m in (*PORTAL_FAMILIES, *SYSTEMS)}
 # Families of ministry systems (module attribute SYSTEM: the ministry): what their hosts show
 # is evidence of a shared system, never of a province's own portal (seeds.Seeding).
-SYSTEM_FAMILIES: dict[str, str] = {name: m.SYSTEM for name, m in FAMILIES.items()
-                                   if hasattr(m, "SYSTEM")}
+SYSTEM_FAMILIES: dict[str, str] = {m.NAME: m.SYSTEM for m in SYSTEMS}
 SHELL_TEXT = 80  # fewer visible characters than this, with scripts: an app shell
 
 
@@ -34,7 +43,7 @@ class Fingerprint:
     signals: list[str] = field(default_factory=list)
 
     @property
-    def module(self) -> ModuleType | None:
+    def module(self) -> PlatformFamily | None:
         return FAMILIES.get(self.family)
 
 

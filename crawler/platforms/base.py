@@ -20,6 +20,8 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.dammit import EntitySubstitution
 from bs4.formatter import HTMLFormatter
 
+from core.vocab import Reason
+
 CODE_RE = re.compile(r"\b\d\.\d{6}(?:\.[A-Z]\d{2})?\b")  # 1.001193, local 1.115446.H36
 EXCERPT_CHARS = 2000
 
@@ -74,10 +76,10 @@ def html_fault(body: bytes, content_type: str = "text/html", maxsize: int = 0) -
     """'' for a whole HTML page; 'too_large' past `maxsize`; 'malformed' when it stops before
     its closing tags (truncated) or is not a page at all (garbage). Non-HTML answers: ''."""
     if maxsize and len(body) > maxsize:
-        return "too_large"
+        return Reason.TOO_LARGE
     if "html" not in (content_type or "text/html").lower():
         return ""
-    return "" if CLOSING.search(body[-65536:]) else "malformed"
+    return "" if CLOSING.search(body[-65536:]) else Reason.MALFORMED
 
 
 PARSER = "lxml"  # every page of crawler/ is parsed here, by lxml's HTML parser
@@ -112,7 +114,12 @@ def level_of(text: Any) -> str:
     return ""
 
 
-LEVEL_RANK = {"": -1, "info": 0, "partial": 1, "full": 2}
+def attr(tag: Tag, name: str) -> str:
+    """A tag's attribute as text: "" when absent, a multi-valued one (class) joined by spaces."""
+    value = tag.get(name)
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else " ".join(value)
 
 
 def code_in(text: Any) -> str:
@@ -125,7 +132,7 @@ class LoginFacts:
     """The sign-in options a page offers (never followed)."""
 
     national: bool  # VNeID / national portal account offered
-    links: list[dict[str, str]] = field(default_factory=list)  # [{label, href, national}]
+    links: list[dict[str, Any]] = field(default_factory=list)  # [{label, href, national}]
     realm: str = ""  # Keycloak realm seen in a login URL
 
     def as_dict(self) -> dict[str, Any]:
@@ -149,11 +156,11 @@ def login_in(html: str | bytes, url: str, selector: str,
 
 
 def login_facts(scope: Tag | BeautifulSoup, base_url: str) -> LoginFacts:
-    links: list[dict[str, str]] = []
+    links: list[dict[str, Any]] = []
     realm = ""
     for a in scope.find_all(["a", "button"]):
         label = clean(a.get_text(" "))
-        href = a.get("href") or ""
+        href = attr(a, "href")
         both = norm(label + " " + href)
         if not any(w in both for w in LOGIN_WORDS):
             continue
@@ -269,7 +276,7 @@ def visible_text(soup: BeautifulSoup) -> str:
     return clean(" ".join(s for s in root.strings if id(s) not in hidden))
 
 
-def table_procedures(soup: BeautifulSoup, base_url: str, level_hint: str = ""
+def table_procedures(soup: Tag, base_url: str, level_hint: str = ""
                      ) -> list[ListedProcedure]:
     """Procedures of every table row that carries a procedure code: name, level (from the row's
     words, else `level_hint`) and the apply link ("Nộp hồ sơ"), if any."""
@@ -286,16 +293,16 @@ def table_procedures(soup: BeautifulSoup, base_url: str, level_hint: str = ""
         link = next((a for a in tr.find_all("a", href=True) if "nộp" in norm(a.get_text())), None)
         out.append(ListedProcedure(code=code, name=name,
                                    level=level_of(" ".join(texts)) or level_hint,
-                                   apply_url=urljoin(base_url, link["href"]) if link else ""))
+                                   apply_url=urljoin(base_url, attr(link, "href")) if link else ""))
     return out
 
 
-def next_link(soup: BeautifulSoup, base_url: str) -> str:
+def next_link(soup: Tag, base_url: str) -> str:
     """The pager's "next page" link, if any."""
     for a in soup.find_all("a", href=True):
         if "next" in (a.get("class") or []) or norm(a.get_text()) in ("trang sau", "sau", "›",
                                                                      "»", "next"):
-            return urljoin(base_url, a["href"])
+            return urljoin(base_url, attr(a, "href"))
     return ""
 
 

@@ -17,11 +17,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from crawler.middlewares import host_of
+from crawler.downloadermiddlewares.hostguard import host_of
 
 BLOCKED_RESOURCES = frozenset({"image", "font", "media"})
-# Statuses of a page's own requests that are failures to retry or report (crawler/retry.py
-# retries the same ones, plus blocks); a 404 of an asset is the app's business.
+# Statuses of a page's own requests that are failures to retry or report (the retry middleware,
+# crawler/downloadermiddlewares/retry.py, retries the same ones, plus blocks); a 404 of an
+# asset is the app's business.
 FAILING_STATUSES = frozenset({401, 403, 408, 429, 500, 502, 503, 504, 522, 524})
 _documents: dict[int, list[tuple[str, int, bytes]]] = {}  # id(page) -> [(url, status, body)]
 _failed: dict[int, list[FailedRequest]] = {}  # id(page) -> its own requests that failed
@@ -108,3 +109,20 @@ def forget(page: Any) -> None:
 
 def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:80] or "page"
+
+
+# A challenge has cleared when the page no longer carries its markers and shows some text.
+CHALLENGE_CLEARED = """() => { const h = document.documentElement.outerHTML;
+  return !/bobcmn|\\/TSPD\\/|Please enable JavaScript to view the page content/.test(h)
+    && !!document.body && document.body.innerText.trim().length > 0; }"""
+# Any page is also "settled" when it is the rejection page (a block, read as such at once).
+REJECTED_READY = "/requested URL was rejected/i.test(document.body ? document.body.innerText : '')"
+
+
+async def close_page(page: Any) -> bool:
+    """Close a page (forgetting what was noted of it); False if it was closed already."""
+    forget(page)
+    if page.is_closed():
+        return False
+    await page.close()
+    return True

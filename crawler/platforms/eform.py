@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from urllib.parse import urljoin
 
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, Tag
 
 from crawler.platforms.base import (
     ApplyPage,
     ListingPage,
     LoginFacts,
+    attr,
     clean,
     code_in,
     excerpt,
@@ -38,7 +39,7 @@ FEE_STEP = "nhap-le-phi-ho-so"
 
 
 def matches(soup: BeautifulSoup, html: str) -> bool:
-    hrefs = " ".join(a.get("href", "") for a in soup.find_all("a", href=True))
+    hrefs = " ".join(attr(a, "href") for a in soup.find_all("a", href=True))
     return "/dich-vu-cong/" in hrefs and ("tiep-nhan-online" in html or "/nop-ho-so" in html
                                           or "danh-sach-dich-vu-cong" in hrefs)
 
@@ -57,11 +58,11 @@ def parse_login(url: str, html: str | bytes) -> LoginFacts | None:
     return login_in(html, url, "main", whole_page=True)
 
 
-def _next(soup: BeautifulSoup, url: str) -> str:
+def _next(soup: Tag, url: str) -> str:
     for a in soup.find_all("a", href=True):
         if "btn-next" in (a.get("class") or []) or norm(a.get_text()) in ("tiếp tục",
                                                                          "tiếp theo"):
-            return urljoin(url, a["href"])
+            return urljoin(url, attr(a, "href"))
     return ""
 
 
@@ -76,9 +77,9 @@ def parse_apply(url: str, html: str | bytes) -> ApplyPage:
     fee = main.select_one(".le-phi")
     options = [clean(li.get_text(" ")) for li in fee.select("li, label")] if fee else []
     form = next((f for f in main.find_all("form")
-                 if (f.get("method") or "").lower() == "post"), None)
+                 if attr(f, "method").lower() == "post"), None)
     button = form.find(["button", "input"], attrs={"type": "submit"}) if form else None
-    label = (clean(button.get_text(" ")) or button.get("value", "")) if button else ""
+    label = (clean(button.get_text(" ")) or attr(button, "value")) if button else ""
     level_el = main.select_one(".muc-do")
     login_scope = main.select_one(".login-required")
     return ApplyPage(
@@ -93,7 +94,7 @@ def parse_apply(url: str, html: str | bytes) -> ApplyPage:
         payment=any(says_online_payment(o) for o in options),
         final=button is not None,
         final_button=clean(label),
-        submit_action=urljoin(url, form.get("action", "")) if form else "",
+        submit_action=urljoin(url, attr(form, "action")) if form else "",
         next_url=_next(main, url),
         login=login_facts(login_scope, url) if login_scope is not None else LoginFacts(False),
     )

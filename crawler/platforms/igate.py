@@ -18,6 +18,7 @@ from crawler.platforms.base import (
     ApplyPage,
     ListingPage,
     LoginFacts,
+    attr,
     clean,
     code_in,
     excerpt,
@@ -48,7 +49,7 @@ MAX_STEPS = 12
 def matches(soup: BeautifulSoup, html: str) -> bool:
     base = soup.find("base")
     return soup.find("app-root") is not None and (
-        bool(base and str(base.get("href", "")).startswith("/vi"))
+        bool(base and attr(base, "href").startswith("/vi"))
         or "ng-version" in html or "app.config.json" in html)
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, Tag
 
 from crawler.platforms.base import (
     ApplyPage,
     ListingPage,
     LoginFacts,
+    attr,
     clean,
     code_in,
     excerpt,
@@ -42,10 +43,10 @@ def matches(soup: BeautifulSoup, html: str) -> bool:
     return ("p_p_id" in html or "/web/guest/" in html) and "_mucDo" in html
 
 
-def _list_link(root: BeautifulSoup, base_url: str) -> str:
+def _list_link(root: Tag, base_url: str) -> str:
     for a in root.find_all("a", href=True):
-        if "_mucDo" in a["href"]:
-            return urljoin(base_url, a["href"])
+        if "_mucDo" in attr(a, "href"):
+            return urljoin(base_url, attr(a, "href"))
     return ""
 
 
@@ -92,7 +93,7 @@ def parse_apply(url: str, html: str | bytes) -> ApplyPage:
                 if "lệ phí" in norm((f.find("legend") or f).get_text(" "))), None)
     options = [clean(x.get_text(" ")) for x in fee.find_all("label")] if fee else []
     button = form.find(["input", "button"], attrs={"type": "submit"}) if form else None
-    label = (button.get("value") or clean(button.get_text(" "))) if button else ""
+    label = (attr(button, "value") or clean(button.get_text(" "))) if button else ""
     steps = [clean(lg.get_text(" ")) for lg in form.find_all("legend")] if form else []
     level_el = content.select_one(".muc-do")
     notice = content.select_one(".portlet-msg-info")
@@ -108,7 +109,7 @@ def parse_apply(url: str, html: str | bytes) -> ApplyPage:
         payment=any(says_online_payment(o) for o in options),
         final=button is not None,
         final_button=clean(label),
-        submit_action=urljoin(url, form.get("action", "")) if form else "",
+        submit_action=urljoin(url, attr(form, "action")) if form else "",
         login=login_facts(notice, url) if notice is not None else LoginFacts(False),
     )
 

@@ -18,6 +18,7 @@ from crawler.platforms.base import (
     ApplyPage,
     ListingPage,
     LoginFacts,
+    attr,
     clean,
     code_in,
     excerpt,
@@ -39,7 +40,7 @@ CONFIG_PATH = ""
 
 def matches(soup: BeautifulSoup, html: str) -> bool:
     meta = soup.find("meta", attrs={"name": "generator"})
-    return (meta is not None and str(meta.get("content", "")).startswith("MOC.DVC")) \
+    return (meta is not None and attr(meta, "content").startswith("MOC.DVC")) \
         or "/DichVuCong/DanhSach" in html
 
 
@@ -51,7 +52,8 @@ def parse_listing(url: str, html: str | bytes) -> ListingPage:
     soup = soup_of(html)
     table = soup.select_one("table.tbl-dvc") or soup
     nxt = soup.select_one("a.page-next[href]")
-    return ListingPage(table_procedures(table, url), urljoin(url, nxt["href"]) if nxt else "")
+    return ListingPage(table_procedures(table, url),
+                       urljoin(url, attr(nxt, "href")) if nxt else "")
 
 
 def parse_login(url: str, html: str | bytes) -> LoginFacts | None:
@@ -81,9 +83,9 @@ def parse_apply(url: str, html: str | bytes) -> ApplyPage:
         payment=fee is not None and any(says_online_payment(o.get_text(" "))
                                         for o in fee.select("option")),
         final=button is not None,
-        final_button=clean(button.get("value", "") or button.get_text(" ")) if button else "",
-        submit_action=urljoin(url, form.get("action", "")) if form else "",
-        next_url=urljoin(url, nxt["href"]) if nxt else "",
+        final_button=clean(attr(button, "value") or button.get_text(" ")) if button else "",
+        submit_action=urljoin(url, attr(form, "action")) if form else "",
+        next_url=urljoin(url, attr(nxt, "href")) if nxt else "",
         login=login_facts(login, url) if login is not None else LoginFacts(False),
     )
 

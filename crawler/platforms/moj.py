@@ -18,6 +18,7 @@ from crawler.platforms.base import (
     ListedProcedure,
     ListingPage,
     LoginFacts,
+    attr,
     clean,
     code_in,
     excerpt,
@@ -38,7 +39,7 @@ CONFIG_PATH = ""
 
 def matches(soup: BeautifulSoup, html: str) -> bool:
     meta = soup.find("meta", attrs={"name": "application-name"})
-    return (meta is not None and str(meta.get("content", "")).startswith("dvc-btp")) \
+    return (meta is not None and attr(meta, "content").startswith("dvc-btp")) \
         or soup.select_one("div.tthc-list, body.btp-hotich") is not None
 
 
@@ -50,7 +51,7 @@ def parse_listing(url: str, html: str | bytes) -> ListingPage:
     soup = soup_of(html)
     out = []
     for card in soup.select("div.tthc-item"):
-        code = code_in(card.get("data-code") or card.get_text(" "))
+        code = code_in(attr(card, "data-code") or card.get_text(" "))
         if not code:
             continue
         link = card.select_one("a.btn-nop[href]")
@@ -58,9 +59,9 @@ def parse_listing(url: str, html: str | bytes) -> ListingPage:
         name = card.select_one(".ten-tthc")
         out.append(ListedProcedure(code=code, name=clean(name.get_text(" ") if name else ""),
                                    level=level_of(level.get_text() if level else ""),
-                                   apply_url=urljoin(url, link["href"]) if link else ""))
+                                   apply_url=urljoin(url, attr(link, "href")) if link else ""))
     nxt = soup.select_one("a[rel=next][href]")
-    return ListingPage(out, urljoin(url, nxt["href"]) if nxt else "")
+    return ListingPage(out, urljoin(url, attr(nxt, "href")) if nxt else "")
 
 
 def parse_login(url: str, html: str | bytes) -> LoginFacts | None:
@@ -90,9 +91,9 @@ def parse_apply(url: str, html: str | bytes) -> ApplyPage:
         payment=fee is not None and any(says_online_payment(li.get_text(" "))
                                         for li in fee.select("li")),
         final=button is not None,
-        final_button=clean(button.get_text(" ") or button.get("value", "")) if button else "",
-        submit_action=urljoin(url, form.get("action", "")) if form else "",
-        next_url=urljoin(url, nxt["href"]) if nxt else "",
+        final_button=clean(button.get_text(" ") or attr(button, "value")) if button else "",
+        submit_action=urljoin(url, attr(form, "action")) if form else "",
+        next_url=urljoin(url, attr(nxt, "href")) if nxt else "",
         login=login_facts(login, url) if login is not None else LoginFacts(False),
     )
 

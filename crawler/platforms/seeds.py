@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from core import store
+from core.rows import EvidenceRow
 from core.rubric import (
     RUBRIC_DIR,
     Rubric,
@@ -35,6 +36,8 @@ from core.rubric import (
     read_yaml_file,
     unit_for_office,
 )
+from core.vocab import EvidenceKind, Outcome
+from crawler.exceptions import PortalListError
 from crawler.platforms import SYSTEM_FAMILIES
 from crawler.profiles import is_loopback
 
@@ -44,10 +47,6 @@ if TYPE_CHECKING:
 PORTAL_FILE = Path(__file__).with_name("portals.yaml")
 PORTAL_KEYS = ("unit", "url", "family", "note")  # family, note: for people, not read
 _PROVINCE_CODE = re.compile(r"^\d{2}$")
-
-
-class PortalListError(ValueError):
-    """A portal list file that cannot be used: str() names the file and the line or field."""
 
 
 @dataclass
@@ -183,7 +182,7 @@ class SeedBuilder:
 
     def add_rows(self, evidence: Iterable[dict[str, Any]]) -> None:
         for ev in evidence:
-            if ev["kind"] != "office_row" or ev["outcome"] != "ok":
+            if ev["kind"] != EvidenceKind.OFFICE_ROW or ev["outcome"] != Outcome.OK:
                 continue
             url = ev["data"].get("citizen_url") or ""
             if not url:
@@ -217,32 +216,36 @@ def portal_seeds(evidence: list[dict[str, Any]], rubric: Rubric, national_base: 
     return builder.seeds(portal_list)
 
 
-def national_pages(evidence: list[dict[str, Any]], codes: set[str]) -> list[tuple[str, str]]:
+def national_pages(evidence: Sequence[Mapping[str, Any]], codes: set[str]) -> list[tuple[str, str]]:
     """(code, formality id) of the rubric procedures the catalogue listed, once each."""
     seen: dict[str, str] = {}
     for ev in evidence:
-        if ev["kind"] == "procedure" and ev["outcome"] == "ok":
+        if ev["kind"] == EvidenceKind.PROCEDURE and ev["outcome"] == Outcome.OK:
             code, fid = ev["procedure_code"], ev["data"].get("id", "")
             if code in codes and fid:
                 seen.setdefault(code, fid)
     return sorted(seen.items())
 
 
-SEEDING_KINDS = ("catalogue", "procedure", "office_list")
+SEEDING_KINDS = (EvidenceKind.CATALOGUE, EvidenceKind.PROCEDURE, EvidenceKind.OFFICE_LIST)
 
 
 def national_seeded(evidence: list[dict[str, Any]]) -> bool:
     """True once the national crawl has stored every office row it will: its catalogue is read
     to the end (or has failed) and each rubric procedure it listed has its office list (read,
     or failed). Rows of SEEDING_KINDS are enough to tell."""
-    done = any(ev["kind"] == "catalogue" and (ev["outcome"] != "ok" or ev["data"].get("complete"))
-               for ev in evidence)
-    listed = {ev["procedure_code"] for ev in evidence if ev["kind"] == "procedure"}
-    offices = {ev["procedure_code"] for ev in evidence if ev["kind"] == "office_list"}
+    done = any(ev["kind"] == EvidenceKind.CATALOGUE
+               and (ev["outcome"] != Outcome.OK or ev["data"].get("complete")) for ev in evidence)
+    listed = {ev["procedure_code"] for ev in evidence if ev["kind"] == EvidenceKind.PROCEDURE}
+    offices = {ev["procedure_code"] for ev in evidence if ev["kind"] == EvidenceKind.OFFICE_LIST}
     return done and listed <= offices
 
 
-PORTAL_KINDS = frozenset({"portal", "portal_list", "portal_login", "portal_page", "portal_apply"})
+# The evidence one visit of a provincial portal (or a ministry system) writes: what Seeding holds
+# and what an earlier run may lend (not the national pages, nor a host stop).
+PORTAL_VISIT_KINDS = frozenset({EvidenceKind.PORTAL, EvidenceKind.PORTAL_LIST,
+                                EvidenceKind.PORTAL_LOGIN, EvidenceKind.PORTAL_PAGE,
+                                EvidenceKind.PORTAL_APPLY})
 
 
 @dataclass
@@ -289,9 +292,9 @@ class Seeding:
 
     def hold(self, item: Any) -> list[Any]:
         """[item] to pass on now; [] while it is held (or when it is dropped)."""
-        if not isinstance(item, dict) or item.get("kind") not in PORTAL_KINDS:
+        if not isinstance(item, dict) or item.get("kind") not in PORTAL_VISIT_KINDS:
             return [item]
-        if item["kind"] == "portal":  # the home page: the first of a host's observations
+        if item["kind"] == EvidenceKind.PORTAL:  # the home page: the first of a host's observations
             self.families[item["data"].get("base", "")] = item["data"].get("family") or ""
         if self.final is None:
             self.held.append(item)
@@ -307,7 +310,7 @@ class Seeding:
         data["units"] = [] if system else sorted(seed.units)  # a system is no one's portal
         if system:
             data["system"] = system
-        if item["kind"] == "portal":
+        if item["kind"] == EvidenceKind.PORTAL:
             data["sources"] = sorted(seed.sources)
             data["entry_urls"] = list(seed.entry_urls)
             if system:
@@ -316,7 +319,7 @@ class Seeding:
         return [item]
 
 
-def reused_item(row: dict[str, Any], run_id: int) -> dict[str, Any]:
+def reused_item(row: Mapping[str, Any], run_id: int) -> dict[str, Any]:
     """A stored evidence row of run `run_id` as an item of the current run (data.reused_from)."""
     item = {k: v for k, v in row.items() if k not in ("id", "run_id")}
     item["data"] = {**row["data"], "reused_from": run_id}
@@ -338,7 +341,7 @@ class Sources:
     builder: SeedBuilder | None = None  # the seeds of the office rows read so far
     reuse_run: int = 0  # an earlier run whose portal evidence may stand for tonight's visit
     reuse_within: float = 0  # seconds: how old that evidence may be
-    reuse_rows: list[dict[str, Any]] | None = None  # its portal evidence, read once
+    reuse_rows: list[EvidenceRow] | None = None  # its portal evidence, read once
     seeding: tuple[int, list[dict[str, Any]]] = (0, [])  # (last id read, SEEDING_KINDS rows)
 
     @classmethod
@@ -360,11 +363,12 @@ class Sources:
         if not (self.reuse_run and self.reuse_within > 0 and self.db):
             return []
         if self.reuse_rows is None:
-            self.reuse_rows = store.load_evidence(self.database(), self.reuse_run, PORTAL_KINDS)
+            self.reuse_rows = store.load_evidence(self.database(), self.reuse_run,
+                                                  PORTAL_VISIT_KINDS)
         rows = [r for r in self.reuse_rows if r["data"].get("base") == base]
         cutoff = store.utc_before(self.reuse_within)
-        if not any(r["kind"] == "portal" for r in rows) \
-                or any(r["outcome"] != "ok" or r["observed_at"] < cutoff for r in rows):
+        if not any(r["kind"] == EvidenceKind.PORTAL for r in rows) \
+                or any(r["outcome"] != Outcome.OK or r["observed_at"] < cutoff for r in rows):
             return []
         return [reused_item(r, self.reuse_run) for r in rows]
 
@@ -372,7 +376,7 @@ class Sources:
         self.conn = self.conn or store.open_db(self.db)
         return self.conn
 
-    def rows(self, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+    def rows(self, kinds: tuple[str, ...]) -> list[EvidenceRow]:
         return store.load_evidence(self.database(), self.run_id, kinds) if self.db else []
 
     def seeded(self) -> bool:

@@ -23,8 +23,9 @@ from scrapy.http import JsonRequest, Response
 from twisted.python.failure import Failure
 
 from core.store import sha256, utcnow
+from core.vocab import EvidenceKind, Outcome
 from crawler import parsers
-from crawler.failures import failure_reason
+from crawler.failures import failed_request, failure_reason
 
 PREFIX = "/api/v1/reporting/evaluation/"
 RESULTS = "service-results"
@@ -32,13 +33,15 @@ GROUPS = ("provide-online-tree", "formality-online-payment-tree")
 GROUP_CODES = ("CKMB", "TDGQ", "CLGQ", "TTTT", "MDHL", "MDSH")
 
 
-def item(kind: str, *, url: str, status: int | None = None, outcome: str = "ok",
+def item(kind: EvidenceKind, *, url: str, status: int | None = None,
+         outcome: Outcome = Outcome.OK,
          reason: str = "", office_code: str = "", data: dict[str, Any] | None = None,
          raw: bytes | None = None) -> dict[str, Any]:
-    """An evidence row in the store's shape (crawler.items.evidence knows national kinds only)."""
+    """An evidence row in the store's shape, without a response's hash unless `raw` is given."""
     row: dict[str, Any] = {
-        "kind": kind, "url": url, "method": "POST", "observed_at": utcnow(), "status": status,
-        "sha256": sha256(raw) if raw is not None else "", "outcome": outcome, "reason": reason,
+        "kind": str(kind), "url": url, "method": "POST", "observed_at": utcnow(),
+        "status": status, "sha256": sha256(raw) if raw is not None else "",
+        "outcome": str(outcome), "reason": str(reason),
         "procedure_code": "", "office_code": office_code, "data": data or {},
     }
     if raw is not None:
@@ -54,7 +57,8 @@ def _num(value: Any) -> float | None:
 
 
 def department(row: dict[str, Any]) -> dict[str, Any]:
-    scores = row.get("groupScores") if isinstance(row.get("groupScores"), dict) else {}
+    given = row.get("groupScores")
+    scores: dict[str, Any] = given if isinstance(given, dict) else {}
     return {
         "department_id": parsers.nfc(row.get("departmentId")),
         "department_code": parsers.nfc(row.get("departmentCode")),
@@ -117,7 +121,7 @@ class Index766Spider(scrapy.Spider):
                                RESULTS)
             return
         deps = [department(r) for r in rows if isinstance(r, dict)]
-        yield item("index766_results", url=response.url, status=response.status,
+        yield item(EvidenceKind.INDEX766_RESULTS, url=response.url, status=response.status,
                    raw=response.body, data={"period": self.period, "rows": deps})
         for dep in deps:
             if not dep["department_id"]:
@@ -135,20 +139,22 @@ class Index766Spider(scrapy.Spider):
             yield self.failure(response.url, str(exc).split(":", 1)[0], response.status, group,
                                dep["department_code"])
             return
-        yield item("index766_group", url=response.url, status=response.status, raw=response.body,
-                   office_code=dep["department_code"],
+        yield item(EvidenceKind.INDEX766_GROUP, url=response.url, status=response.status,
+                   raw=response.body, office_code=dep["department_code"],
                    data={**record, "group": group, "department_id": dep["department_id"],
                          "department_code": record["department_code"]
                          or dep["department_code"]})
 
     def failed(self, failure: Failure) -> Iterator[dict[str, Any]]:
         reason, status = failure_reason(failure)
-        meta = failure.request.meta
+        request = failed_request(failure)
+        meta = request.meta
         code = (meta.get("department") or {}).get("department_code", "")
-        yield self.failure(failure.request.url, reason, status, meta.get("endpoint", ""), code)
+        yield self.failure(request.url, reason, status, meta.get("endpoint", ""), code)
 
     def failure(self, url: str, reason: str, status: int | None, endpoint: str,
                 office_code: str = "") -> dict[str, Any]:
         self.logger.warning("could not fetch 766 %s %s: %s", endpoint, office_code, reason)
-        return item("index766_fetch", url=url, status=status, outcome="failed", reason=reason,
-                    office_code=office_code, data={"endpoint": endpoint})
+        return item(EvidenceKind.INDEX766_FETCH, url=url, status=status,
+                    outcome=Outcome.FAILED, reason=reason, office_code=office_code,
+                    data={"endpoint": endpoint})

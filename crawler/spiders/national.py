@@ -22,11 +22,12 @@ from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from core.rubric import RUBRIC_DIR, load_rubric
+from core.vocab import EvidenceKind, Outcome, Reason
 from crawler import parsers
-from crawler.failures import failure_reason, stop_evidence
+from crawler.downloadermiddlewares.hostguard import guard_of
+from crawler.failures import failed_request, failure_reason, stop_evidence
 from crawler.httpcache import stamp
 from crawler.items import evidence, from_response
-from crawler.middlewares import guard_of
 from crawler.officelist import FILTER_IGNORED, OfficeList, check_rows, request_targets, step_down
 
 API = {
@@ -39,6 +40,15 @@ PAGE_LIMIT = 200  # the API refuses more
 # Scheduling order on the one national host (higher first): the office lists seed the
 # provincial crawl that runs beside this one (crawler/phases.py).
 PRIORITY = {"provinces": 3, "catalogue": 3, "offices": 2, "detail": 1}
+# The summary a failed list request leaves, by endpoint.
+SUMMARY_KIND = {"catalogue": EvidenceKind.CATALOGUE, "offices": EvidenceKind.OFFICE_LIST}
+
+
+def asked(response: Response) -> scrapy.Request:
+    """The request a callback's response answers (Scrapy sets it on every response)."""
+    if response.request is None:
+        raise ValueError(f"{response.url}: an answer without its request")
+    return response.request
 
 
 def guarded(callback: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
@@ -52,9 +62,9 @@ def guarded(callback: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[An
         except parsers.ApiError as exc:
             reason = str(exc).split(":", 1)[0]
             guard = guard_of(self)
-            if reason == "js_challenge" and guard is not None:
+            if reason == Reason.JS_CHALLENGE and guard is not None:
                 guard.note_block(response.url, reason)  # a JSON API gated for browsers only
-            yield from self.record_failure(response.request, reason, response.status)
+            yield from self.record_failure(asked(response), reason, response.status)
 
     return wrapper
 
@@ -143,7 +153,7 @@ class NationalSpider(scrapy.Spider):
     @guarded
     def parse_provinces(self, response: Response) -> Iterator[dict[str, Any]]:
         rows = parsers.province_rows(self.envelope(response))
-        yield from_response("province_list", response, first=True, data={"rows": rows})
+        yield from_response(EvidenceKind.PROVINCE_LIST, response, first=True, data={"rows": rows})
 
     @guarded
     def parse_catalogue(self, response: Response) -> Iterator[Any]:
@@ -167,23 +177,24 @@ class NationalSpider(scrapy.Spider):
                            procedure_code=item.code)
         first = True
         for item in items:
-            yield from_response("procedure", response, first=first, procedure_code=item.code,
+            yield from_response(EvidenceKind.PROCEDURE, response, first=first,
+                                procedure_code=item.code,
                                 data=vars(item) | {"categories": list(item.categories),
                                                    "targets": list(item.targets)})
             first = False
         if last:
-            yield from_response("catalogue", response, first=first, data={
+            yield from_response(EvidenceKind.CATALOGUE, response, first=first, data={
                 "total": page.total, "seen": self.catalogue_seen,
                 "pages": self.catalogue_pages, "complete": True,
             })
         elif first:
-            yield from_response("catalogue", response, first=True, data={
+            yield from_response(EvidenceKind.CATALOGUE, response, first=True, data={
                 "page": self.catalogue_pages, "items": len(page.items), "partial": True})
 
     @guarded
     def parse_detail(self, response: Response) -> Iterator[dict[str, Any]]:
         facts = parsers.detail_facts(self.envelope(response))
-        yield from_response("procedure_detail", response, first=True,
+        yield from_response(EvidenceKind.PROCEDURE_DETAIL, response, first=True,
                             procedure_code=response.meta["procedure_code"], data=facts.as_dict())
 
     @guarded
@@ -192,7 +203,7 @@ class NationalSpider(scrapy.Spider):
         that holds another procedure's rows is a failure, and nothing of it is evidence."""
         meta = response.meta
         item: parsers.CatalogueItem = meta["procedure"]
-        state = self.office_state(response.request)
+        state = self.office_state(asked(response))
         if state is None:  # resumed: the list is read again from its start, every target type
             yield from self.office_requests(item)
             return
@@ -202,13 +213,13 @@ class NationalSpider(scrapy.Spider):
         state.pages += 1
         wrong = check_rows(page.items, item.id)
         if wrong:  # never stepped down: a smaller page of a list that ignores its filter is
-            yield from self.office_failure(response.request, wrong, response.status)  # no better
+            yield from self.office_failure(asked(response), wrong, response.status)  # no better
             return
         first = True
         for raw in state.new_rows(page.items):
             row = parsers.office_row(raw)
             # held, so stamped now by its own answer (a reused one keeps its time)
-            state.held.append(stamp(from_response("office_row", response, first=first,
+            state.held.append(stamp(from_response(EvidenceKind.OFFICE_ROW, response, first=first,
                                                   procedure_code=item.code,
                                                   office_code=row["office_code"] or "",
                                                   data=row), response))
@@ -218,7 +229,7 @@ class NationalSpider(scrapy.Spider):
             if state.finish(meta["target"], page.total):
                 yield from state.held
                 state.held = []
-                yield from_response("office_list", response, first=first,
+                yield from_response(EvidenceKind.OFFICE_LIST, response, first=first,
                                     procedure_code=item.code, data=state.summary())
         else:
             yield self.office_request(item, meta["target"], page.last_id, limit)
@@ -254,7 +265,7 @@ class NationalSpider(scrapy.Spider):
     def failed(self, failure: Failure) -> Iterator[Any]:
         yield from stop_evidence(failure)
         reason, status = failure_reason(failure)
-        yield from self.record_failure(failure.request, reason, status)
+        yield from self.record_failure(failed_request(failure), reason, status)
 
     def record_failure(self, request: scrapy.Request, reason: str, status: int | None,
                        office_list: OfficeList | None = None) -> Iterator[Any]:
@@ -264,11 +275,12 @@ class NationalSpider(scrapy.Spider):
             return
         code = meta.get("procedure_code", "")
         self.logger.warning("could not fetch %s (%s): %s", meta.get("endpoint"), code, reason)
-        yield evidence("fetch", url=request.url, status=status, outcome="failed", reason=reason,
-                       procedure_code=code, data={"endpoint": meta.get("endpoint")})
-        summary = {"catalogue": "catalogue", "offices": "office_list"}.get(meta.get("endpoint"))
+        yield evidence(EvidenceKind.FETCH, url=request.url, status=status,
+                       outcome=Outcome.FAILED, reason=reason, procedure_code=code,
+                       data={"endpoint": meta.get("endpoint")})
+        summary = SUMMARY_KIND.get(meta.get("endpoint") or "")
         if summary:
             data = office_list.summary() if office_list else {
                 "complete": False, "pages": self.catalogue_pages}
-            yield evidence(summary, url=request.url, status=status, outcome="failed",
+            yield evidence(summary, url=request.url, status=status, outcome=Outcome.FAILED,
                            reason=reason, procedure_code=code, data=data)

@@ -11,8 +11,9 @@ list, its login options and, for each rubric procedure it offers online, its app
 never past, submission. A browser is used only for a portal whose home page needs JavaScript;
 each such portal gets one browser context, closed when the portal is done, and pages are reused
 along the portal's sequence and always closed (errbacks too). It also reads the national
-portal's HTML procedure pages (behind a JavaScript challenge). Nothing is submitted, nobody
-logs in, and no POST is ever sent. Evidence only; never scores.
+portal's HTML procedure pages (behind a JavaScript challenge; crawler/spiders/national_pages.py,
+a mixin of this spider). Nothing is submitted, nobody logs in, and no POST is ever sent.
+Evidence only; never scores. A site's tasks and their scheduling state: crawler/sites.py.
 
 A page that cannot be read is a failed observation with a reason (crawler/failures.py), never an
 empty one: truncated or garbage HTML is `malformed`, a rejection page `blocked`, a challenge that
@@ -26,9 +27,7 @@ import asyncio
 import functools
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import scrapy
@@ -40,114 +39,37 @@ from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from core import store
+from core.vocab import OFFER_RANK, EvidenceKind, Offer, Outcome, Reason
 from crawler import httpcache, pages, phases
-from crawler.browser import BrowserNotFound, launch_options
+from crawler.browser import launch_options
+from crawler.downloadermiddlewares.hostguard import guard_of
+from crawler.downloadermiddlewares.retry import backoff, parse_retry_after
+from crawler.exceptions import BrowserNotFound, PageFault
 from crawler.failures import (
     exception_reason,
+    failed_request,
     failure_reason,
     http_reason,
     is_transient,
     stop_evidence,
 )
 from crawler.items import evidence, page_evidence
-from crawler.middlewares import PageFault, guard_of
 from crawler.parsers import is_block_page
-from crawler.platforms import browsing, fingerprint, seeds
-from crawler.platforms.base import (
-    LEVEL_RANK,
-    ListedProcedure,
-    charset_of,
-    decode_html,
-    html_fault,
-    soup_of,
-)
+from crawler.plainpages import content_type, plain_dom
+from crawler.platforms import CONFIGURED, RENDERED, browsing, fingerprint, seeds
+from crawler.platforms.base import decode_html, html_fault, soup_of
 from crawler.profiles import is_loopback
-from crawler.retry import backoff, parse_retry_after
+from crawler.sites import Run, Task, context_name
+from crawler.spiders.national_pages import NATIONAL_READY, NationalPages
 
 HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 READY_TIMEOUT = 15_000  # ms a rendered page may take to settle (DVC_READY_TIMEOUT)
 SEED_POLL = 0.5  # seconds between looks at the national crawl's new office rows
 MAX_FLOW_PAGES = 8  # apply steps followed per procedure (a loop guard)
-NATIONAL_PAGE = "/thu-tuc-hanh-chinh/"
-# A national procedure page has rendered (past the challenge, the React app has drawn it) when it
-# shows a procedure code label, says "not found", or is the rejection page.
-NATIONAL_READY = """() => { const t = document.body ? document.body.innerText : '';
-  return /Mã thủ tục|Không tìm thấy|requested URL was rejected/i.test(t); }"""
-# A challenge has cleared when the page no longer carries its markers and shows some text.
-CHALLENGE_CLEARED = """() => { const h = document.documentElement.outerHTML;
-  return !/bobcmn|\\/TSPD\\/|Please enable JavaScript to view the page content/.test(h)
-    && !!document.body && document.body.innerText.trim().length > 0; }"""
-# Any page is also "settled" when it is the rejection page (a block, read as such at once).
-REJECTED_READY = "/requested URL was rejected/i.test(document.body ? document.body.innerText : '')"
-
-
-@dataclass
-class Task:
-    kind: str  # list | login | config | apply | national
-    url: str
-    code: str = ""
-    browser: bool = False
-    step: int = 0  # apply flows whose steps are pages: 0, 1, ...
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def context_name(key: str) -> str:
-    """The browser context of one site (host[:port])."""
-    return f"site:{key}"
-
-
-@dataclass
-class Run:
-    """One site's sequence of tasks: a provincial portal, or the national HTML pages."""
-
-    key: str  # host[:port]
-    base: str
-    units: tuple[str, ...]
-    family: ModuleType | None
-    browser: bool
-    lanes: int
-    queue: deque[Task] = field(default_factory=deque)
-    inflight: int = 0
-    idle_pages: list[Any] = field(default_factory=list)
-    context: Any = None
-    started: bool = False
-    finished: bool = False
-    list_pending: int = 0
-    list_failure: str = ""
-    list_pages: int = 0
-    listed: dict[str, ListedProcedure] = field(default_factory=dict)
-    login_done: bool = False
-    shots: int = 0
-    cookie: str = ""  # a challenge cookie the browser earned, reused for plain requests
-    cookie_tried: bool = False
-
-    @property
-    def context_name(self) -> str:
-        return context_name(self.key)
-
-    @property
-    def portal(self) -> bool:
-        """A provincial portal's run (the national HTML pages' run has no family)."""
-        return self.family is not None
-
-    def common(self) -> dict[str, Any]:
-        return {"units": list(self.units), "base": self.base,
-                "family": self.family.NAME if self.family else "", "browser": self.browser}
-
-
-def plain_dom(response: Response) -> bytes:
-    """A plain page's bytes as UTF-8 NFC (legacy encodings transcoded once, here), so every
-    parser reads the same text; valid UTF-8 is kept byte for byte."""
-    raw = response.body
-    try:
-        raw.decode("utf-8")
-        return raw
-    except UnicodeDecodeError:
-        return decode_html(raw, charset_of(response.headers.get("Content-Type"))).encode()
-
-
-def content_type(response: Response) -> str:
-    return (response.headers.get("Content-Type") or b"text/html").decode("latin-1")
+# The evidence a task that could not be read leaves, by task kind.
+FAILED_TASK_KIND = {"list": EvidenceKind.PORTAL_PAGE, "login": EvidenceKind.PORTAL_LOGIN,
+                    "config": EvidenceKind.PORTAL_PAGE, "apply": EvidenceKind.PORTAL_APPLY,
+                    "national": EvidenceKind.NATIONAL_PAGE}
 
 
 def holding(callback: Any) -> Any:
@@ -164,7 +86,7 @@ def holding(callback: Any) -> Any:
     return wrapper
 
 
-class ProvincialSpider(scrapy.Spider):
+class ProvincialSpider(NationalPages, scrapy.Spider):
     name = "provincial"
 
     @classmethod
@@ -185,7 +107,7 @@ class ProvincialSpider(scrapy.Spider):
 
     def __init__(self, *, base_url: str, seed_list: list[seeds.Seed],
                  national: list[tuple[str, str]], codes: set[str], out_dir: Path, run_id: int,
-                 browser: bool, browser_portals: int, browser_reason: str = "needs_browser",
+                 browser: bool, browser_portals: int, browser_reason: str = Reason.NEEDS_BROWSER,
                  reuse: Callable[[str], list[dict[str, Any]]] | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -232,8 +154,8 @@ class ProvincialSpider(scrapy.Spider):
         kwargs.setdefault("out_dir", Path(s.get("DVC_OUT_DIR") or Path(sources.db or ".").parent))
         kwargs.setdefault("run_id", run_id)
         kwargs.setdefault("browser", s.getbool("DVC_BROWSER"))
-        kwargs.setdefault("browser_reason", "no_browser" if s.getbool("DVC_BROWSER_MISSING")
-                          else "needs_browser")
+        kwargs.setdefault("browser_reason", Reason.NO_BROWSER if s.getbool("DVC_BROWSER_MISSING")
+                          else Reason.NEEDS_BROWSER)
         kwargs.setdefault("browser_portals", s.getint("DVC_BROWSER_PORTALS", 2))
         kwargs.setdefault("reuse", sources.reused_portal)
         spider = super().from_crawler(crawler, *args, **kwargs)
@@ -303,20 +225,6 @@ class ProvincialSpider(scrapy.Spider):
         nothing more is asked of it (start_site, pump)."""
         return self.seeding is not None and not self.seeding.keeps(base)
 
-    async def national_when_free(self) -> None:
-        """The national pages, once the national host is no other crawl's (crawler/phases.py)."""
-        await phases.wait_for(phases.NATIONAL_FREE)
-        self.national = self.sources.national() if self.sources is not None else []
-        self.logger.info("%d national procedure pages", len(self.national))
-        if self.national:
-            self.crawler.engine.crawl(self.probe_request())
-
-    def probe_request(self) -> scrapy.Request:
-        code, fid = self.national[0]
-        return scrapy.Request(self.base_url + NATIONAL_PAGE + fid, callback=self.on_probe,
-                              errback=self.on_probe_error, dont_filter=True,
-                              meta={"code": code}, priority=1)
-
     def on_idle(self) -> None:
         """Not done while the national pages are still to come."""
         if self.national_later is not None and not self.national_later.done():
@@ -361,16 +269,16 @@ class ProvincialSpider(scrapy.Spider):
         seed: seeds.Seed = response.meta["seed"]
         page = response.meta["playwright_page"]
         try:
-            await page.wait_for_function(CHALLENGE_CLEARED, timeout=self.ready_timeout)
+            await page.wait_for_function(browsing.CHALLENGE_CLEARED, timeout=self.ready_timeout)
             dom = (await page.content()).encode("utf-8")
         except Exception:  # noqa: BLE001 - the challenge never cleared (or the page died)
             dom = b""
         fp = fingerprint(response.url, dom)
-        reason = "" if fp.module is not None else "js_challenge" if not dom or \
-            "js_challenge" in fp.signals else "unknown_platform"
+        reason = "" if fp.module is not None else Reason.JS_CHALLENGE if not dom or \
+            "js_challenge" in fp.signals else Reason.UNKNOWN_PLATFORM
         if reason:
             self.note_block(response.url, reason)
-            await close_page(page)
+            await browsing.close_page(page)
             await page.context.close()
         fp.needs_js = True
         async for r in self.start_site(seed, response.url, response.status, response.body,
@@ -383,12 +291,14 @@ class ProvincialSpider(scrapy.Spider):
                 "family": fp.family, "needs_js": fp.needs_js, "signals": fp.signals,
                 "entry_urls": seed.entry_urls}
         module = fp.module
-        yield page_evidence("portal", url=url, status=status, raw_sha256=store.sha256(raw),
-                            dom=dom, excerpt=dom.decode("utf-8", "replace")[:2000],
-                            outcome="failed" if reason else "ok", reason=reason, data=data)
+        yield page_evidence(EvidenceKind.PORTAL, url=url, status=status,
+                            raw_sha256=store.sha256(raw), dom=dom,
+                            excerpt=dom.decode("utf-8", "replace")[:2000],
+                            outcome=Outcome.FAILED if reason else Outcome.OK, reason=reason,
+                            data=data)
         if self.dropped(seed.base):
             if page is not None and not reason:  # the page that passed a challenge
-                await close_page(page)
+                await browsing.close_page(page)
                 await page.context.close()
             return
         if reason:
@@ -401,7 +311,7 @@ class ProvincialSpider(scrapy.Spider):
             run.context = page.context
         if run.browser and not self.browser:
             run.finished = True
-            yield evidence("portal_list", url=url, method="GET", outcome="failed",
+            yield evidence(EvidenceKind.PORTAL_LIST, url=url, method="GET", outcome=Outcome.FAILED,
                            reason=self.browser_reason, data=run.common())
             return
         root = soup_of(dom)
@@ -409,7 +319,7 @@ class ProvincialSpider(scrapy.Spider):
             run.queue.append(Task("list", list_url, browser=run.browser))
             run.list_pending += 1
         if not run.list_pending:
-            yield self.list_summary(run, failed="no_listing")
+            yield self.list_summary(run, failed=Reason.NO_LISTING)
         if module.CONFIG_PATH:
             run.queue.append(Task("config", seed.base + module.CONFIG_PATH))
         if module.LOGIN_FROM == "root":
@@ -426,9 +336,9 @@ class ProvincialSpider(scrapy.Spider):
         if fault:
             return fault
         if fp.module is None and "js_challenge" in fp.signals:
-            self.note_block(response.url, "js_challenge")
-            return "js_challenge"
-        return "" if fp.module is not None else "unknown_platform"
+            self.note_block(response.url, Reason.JS_CHALLENGE)
+            return Reason.JS_CHALLENGE
+        return "" if fp.module is not None else Reason.UNKNOWN_PLATFORM
 
     def note_block(self, url: str, reason: str) -> None:
         guard = guard_of(self)
@@ -439,49 +349,18 @@ class ProvincialSpider(scrapy.Spider):
     async def on_root_error(self, failure: Failure) -> AsyncIterator[Any]:
         for item in stop_evidence(failure):
             yield item
-        page = failure.request.meta.get("playwright_page")
+        request = failed_request(failure)
+        page = request.meta.get("playwright_page")
         if page is not None:  # the home page tried in a browser: its context is not needed
-            await close_page(page)
+            await browsing.close_page(page)
             await page.context.close()
-        seed: seeds.Seed = failure.request.meta["seed"]
+        seed: seeds.Seed = request.meta["seed"]
         reason, status = failure_reason(failure)
         self.logger.warning("portal %s unreachable: %s", seed.base, reason)
-        yield evidence("portal", url=failure.request.url, method="GET", status=status,
-                       outcome="failed", reason=reason,
+        yield evidence(EvidenceKind.PORTAL, url=request.url, method="GET", status=status,
+                       outcome=Outcome.FAILED, reason=reason,
                        data={"units": sorted(seed.units), "sources": sorted(seed.sources),
                              "base": seed.base, "entry_urls": seed.entry_urls})
-
-    # -- national procedure pages -----------------------------------------------------------
-
-    async def on_probe(self, response: Response) -> AsyncIterator[Any]:
-        fp = fingerprint(response.url, plain_dom(response))
-        run = Run(response.url.split("/")[2], self.base_url, (), None, fp.needs_js,
-                  self.lanes_for(self.base_url, fp.needs_js, national=True))
-        self.runs[run.key] = run
-        if run.browser and not self.browser:
-            run.finished = True
-            reason = "js_challenge" if "js_challenge" in fp.signals else self.browser_reason
-            for code, fid in self.national:
-                yield page_evidence("national_page", url=self.base_url + NATIONAL_PAGE + fid,
-                                    status=response.status,
-                                    raw_sha256=store.sha256(response.body), dom=response.body,
-                                    excerpt=response.text[:1000], outcome="failed",
-                                    reason=reason, procedure_code=code,
-                                    data={"procedure_id": fid, "signals": fp.signals})
-            return
-        for code, fid in self.national:
-            run.queue.append(Task("national", self.base_url + NATIONAL_PAGE + fid, code=code,
-                                  browser=run.browser, extra={"procedure_id": fid}))
-        async for r in self.launch(run):
-            yield r
-
-    def on_probe_error(self, failure: Failure) -> Any:
-        yield from stop_evidence(failure)
-        reason, status = failure_reason(failure)
-        for code, fid in self.national:
-            yield evidence("national_page", url=self.base_url + NATIONAL_PAGE + fid,
-                           method="GET", status=status, outcome="failed", reason=reason,
-                           procedure_code=code, data={"procedure_id": fid})
 
     # -- scheduling: lanes per site, browser slots across sites ------------------------------
 
@@ -531,7 +410,7 @@ class ProvincialSpider(scrapy.Spider):
         run.finished = True
         stats = self.crawler.stats
         for page in run.idle_pages:
-            if await close_page(page):
+            if await browsing.close_page(page):
                 stats.inc_value("provincial/pages_closed")
         run.idle_pages.clear()
         if run.context is not None:
@@ -558,8 +437,8 @@ class ProvincialSpider(scrapy.Spider):
                 yield item
         except Exception as exc:  # noqa: BLE001 - a page we cannot read is a failed observation
             reason = exception_reason(exc)[0]
-            if reason in ("error", "browser_error"):
-                reason = "unreadable"
+            if reason in (Reason.ERROR, Reason.BROWSER_ERROR):
+                reason = Reason.UNREADABLE
                 self.logger.exception("could not read %s", response.url)
             async for item in self.task_failed(run, task, reason, response.status, str(exc)):
                 yield item
@@ -572,7 +451,7 @@ class ProvincialSpider(scrapy.Spider):
 
     @holding
     async def on_task_error(self, failure: Failure) -> AsyncIterator[Any]:
-        request = failure.request
+        request = failed_request(failure)
         run: Run = self.runs[request.meta["run"]]
         task: Task = request.meta["task"]
         page = request.meta.get("playwright_page")
@@ -603,12 +482,13 @@ class ProvincialSpider(scrapy.Spider):
             dom = self.plain_page(task, response)
         else:  # let the app render (and walk a wizard) before reading
             await self.settle(run, task, page)
-            if task.kind == "apply" and hasattr(run.family, "walk"):
-                steps = await run.family.walk(page)
+            rendered = RENDERED.get(run.family.NAME) if run.family is not None else None
+            if task.kind == "apply" and rendered is not None:
+                steps = await rendered.walk(page)
             dom = (await page.content()).encode("utf-8")
             if task.kind != "national" and is_block_page(dom):  # settled as the rejection page
                 self.note_block(task.url, "rejected")
-                raise PageFault("blocked", task.url)
+                raise PageFault(Reason.BLOCKED, task.url)
             doc = browsing.take_document(page)
             if doc is not None:
                 raw, status = doc[2], doc[1]
@@ -621,22 +501,10 @@ class ProvincialSpider(scrapy.Spider):
         if task.kind == "national" and page is not None and not run.cookie_tried:
             await self.share_cookie(run, page, dom)
 
-    async def share_cookie(self, run: Run, page: Any, dom: bytes) -> None:
-        """Once the browser has passed a challenge, try the cookie it earned with plain
-        requests: if they then get real pages the browser is spared; the first one that does
-        not (a challenge again, or an app shell) sends the rest back to the browser."""
-        if not pages.parse_procedure_page(dom).found:
-            return
-        run.cookie_tried = True
-        cookies = await page.context.cookies(run.base)
-        run.cookie = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
-        if run.cookie:
-            for queued in run.queue:
-                queued.browser = False
-
     def ready_js(self, run: Run) -> str:
-        ready = getattr(run.family, "READY_JS", None) or NATIONAL_READY
-        return f"() => ({ready})() || {REJECTED_READY}"
+        family = RENDERED.get(run.family.NAME) if run.family is not None else None
+        ready = family.READY_JS if family is not None else NATIONAL_READY
+        return f"() => ({ready})() || {browsing.REJECTED_READY}"
 
     @property
     def ready_timeout(self) -> int:
@@ -654,8 +522,8 @@ class ProvincialSpider(scrapy.Spider):
         self.check_page(task, response.body, content_type(response), response.status)
         dom = plain_dom(response)
         if task.kind not in ("national", "config") and pages.is_challenge(dom):
-            self.note_block(task.url, "js_challenge")
-            raise PageFault("js_challenge", task.url, response.status)
+            self.note_block(task.url, Reason.JS_CHALLENGE)
+            raise PageFault(Reason.JS_CHALLENGE, task.url, response.status)
         return dom
 
     def check_page(self, task: Task, raw: bytes, ctype: str, status: int | None) -> None:
@@ -667,7 +535,7 @@ class ProvincialSpider(scrapy.Spider):
     async def settle(self, run: Run, task: Task, page: Any) -> None:
         """Wait for the page to render; a page that never does is a failure with the reason
         its DOM shows: a challenge that never cleared, a rejection page, else a timeout. The
-        requests the page makes itself get what plain requests get (crawler/retry.py): a
+        requests the page makes itself get what plain requests get (the retry middleware): a
         transient failure is asked again after the same backoff (`Retry-After` honoured), up to
         RETRY_TIMES per URL, by reloading the page; then the failure is the page's reason."""
         retried: dict[str, int] = {}
@@ -690,7 +558,7 @@ class ProvincialSpider(scrapy.Spider):
             reason, status = await self.render_failure(task, page)
         if browsing.has_failed(page):
             return  # a request of the page failed: settle() retries it or names it
-        if reason != "timeout":
+        if reason != Reason.TIMEOUT:
             self.give_up(task, reason, status)
         self.back_off(run)
         try:
@@ -705,11 +573,11 @@ class ProvincialSpider(scrapy.Spider):
         dom = (await page.content()).encode("utf-8")
         doc = browsing.take_document(page)  # the page's own reload may have failed
         status = doc[1] if doc else None
-        return ("js_challenge" if pages.is_challenge(dom) else
-                http_reason(status) if status and status >= 400 else "timeout"), status
+        return (Reason.JS_CHALLENGE if pages.is_challenge(dom) else
+                http_reason(status) if status and status >= 400 else Reason.TIMEOUT), status
 
     def give_up(self, task: Task, reason: str, status: int | None) -> None:
-        if reason in ("js_challenge", "blocked"):
+        if reason in (Reason.JS_CHALLENGE, Reason.BLOCKED):
             self.note_block(task.url, reason)
         raise PageFault(reason, task.url, status)
 
@@ -754,9 +622,9 @@ class ProvincialSpider(scrapy.Spider):
             return ""
         return rel.as_posix()
 
-    def item(self, kind: str, run: Run, task: Task, url: str, status: int | None, raw: bytes,
-             dom: bytes, shot: str, data: dict[str, Any], excerpt: str = "",
-             outcome: str = "ok", reason: str = "") -> dict[str, Any]:
+    def item(self, kind: EvidenceKind, run: Run, task: Task, url: str, status: int | None,
+             raw: bytes, dom: bytes, shot: str, data: dict[str, Any], excerpt: str = "",
+             outcome: Outcome = Outcome.OK, reason: str = "") -> dict[str, Any]:
         return page_evidence(kind, url=url, status=status, raw_sha256=store.sha256(raw),
                              dom=dom, excerpt=excerpt, screenshot=shot, outcome=outcome,
                              reason=reason, procedure_code=task.code,
@@ -766,18 +634,18 @@ class ProvincialSpider(scrapy.Spider):
 
     def on_list(self, run: Run, task: Task, url: str, status: int | None, raw: bytes,
                 dom: bytes, shot: str, steps: list[str]) -> Any:
-        listing = run.family.parse_listing(url, dom)
+        listing = run.platform.parse_listing(url, dom)
         if not listing.procedures and b"<table" not in dom.lower():
             # no list at all (not an empty one): a page that is not what it should be
-            raise PageFault("malformed", url, status)
+            raise PageFault(Reason.MALFORMED, url, status)
         run.list_pages += 1
         for p in listing.procedures:
             known = run.listed.get(p.code)
-            if known is None or LEVEL_RANK[p.level] > LEVEL_RANK[known.level]:
+            if known is None or OFFER_RANK[p.level] > OFFER_RANK[known.level]:
                 run.listed[p.code] = p
-        yield self.item("portal_page", run, task, url, status, raw, dom, shot,
-                        listing.as_dict(), run.family.page_excerpt("list", dom))
-        if run.family.LOGIN_FROM == "listing" and not run.login_done:
+        yield self.item(EvidenceKind.PORTAL_PAGE, run, task, url, status, raw, dom, shot,
+                        listing.as_dict(), run.platform.page_excerpt("list", dom))
+        if run.platform.LOGIN_FROM == "listing" and not run.login_done:
             yield self.login_item(run, url, dom, status, raw)
         if listing.next_url and run.list_pages < 200:
             run.queue.appendleft(Task("list", listing.next_url, browser=task.browser))
@@ -790,15 +658,15 @@ class ProvincialSpider(scrapy.Spider):
             return
         yield self.list_summary(run, failed=run.list_failure)
         for code, p in sorted(run.listed.items()):
-            if code in self.codes and LEVEL_RANK[p.level] >= LEVEL_RANK["partial"] \
+            if code in self.codes and OFFER_RANK[p.level] >= OFFER_RANK[Offer.PARTIAL] \
                     and p.apply_url:
                 run.queue.append(Task("apply", p.apply_url, code=code, browser=run.browser))
 
     def list_summary(self, run: Run, failed: str = "") -> dict[str, Any]:
         procedures = {c: {"level": p.level, "name": p.name, "apply_url": p.apply_url}
                       for c, p in sorted(run.listed.items())}
-        return evidence("portal_list", url=run.base + "/", method="GET",
-                        outcome="failed" if failed else "ok", reason=failed,
+        return evidence(EvidenceKind.PORTAL_LIST, url=run.base + "/", method="GET",
+                        outcome=Outcome.FAILED if failed else Outcome.OK, reason=failed,
                         data={**run.common(), "complete": not failed, "pages": run.list_pages,
                               "procedures": procedures})
 
@@ -807,13 +675,13 @@ class ProvincialSpider(scrapy.Spider):
     def login_item(self, run: Run, url: str, dom: bytes, status: int | None,
                    raw: bytes | None = None) -> dict[str, Any]:
         run.login_done = True
-        facts = run.family.parse_login(url, dom)
+        facts = run.platform.parse_login(url, dom)
         task = Task("login", url)
         if facts is None:
-            return self.item("portal_login", run, task, url, status, raw or dom, dom, "",
-                             {}, outcome="failed", reason="no_login_options")
-        return self.item("portal_login", run, task, url, status, raw or dom, dom, "",
-                         facts.as_dict(), run.family.page_excerpt("login", dom))
+            return self.item(EvidenceKind.PORTAL_LOGIN, run, task, url, status, raw or dom, dom, "",
+                             {}, outcome=Outcome.FAILED, reason=Reason.NO_LOGIN_OPTIONS)
+        return self.item(EvidenceKind.PORTAL_LOGIN, run, task, url, status, raw or dom, dom, "",
+                         facts.as_dict(), run.platform.page_excerpt("login", dom))
 
     def on_login(self, run: Run, task: Task, url: str, status: int | None, raw: bytes,
                  dom: bytes, shot: str, steps: list[str]) -> Any:
@@ -821,67 +689,41 @@ class ProvincialSpider(scrapy.Spider):
 
     def on_config(self, run: Run, task: Task, url: str, status: int | None, raw: bytes,
                   dom: bytes, shot: str, steps: list[str]) -> Any:
-        config = run.family.parse_config(raw)
-        yield self.item("portal_page", run, task, url, status, raw, dom, "",
+        config = CONFIGURED[run.platform.NAME].parse_config(raw)
+        yield self.item(EvidenceKind.PORTAL_PAGE, run, task, url, status, raw, dom, "",
                         {"config": config}, decode_html(raw)[:2000],
-                        outcome="ok" if config else "failed",
-                        reason="" if config else "unexpected_config")
+                        outcome=Outcome.OK if config else Outcome.FAILED,
+                        reason="" if config else Reason.UNEXPECTED_CONFIG)
 
     # apply flows ----------------------------------------------------------------------------
 
     def on_apply(self, run: Run, task: Task, url: str, status: int | None, raw: bytes,
                  dom: bytes, shot: str, steps: list[str]) -> Any:
-        facts = run.family.parse_apply(url, dom)
+        facts = run.platform.parse_apply(url, dom)
         data = {**facts.as_dict(), "code": task.code, "flow_step": task.step,
                 "walked_steps": steps}
         if not facts.found:
-            yield self.item("portal_apply", run, task, url, status, raw, dom, shot, data,
-                            run.family.page_excerpt("apply", dom), outcome="failed",
-                            reason="not_found")
+            yield self.item(EvidenceKind.PORTAL_APPLY, run, task, url, status, raw, dom, shot, data,
+                            run.platform.page_excerpt("apply", dom), outcome=Outcome.FAILED,
+                            reason=Reason.NOT_FOUND)
             return
-        yield self.item("portal_apply", run, task, url, status, raw, dom, shot, data,
-                        run.family.page_excerpt("apply", dom))
+        yield self.item(EvidenceKind.PORTAL_APPLY, run, task, url, status, raw, dom, shot, data,
+                        run.platform.page_excerpt("apply", dom))
         if facts.next_url and not facts.final and task.step + 1 < MAX_FLOW_PAGES:
             run.queue.appendleft(Task("apply", facts.next_url, code=task.code,
                                       browser=task.browser, step=task.step + 1))
-
-    # national pages -------------------------------------------------------------------------
-
-    def on_national(self, run: Run, task: Task, url: str, status: int | None, raw: bytes,
-                    dom: bytes, shot: str, steps: list[str]) -> Any:
-        page = pages.parse_procedure_page(dom)
-        if not task.browser and run.browser and (page.challenge or fingerprint(url, dom).needs_js):
-            run.cookie = ""  # the shared cookie does not do: the browser reads every page
-            for queued in (*run.queue, task):
-                queued.browser = True
-            run.queue.appendleft(task)
-            return
-        reason = ("blocked" if page.blocked else "js_challenge" if page.challenge
-                  else "" if page.found else "not_found")
-        yield self.item("national_page", run, task, url, status, raw, dom, shot,
-                        {**page.as_dict(), **task.extra}, pages.page_excerpt(dom),
-                        outcome="failed" if reason else "ok", reason=reason)
 
     # failures -------------------------------------------------------------------------------
 
     async def task_failed(self, run: Run, task: Task, reason: str, status: int | None,
                           detail: str = "") -> AsyncIterator[Any]:
-        kind = {"list": "portal_page", "login": "portal_login", "config": "portal_page",
-                "apply": "portal_apply", "national": "national_page"}[task.kind]
+        kind = FAILED_TASK_KIND[task.kind]
         data = {**run.common(), "code": task.code, **task.extra}
         if detail:
             data["error"] = detail[:500]
-        yield evidence(kind, url=task.url, method="GET", status=status, outcome="failed",
+        yield evidence(kind, url=task.url, method="GET", status=status, outcome=Outcome.FAILED,
                        reason=reason, procedure_code=task.code, data=data)
         if task.kind == "list":
             run.list_failure = run.list_failure or reason
             for item in self.list_done(run):
                 yield item
-
-
-async def close_page(page: Any) -> bool:
-    browsing.forget(page)
-    if page.is_closed():
-        return False
-    await page.close()
-    return True

@@ -98,7 +98,10 @@ class BackoffRetryMiddleware:
         # a redirect target would inherit the retries its source used (and be asked once).
         done: dict[str, int] = request.meta.get(RETRIES_BY_URL) or {}
         request.meta["retry_times"] = done.get(request.url, 0)
-        retry = get_retry_request(request, spider=self.crawler.spider, reason=reason)
+        spider = self.crawler.spider
+        if spider is None:  # not crawling (the engine has closed the spider): nothing to retry
+            return None
+        retry = get_retry_request(request, spider=spider, reason=reason)
         if retry is None:
             return None
         retry.meta[RETRIES_BY_URL] = {**done, request.url: retry.meta["retry_times"]}

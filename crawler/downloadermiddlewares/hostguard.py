@@ -1,4 +1,4 @@
-"""Downloader middlewares: block pages are blocks, and a host that keeps blocking us is left alone.
+"""Downloader middleware: block pages are blocks, and a host that keeps blocking us is left alone.
 
 `HostGuardMiddleware` (replaces the former BlockPageMiddleware, same place in the chain):
 - a 200 carrying the portal's "Request Rejected" page raises `BlockedResponse`;
@@ -19,41 +19,15 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.asyncio import sleep
 
+from crawler.exceptions import BlockedResponse, HostStopped
 from crawler.parsers import is_block_page
 
 logger = logging.getLogger(__name__)
 BLOCK_STATUSES = frozenset({401, 403})
 WAIT_STEP = 0.05  # s between looks at a host's in-flight count (cheap; only while it blocks)
-
-
-class BlockedResponse(IgnoreRequest):
-    """The portal answered with its "Request Rejected" page."""
-
-    def __init__(self, response: Response) -> None:
-        super().__init__(f"blocked: {response.url}")
-        self.response = response
-
-
-class HostStopped(IgnoreRequest):
-    """Not sent: the host blocked us DVC_HOST_BLOCK_LIMIT times in a row. `first` is True on
-    the first request refused, so the spider records the stop once."""
-
-    def __init__(self, host: str, count: int, last_reason: str, first: bool) -> None:
-        super().__init__(f"host {host} stopped after {count} blocks ({last_reason})")
-        self.host, self.count, self.last_reason, self.first = host, count, last_reason, first
-
-
-class PageFault(IgnoreRequest):
-    """A page that arrived but cannot be read as what it should be (truncated, garbage, too
-    large, a challenge that never cleared): a failed fetch with `reason`, not an empty page."""
-
-    def __init__(self, reason: str, url: str = "", status: int | None = None) -> None:
-        super().__init__(f"{reason}: {url}")
-        self.reason, self.url, self.status = reason, url, status
 
 
 @dataclass
@@ -70,7 +44,7 @@ def host_of(url: str) -> str:
 
 
 def _is_robots(request: Request) -> bool:
-    return request.meta.get("dont_obey_robotstxt") and request.url.endswith("/robots.txt")
+    return bool(request.meta.get("dont_obey_robotstxt")) and request.url.endswith("/robots.txt")
 
 
 class HostGuardMiddleware:
@@ -85,7 +59,7 @@ class HostGuardMiddleware:
         crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
         return mw
 
-    def spider_opened(self, spider: Spider) -> None:
+    def spider_opened(self, spider: Any) -> None:
         spider.host_guard = self  # the spiders report challenges that never cleared
 
     def state(self, url: str) -> HostState:
