@@ -84,7 +84,7 @@ def test_full_state_mix(rubric, full):
 def test_full_truth_has_every_verdict(rubric, full):
     truth = expected_verdicts(full, rubric)
     seen = Counter(truth.values())
-    for cell in [("met", ""), ("not_met", ""), ("cannot_test", "blocked"),
+    for cell in [("met", ""), ("not_met", "no_handoff"), ("cannot_test", "blocked"),
                  ("cannot_test", "no_portal_evidence"), ("not_applicable", "no_fee"),
                  ("not_applicable", "not_delivered_by_unit"),
                  ("not_applicable", "criterion_not_applicable")]:
