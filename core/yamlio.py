@@ -8,8 +8,11 @@ from typing import Any
 
 import yaml
 
+# libyaml's parser when PyYAML has it (the same safe constructor; several times faster)
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-class UniqueKeyLoader(yaml.SafeLoader):
+
+class UniqueKeyLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
     """SafeLoader that rejects duplicate keys (plain safe_load keeps the last silently)."""
 
 

@@ -104,6 +104,7 @@ def test_down_is_an_alias_of_portal_down(srv):
         fetch(srv.portal_urls["42"], "/")
 
 
+@pytest.mark.slow  # over ~2 s of CPU: out of the fast loop
 def test_slow_answers_after_the_delay(replica):
     server = replica(variant([{"kind": "slow", "unit": "04", "seconds": 1.5}]))
     t0 = time.monotonic()
@@ -112,6 +113,7 @@ def test_slow_answers_after_the_delay(replica):
     assert outcomes(server, "04", "/") == ["slow"]
 
 
+@pytest.mark.slow  # over ~2 s of CPU: out of the fast loop
 def test_stop_ends_slow_answers_at_once():
     server = ReplicaServer(variant([{"kind": "slow", "unit": "04", "seconds": 60}])).start()
     done: list[float] = []
@@ -281,6 +283,7 @@ def test_procedure_http_error_on_detail_offices_and_page(srv):
     assert len(logged) >= 2 and {r.path for r in logged} == {API_DETAIL, API_OFFICES}
 
 
+@pytest.mark.slow  # over ~2 s of CPU: out of the fast loop
 def test_procedure_faults_on_the_json_api(replica):
     server = replica(variant([{"kind": "truncated", "procedure": "1.001193"},
                               {"kind": "redirect_loop", "procedure": "1.000656"},

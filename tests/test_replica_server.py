@@ -327,6 +327,7 @@ def test_request_log_records_method_path_and_body(replica):
     assert srv.requests == []
 
 
+@pytest.mark.slow  # over ~2 s of CPU: out of the fast loop
 def test_context_manager_starts_and_stops(replica):
     base = replica(SMALL)
     with ReplicaServer(base.scenario, rubric=base.rubric) as srv:

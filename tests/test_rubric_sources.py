@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from app.cli import main
@@ -54,6 +55,7 @@ def test_a_code_missing_from_the_catalogue_is_flagged(tmp_path: Path) -> None:
     assert "does not list it" in flags["1.001193"]
 
 
+@pytest.mark.slow  # over ~2 s of CPU: out of the fast loop
 def test_bad_source_files_are_one_line_naming_file_and_place(tmp_path: Path) -> None:
     bad = tmp_path / "catalogue.jsonl"
     bad.write_text('{"code": "1.001193"}\n{"name": "x"}\n', encoding="utf-8")

@@ -229,6 +229,7 @@ def ward_level_rows(rng: random.Random, services: list[str],
     return rows
 
 
+@pytest.mark.slow  # over ~2 s of CPU: out of the fast loop
 def test_ward_level_scoring_takes_seconds_and_equals_the_reference() -> None:
     rubric = load_rubric()
     weights = scoring.weights_from_rubric(rubric)
