@@ -91,10 +91,7 @@ class Lang:
         ministry, sep, host = label.partition(" – ")
         if self.code != "en" or not ministry:
             return label
-        names = {u.name: u.name_en for u in rubric.units if u.name_en}
-        for s in rubric.services:
-            names.update(zip(s.ministries, s.ministries_en, strict=False))
-        return f"{names.get(ministry, ministry)}{sep}{host}"
+        return f"{rubric_english_names(rubric).get(ministry, ministry)}{sep}{host}"
 
     def legal_basis(self, c: Criterion) -> str:
         return (c.legal_basis_en or c.legal_basis) if self.code == "en" else c.legal_basis
@@ -176,14 +173,20 @@ class Lang:
         return "—" if value is None else f"{self.num(value * 100, digits)}%"
 
 
-@cache
-def _english_names() -> dict[str, str]:
-    """Vietnamese body names -> English, from the project's rubric (as load_bodies reads it)."""
-    rubric = load_rubric()
+def rubric_english_names(rubric: Any) -> dict[str, str]:
+    """Vietnamese body names -> English as a rubric gives them (agencies' `name_en`, services'
+    `ministries_en`)."""
     names = {u.name: u.name_en for u in rubric.units if u.name_en}
     for s in rubric.services:
         names.update(zip(s.ministries, s.ministries_en, strict=False))
-    return {**names, **load_bodies().english}
+    return names
+
+
+@cache
+def _english_names() -> dict[str, str]:
+    """Vietnamese body names -> English, from the project's rubric and bodies.yaml (as
+    load_bodies reads it)."""
+    return {**rubric_english_names(load_rubric()), **load_bodies().english}
 
 
 @cache
