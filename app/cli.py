@@ -34,7 +34,7 @@ from audits.coverage import CoverageConfigError
 from audits.scoring import ScoringConfigError
 from audits.standing import StandingDataError
 from core import __version__, store
-from core.indicators import check_indicators, load_indicators
+from core.indicators import Indicators, read_indicators
 from core.rubric import RUBRIC_DIR, RubricError, check_rubric, load_rubric
 from core.targets import check_targets
 from replica.scenario import ScenarioError
@@ -260,23 +260,22 @@ def rubric_check(rubric_dir: Path, catalogue: Path | None, office_rows: Path | N
     With --catalogue / --office-rows, also flag rubric codes the real sources do not list
     (exit 1 when any is flagged)."""
     errors = check_rubric(rubric_dir)
-    if not errors:  # the indicator sets name services: check them against a valid rubric
-        services = {s.id for s in load_rubric(rubric_dir).services}
-        errors = check_indicators(rubric_dir, services)
-    errors += [] if errors else check_targets(rubric_dir, load_rubric(rubric_dir))
+    r = None if errors else load_rubric(rubric_dir)
+    sets = None
+    if r is not None:  # the indicator sets name services: check them against a valid rubric
+        sets, errors = read_indicators(rubric_dir, {s.id for s in r.services})
+        errors += [] if errors else check_targets(rubric_dir, r)
     for error in errors:
         click.echo(f"error: {error}", err=True)
-    if errors:
+    if errors or r is None:
         raise click.ClickException(f"{len(errors)} problem(s) in {rubric_dir}")
-    r = load_rubric(rubric_dir)
     click.echo(f"rubric {r.version}: {len(r.services)} services, {len(r.criteria)} criteria, "
-               f"{len(r.units)} units{_indicator_summary(rubric_dir)} — OK")
+               f"{len(r.units)} units{_indicator_summary(sets)} — OK")
     if catalogue is not None or office_rows is not None:
         _check_sources(r, catalogue, office_rows)
 
 
-def _indicator_summary(rubric_dir: Path) -> str:
-    sets = load_indicators(rubric_dir)
+def _indicator_summary(sets: Indicators | None) -> str:
     if sets is None:
         return ""
     return "; UN indicators: " + ", ".join(f"{len(s.indicators)} {s.id.upper()}"

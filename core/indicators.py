@@ -263,8 +263,9 @@ def _check_detectors(doc: Any, rep: Problems) -> tuple[dict[str, Detector], dict
     return found, search
 
 
-def _build(rubric_dir: Path, service_ids: set[str] | None
-           ) -> tuple[Indicators | None, list[RubricError]]:
+def read_indicators(rubric_dir: Path, service_ids: set[str] | None = None
+                    ) -> tuple[Indicators | None, list[RubricError]]:
+    """The indicator sets (None when absent or invalid) and every problem found."""
     base = Path(rubric_dir) / INDICATORS_DIR
     errors: list[RubricError] = []
     if not base.is_dir():
@@ -286,12 +287,12 @@ def _build(rubric_dir: Path, service_ids: set[str] | None
 
 def check_indicators(rubric_dir: Path, service_ids: set[str] | None = None) -> list[RubricError]:
     """Every problem in `rubric_dir/indicators/` (empty: valid or absent)."""
-    return _build(rubric_dir, service_ids)[1]
+    return read_indicators(rubric_dir, service_ids)[1]
 
 
 def load_indicators(rubric_dir: Path, service_ids: set[str] | None = None) -> Indicators | None:
     """The indicator sets, or None when the rubric has none; RubricError on the first problem."""
-    indicators, errors = _build(rubric_dir, service_ids)
+    indicators, errors = read_indicators(rubric_dir, service_ids)
     if errors:
         raise errors[0]
     return indicators
