@@ -27,6 +27,7 @@ from app.cli_nightly import (
     verbose_option,
 )
 from app.jobs import DB_NAME, DEFAULT_OUT, AuditResult, run_audit, run_demo
+from app.options import rubric_option
 from app.preflight import EXIT_INCOMPATIBLE, INCOMPATIBLE
 from app.review import review
 from app.standing_cli import standing
@@ -35,7 +36,7 @@ from audits.scoring import ScoringConfigError
 from audits.standing import StandingDataError
 from core import __version__, store
 from core.indicators import Indicators, read_indicators
-from core.rubric import RUBRIC_DIR, RubricError, check_rubric, load_rubric
+from core.rubric import RubricError, check_rubric, load_rubric
 from core.targets import check_targets
 from replica.scenario import ScenarioError
 
@@ -46,9 +47,6 @@ REAL_PORTAL = "https://dichvucong.gov.vn"
 out_option = click.option("--out", type=click.Path(file_okay=False, path_type=Path),
                           default=DEFAULT_OUT, show_default=True,
                           help="Directory for the results database and reports.")
-rubric_option = click.option("--rubric", "rubric_dir", type=click.Path(
-    exists=True, file_okay=False, path_type=Path), default=RUBRIC_DIR, show_default=True,
-    help="Rubric directory (YAML).")
 
 
 class _Main(click.Group):

@@ -18,6 +18,7 @@ import sqlite_utils
 
 from app import engines, exitcodes, failon
 from app.jobs import DB_NAME
+from app.options import rubric_option
 from app.preflight import EXIT_INCOMPATIBLE, INCOMPATIBLE
 from audits import history
 from core import store
@@ -38,9 +39,6 @@ out_option = click.option("--out", type=click.Path(file_okay=False, path_type=Pa
                           help="Directory of the results database, reports and snapshots.")
 db_option = click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
                          help=f"Results database (default: OUT/{DB_NAME}).")
-rubric_option = click.option("--rubric", "rubric_dir", type=click.Path(
-    exists=True, file_okay=False, path_type=Path), default=RUBRIC_DIR, show_default=True,
-    help="Rubric directory (YAML).")
 window_option = click.option("--window", type=click.IntRange(2, 100),
                              default=history.DEFAULT_WINDOW, show_default=True,
                              help="Complete runs looked at for flapping.")

@@ -18,10 +18,11 @@ import sqlite_utils
 from openpyxl import load_workbook
 
 from app.jobs import DB_NAME, DEFAULT_OUT
+from app.options import rubric_option
 from audits.review import RECONCILED, UnitReview, review_unit
 from core import reviews, store
-from core.indicators import IndicatorSet, load_indicators
-from core.rubric import RUBRIC_DIR, Rubric, load_rubric
+from core.indicators import Indicators, IndicatorSet, load_indicators
+from core.rubric import Rubric, load_rubric
 from reports.worksheet import (
     ASSESSOR_CELLS,
     CHOICES,
@@ -67,11 +68,16 @@ def unit_reviews(db: sqlite_utils.Database, iset: IndicatorSet, unit_code: str,
     return review_unit(unit_code, reviews.load_answers(db, iset.id, unit_code), current)
 
 
-def export_worksheets(db: sqlite_utils.Database, rubric_dir: Path, out: Path, set_ids: list[str],
-                      units: list[str], lang: str) -> list[Path]:
+def _indicator_sets(rubric_dir: Path) -> Indicators:
     sets = load_indicators(rubric_dir)
     if sets is None:
         raise click.ClickException(f"{rubric_dir}: the rubric has no UN indicators (indicators/)")
+    return sets
+
+
+def export_worksheets(db: sqlite_utils.Database, rubric_dir: Path, out: Path, set_ids: list[str],
+                      units: list[str], lang: str) -> list[Path]:
+    sets = _indicator_sets(rubric_dir)
     rubric = load_rubric(rubric_dir)
     cited = cited_pages(db, None)
     written = []
@@ -135,9 +141,7 @@ def _row_answers(path: Path, fields: dict[str, Any],
 
 def import_worksheets(db: sqlite_utils.Database, rubric_dir: Path,
                       files: list[Path]) -> list[UnitReview]:
-    sets = load_indicators(rubric_dir)
-    if sets is None:
-        raise click.ClickException(f"{rubric_dir}: the rubric has no UN indicators (indicators/)")
+    sets = _indicator_sets(rubric_dir)
     answers = [a for f in files for a in read_worksheet(f)]
     for a in answers:  # refuse the whole import on one unknown indicator: nothing half-stored
         iset = sets.sets.get(a["indicator_set"])
@@ -157,9 +161,6 @@ def review() -> None:
 db_option = click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
                          default=DEFAULT_OUT / DB_NAME, show_default=True,
                          help="Results database.")
-rubric_dir_option = click.option("--rubric", "rubric_dir", default=RUBRIC_DIR,
-                                 show_default=True, help="Rubric directory (YAML).",
-                                 type=click.Path(exists=True, file_okay=False, path_type=Path))
 
 
 @review.command("export")
@@ -171,7 +172,7 @@ rubric_dir_option = click.option("--rubric", "rubric_dir", default=RUBRIC_DIR,
 @click.option("--unit", "units", multiple=True, help="Only these unit codes (repeatable).")
 @click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
               help="Worksheet language.")
-@rubric_dir_option
+@rubric_option
 def review_export(db: Path, out: Path, set_ids: tuple[str, ...],
                   units: tuple[str, ...], lang: str, rubric_dir: Path) -> None:
     """Write a worksheet per unit with the review indicators still to answer."""
@@ -188,7 +189,7 @@ def review_export(db: Path, out: Path, set_ids: tuple[str, ...],
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @db_option
-@rubric_dir_option
+@rubric_option
 def review_import(files: tuple[Path, ...], db: Path, rubric_dir: Path) -> None:
     """Store the answers of filled worksheets; name units to reconcile (over 5 % disagree)."""
     database = store.open_db(db)
