@@ -19,6 +19,7 @@ from core.rubric import RubricError
 from core.validate import (
     FieldSpec,
     Problems,
+    boolean,
     check_fields,
     choice,
     duplicates,
@@ -155,7 +156,7 @@ DETECTOR_PARAMS: dict[str, FieldSpec] = {
 SEARCH_FIELDS: FieldSpec = {
     "depth": (_int, True, None),
     "max_pages": (_int, True, None),
-    "sitemap": (lambda v: (isinstance(v, bool), v, "must be true or false"), True, None),
+    "sitemap": (boolean, True, None),
 }
 
 
