@@ -21,7 +21,7 @@ from app.jobs import DB_NAME, DEFAULT_OUT
 from app.options import rubric_option
 from audits.review import RECONCILED, UnitReview, review_unit
 from core import reviews, store
-from core.indicators import Indicators, IndicatorSet, load_indicators
+from core.indicators import NATIONAL_UNIT, Indicators, IndicatorSet, load_indicators
 from core.rubric import Rubric, load_rubric
 from reports.worksheet import (
     ASSESSOR_CELLS,
@@ -33,7 +33,7 @@ from reports.worksheet import (
     write_worksheet,
 )
 
-NATIONAL = "VN"  # the unit code of the national portal (OSQ)
+NATIONAL = NATIONAL_UNIT
 
 
 class WorksheetError(click.ClickException):

@@ -76,3 +76,20 @@ class StoredFinding(FindingRow):
     id: int
     run_id: int
     rubric_version: str
+
+
+class IndicatorAnswerRow(TypedDict):
+    """One UN survey indicator's answer for one unit (audits/survey_answers.py makes it,
+    `store.save_indicator_answers` keeps it, the reports read it). `unit_code` is a province
+    code, or core.indicators.NATIONAL_UNIT for the national portal (OSQ)."""
+
+    indicator_set: str  # osq | losi
+    unit_code: str
+    indicator_id: str
+    judged: str  # auto | review | services
+    verdict: str  # a Verdict, or "not_reviewed" (audits.survey.NOT_REVIEWED)
+    reason: str  # a Reason, "" for met
+    detector: NotRequired[str]  # the detector of an `auto` indicator
+    detail: NotRequired[str]  # what was found, or how far the search went
+    urls: NotRequired[list[str]]  # where it was found, or the pages searched
+    evidence_ids: NotRequired[list[int]]

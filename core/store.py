@@ -23,6 +23,7 @@ from core.rows import (
     EvidenceItem,
     EvidenceRow,
     FindingRow,
+    IndicatorAnswerRow,
     StoredFinding,
     StoredVerdict,
     VerdictRow,
@@ -476,6 +477,53 @@ def _m008_review_answers(db: sqlite_utils.Database) -> None:
 
 
 
+def _m009_indicator_answers(db: sqlite_utils.Database) -> None:
+    """The UN survey's indicator answers per run (issue 18): one per indicator set x unit x
+    indicator, under the rubric version they were judged with (a rubric change re-judges)."""
+    db.table("indicator_answers").create(
+        {"run_id": int, "rubric_version": str, "indicator_set": str, "unit_code": str,
+         "indicator_id": str, "judged": str, "detector": str, "verdict": str, "reason": str,
+         "detail": str, "urls": str, "evidence_ids": str},
+        pk=("run_id", "rubric_version", "indicator_set", "unit_code", "indicator_id"),
+        foreign_keys=[("run_id", "runs", "id")])
+
+
+def save_indicator_answers(db: sqlite_utils.Database, run_id: int,
+                           answers: Iterable[IndicatorAnswerRow],
+                           rubric_version: str | None = None) -> int:
+    """Replace the run's indicator answers under `rubric_version` (default: the run's)."""
+    version = _version_of(db, run_id, rubric_version)
+    rows = [{**a, "run_id": run_id, "rubric_version": version,
+             "urls": json.dumps(list(a.get("urls", [])), ensure_ascii=False),
+             "evidence_ids": json.dumps(list(a.get("evidence_ids", [])))}
+            for a in answers]
+    for row in rows:
+        row.setdefault("detector", "")
+        row.setdefault("detail", "")
+    with db.conn:
+        db.execute("DELETE FROM indicator_answers WHERE run_id = ? AND rubric_version = ?",
+                   [run_id, version])
+        if rows:
+            db.table("indicator_answers").insert_all(rows)
+    return len(rows)
+
+
+def load_indicator_answers(db: sqlite_utils.Database, run_id: int,
+                           rubric_version: str | None = None) -> list[IndicatorAnswerRow]:
+    """The run's indicator answers under `rubric_version` (default: the run's current set);
+    empty for a run judged before issue 18 (or a database not yet migrated)."""
+    if "indicator_answers" not in db.table_names():
+        return []
+    rows: list[IndicatorAnswerRow] = []
+    for row in db.table("indicator_answers").rows_where(
+            "run_id = ? AND rubric_version = ?", [run_id, _version_of(db, run_id, rubric_version)],
+            order_by="indicator_set, unit_code, indicator_id"):
+        row["urls"] = json.loads(row["urls"] or "[]")
+        row["evidence_ids"] = json.loads(row["evidence_ids"] or "[]")
+        rows.append(cast(Any, row))
+    return rows
+
+
 def run_reason(run: dict[str, Any] | None) -> str:
     """Why a run is incomplete, as a reason key (`interrupted`, `no_coverage`, ...): the note's
     first word before ":" (app/jobs.py writes notes that way); "" for a complete run."""
@@ -587,3 +635,4 @@ def _m007_datasette_views(db: sqlite_utils.Database) -> None:
 
 MIGRATIONS.append(("007_datasette_views", _m007_datasette_views))
 MIGRATIONS.append(("008_review_answers", _m008_review_answers))
+MIGRATIONS.append(("009_indicator_answers", _m009_indicator_answers))

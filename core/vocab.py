@@ -84,6 +84,10 @@ class Reason(StrEnum):
     UNATTRIBUTED_ROWS = "unattributed_rows"
     UNIT_CODE_UNVERIFIED = "unit_code_unverified"
     NOT_CRAWLED = "not_crawled"  # re-scored: a procedure added to the rubric after the crawl
+    # the UN survey's indicators (issue 18)
+    SEARCH_INCOMPLETE = "search_incomplete"  # not found, but a page within the budget failed
+    NO_VALIDATOR = "no_validator"  # the W3C checker (Java + vnu.jar) is not installed
+    NOT_GATHERED = "not_gathered"  # the run gathered no site evidence (e.g. an older run)
 
 
 class EvidenceKind(StrEnum):
@@ -103,6 +107,12 @@ class EvidenceKind(StrEnum):
     PORTAL_APPLY = "portal_apply"
     NATIONAL_PAGE = "national_page"
     HOST_STOPPED = "host_stopped"  # a host that kept blocking us was not asked again
+    # the UN survey's features of each unit's site (national portal, provincial portals):
+    # a page searched (data: units, depth, home, via) and the site's measures (data: units,
+    # https_ok, http_redirects, scroll_width, viewport_meta, axe_violations, w3c_errors,
+    # failures); judged by audits/detectors.py
+    SITE_PAGE = "site_page"
+    SITE_MEASURE = "site_measure"
     # the national portal's Decision 766 index (crawler/spiders/index766.py; the report's
     # comparison reads them, the evaluator never does)
     INDEX766_RESULTS = "index766_results"
