@@ -318,6 +318,8 @@ def rescore(run_id: int | None, all_runs: bool, db: Path | None, out: Path, rubr
                    f"not met {t['not_met']}, not applicable {t['not_applicable']}, could not "
                    f"test {t['cannot_test']}; sets kept: "
                    f"{', '.join(history.versions_of(database, rid))}")
+        if r.answers is not None:
+            click.echo(f"  UN survey: {r.answers} indicator answers judged from stored pages")
         if r.not_crawled:
             click.echo(f"  codes the crawl did not look for (cannot_test not_crawled): "
                        f"{', '.join(r.not_crawled)}")

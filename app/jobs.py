@@ -18,6 +18,7 @@ from app.engines import CrawlRun, Engine
 from app.interrupt import Stop, graceful_stop
 from app.preflight import INCOMPATIBLE, preflight
 from app.progress import track as progress_of
+from app.survey import save_survey_answers
 from audits import coverage, history
 from audits.evaluate import evaluate, findings
 from core import __version__, store
@@ -262,6 +263,7 @@ def score_run(db_path: Path, run_id: int, out_dir: Path, *, rubric_dir: Path = R
                         rubric.version)
     history.record_scoring(db, run_id, rubric, rubric_dir, verdicts,
                            seconds=time.monotonic() - started)
+    save_survey_answers(db, run_id, rubric, rubric_dir, verdicts, echo)  # UN survey answers
     _coverage_gate(db, run_id, store.iter_evidence(db, run_id, ("catalogue",)), verdicts,
                    rubric_dir, min_tested, echo)
     reports = write_reports(db, rubric, Path(out_dir), run_id)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from app.survey import save_survey_answers
 from audits import history
 from audits.evaluate import evaluate, findings
 from core import store
@@ -33,6 +34,7 @@ class Rescored:
     totals: Counter = field(default_factory=Counter)
     not_crawled: list[str] = field(default_factory=list)  # rubric codes the crawl did not seek
     warnings: list[str] = field(default_factory=list)
+    answers: int | None = None  # UN survey indicator answers stored (None: no indicators)
 
 
 def uncrawled_services(rubric: Rubric, crawled: set[str]) -> set[str]:
@@ -84,6 +86,10 @@ def rescore(db: sqlite_utils.Database, run_id: int, rubric: Rubric,
     store.save_findings(db, run_id, found, rubric.version)
     history.record_scoring(db, run_id, rubric, rubric_dir, verdicts,
                            seconds=time.monotonic() - started)
+    # the UN survey's answers, re-judged from the stored pages under this rubric's indicators
+    result.answers = save_survey_answers(db, run_id, rubric, rubric_dir, verdicts,
+                                         echo=lambda line: result.warnings.append(
+                                             line.removeprefix("warning: ")))
     history.write_stale(db, run_id, rubric.version)
     result.totals = Counter(v["verdict"] for v in verdicts)
     return result

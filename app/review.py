@@ -19,7 +19,8 @@ from openpyxl import load_workbook
 
 from app.jobs import DB_NAME, DEFAULT_OUT
 from app.options import rubric_option
-from audits.review import RECONCILED, UnitReview, review_unit
+from app.survey import cited_pages, refresh_reviews, unit_reviews
+from audits.review import RECONCILED, UnitReview
 from core import reviews, store
 from core.indicators import NATIONAL_UNIT, Indicators, IndicatorSet, load_indicators
 from core.rubric import Rubric, load_rubric
@@ -40,32 +41,10 @@ class WorksheetError(click.ClickException):
     """A worksheet that cannot be read back: one line naming the file, cell and problem."""
 
 
-def cited_pages(db: sqlite_utils.Database, run_id: int | None) -> dict[str, Cited]:
-    """Where the latest run looked for each unit: a province's portal home page, the national
-    portal's first page. Empty when the run read none (the worksheet then cites nothing)."""
-    run = store.get_run(db, run_id)
-    if run is None:
-        return {}
-    cited: dict[str, Cited] = {}
-    for ev in store.load_evidence(db, run["id"], kinds=("portal", "national_page")):
-        page = Cited(ev["url"], ev["sha256"] or "")
-        if ev["kind"] == "national_page":
-            cited.setdefault(NATIONAL, page)
-        for unit in ev["data"].get("units", []):
-            cited.setdefault(unit, page)
-    return cited
-
-
 def units_of(iset: IndicatorSet, rubric: Rubric) -> list[tuple[str, str]]:
     if iset.unit == "national":
         return [(NATIONAL, "Việt Nam")]
     return [(u.code, u.name) for u in rubric.units if u.kind == "province"]
-
-
-def unit_reviews(db: sqlite_utils.Database, iset: IndicatorSet, unit_code: str,
-                 cited: dict[str, Cited]) -> UnitReview:
-    current = {c.url: c.sha256 for c in cited.values() if c.url}
-    return review_unit(unit_code, reviews.load_answers(db, iset.id, unit_code), current)
 
 
 def _indicator_sets(rubric_dir: Path) -> Indicators:
@@ -148,6 +127,7 @@ def import_worksheets(db: sqlite_utils.Database, rubric_dir: Path,
         if iset is None or a["indicator_id"] not in {i.id for i in iset.indicators}:
             raise WorksheetError(f"unknown indicator {a['indicator_set']}/{a['indicator_id']}")
     reviews.save_answers(db, answers, source=", ".join(f.name for f in files))
+    refresh_reviews(db, load_rubric(rubric_dir), sets)  # the latest run's answers show them
     cited = cited_pages(db, None)
     touched = sorted({(a["indicator_set"], a["unit_code"]) for a in answers})
     return [unit_reviews(db, sets.sets[s], u, cited) for s, u in touched]

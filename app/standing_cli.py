@@ -20,8 +20,12 @@ from audits.standing import (
     StandingDataError,
     load_standing_config,
     load_un_data,
+    national_estimate,
     standing_report,
 )
+from core import store
+from core.indicators import read_indicators
+from core.rubric import RUBRIC_DIR
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -163,6 +167,51 @@ def summary_lines(rep: dict[str, Any], lang: str) -> list[str]:
     return [w for line in lines for w in textwrap.wrap(line, 100)]
 
 
+def _pct(x: float | None, lang: str) -> str:
+    if x is None:
+        return "-"
+    text = f"{x:.0%}"
+    return text if lang == "en" else text.replace(".", ",")
+
+
+def national_lines(rep: dict[str, Any], lang: str) -> list[str]:
+    """The run's national ESTIMATE (--db): the OSQ share and how much of the OSQ is measured,
+    or the 20 services only for a run without UN survey answers."""
+    n = rep.get("national_estimate")
+    if n is None:
+        return []
+    g, size, num = n["every_gap"], rep["country"]["asean_size"], (_f if lang == "en" else _vi)
+    gained = rep["country"]["egdi_rank"] - g["after"]["egdi_rank"]
+    run = n.get("run", "?")
+    if lang == "vi":
+        head = (f"ƯỚC TÍNH QUỐC GIA (lần chạy {run}): OSQ của Khảo sát Liên Hợp Quốc, mọi chỉ số "
+                f"thành phần đã đo" if n["basis"] == "survey" else
+                f"ƯỚC TÍNH QUỐC GIA (lần chạy {run}): chỉ 20 dịch vụ (lần chạy chưa có câu trả "
+                f"lời chỉ tiêu khảo sát Liên Hợp Quốc)")
+        share = (f"  tỷ lệ OSQ {num(n['share'], 4)} (ước tính; trọng số chỉ số thành phần là "
+                 f"ước tính) trên {_pct(n['measured_share'], lang)} OSQ đã đo ({n['measured']}/"
+                 f"{n['total']} tiêu chí)" if n["basis"] == "survey" else
+                 f"  tỷ lệ tính năng dịch vụ đạt {num(n['share'], 4)} ({n['measured']} cặp dịch "
+                 f"vụ x tính năng đã xác định)")
+        last = (f"  nếu đạt mọi tiêu chí còn thiếu ({g['features']}): d OSI +{num(g['d_osi'], 4)}"
+                f" -> hạng EGDI {g['after']['egdi_rank']} (+{gained}), ASEAN "
+                f"{_asean(g['after']['asean_egdi'], size)}")
+    else:
+        head = (f"NATIONAL ESTIMATE (run {run}): the UN survey's OSQ, every sub-index measured "
+                f"so far" if n["basis"] == "survey" else
+                f"NATIONAL ESTIMATE (run {run}): services only (the run has no UN survey "
+                f"indicator answers)")
+        share = (f"  OSQ share {num(n['share'], 4)} (estimate; the sub-index weights are "
+                 f"estimates) over {_pct(n['measured_share'], lang)} of the OSQ measured "
+                 f"({n['measured']} of {n['total']} features)" if n["basis"] == "survey" else
+                 f"  share of UN service features met {num(n['share'], 4)} ({n['measured']} "
+                 f"service x feature pairs decided)")
+        last = (f"  every gap found closed ({g['features']}): d OSI +{num(g['d_osi'], 4)} -> "
+                f"EGDI rank {g['after']['egdi_rank']} (+{gained}), ASEAN "
+                f"{_asean(g['after']['asean_egdi'], size)}")
+    return ["", head, share, last]
+
+
 def format_text_vi(rep: dict[str, Any]) -> str:
     """The Vietnamese text: summary, check, the country, the what-ifs, the notes."""
     c, n, size = rep["country"], rep["countries"], rep["country"]["asean_size"]
@@ -182,7 +231,7 @@ def format_text_vi(rep: dict[str, Any]) -> str:
              f"  OSI  {_vi(c['osi'], 5)}   hạng {c['osi_rank']}/{n}   (tính lại: tệp không có)",
              f"  TII  {_vi(c['tii'], 5)}   HCI {_vi(c['hci'], 5)}",
              f"  ASEAN  EGDI {_asean(c['asean_egdi'], size)}   OSI "
-             f"{_asean(c['asean_osi'], size)}", "",
+             f"{_asean(c['asean_osi'], size)}", *national_lines(rep, "vi"), "",
              "GIẢ ĐỊNH (ƯỚC TÍNH): mức tăng OSI nhỏ nhất (d) để vượt nước thứ k xếp trên"]
     rows = []
     for s in rep["places"]:
@@ -220,6 +269,7 @@ def format_text(rep: dict[str, Any], lang: str = "en") -> str:
     lines += [f"UN E-Government Survey {year}: {rep['file']} ({rep['countries']} countries)"]
     lines += [f"note: {n}" for n in rep["notes"]]
     lines += [""] + _check_lines(rep["check"]) + [""] + _country_lines(rep)
+    lines += national_lines(rep, "en")
     lines += [""] + _places_lines(rep)
     if rep["what_if"]:
         lines += [""] + _delta_lines(rep)
@@ -279,6 +329,12 @@ def format_text(rep: dict[str, Any], lang: str = "en") -> str:
     show_default="rubrics/standing.yaml",
     help="The standing rubric (weights, ASEAN list, what-if settings).",
 )
+@click.option("--db", "db_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Results database: add a run's national ESTIMATE (the UN "
+              "survey's OSQ share and the share of it measured; services only for a run "
+              "without survey answers).")
+@click.option("--run", "run_id", type=int, default=None,
+              help="The run for --db (default: the latest).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines instead of text.")
 @click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
               help="Language of the text (a plain-language summary first).")
@@ -291,6 +347,8 @@ def standing(
     rubric: Path,
     as_json: bool,
     lang: str,
+    db_path: Path | None = None,
+    run_id: int | None = None,
 ) -> None:
     """Check the UN data (EGDI = mean of OSI, TII, HCI; ranks) and estimate where the country
     would stand if its OSI rose, every other country fixed. What-ifs are ESTIMATES."""
@@ -299,8 +357,23 @@ def standing(
         if places:
             cfg = replace(cfg, places=places)
         ed = load_un_data(un_data, year)
-        rep = standing_report(ed, country or cfg.default_country, cfg, deltas)
+        name = country or cfg.default_country
+        national = _run_estimate(db_path, run_id, ed, name, cfg) if db_path else None
+        rep = standing_report(ed, name, cfg, deltas, national)
     except StandingDataError as e:
         raise click.ClickException(str(e)) from e
     click.echo(json.dumps(rep, ensure_ascii=False, indent=2) if as_json
                else format_text(rep, lang))
+
+
+def _run_estimate(db_path: Path, run_id: int | None, ed: Any, country: str,
+                  cfg: Any) -> dict[str, Any]:
+    db = store.open_db(db_path)
+    run = store.get_run(db, run_id)
+    if run is None:
+        raise click.ClickException(f"{db_path}: no run {run_id or ''}".rstrip())
+    indicators = read_indicators(RUBRIC_DIR)[0]
+    osq = indicators.sets.get("osq") if indicators is not None else None
+    est = national_estimate(ed, country, cfg, store.load_verdicts(db, run["id"]), osq,
+                            store.load_indicator_answers(db, run["id"]))
+    return {**est, "run": run["id"]}

@@ -5,7 +5,9 @@ The crawler stores, per portal, the pages it searched (address, depth, HTML) and
 browser- and network-level features, what it measured (HTTPS, width at 390 px, axe-core,
 the W3C checker). Findability as the UN counts it: a feature not found on the pages searched is
 `not_met` (`not_found`), and the pages searched are the evidence; a portal with no readable
-page is `cannot_test`, never `not_met`.
+page is `cannot_test`, never `not_met`. A search is only as good as the pages it read: a feature
+not found while a page within the budget failed to load may be on that page, so it is
+`cannot_test` (`search_incomplete`), with the failed pages as the evidence.
 """
 
 from __future__ import annotations
@@ -77,9 +79,18 @@ def _matches(patterns: Iterable[str], text: str) -> bool:
     return any(_pattern(p).search(folded) for p in patterns)
 
 
+# One parse per page for every detector: a unit's search is at most `search.max_pages` pages
+# (40 shipped); callers judging many units call `clear_page_caches` between units, so the
+# parsed pages of one unit are held at a time (a real run: 35 sites x 40 pages).
 @lru_cache(maxsize=256)
 def _soup(html: str) -> BeautifulSoup:
     return BeautifulSoup(html, "html.parser")
+
+
+def clear_page_caches() -> None:
+    """Drop the parsed pages (call between units)."""
+    _soup.cache_clear()
+    _visible_text.cache_clear()
 
 
 def _links(page: Page) -> Iterable[tuple[str, str]]:
@@ -156,9 +167,23 @@ def _fresh(params: Mapping[str, Any], page: Page, run_day: date) -> str:
     return ""
 
 
-def _domain(params: Mapping[str, Any], pages: Sequence[Page], unit_name: str) -> Finding:
+def _incomplete(found: Finding, failed: Sequence[Page]) -> Finding:
+    """Not found, but a page within the budget failed to load: the feature may be there."""
+    if found.verdict is not Verdict.NOT_MET or not failed:
+        return found
+    return Finding(Verdict.CANNOT_TEST, Reason.SEARCH_INCOMPLETE,
+                   f"not found on {found.detail}; {len(failed)} failed to load",
+                   tuple(p.url for p in failed))
+
+
+def _domain(params: Mapping[str, Any], pages: Sequence[Page], unit_name: str,
+            declared_host: str, failed: Sequence[Page]) -> Finding:
     home = min(pages, key=lambda p: p.depth)
-    host = urlsplit(home.url).hostname or ""
+    if home.depth > 0 and any(p.depth == 0 for p in failed):
+        lost = next(p for p in failed if p.depth == 0)
+        return Finding(Verdict.CANNOT_TEST, Reason.UNREADABLE, "the home page failed to load",
+                       (lost.url,))
+    host = declared_host or urlsplit(home.url).hostname or ""
     if not any(host.endswith(s) for s in params["suffixes"]):
         return Finding(Verdict.NOT_MET, Reason.NOT_FOUND, f"host {host}", (home.url,))
     if unit_name and fold(unit_name) not in _text(home):
@@ -168,23 +193,31 @@ def _domain(params: Mapping[str, Any], pages: Sequence[Page], unit_name: str) ->
 
 
 def judge_pages(detector: Detector, pages: Sequence[Page], *, run_at: datetime | date,
-                unit_name: str = "") -> Finding:
-    """A page-level feature (link, text, form, fresh, domain) over the pages searched."""
+                unit_name: str = "", failed: Sequence[Page] = (),
+                declared_host: str = "") -> Finding:
+    """A page-level feature (link, text, form, fresh, domain) over the pages searched.
+    `failed`: pages within the budget that did not load (their html is not read);
+    `declared_host`: the site's official host when it is served elsewhere (the replica on
+    loopback declares the domain it stands for)."""
     if not pages:
-        return Finding(Verdict.CANNOT_TEST, Reason.UNREADABLE, "no page of the portal was read")
+        return Finding(Verdict.CANNOT_TEST, Reason.UNREADABLE, "no page of the portal was read"
+                       + (f" ({len(failed)} failed to load)" if failed else ""),
+                       tuple(p.url for p in failed))
     p = detector.params
-    if detector.kind == "link":
-        return _first(pages, lambda page: _link(p, page))
-    if detector.kind == "text":
-        return _first(pages, lambda page: _page_text(p, page))
-    if detector.kind == "form":
-        return _first(pages, lambda page: _form(p, page))
-    if detector.kind == "fresh":
-        day = run_at.date() if isinstance(run_at, datetime) else run_at
-        return _first(pages, lambda page: _fresh(p, page, day))
     if detector.kind == "domain":
-        return _domain(p, pages, unit_name)
-    raise ValueError(f"{detector.id}: kind {detector.kind!r} is judged from measures")
+        return _domain(p, pages, unit_name, declared_host, failed)
+    if detector.kind == "link":
+        found = _first(pages, lambda page: _link(p, page))
+    elif detector.kind == "text":
+        found = _first(pages, lambda page: _page_text(p, page))
+    elif detector.kind == "form":
+        found = _first(pages, lambda page: _form(p, page))
+    elif detector.kind == "fresh":
+        day = run_at.date() if isinstance(run_at, datetime) else run_at
+        found = _first(pages, lambda page: _fresh(p, page, day))
+    else:
+        raise ValueError(f"{detector.id}: kind {detector.kind!r} is judged from measures")
+    return _incomplete(found, failed)
 
 
 def _untested(measure: str, m: Measures) -> Finding:
@@ -228,7 +261,9 @@ MEASURED_KINDS = frozenset({"https", "responsive", "axe", "w3c"})
 
 
 def judge(detector: Detector, pages: Sequence[Page], measures: Measures, *,
-          run_at: datetime | date, unit_name: str = "") -> Finding:
+          run_at: datetime | date, unit_name: str = "", failed: Sequence[Page] = (),
+          declared_host: str = "") -> Finding:
     if detector.kind in MEASURED_KINDS:
         return judge_measures(detector, measures)
-    return judge_pages(detector, pages, run_at=run_at, unit_name=unit_name)
+    return judge_pages(detector, pages, run_at=run_at, unit_name=unit_name, failed=failed,
+                       declared_host=declared_host)

@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from audits.survey import NOT_REVIEWED, score_unit
+from audits.survey_answers import services_answers
 from audits.un_data import CheckReport, Edition, StandingDataError, check_edition, country_key
 from audits.un_data import competition_rank as competition_rank  # re-exported (tests)
 from audits.un_data import load_un_data as load_un_data  # re-exported (the CLI, the report)
+from core.indicators import NATIONAL_UNIT, IndicatorSet
 from core.vocab import Verdict
 from core.yamlio import YamlFileError, read_yaml_file
 
@@ -430,9 +433,11 @@ ESTIMATE_NOTES = (
 
 
 def standing_report(
-    ed: Edition, country: str, cfg: StandingConfig, deltas: Iterable[float] = ()
+    ed: Edition, country: str, cfg: StandingConfig, deltas: Iterable[float] = (),
+    national: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Everything the command prints, as plain data (the --json output)."""
+    """Everything the command prints, as plain data (the --json output). `national`: a
+    run's estimate (`national_estimate`), shown when the command is given a results DB."""
     chk = check_edition(ed)
     row = ed.row(country)
     base = what_if(ed, row.country, 0.0, cfg.asean)
@@ -456,6 +461,7 @@ def standing_report(
         "what_if": [_whatif_dict(what_if(ed, row.country, d, cfg.asean)) for d in deltas],
         "estimate_notes": list(ESTIMATE_NOTES),
         "osi_weights": {**cfg.weights, "status": cfg.weights_status},
+        **({"national_estimate": dict(national)} if national is not None else {}),
     }
 
 
@@ -526,3 +532,117 @@ ESTIMATE_NOTES_VI = (
     "nhau, cùng hạng; d cộng thêm một lượng rất nhỏ để vượt. Liên Hợp Quốc công bố EGDI làm "
     "tròn 4-5 chữ số thập phân, nên một d sát ngưỡng có thể thành bằng nhau sau khi làm tròn.",
 )
+
+
+# --------------------------------------------------------------------------- survey (issue 18)
+
+
+@dataclass(frozen=True)
+class SurveyEstimate:
+    """ESTIMATE of the national OSQ from the audit's indicator answers (all sub-indices
+    measured so far, not only the 20 services), and of the OSI change if some answers changed.
+
+    `share` is the weighted mean of the sub-index shares over the features measured (met or
+    not met); `measured_share` says how much of the OSQ that is. `d_raw` counts each feature
+    moved from not_met to met against ALL the features of its sub-index (measured or not), as
+    the UN's score would: the unmeasured ones keep whatever value they have."""
+
+    share: float | None
+    measured_share: float
+    measured: int  # features that entered the share
+    total: int  # features of the OSQ list
+    groups: Mapping[str, float | None]  # sub-index id -> share over its measured features
+    raised: int  # features moved from not_met to met by the what-if
+    d_raw: float  # change of the raw OSQ score
+    d_osi: float  # d_raw / raw_range (normalised OSI points)
+    weights_are_estimates: bool
+    label: str = "ESTIMATE"
+
+
+def _group_weights(iset: IndicatorSet) -> dict[str, float]:
+    """Scoring group -> its share of the OSQ (weights normalised; none given: by features)."""
+    scored = [g for g in iset.groups if not g.score_with]
+    if all(g.weight is None for g in scored):
+        into = {g.id: g.score_with or g.id for g in iset.groups}
+        total = sum(i.weight for i in iset.indicators)
+        per = {g.id: sum(i.weight for i in iset.indicators if into[i.group] == g.id)
+               for g in scored}
+        return {gid: w / total for gid, w in per.items()} if total else {}
+    total = sum(g.weight or 0.0 for g in scored)
+    return {g.id: (g.weight or 0.0) / total for g in scored} if total else {}
+
+
+def survey_estimate(iset: IndicatorSet, before: Mapping[str, str | None],
+                    after: Mapping[str, str | None] | None = None,
+                    raw_range: float = 1.0) -> SurveyEstimate:
+    """The OSQ share now (`before`: indicator id -> verdict, None when not reviewed), and the
+    OSI change if the answers were `after` (only not_met -> met moves count: a feature that
+    could not be tested has no known starting point)."""
+    score = score_unit(iset, NATIONAL_UNIT, before)
+    into = {g.id: g.score_with or g.id for g in iset.groups}
+    group_total: dict[str, float] = {}
+    for ind in iset.indicators:
+        group_total[into[ind.group]] = group_total.get(into[ind.group], 0.0) + ind.weight
+    weights = _group_weights(iset)
+    raised, d_raw = 0, 0.0
+    for ind in iset.indicators:
+        if after is not None and before.get(ind.id) == NOT_MET and after.get(ind.id) == MET:
+            g = into[ind.group]
+            raised += 1
+            d_raw += weights.get(g, 0.0) * ind.weight / group_total[g]
+    cov = score.coverage
+    return SurveyEstimate(
+        share=score.share, measured_share=cov.measured_share, measured=cov.scored(),
+        total=cov.total(), groups={gid: g.share for gid, g in score.groups.items()},
+        raised=raised, d_raw=d_raw, d_osi=d_raw / raw_range,
+        weights_are_estimates=iset.weights_are_estimates)
+
+
+def national_answers(rows: Iterable[Mapping[str, Any]],
+                     set_id: str = "osq") -> dict[str, str | None]:
+    """The national portal's answers (indicator id -> verdict; None: not reviewed) among a
+    run's stored indicator answers; empty for a run judged before issue 18."""
+    return {str(r["indicator_id"]): (None if r["verdict"] == NOT_REVIEWED else str(r["verdict"]))
+            for r in rows if r["indicator_set"] == set_id and r["unit_code"] == NATIONAL_UNIT}
+
+
+def every_gap_closed(answers: Mapping[str, str | None]) -> dict[str, str | None]:
+    """Every feature found missing (not_met) met; the untested stay untested."""
+    return {k: (str(MET) if v == NOT_MET else v) for k, v in answers.items()}
+
+
+def services_closed(iset: IndicatorSet, answers: Mapping[str, str | None],
+                    verdicts_after: Iterable[Mapping[str, Any]]) -> dict[str, str | None]:
+    """The national answers once the 20-service verdicts are `verdicts_after` (gaps closed):
+    the features the services decide are judged again, the others kept."""
+    again = services_answers(iset, NATIONAL_UNIT, verdicts_after)
+    return {**answers, **{k: str(v) for k, v in again.items()}}
+
+
+def national_estimate(ed: Edition, country: str, cfg: StandingConfig,
+                      verdicts: Iterable[Mapping[str, Any]], osq: IndicatorSet | None,
+                      answers: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """A run's national ESTIMATE, as data: where the audit puts the national portal and what
+    closing every gap it found would mean. With the run's OSQ answers (`basis` "survey"): the
+    OSQ share over every sub-index measured so far and the measured share; every OSQ feature
+    found missing met. Without them (a run judged before issue 18; `basis` "services"): the
+    20-service bridge, every not_met verdict closed."""
+    verdicts = list(verdicts)
+    national = national_answers(answers) if osq is not None else {}
+    row = ed.row(country)
+    if osq is not None and national:
+        est = survey_estimate(osq, national, every_gap_closed(national), cfg.raw_range)
+        return {"estimate": True, "basis": "survey", "share": est.share,
+                "measured_share": est.measured_share, "measured": est.measured,
+                "total": est.total, "groups": dict(est.groups),
+                "weights_are_estimates": est.weights_are_estimates,
+                "every_gap": {"features": est.raised, "d_osi": est.d_osi,
+                              **_whatif_dict(what_if(ed, row.country, est.d_osi, cfg.asean))}}
+    gaps = [(str(v["unit_code"]), str(v["service_id"]), str(v["criterion_id"]))
+            for v in verdicts if v["verdict"] == NOT_MET]
+    bridge = bridge_estimate(verdicts, gaps, cfg.features, cfg.sp_weight, cfg.factor)
+    return {"estimate": True, "basis": "services", "share": bridge.share_before,
+            "measured_share": None, "measured": bridge.counted, "total": None, "groups": {},
+            "weights_are_estimates": True,
+            "every_gap": {"features": len(gaps), "d_osi": bridge.d_osi,
+                          **_whatif_dict(what_if(ed, row.country, bridge.d_osi, cfg.asean))}}

@@ -9,12 +9,13 @@ could not be tested, or is not yet reviewed, is counted in the coverage and left
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from audits.scoring import DEFAULT_CONFIG, ScoringConfig, competition_ranks, group_of, minmax
-from core.indicators import Indicator, IndicatorSet
+from core.indicators import Indicator, Indicators, IndicatorSet
 from core.vocab import SCORED, Verdict
 
 NOT_REVIEWED = "not_reviewed"  # a review indicator nobody has answered yet (coverage only)
@@ -131,3 +132,25 @@ def rank_units(scores: Iterable[SurveyScore],
     return {s.unit: Ranked(s, norm.get(s.unit), group_of(norm[s.unit], config).id
                            if s.unit in norm else "", ranks.get(s.unit))
             for s in scores}
+
+
+def survey_scores(indicators: Indicators, rows: Iterable[Mapping[str, Any]],
+                  config: ScoringConfig = DEFAULT_CONFIG) -> dict[str, dict[str, Ranked]]:
+    """Set id -> unit -> its score, from a run's indicator answers (store
+    load_indicator_answers / audits.survey_answers rows). LOSI: every province with answers,
+    min-max normalised, grouped and ranked across them; OSQ (one national unit): its score,
+    never normalised (the UN normalises across 193 countries), so normalised/rank are None."""
+    answers: dict[tuple[str, str], dict[str, str | None]] = defaultdict(dict)
+    for r in rows:
+        verdict = r["verdict"]
+        answers[(r["indicator_set"], r["unit_code"])][r["indicator_id"]] = (
+            None if verdict == NOT_REVIEWED else verdict)
+    out: dict[str, dict[str, Ranked]] = {}
+    for set_id, iset in indicators.sets.items():
+        scores = [score_unit(iset, unit, given) for (s, unit), given in sorted(answers.items())
+                  if s == set_id]
+        if iset.unit == "national":
+            out[set_id] = {s.unit: Ranked(s, None, "", None) for s in scores}
+        else:
+            out[set_id] = rank_units(scores, config)
+    return out
