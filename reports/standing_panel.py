@@ -21,9 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import sqlite_utils
+
 from audits import standing
-from core.indicators import IndicatorSet
-from core.rubric import Service
+from core import store
+from core.indicators import IndicatorSet, read_indicators
+from core.rubric import RUBRIC_DIR, Service
 from core.vocab import Verdict
 
 if TYPE_CHECKING:
@@ -119,6 +122,16 @@ def ranked_services(model: ReportModel) -> list[Service]:
     missing = missing_points(model)
     services = [s for s in model.rubric.services if missing.get(s.id, 0) > 0]
     return sorted(services, key=lambda s: (-missing[s.id], s.annex_no))
+
+
+def survey_inputs(db: sqlite_utils.Database, run_id: int,
+                  rubric_dir: Path = RUBRIC_DIR) -> dict[str, Any]:
+    """build_panel's `osq` and `answers` for a stored run ({} without indicators: the panel
+    then keeps the 20-service bridge): `build_panel(un, model, **survey_inputs(db, run))`."""
+    indicators = read_indicators(Path(rubric_dir))[0]
+    if indicators is None or "osq" not in indicators.sets:
+        return {}
+    return {"osq": indicators.sets["osq"], "answers": store.load_indicator_answers(db, run_id)}
 
 
 def _closed(verdicts: Iterable[Mapping[str, Any]],

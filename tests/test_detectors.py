@@ -142,3 +142,24 @@ def test_measured_features(detectors, detector_id, good, bad, untested):
 def test_a_failed_measure_keeps_its_reason(detectors):
     found = judge_measures(detectors["wcag"], Measures(failures={"axe": "timeout"}))
     assert found.reason == "timeout"
+
+
+def test_not_found_while_a_page_failed_to_load_cannot_be_tested(detectors):
+    lost = Page("https://hanoi.gov.vn/gioi-thieu", 1, "")
+    found = judge_pages(detectors["org_chart"], [_home(PLAIN)], run_at=RUN, failed=[lost])
+    assert (found.verdict, found.reason) == (Verdict.CANNOT_TEST, Reason.SEARCH_INCOMPLETE)
+    assert found.urls == (lost.url,) and "1 failed to load" in found.detail
+    there = _home(PAGE_CASES["org_chart"])  # found on a page read: the failed page is moot
+    assert judge_pages(detectors["org_chart"], [there], run_at=RUN, failed=[lost]).met
+
+
+def test_official_domain_uses_the_declared_host_and_needs_the_home_page(detectors):
+    d = detectors["official_domain"]
+    named = _home("<footer>© UBND Thành phố Hà Nội</footer>", "http://127.0.0.1:8080/")
+    assert not judge_pages(d, [named], run_at=RUN, unit_name="Hà Nội").met
+    assert judge_pages(d, [named], run_at=RUN, unit_name="Hà Nội",
+                       declared_host="hanoi.gov.vn").met
+    deep = Page("https://hanoi.gov.vn/a", 1, named.html)
+    home = Page("https://hanoi.gov.vn/", 0, "")
+    lost = judge_pages(d, [deep], run_at=RUN, unit_name="Hà Nội", failed=[home])
+    assert (lost.verdict, lost.reason) == (Verdict.CANNOT_TEST, Reason.UNREADABLE)

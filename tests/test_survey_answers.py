@@ -10,6 +10,7 @@ import shutil
 from collections import Counter
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -34,6 +35,7 @@ from core import store
 from core.indicators import NATIONAL_UNIT, load_indicators
 from core.rubric import RUBRIC_DIR, load_rubric
 from core.vocab import Reason, Verdict
+from reports.standing_panel import build_panel, survey_inputs
 from tests.test_detectors import PAGE_CASES, PLAIN
 
 RUN = date(2026, 12, 2)
@@ -393,3 +395,33 @@ def test_standing_command_says_what_share_of_the_osq_is_measured(tmp_path, rubri
     assert "OSQ đã đo" in vi.output
     plain = runner.invoke(main, ["standing", "--un-data", str(un), "--lang", "en"])
     assert "NATIONAL ESTIMATE" not in plain.output  # without --db: as before
+
+
+def test_the_dashboard_panel_uses_the_osq_when_the_run_has_answers(tmp_path, rubric,
+                                                                   indicators, provinces):
+    un = _un_data().path
+    # the panel reads a report model's verdicts, weights and services only
+    gaps = [{"unit_code": "01", "service_id": s.id, "criterion_id": c.id, "verdict": "not_met",
+             "reason": ""} for s in rubric.services[:3] for c in rubric.criteria]
+    model = SimpleNamespace(verdicts=gaps, rubric=rubric,
+                            weights={c.id: c.weight for c in rubric.criteria})
+    older = build_panel(un, model)
+    assert older.basis == "services" and older.survey is None and older.survey_all is None
+    assert all(r.basis == "services" and r.chosen is r.what_if for r in older.rows)
+    db = store.open_db(tmp_path / "audit.db")
+    run = _store_run(db)
+    save_survey_answers(db, run, rubric, RUBRIC_DIR, verdicts=gaps)
+    inputs = survey_inputs(db, run)
+    fuller = build_panel(un, model, **inputs)
+    assert fuller.basis == "survey" and fuller.survey is not None
+    assert 0 < fuller.survey.measured_share < 1 and fuller.survey.label == "ESTIMATE"
+    assert fuller.survey_all is not None and fuller.survey_all.estimate.raised >= 0
+    for row in fuller.rows:
+        assert row.basis == "survey" and row.chosen is row.survey_what_if
+        assert row.d_osi == row.survey.d_osi
+        assert row.estimate.d_osi == next(r for r in older.rows if r.n == row.n).estimate.d_osi
+    # all three services closed: the visa and building-permit features turn met (civil status
+    # also needs death and marriage registration, never judged here: it stays out)
+    widest = max(fuller.rows, key=lambda r: r.n)
+    assert widest.survey.raised == 2 and widest.survey.d_osi > 0
+    assert widest.chosen.after.osi > widest.chosen.before.osi
