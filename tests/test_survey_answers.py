@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli import main
+from app.jobs import run_audit
 from app.rescore import rescore
 from app.survey import StoredBodies, judge_run, save_survey_answers
 from audits.detectors import MEASURED_KINDS
@@ -35,6 +36,8 @@ from core import store
 from core.indicators import NATIONAL_UNIT, load_indicators
 from core.rubric import RUBRIC_DIR, load_rubric
 from core.vocab import Reason, Verdict
+from replica.scenario import load_scenario
+from replica.server import ReplicaServer
 from reports.standing_panel import build_panel, survey_inputs
 from tests.test_detectors import PAGE_CASES, PLAIN
 
@@ -425,3 +428,30 @@ def test_the_dashboard_panel_uses_the_osq_when_the_run_has_answers(tmp_path, rub
     widest = max(fuller.rows, key=lambda r: r.n)
     assert widest.survey.raised == 2 and widest.survey.d_osi > 0
     assert widest.chosen.after.osi > widest.chosen.before.osi
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_an_audit_stores_an_answer_for_every_indicator_and_unit(tmp_path, indicators, rubric,
+                                                                 provinces):
+    """The demo's scoring (app/jobs.score_run) judges and stores the survey's answers."""
+    scenario = Path(__file__).resolve().parents[1] / "replica" / "scenarios" / "small.yaml"
+    with ReplicaServer(load_scenario(scenario)) as server:
+        result = run_audit(server.base_url, tmp_path, scenario=str(scenario),
+                           echo=lambda _: None, quiet=True, portal_list=server.portal_list())
+    db = store.open_db(result.db_path)
+    rows = store.load_indicator_answers(db, result.run_id)
+    osq, losi = indicators.sets["osq"], indicators.sets["losi"]
+    assert len(rows) == len(osq.indicators) + len(provinces) * len(losi.indicators)
+    with_sites = {u for r in store.load_evidence(db, result.run_id, ("site_page",))
+                  for u in r["data"].get("units", [])}
+    for r in rows:
+        if r["judged"] == "auto":  # no site evidence: never judged, never "not met"
+            gathered = r["unit_code"] in with_sites
+            assert (r["reason"] == Reason.NOT_GATHERED) is not gathered, r
+    # the services' features follow the stored verdicts
+    def services(answers):
+        return {(r["indicator_set"], r["unit_code"], r["indicator_id"]): r["verdict"]
+                for r in answers if r["judged"] == "services"}
+    assert services(rows) == services(judge_run(db, result.run_id, rubric, indicators))
+    assert Counter(services(rows).values())[MET] > 0  # the small scenario offers some online
