@@ -40,6 +40,7 @@ from replica.scenario import load_scenario
 from replica.server import ReplicaServer
 from reports.standing_panel import build_panel, survey_inputs
 from tests.test_detectors import PAGE_CASES, PLAIN
+from tests.test_review import _cli, _fill
 
 RUN = date(2026, 12, 2)
 MET, NOT_MET, CANNOT = Verdict.MET, Verdict.NOT_MET, Verdict.CANNOT_TEST
@@ -455,3 +456,25 @@ def test_an_audit_stores_an_answer_for_every_indicator_and_unit(tmp_path, indica
                 for r in answers if r["judged"] == "services"}
     assert services(rows) == services(judge_run(db, result.run_id, rubric, indicators))
     assert Counter(services(rows).values())[MET] > 0  # the small scenario offers some online
+
+
+def test_a_review_import_shows_at_once_in_the_latest_runs_answers(tmp_path, rubric):
+    db_path = tmp_path / "audit.db"
+    db = store.open_db(db_path)
+    run = _store_run(db)
+    save_survey_answers(db, run, rubric, RUBRIC_DIR, verdicts=[])
+    before = store.load_indicator_answers(db, run)
+    out = tmp_path / "ws"
+    _cli("review", "export", "--db", str(db_path), "--out", str(out), "--set", "losi",
+         "--unit", FOUND)
+    sheet = out / f"review-losi-{FOUND}.xlsx"
+    _fill(sheet, ("nv.an", "nv.binh"), lambda i, who: "không" if i == 0 else "có")
+    _cli("review", "import", "--db", str(db_path), str(sheet))
+    after = store.load_indicator_answers(db, run)
+    assert len(after) == len(before)
+    mine = [r for r in after if (r["indicator_set"], r["unit_code"], r["judged"])
+            == ("losi", FOUND, "review")]
+    assert Counter(r["verdict"] for r in mine) == {MET: len(mine) - 1, NOT_MET: 1}
+    untouched = [(b, a) for b, a in zip(before, after, strict=True)
+                 if (a["unit_code"], a["judged"]) != (FOUND, "review")]
+    assert all(b == a for b, a in untouched)  # pages are not judged again
