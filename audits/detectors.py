@@ -21,7 +21,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from bs4 import BeautifulSoup, Comment
+import lxml.html
+from lxml import etree
 
 from core.indicators import Detector
 from core.vocab import Reason, Verdict
@@ -63,10 +64,22 @@ class Measures:
     failures: Mapping[str, str] = field(default_factory=dict)  # measure -> reason it failed
 
 
+@lru_cache(maxsize=1)
+def _marks() -> re.Pattern[str]:
+    """The combining marks (every script's accents, of the BMP) as one character class."""
+    marks = [cp for cp in range(0x10000) if unicodedata.combining(chr(cp))]
+    ranges, start = [], marks[0]
+    for prev, cp in zip(marks, marks[1:] + [-1], strict=True):
+        if cp != prev + 1:
+            ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(prev))}")
+            start = cp
+    return re.compile(f"[{''.join(ranges)}]+")
+
+
 def fold(text: str) -> str:
     """Case- and accent-insensitive form (đ -> d) so "Sơ đồ" matches "so do" and "SƠ ĐỒ"."""
     text = unicodedata.normalize("NFD", text.casefold()).replace("đ", "d")
-    return unicodedata.normalize("NFC", "".join(c for c in text if not unicodedata.combining(c)))
+    return unicodedata.normalize("NFC", _marks().sub("", text))
 
 
 @lru_cache(maxsize=512)
@@ -74,30 +87,43 @@ def _pattern(p: str) -> re.Pattern[str]:
     return re.compile(fold(p))
 
 
-def _matches(patterns: Iterable[str], text: str) -> bool:
-    folded = fold(" ".join(text.split()))
+def _matches_folded(patterns: Iterable[str], folded: str) -> bool:
     return any(_pattern(p).search(folded) for p in patterns)
+
+
+_PARSER = lxml.html.HTMLParser(encoding="utf-8")  # the bodies are decoded as UTF-8
 
 
 # One parse per page for every detector: a unit's search is at most `search.max_pages` pages
 # (40 shipped); callers judging many units call `clear_page_caches` between units, so the
 # parsed pages of one unit are held at a time (a real run: 35 sites x 40 pages).
 @lru_cache(maxsize=256)
-def _soup(html: str) -> BeautifulSoup:
-    return BeautifulSoup(html, "html.parser")
+def _soup(html: str) -> Any:
+    """The page's tree (lxml: built in C; a run judges 40 pages x 35 sites)."""
+    try:
+        # bytes: lxml refuses a str that carries an XML encoding declaration
+        return lxml.html.document_fromstring(html.encode("utf-8"),
+                                             parser=_PARSER)
+    except etree.ParserError:  # empty, or only a comment: no element at all
+        return lxml.html.document_fromstring("<html></html>")
 
 
 def clear_page_caches() -> None:
     """Drop the parsed pages (call between units)."""
     _soup.cache_clear()
     _visible_text.cache_clear()
+    _page_links.cache_clear()
 
 
-def _links(page: Page) -> Iterable[tuple[str, str]]:
-    for a in _soup(page.html).find_all("a"):
+@lru_cache(maxsize=256)
+def _page_links(html: str) -> tuple[tuple[str, str, str], ...]:
+    """Each link of a page once for every link detector: (label, folded label, href)."""
+    found = []
+    for a in _soup(html).iter("a"):
         extra = [str(a.get("title") or ""), str(a.get("aria-label") or "")]
-        label = " ".join([a.get_text(" "), *extra])
-        yield label.strip(), str(a.get("href") or "")
+        label = " ".join([_strings(a), *extra]).strip()
+        found.append((label, fold(" ".join(label.split())), str(a.get("href") or "")))
+    return tuple(found)
 
 
 _HIDDEN = frozenset({"script", "style", "noscript", "template"})
@@ -106,9 +132,23 @@ _HIDDEN = frozenset({"script", "style", "noscript", "template"})
 @lru_cache(maxsize=256)
 def _visible_text(html: str) -> str:
     """What a reader sees: text outside scripts, styles and comments, folded, one space apart."""
-    parts = (str(s) for s in _soup(html).find_all(string=True)
-             if not isinstance(s, Comment) and (s.parent is None or s.parent.name not in _HIDDEN))
-    return fold(" ".join(" ".join(parts).split()))
+    return fold(" ".join(_strings(_soup(html), _HIDDEN).split()))
+
+
+def _strings(root: Any, hidden: frozenset[str] = frozenset()) -> str:
+    """The text of an element and its descendants, pieces one space apart; comments and the
+    elements in `hidden` (with what they hold) left out, their tails kept."""
+    parts: list[str] = []
+
+    def walk(el: Any) -> None:
+        if isinstance(el.tag, str) and el.tag not in hidden:
+            parts.append(el.text or "")
+            for child in el:
+                walk(child)
+                parts.append(child.tail or "")
+
+    walk(root)
+    return " ".join(p for p in parts if p)
 
 
 def _text(page: Page) -> str:
@@ -130,8 +170,8 @@ def _first(pages: Sequence[Page], found: Any) -> Finding:
 
 
 def _link(params: Mapping[str, Any], page: Page) -> str:
-    for label, href in _links(page):
-        if _matches(params.get("text", ()), label) or (
+    for label, folded, href in _page_links(page.html):
+        if _matches_folded(params.get("text", ()), folded) or (
                 href and any(re.search(p, href, re.I) for p in params.get("href", ()))):
             return label or href
     return ""
@@ -148,7 +188,7 @@ def _page_text(params: Mapping[str, Any], page: Page) -> str:
 
 def _form(params: Mapping[str, Any], page: Page) -> str:
     names = {fold(n) for n in params["inputs"]}
-    for inp in _soup(page.html).find_all("input"):
+    for inp in _soup(page.html).iter("input"):
         kind = str(inp.get("type") or "text").lower()
         if kind == "search" or (kind == "text" and fold(str(inp.get("name") or "")) in names):
             return f"input {inp.get('name') or kind}"
