@@ -15,7 +15,8 @@ HTTP caches the first run left are revalidated, never trusted blindly):
   where smaps_rollup cannot be read a process's RSS stands in for its PSS. The breakdown at the
   PSS peak splits the tree into this process (which also serves the replica), the crawler's
   Python processes, Playwright's driver and Chromium's browser / renderer / GPU / utility /
-  zygote processes;
+  zygote processes; the peak of the tree less this process (the crawls, their browser and
+  driver: what the audit holds beside the replica) is printed too;
 - the politeness floor: the least time the configured per-host limits allow (one request at a
   time per host, the delay apart). The national host is asked by three crawls one after
   another (the national API, the 766 figures, the provincial crawl's national HTML pages); the
