@@ -15,7 +15,8 @@ HTTP caches the first run left are revalidated, never trusted blindly):
   where smaps_rollup cannot be read a process's RSS stands in for its PSS. The breakdown at the
   PSS peak splits the tree into this process (which also serves the replica), the crawler's
   Python processes, Playwright's driver and Chromium's browser / renderer / GPU / utility /
-  zygote processes;
+  zygote processes; the peak of the tree less this process (the crawls, their browser and
+  driver: what the audit holds beside the replica) is printed too;
 - the politeness floor: the least time the configured per-host limits allow (one request at a
   time per host, the delay apart). The national host is asked by three crawls one after
   another (the national API, the 766 figures, the provincial crawl's national HTML pages); the
@@ -164,6 +165,7 @@ class PeakMemory(threading.Thread):
         super().__init__(daemon=True)
         self.interval, self.done = interval, threading.Event()
         self.peak_pss = self.peak_rss = 0
+        self.peak_children = 0  # the tree less this process (the replica's rows live here)
         self.at_peak: Counter = Counter()
         self.own: list[tuple[float, int]] = []  # (wall time, this process's PSS) each sample
 
@@ -173,6 +175,7 @@ class PeakMemory(threading.Thread):
             if pss > self.peak_pss:
                 self.peak_pss, self.at_peak = pss, kinds
             self.peak_rss = max(self.peak_rss, rss)
+            self.peak_children = max(self.peak_children, pss - kinds[OWN])
             self.own.append((time.time(), kinds[OWN]))
             self.done.wait(self.interval)
 
@@ -243,6 +246,7 @@ def one_run(server: ReplicaServer, scenario: Path, out: Path, delay: float,
     return {"status": result.status, "wall": wall, "cpu": cpu, "peak": memory.peak_pss,
             "scoring_peak": memory.own_peak(timings.get("scoring_span")),
             "peak_rss": memory.peak_rss, "at_peak": memory.at_peak,
+            "peak_children": memory.peak_children,
             "floor": max(floors.values()), "floors": floors, "timings": timings,
             "crawl": crawl, "pages": sum(per_host.values()), "browser": browser,
             # the replica logs the answer it computed; the crawler's cache counts the 304s
@@ -304,6 +308,8 @@ def show(title: str, m: dict) -> None:
           f"(summed RSS peak {m['peak_rss'] / mib:.0f} MiB)")
     for kind, pss in m["at_peak"].most_common():
         print(f"    {kind:<26} {pss / mib:6.0f} MiB")
+    print(f"    peak without this process {m['peak_children'] / mib:5.0f} MiB (the crawls, "
+          f"their browser and driver; this process also serves the replica)")
     print(f"  politeness floor   {m['floor']:.1f} s   wall/floor {ratio:.2f}")
     for chain, seconds in m["floors"].items():
         print(f"    {chain:<26} {seconds:6.1f} s")
@@ -410,6 +416,7 @@ def real_scale_runs(scales: list[float], delay: float) -> None:
         runs[factor] = m = scale_run(rubric, factor, delay)
         show(f"real scale x{factor:g} ({m['rows']:,} office rows; the most for one "
              f"procedure {m['most_rows']:,}; database {m['db'] / 2**20:.1f} MiB)", m)
+        print(f"  verdict totals     {({str(k): n for k, n in sorted(m['totals'].items())})}")
     print("growth with the rows (ratio to the smallest factor in brackets):")
     print("\n".join(growth_table(runs)))
 

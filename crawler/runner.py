@@ -203,14 +203,15 @@ def launch(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_di
     return Launched(_command(spider, base_url, db, run_id, rubric_dir, overrides, quiet), nice)
 
 
-def _preload(settings: Settings) -> None:
-    """Import the spiders (and through them Playwright) before being told to go."""
+def _preload(settings: Settings, spider: str) -> None:
+    """Import the spiders (and, for the one crawl that uses a browser, scrapy-playwright and
+    Playwright: about 8 MiB a waiting process need not hold) before being told to go."""
     from scrapy.utils.misc import walk_modules_iter
 
     for module in settings.getlist("SPIDER_MODULES"):
         for _ in walk_modules_iter(module):
             pass
-    if settings.getbool("DVC_BROWSER"):
+    if settings.getbool("DVC_BROWSER") and spider == "provincial":
         import scrapy_playwright.handler  # noqa: F401
 
 
@@ -244,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.wait:
         _preload(build_settings(args.base, args.db, args.run_id, args.rubric,
-                                _parse_set(args.set)))
+                                _parse_set(args.set)), args.spider)
         if sys.stdin.readline().strip() != "go":
             return 0
     if args.phases:

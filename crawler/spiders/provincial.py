@@ -41,7 +41,7 @@ from twisted.python.failure import Failure
 from core import store
 from core.vocab import OFFER_RANK, EvidenceKind, Offer, Outcome, Reason
 from crawler import httpcache, pages, phases
-from crawler.browser import launch_options
+from crawler.browser import driver_environment, launch_options
 from crawler.downloadermiddlewares.hostguard import guard_of
 from crawler.downloadermiddlewares.retry import backoff, parse_retry_after
 from crawler.exceptions import BrowserNotFound, PageFault
@@ -104,6 +104,7 @@ class ProvincialSpider(NationalPages, scrapy.Spider):
             settings.set("DVC_BROWSER_MISSING", True, priority="spider")
             return
         settings.set("DOWNLOAD_HANDLERS", {"http": HANDLER, "https": HANDLER}, priority="spider")
+        driver_environment()  # before scrapy-playwright starts the driver
 
     def __init__(self, *, base_url: str, seed_list: list[seeds.Seed],
                  national: list[tuple[str, str]], codes: set[str], out_dir: Path, run_id: int,
