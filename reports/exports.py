@@ -24,6 +24,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from core.rows import StoredVerdict
 from core.vocab import VERDICTS
 from reports.evidence_pages import page_name, shown_ids
 from reports.i18n import Lang
@@ -63,7 +64,7 @@ def nfc(value: Any) -> Any:
 # --------------------------------------------------------------------------- rows
 
 
-def sorted_verdicts(model: ReportModel) -> list[dict[str, Any]]:
+def sorted_verdicts(model: ReportModel) -> list[StoredVerdict]:
     order = {s.id: s.annex_no for s in model.rubric.services}
     return sorted(model.verdicts, key=lambda v: (v["unit_kind"], v["unit_code"],
                                                  order[v["service_id"]], v["criterion_id"]))
@@ -418,7 +419,8 @@ def _summary_rows(model: ReportModel, lang: Lang) -> list[tuple[str, Any]]:
 
 def write_xlsx(path: Path, model: ReportModel, lang: Lang) -> None:
     """Summary sheets, then per province its to-do list and its verdicts, then the agencies."""
-    t, wb, taken = lang.t, Workbook(write_only=True), set()
+    t, wb = lang.t, Workbook(write_only=True)
+    taken: set[str] = set()
     nat = model.national
     _table(wb, t("xlsx.summary"), [t("xlsx.item"), t("xlsx.value")],
            _summary_rows(model, lang), taken)
