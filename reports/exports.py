@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -495,14 +496,21 @@ def md_cell(text: Any) -> str:
     return " ".join(s.split())
 
 
-def render_markdown(model: ReportModel, lang: Lang) -> str:
-    from reports.report import TEMPLATES_DIR, TOP_GAPS
-
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=False,
+@cache
+def markdown_environment(lang: Lang, templates: Path) -> jinja2.Environment:
+    """One per language, as reports.report.environment: the template is compiled once."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=False,
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True, keep_trailing_newline=True)
     env.globals.update(L=lang, t=lang.t)
     env.filters.update(num=lang.num, pct=lang.pct, md=md_cell)
+    return env
+
+
+def render_markdown(model: ReportModel, lang: Lang) -> str:
+    from reports.report import TEMPLATES_DIR, TOP_GAPS
+
+    env = markdown_environment(lang, TEMPLATES_DIR)
     text = env.get_template("summary.md.j2").render(m=model, top=model.top_gaps[:TOP_GAPS])
     return unicodedata.normalize("NFC", text)
 
