@@ -2,43 +2,42 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sqlite3
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from app import exitcodes
-from app.cli_nightly import (
-    check_portal_list,
-    diff,
+from app.options import (
+    DB_NAME,
+    DEFAULT_OUT,
     display,
     engine_of,
     engine_options,
-    history_cmd,
     min_tested_option,
-    nightly,
     quiet_option,
-    rescore,
     reuse_option,
-    rubric_test,
+    rubric_option,
     verbose_option,
 )
-from app.jobs import DB_NAME, DEFAULT_OUT, AuditResult, run_audit, run_demo
-from app.options import rubric_option
 from app.preflight import EXIT_INCOMPATIBLE, INCOMPATIBLE
-from app.review import review
-from app.standing_cli import standing
 from audits.coverage import CoverageConfigError
+from audits.rules import CaseError, load_cases, run_cases, uncovered
 from audits.scoring import ScoringConfigError
 from audits.standing import StandingDataError
-from core import __version__, store
+from core import __version__
 from core.indicators import Indicators, read_indicators
-from core.rubric import RubricError, check_rubric, load_rubric
+from core.rubric import Rubric, RubricError, check_rubric, load_rubric
 from core.targets import check_targets
 from replica.scenario import ScenarioError
+
+if TYPE_CHECKING:
+    from app.jobs import AuditResult
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 DEFAULT_SCENARIO = PROJECT_DIR / "replica" / "scenarios" / "full.yaml"
@@ -49,7 +48,38 @@ out_option = click.option("--out", type=click.Path(file_okay=False, path_type=Pa
                           help="Directory for the results database and reports.")
 
 
-class _Main(click.Group):
+class LazyGroup(click.Group):
+    """A group whose commands named in `lazy` ({name: "module:attribute"}) are imported when one
+    of them runs or `--help` lists them (click's "lazy loading of subcommands"): `rubric check`
+    and `rubric test` then start without Scrapy, sqlite-utils/pandas or openpyxl, which only the
+    crawling and database commands need (about 2 s of CPU for each start)."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            module, _, attribute = self.lazy[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), attribute)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{self.lazy[cmd_name]} is not a click command")
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+def _store_errors() -> tuple[type[Exception], ...]:
+    """core.store's DatabaseError once some command has imported the store; before that
+    nothing can have raised it, and importing the store for a look would import sqlite-utils
+    and pandas (about a second) into `rubric check` and `--help`."""
+    store = sys.modules.get("core.store")
+    return (store.DatabaseError,) if store is not None else ()
+
+
+class _Main(LazyGroup):
     """Bad rubric, scenario, scoring or standing files end in a one-line message (file, field),
     not a traceback."""
 
@@ -61,7 +91,7 @@ class _Main(click.Group):
         except KeyboardInterrupt:  # outside a crawl (app/interrupt.py handles it there)
             click.echo("dvc-audit: interrupted (SIGINT)", err=True)
             raise click.exceptions.Exit(exitcodes.SIGINT) from None
-        except store.DatabaseError as exc:  # not SQLite, truncated, read-only, ...: one line
+        except _store_errors() as exc:  # not SQLite, truncated, read-only, ...: one line
             raise click.ClickException(str(exc)) from None
         except CoverageConfigError as exc:
             raise click.ClickException(str(exc)) from None
@@ -71,7 +101,10 @@ class _Main(click.Group):
             raise click.ClickException(f"cannot write {exc.filename}: {exc.strerror}") from None
 
 
-@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]}, lazy={
+    "standing": "app.standing_cli:standing", "review": "app.review:review",
+    "nightly": "app.cli_nightly:nightly", "rescore": "app.cli_nightly:rescore",
+    "diff": "app.cli_nightly:diff", "history": "app.cli_nightly:history_cmd"})
 @click.version_option(__version__, prog_name="dvc-audit")
 def main() -> None:
     """Audit Vietnam's online public services against the UN's 20 essential services."""
@@ -114,6 +147,8 @@ def _summary(result: AuditResult) -> None:
 def demo(scenario: Path, out: Path, rubric_dir: Path, min_tested: float | None, quiet: bool,
          verbose: bool, engine: str, scrapyd_url: tuple[str, ...]) -> None:
     """Serve the portal replica on 127.0.0.1 and audit it end to end."""
+    from app.jobs import run_demo  # Scrapy, pandas, the reports: only the commands that crawl
+
     writable_out(out)
     result = run_demo(scenario, out, rubric_dir=rubric_dir, echo=click.echo,
                       min_tested=min_tested, quiet=quiet, **display(quiet, verbose),
@@ -139,6 +174,10 @@ def run(base: str, contact: str | None, out: Path, rubric_dir: Path, reuse_withi
         min_tested: float | None, quiet: bool, verbose: bool, engine: str,
         scrapyd_url: tuple[str, ...]) -> None:
     """Audit the real portals (read-only, polite limits)."""
+    # Scrapy, pandas, the reports: only the commands that crawl (and read the portal list)
+    from app.cli_nightly import check_portal_list
+    from app.jobs import run_audit
+
     overrides = {"DVC_AUDIT_CONTACT": contact} if contact else None
     writable_out(out)
     check_portal_list()
@@ -280,11 +319,11 @@ def _indicator_summary(sets: Indicators | None) -> str:
                                           for s in sets.sets.values())
 
 
-def _check_sources(r: object, catalogue: Path | None, office_rows: Path | None) -> None:
+def _check_sources(r: Rubric, catalogue: Path | None, office_rows: Path | None) -> None:
     from audits.rubric_sources import RubricSourceError, source_flags
 
     try:
-        flags = source_flags(r, catalogue, office_rows)  # type: ignore[arg-type]
+        flags = source_flags(r, catalogue, office_rows)
     except RubricSourceError as exc:
         raise click.ClickException(str(exc)) from None
     for flag in flags:
@@ -294,13 +333,35 @@ def _check_sources(r: object, catalogue: Path | None, office_rows: Path | None) 
     click.echo("every rubric code is in the real sources")
 
 
-main.add_command(standing)
-main.add_command(review)
-main.add_command(nightly)
-main.add_command(rescore)
-main.add_command(diff)
-main.add_command(history_cmd)
-rubric.add_command(rubric_test)
+@rubric.command("test")
+@rubric_option
+@click.option("--cases", "cases_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Case directory (default: RUBRIC/cases).")
+@click.option("-v", "--verbose", is_flag=True, help="List every case.")
+def rubric_test(rubric_dir: Path, cases_dir: Path | None, verbose: bool) -> None:
+    """Run the rule regression cases (rubrics/cases/): evidence in, expected verdict out.
+    Exits non-zero on any difference, naming rule, case, expected and got."""
+    rubric = load_rubric(rubric_dir)
+    cases_dir = cases_dir or rubric_dir / "cases"
+    try:
+        cases = load_cases(cases_dir, rubric)
+    except CaseError as exc:
+        raise click.ClickException(str(exc)) from None
+    outcomes = run_cases(cases, rubric)
+    failed = [o for o in outcomes if not o.ok]
+    for o in outcomes:
+        if not o.ok:
+            click.echo(f"FAIL {o.describe()}", err=True)
+        elif verbose:
+            click.echo(f"ok   rule {o.case.criterion}, case {o.case.id}: {o.verdict}")
+    missing = uncovered(cases, rubric)
+    for criterion in missing:
+        click.echo(f"FAIL rule {criterion}: no case in {cases_dir}", err=True)
+    click.echo(f"rubric {rubric.version}: {len(outcomes)} cases, {len(outcomes) - len(failed)} "
+               f"passed, {len(failed)} failed ({cases_dir})")
+    if failed or missing:
+        sys.exit(1)
+
 
 if __name__ == "__main__":
     main()

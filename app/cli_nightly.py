@@ -1,7 +1,8 @@
-"""`dvc-audit nightly | rescore | diff | history` and `dvc-audit rubric test`.
+"""`dvc-audit nightly | rescore | diff | history`.
 
-Thin over app.nightly, app.rescore, audits.history and audits.rules; attached to the
-`dvc-audit` group in app/cli.py. Exit codes are documented in docs/OPERATIONS.md.
+Thin over app.nightly, app.rescore and audits.history; attached to the `dvc-audit` group in
+app/cli.py, which imports this module only when one of them runs (or `--help`). Exit codes
+are documented in docs/OPERATIONS.md.
 """
 
 from __future__ import annotations
@@ -16,9 +17,18 @@ from typing import Any
 import click
 import sqlite_utils
 
-from app import engines, exitcodes, failon
-from app.jobs import DB_NAME
-from app.options import rubric_option
+from app import exitcodes, failon
+from app.options import (
+    DB_NAME,
+    display,
+    engine_of,
+    engine_options,
+    min_tested_option,
+    quiet_option,
+    reuse_option,
+    rubric_option,
+    verbose_option,
+)
 from app.preflight import EXIT_INCOMPATIBLE, INCOMPATIBLE
 from audits import history
 from core import store
@@ -42,11 +52,6 @@ db_option = click.option("--db", type=click.Path(dir_okay=False, path_type=Path)
 window_option = click.option("--window", type=click.IntRange(2, 100),
                              default=history.DEFAULT_WINDOW, show_default=True,
                              help="Complete runs looked at for flapping.")
-reuse_option = click.option(
-    "--reuse-within", "reuse_within", type=click.FloatRange(min=0), default=0.0,
-    show_default=True, metavar="HOURS",
-    help="Reuse good observations younger than this (answers, and portals read whole without a "
-         "fault) instead of asking again; they keep their own time. 0: ask everything.")
 fail_on_option = click.option(
     "--fail-on", "fail_on", multiple=True, metavar="EXPR",
     help="Exit non-zero when a change matches, e.g. any-regression, regression:province=01, "
@@ -101,54 +106,6 @@ def _check_unit(unit: str, rubric_dir: Path) -> None:
         click.echo(f"dvc-audit: unknown unit {unit!r}{failon._suggest(unit, codes)} "
                    f"(units: rubrics/units.yaml)", err=True)
         raise click.exceptions.Exit(exitcodes.USAGE)
-
-
-quiet_option = click.option("--quiet", is_flag=True,
-                            help="No progress; the crawler logs warnings only.")
-verbose_option = click.option("--verbose", is_flag=True,
-                              help="Scrapy's log on the terminal too (default: only in "
-                                   "OUT/logs/run-N.log).")
-
-
-def _scrapyd_urls(ctx: click.Context, param: click.Parameter,
-                  value: Sequence[str]) -> tuple[str, ...]:
-    try:
-        return tuple(engines.check_url(url) for url in value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def engine_options(command: Any) -> Any:
-    """--engine local|scrapyd and --scrapyd-url (app/engines.py), for demo, run and nightly."""
-    command = click.option(
-        "--scrapyd-url", "scrapyd_url", envvar="DVC_SCRAPYD_URL", multiple=True,
-        default=(engines.DEFAULT_SCRAPYD_URL,), show_default=True, callback=_scrapyd_urls,
-        metavar="URL", help="With --engine scrapyd: a Scrapyd server; repeat it to spread the "
-        "provincial portals over several (the first also runs the national host's crawls). "
-        "Env DVC_SCRAPYD_URL (several: separated by spaces).")(command)
-    return click.option(
-        "--engine", type=click.Choice(engines.ENGINES), default="local", show_default=True,
-        help="Where the crawls run: child processes of this job, or a Scrapyd server "
-             "(docs/OPERATIONS.md \"Scrapyd engine\").")(command)
-
-
-def engine_of(engine: str, scrapyd_url: Sequence[str]) -> dict[str, Any]:
-    """run_audit's `engine` keyword for the options ({} for the local engine)."""
-    chosen = engines.engine_for(engine, scrapyd_url)
-    return {"engine": chosen} if chosen is not None else {}
-
-
-def display(quiet: bool, verbose: bool) -> dict[str, Any]:
-    """run_audit's display options: progress bars on a terminal, plain lines otherwise
-    (app/progress.py); Scrapy's log in OUT/logs unless --verbose."""
-    return {"progress": "off" if quiet else "auto", "crawl_log": not verbose}
-
-
-min_tested_option = click.option(
-    "--min-tested", "min_tested", type=click.FloatRange(0, 1), default=None, metavar="SHARE",
-    help="Least share of cells that must be tested (met or not met) for the run to be complete; "
-         "below it the run is incomplete (no_coverage). Default: coverage.min_tested in "
-         "RUBRIC/scoring.yaml (0.5).")
 
 
 def _cell(c: history.Change) -> str:
@@ -448,38 +405,3 @@ def history_cmd(db: Path | None, out: Path, rubric_dir: Path, limit: int, unit: 
         click.echo(f"rubric {version}; complete runs {', '.join(str(r['id']) for r in runs)}")
     for line in lines or ["(nothing)"]:
         click.echo(line)
-
-
-# --------------------------------------------------------------------------- rubric test
-
-
-@click.command("test")
-@rubric_option
-@click.option("--cases", "cases_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Case directory (default: RUBRIC/cases).")
-@click.option("-v", "--verbose", is_flag=True, help="List every case.")
-def rubric_test(rubric_dir: Path, cases_dir: Path | None, verbose: bool) -> None:
-    """Run the rule regression cases (rubrics/cases/): evidence in, expected verdict out.
-    Exits non-zero on any difference, naming rule, case, expected and got."""
-    from audits.rules import CaseError, load_cases, run_cases, uncovered
-
-    rubric = load_rubric(rubric_dir)
-    cases_dir = cases_dir or rubric_dir / "cases"
-    try:
-        cases = load_cases(cases_dir, rubric)
-    except CaseError as exc:
-        raise click.ClickException(str(exc)) from None
-    outcomes = run_cases(cases, rubric)
-    failed = [o for o in outcomes if not o.ok]
-    for o in outcomes:
-        if not o.ok:
-            click.echo(f"FAIL {o.describe()}", err=True)
-        elif verbose:
-            click.echo(f"ok   rule {o.case.criterion}, case {o.case.id}: {o.verdict}")
-    missing = uncovered(cases, rubric)
-    for criterion in missing:
-        click.echo(f"FAIL rule {criterion}: no case in {cases_dir}", err=True)
-    click.echo(f"rubric {rubric.version}: {len(outcomes)} cases, {len(outcomes) - len(failed)} "
-               f"passed, {len(failed)} failed ({cases_dir})")
-    if failed or missing:
-        sys.exit(1)

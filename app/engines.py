@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from app.interrupt import Stop
+from app.options import DEFAULT_SCRAPYD_URL, ENGINES, check_url  # the CLI's names for them
 from core import __version__, store
 from core.rubric import load_rubric
 from crawler.pipelines import store_item
@@ -41,8 +42,6 @@ from crawler.profiles import profile_for
 from crawler.remote import from_feed, stats_from_log
 from crawler.runner import build_settings
 
-ENGINES = ("local", "scrapyd")
-DEFAULT_SCRAPYD_URL = "http://127.0.0.1:6800"
 PROJECT = "dvc-audit"
 ENGINE_UNREACHABLE = "engine_unreachable"  # run reason (templates/strings.yaml run_reason.*)
 INTERRUPTED = "interrupted"  # as app/jobs.py
@@ -97,18 +96,6 @@ def engine_for(name: str, scrapyd_urls: str | Sequence[str] = DEFAULT_SCRAPYD_UR
     if name == "scrapyd":
         return ScrapydEngine(scrapyd_urls)
     raise ValueError(f"unknown engine {name!r} (one of {', '.join(ENGINES)})")
-
-
-def check_url(url: str) -> str:
-    """`url` if it can name a Scrapyd server (http(s)://host[:port][/path]), else ValueError."""
-    parts = urllib.parse.urlsplit(url)
-    try:
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError as exc:
-        raise ValueError(f"not a Scrapyd URL: {url!r} ({exc})") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not a Scrapyd URL: {url!r} (want http://host:port)")
-    return url.rstrip("/")
 
 
 # --------------------------------------------------------------------------- the egg

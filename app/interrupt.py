@@ -22,7 +22,7 @@ from typing import Any
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # The command's exit code after a signal: 130 (128 + SIGINT) as shells do for Ctrl-C; SIGTERM
 # keeps the nightly's documented 1 ("the run is incomplete"), which systemd's unit expects.
-EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 1}
+EXIT_CODES: dict[int, int] = {signal.SIGINT: 130, signal.SIGTERM: 1}
 
 
 @dataclass

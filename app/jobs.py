@@ -16,6 +16,8 @@ from typing import Any
 
 from app.engines import CrawlRun, Engine
 from app.interrupt import Stop, graceful_stop
+from app.options import DB_NAME as DB_NAME  # re-exported: where the results go by default
+from app.options import DEFAULT_OUT as DEFAULT_OUT
 from app.preflight import INCOMPATIBLE, preflight
 from app.progress import track as progress_of
 from app.survey import save_survey_answers
@@ -27,8 +29,6 @@ from crawler import phases
 from crawler.runner import crawl, discard_prestarted, launch, prestart
 from reports.report import write_reports
 
-DB_NAME = "audit.db"
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results"  # the project's results/
 LOGS_DIR = "logs"
 INTERRUPTED = "interrupted"  # run reason: a signal or a crawl child's crash stopped the crawl
 PROVINCIAL_NICE = 10  # the browser crawl's niceness beside the crawls of the national host

@@ -200,7 +200,7 @@ def _start(db: sqlite_utils.Database, out_dir: Path, base_url: str, rubric: Rubr
         return run_id, True
     run_id = store.start_run(db, target=base_url, rubric_version=rubric.version,
                              engine_version=__version__, scenario=scenario)
-    db["runs"].update(run_id, {"kind": KIND})
+    db.table("runs").update(run_id, {"kind": KIND})
     return run_id, False
 
 
@@ -211,9 +211,9 @@ def _catalogue_complete(db: sqlite_utils.Database, run_id: int) -> bool:
 
 def _record_attempt(db: sqlite_utils.Database, run_id: int, started_at: str, seconds: float,
                     resumed: bool, jobdir: Path) -> int:
-    run = db["runs"].get(run_id)
+    run = db.table("runs").get(run_id)
     attempt = _attempts(db, run_id) + 1
-    db["attempts"].insert({
+    db.table("attempts").insert({
         "run_id": run_id, "attempt": attempt, "started_at": started_at,
         "finished_at": store.utcnow(), "seconds": round(seconds, 3),
         "exit_code": 0 if run["status"] == "complete" else 1, "status": run["status"],
@@ -236,7 +236,7 @@ def _ensure_scored(db: sqlite_utils.Database, run_ids: list[int], rubric: Rubric
 
 def _compare(db: sqlite_utils.Database, run_id: int, rubric: Rubric, rubric_dir: Path,
              window: int, echo: Echo) -> tuple[history.Comparison | None, str]:
-    run = db["runs"].get(run_id)
+    run = db.table("runs").get(run_id)
     if run["status"] != "complete":
         return None, f"run {run_id} is {run['status']}: not compared, never counted as complete"
     earlier = [r["id"] for r in history.complete_runs(db, like=run) if r["id"] < run_id]
@@ -282,7 +282,7 @@ def run_nightly(base_url: str, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
         if audit.status == INCOMPATIBLE:  # stopped before crawling: no stale, comparison
             return NightlyResult(run_id, audit.status, resumed, attempt, db_path, {}, audit,
                                  not_compared=audit.note, notes=notes)  # or snapshots
-        status = db["runs"].get(run_id)["status"]
+        status = db.table("runs").get(run_id)["status"]
         if status == "complete":
             shutil.rmtree(jobdir, ignore_errors=True)
         stale = history.write_stale(db, run_id, rubric.version)

@@ -16,6 +16,7 @@ from typing import Any
 import click
 import sqlite_utils
 from openpyxl import load_workbook
+from openpyxl.worksheet.worksheet import Worksheet
 
 from app.jobs import DB_NAME, DEFAULT_OUT
 from app.options import rubric_option
@@ -89,6 +90,8 @@ def read_worksheet(path: Path) -> Iterator[dict[str, str]]:
         ws = load_workbook(path, read_only=False).active
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
         raise WorksheetError(f"{path}: not a review worksheet ({exc})") from None
+    if not isinstance(ws, Worksheet):  # its active sheet is a chart
+        raise WorksheetError(f"{path}: not a review worksheet (no worksheet active)")
     keys = [ws.cell(row=KEY_ROW, column=c).value for c in range(1, len(KEYS) + 1)]
     if tuple(keys) != KEYS:
         raise WorksheetError(f"{path}: not a review worksheet (row {KEY_ROW} changed)")

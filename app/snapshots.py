@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,11 @@ def write_metadata(out_dir: Path) -> Path:
     return target
 
 
+def columns(row: Mapping[str, object], names: Sequence[str]) -> dict[str, object]:
+    """The row's `names`, in that order (a stored row is a TypedDict: read as a mapping)."""
+    return {k: row[k] for k in names}
+
+
 def write(db: sqlite_utils.Database, out_dir: Path, run_id: int, version: str,
           comparison: Comparison | None, stale: list[dict[str, Any]],
           summary: dict[str, Any]) -> dict[str, Path]:
@@ -56,7 +61,7 @@ def write(db: sqlite_utils.Database, out_dir: Path, run_id: int, version: str,
     paths = {
         "summary": write_json(out_dir / "nightly.json", {**summary, "run_row": run}),
         "verdicts_json": write_json(out_dir / "verdicts.json", [
-            {k: v[k] for k in VERDICT_COLUMNS} for v in verdicts]),
+            columns(v, VERDICT_COLUMNS) for v in verdicts]),
         "changes": write_csv(out_dir / "changes.csv", CHANGE_COLUMNS, changes),
         "stale": write_csv(out_dir / "stale.csv", STALE_COLUMNS, stale),
         "metadata": write_metadata(out_dir),

@@ -481,13 +481,17 @@ def rows_by_unit(rubric: Rubric, obs: Observations) -> dict[tuple[str, str], lis
     return out
 
 
-def cells(obs: Observations, rubric: Rubric) -> Iterable[Cell]:
+def cells(obs: Observations, rubric: Rubric,
+          only: tuple[str, str] | None = None) -> Iterable[Cell]:
+    """Every (unit, service) cell of the rubric; `only`: just that (unit code, service id)."""
     by_unit = rows_by_unit(rubric, obs)
     loose = {s.id: sum(len(by_unit.get((UNATTRIBUTED, p.code), [])) for p in s.procedures)
              for s in rubric.services}
     for unit in rubric.units:
         portal = obs.portals.get(unit.code) if unit.kind == "province" else None
         for service in rubric.services:
+            if only is not None and only != (unit.code, service.id):
+                continue
             rows = [r for p in service.procedures for r in by_unit.get((unit.code, p.code), [])]
             codes = [p.code for p in service.procedures]
             system = system_met(obs, unit.code, codes) if unit.kind == "province" and codes \
@@ -537,12 +541,15 @@ def level_detail(cell: Cell, criterion_id: str) -> str:
     return f"{n}/{total}"
 
 
-def evaluate(evidence: Iterable[EvidenceRow], rubric: Rubric) -> list[VerdictRow]:
-    """One verdict per unit x service x criterion of the rubric."""
+def evaluate(evidence: Iterable[EvidenceRow], rubric: Rubric, *,
+             only: tuple[str, str] | None = None) -> list[VerdictRow]:
+    """One verdict per unit x service x criterion of the rubric. `only` (unit code, service
+    id): just that cell's verdicts, the same as among all (a cell is judged from the run's
+    evidence, never from other cells); the rule cases ask for one cell each."""
     obs = observe(evidence)
     confirmed = confirmed_agencies(obs, rubric)
     verdicts: list[VerdictRow] = []
-    for cell in cells(obs, rubric):
+    for cell in cells(obs, rubric, only):
         unit, service = cell.unit, cell.service
         for criterion in rubric.criteria:
             verdict, reason, evs = unverified(judge(cell, criterion), unit, confirmed)

@@ -305,12 +305,15 @@ def compare(db: sqlite_utils.Database, base_id: int, run_id: int, *,
     """Every cell whose verdict differs between the two runs, classified (see module doc)."""
     base, run = _require(db, base_id), _require(db, run_id)
     version = version or common_version(db, base_id, run_id, preferred)
+    sets = []
     for rid in (base_id, run_id):
-        if get_set(db, rid, version) is None:
+        found = get_set(db, rid, version)
+        if found is None:
             raise NotComparable(f"run {rid} has no verdicts under rubric {version}: "
                                 f"re-score it first (dvc-audit rescore --run {rid})")
+        sets.append(found)
     warnings = []
-    hashes = {get_set(db, rid, version)["rubric_hash"] for rid in (base_id, run_id)} - {""}
+    hashes = {s["rubric_hash"] for s in sets} - {""}
     if len(hashes) > 1:
         warnings.append(f"rubric {version} changed content between the two sets without a "
                         f"version bump; re-score both runs to compare like with like")

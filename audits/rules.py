@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -199,7 +200,10 @@ def run_case(case: Case, rubric: Rubric, evaluator: Evaluator = evaluate) -> Out
 def run_cases(cases: Iterable[Case], rubric: Rubric,
               evaluator: Evaluator | None = None) -> list[Outcome]:
     """Each case through the evaluator (default: `audits.evaluate.evaluate`, looked up at call
-    time so a patched rule is what gets tested)."""
+    time so a patched rule is what gets tested, judging only the case's cell)."""
     import audits.evaluate as evaluation
 
-    return [run_case(c, rubric, evaluator or evaluation.evaluate) for c in cases]
+    if evaluator is not None:
+        return [run_case(c, rubric, evaluator) for c in cases]
+    return [run_case(c, rubric, partial(evaluation.evaluate, only=(c.unit, c.service)))
+            for c in cases]

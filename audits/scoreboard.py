@@ -163,7 +163,7 @@ def score_kind(
             group=group_of(norm[u.unit_code], config).id,
             rating_class=classes[u.unit_code],
             rank=ranks[u.unit_code],
-            share_group=group_of(u.share, config).id,
+            share_group=group_of(shares[u.unit_code], config).id,  # u.share, not None
         )
         for u in units
         if u.unit_code in shares

@@ -399,7 +399,8 @@ def bridge_estimate(
     met_a = sum(1 for i in base if after[i].status == MET)
     share_b = met_b / len(base) if base else None
     share_a = met_a / len(base) if base else None
-    d = sp_weight * (share_a - share_b) * factor if base else 0.0
+    d = sp_weight * (share_a - share_b) * factor \
+        if share_a is not None and share_b is not None else 0.0  # both are None without a base
     return BridgeEstimate(
         share_before=share_b,
         share_after=share_a,

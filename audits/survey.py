@@ -87,8 +87,8 @@ def score_unit(iset: IndicatorSet, unit: str,
     """Score one unit: `answers` maps indicator id to a verdict, or None when not yet
     reviewed / not judged (absent ids count as not judged)."""
     into = _scoring_group(iset)
-    earned: Counter[str] = Counter()
-    possible: Counter[str] = Counter()
+    earned: dict[str, float] = {}  # weights are floats: no Counter (its counts are ints)
+    possible: dict[str, float] = {}
     counts: Counter[tuple[str, str]] = Counter()
     for ind in iset.indicators:
         answer = answers.get(ind.id)
@@ -96,9 +96,10 @@ def score_unit(iset: IndicatorSet, unit: str,
             NOT_REVIEWED if ind.judged == "review" else Verdict.CANNOT_TEST)
         counts[(ind.judged, str(state))] += 1
         if state in SCORED:
-            possible[into[ind.group]] += ind.weight
-            earned[into[ind.group]] += ind.weight if state == Verdict.MET else 0.0
-    groups = {g.id: GroupScore(g.id, earned[g.id], possible[g.id])
+            group = into[ind.group]
+            possible[group] = possible.get(group, 0) + ind.weight
+            earned[group] = earned.get(group, 0) + (ind.weight if state == Verdict.MET else 0.0)
+    groups = {g.id: GroupScore(g.id, earned.get(g.id, 0), possible.get(g.id, 0))
               for g in iset.groups if not g.score_with}
     return SurveyScore(unit, groups, _overall(iset, groups), Coverage(dict(counts)))
 

@@ -129,8 +129,8 @@ def tally(rows: Iterable[RowLike], weights: Mapping[str, float]) -> Tally:
 
 def tally_rows(rows: list[VerdictRow], weights: Mapping[str, float]) -> Tally:
     """:func:`tally` of rows already made :class:`VerdictRow` (no conversion)."""
-    counts = Counter(r.verdict for r in rows)
-    counts = {v: counts[v] for v in VERDICTS}
+    found = Counter(r.verdict for r in rows)
+    counts = {v: found[v] for v in VERDICTS}
     try:
         w = {c: float(x) for c, x in weights.items()}
         met = [w[r.criterion_id] for r in rows if r.verdict == "met"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 from audits.gaps import Peers, Predicate, close_gaps
 from audits.scoreboard import Scoreboard, UnitScore, group_of, score_run
@@ -79,7 +80,8 @@ def what_if(
     closed = tuple(sorted(n.key for o, n in zip(rows, new_rows, strict=True) if o != n))
     ignored: tuple[Gap, ...] = ()
     if not callable(close):
-        ignored = tuple(sorted({tuple(k) for k in close} - set(closed)))
+        asked = {cast(Gap, tuple(k)) for k in close}  # a gap given as a list counts too
+        ignored = tuple(sorted(asked - set(closed)))
     before, after = score_run(rows, weights, config), score_run(new_rows, weights, config)
     return WhatIf(before, after, closed, ignored, _changes(before, after))
 

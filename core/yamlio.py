@@ -3,6 +3,10 @@ only, bounded in size and alias expansion, duplicate keys refused, errors with a
 
 from __future__ import annotations
 
+import hashlib
+import pickle
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,14 @@ UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, 
 
 MAX_YAML_BYTES = 10 * 1024 * 1024  # hand-edited data: far below this; refuse before parsing
 MAX_YAML_NODES = 1_000_000  # after aliases are expanded: bounds a "billion laughs" document
+# Parsed documents kept by the digest of their text: the rubric's files are read again by every
+# load_rubric (each command, each test), and parsing one costs 5-80 ms where a copy of the kept
+# data costs well under 1 ms. Keyed by content, not by path or mtime, so an edited file is
+# always parsed again (an edit within the file system's timestamp tick included).
+CACHED_FILES = 64
+CACHED_MAX_BYTES = 1024 * 1024  # larger documents are parsed every time
+_parsed: OrderedDict[bytes, bytes] = OrderedDict()  # digest -> the data, pickled
+_parsed_lock = threading.Lock()
 
 
 class YamlFileError(Exception):
@@ -95,8 +107,33 @@ def _yaml_problem(e: yaml.YAMLError) -> YamlFileError:
 
 def read_yaml_file(path: Path | str) -> Any:
     """Parse a hand-edited YAML data file defensively: size cap, UTF-8, safe tags only, no
-    duplicate keys, bounded alias expansion. Raises YamlFileError (message + line)."""
-    loader = UniqueKeyLoader(_read_text(Path(path)))
+    duplicate keys, bounded alias expansion. Raises YamlFileError (message + line). Each call
+    returns data of its own (a caller may change it), also when the text was parsed before."""
+    text = _read_text(Path(path))
+    raw = text.encode("utf-8")
+    if len(raw) > CACHED_MAX_BYTES:
+        return _parse(text)
+    digest = hashlib.sha256(raw).digest()
+    with _parsed_lock:
+        kept = _parsed.get(digest)
+        if kept is not None:
+            _parsed.move_to_end(digest)
+    if kept is not None:
+        return pickle.loads(kept)  # a fresh copy: aliases shared within it, as parsed
+    data = _parse(text)  # a bad file raises here: errors are never kept
+    try:
+        kept = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+    except RecursionError:  # nested deeper than pickle goes: parsed every time
+        return data
+    with _parsed_lock:
+        _parsed[digest] = kept
+        while len(_parsed) > CACHED_FILES:
+            _parsed.popitem(last=False)
+    return data
+
+
+def _parse(text: str) -> Any:
+    loader = UniqueKeyLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:

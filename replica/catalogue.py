@@ -314,6 +314,8 @@ def filler_specs(seed: int, n: int, reserved: set[str], provinces: list[Any]
             department = "UBND " + unit.name.replace("Tỉnh ", "tỉnh ")
             agency = unit.office_code
             ptype = "SPECIFIC"
+            categories: tuple[str, ...]
+            objects: tuple[str, ...]
             categories, objects = names.FILLER_LOCAL
             levels: tuple[str, ...] = ("province",)
         else:
@@ -335,7 +337,7 @@ def filler_specs(seed: int, n: int, reserved: set[str], provinces: list[Any]
             methods = ("ONLINE", "DIRECT")
         else:
             methods = ("DIRECT",)
-        fees = {}
+        fees: dict[str, tuple[Fee, ...]] = {}
         if r.random() < 0.4:
             value = r.choice((10000, 20000, 50000, 100000, 200000, 500000))
             fees = {m: (Fee(value),) for m in methods}

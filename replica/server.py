@@ -134,15 +134,15 @@ class ReplicaServer:
             return self
         self.fault_state = faults.FaultState()  # fresh counts, and slow answers may wait again
         httpd = _serve(self.host, self.port, self.respond)
-        httpd.replica = self  # type: ignore[attr-defined]
+        httpd.replica = self
         self.port = httpd.server_address[1]
         self._httpd = httpd
         self._thread = threading.Thread(target=httpd.serve_forever, name="replica", daemon=True)
         self._thread.start()
         for unit, site in self.sites.items():
             self._start_portal(unit, site)
-        for n, site in enumerate(self.system_sites.values(), 1):
-            self._start_system(n, site)
+        for n, system in enumerate(self.system_sites.values(), 1):
+            self._start_system(n, system)
         self._start_offsite()
         return self
 
@@ -159,11 +159,11 @@ class ReplicaServer:
             return Response(200, JS_TYPE, b"/* elsewhere */", "offsite")
 
         httpd = _serve(address, 0, respond)
-        httpd.replica = self  # type: ignore[attr-defined]
+        httpd.replica = self
         thread = threading.Thread(target=httpd.serve_forever, name="offsite", daemon=True)
         thread.start()
         self._portal_httpds.append((httpd, thread))
-        host, port = httpd.server_address[:2]
+        host, port = httpd.socket.getsockname()[:2]  # (str, int): an AF_INET server
         self.offsite_url = f"http://{host}:{port}"
 
     def _start_portal(self, unit: str, site: provincial.Site) -> None:
@@ -181,11 +181,11 @@ class ReplicaServer:
             return self.respond_portal(_unit, method, path, headers, body)
 
         httpd = _serve(address, 0, respond)
-        httpd.replica = self  # type: ignore[attr-defined]
+        httpd.replica = self
         thread = threading.Thread(target=httpd.serve_forever, name=f"portal-{unit}", daemon=True)
         thread.start()
         self._portal_httpds.append((httpd, thread))
-        host, port = httpd.server_address[:2]
+        host, port = httpd.socket.getsockname()[:2]  # (str, int): an AF_INET server
         self.portal_urls[unit] = f"http://{host}:{port}"
 
     def _start_system(self, n: int, site: systems.SystemSite) -> None:
@@ -213,12 +213,12 @@ class ReplicaServer:
             return resp
 
         httpd = _serve(address, 0, respond)
-        httpd.replica = self  # type: ignore[attr-defined]
+        httpd.replica = self
         thread = threading.Thread(target=httpd.serve_forever, name=f"system-{site.id}",
                                   daemon=True)
         thread.start()
         self._portal_httpds.append((httpd, thread))
-        host, port = httpd.server_address[:2]
+        host, port = httpd.socket.getsockname()[:2]  # (str, int): an AF_INET server
         self.system_urls[site.id] = f"http://{host}:{port}"
 
     def rendered_urls(self) -> dict[str, str]:
@@ -430,6 +430,9 @@ Dispatch = Callable[[str, str, Mapping[str, str], bytes], Response]
 
 
 class _Server(ThreadingHTTPServer):
+    dispatch: Dispatch  # what answers a request (set by _serve)
+    replica: ReplicaServer  # the replica it serves for (set by the replica that starts it)
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hangs up mid-answer (a crawler giving up on a slow or huge page) is
         normal here, not an error worth a traceback."""
@@ -438,14 +441,15 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-def _serve(host: str, port: int, dispatch: Dispatch) -> ThreadingHTTPServer:
+def _serve(host: str, port: int, dispatch: Dispatch) -> _Server:
     httpd = _Server((host, port), _Handler)
     httpd.daemon_threads = True
-    httpd.dispatch = dispatch  # type: ignore[attr-defined]
+    httpd.dispatch = dispatch
     return httpd
 
 
 class _Handler(BaseHTTPRequestHandler):
+    server: _Server  # only _serve makes servers with this handler
     protocol_version = "HTTP/1.1"
     server_version = "BigIP"
     sys_version = ""
@@ -456,8 +460,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
-        replica: ReplicaServer = self.server.replica  # type: ignore[attr-defined]
-        dispatch: Dispatch = self.server.dispatch  # type: ignore[attr-defined]
+        replica = self.server.replica
+        dispatch = self.server.dispatch
         resp = dispatch(method, self.path, dict(self.headers.items()), body)
         validators = self._validators(method, resp)
         if validators and self._not_modified(*validators):

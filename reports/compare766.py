@@ -147,8 +147,9 @@ def compare(db: sqlite_utils.Database, run_id: int, model: ReportModel) -> Compa
         pairs = {}
         for key, (group, top, _) in GROUPS.items():
             theirs = per_group.get((code, GROUP_ENDPOINTS[key]))
-            if theirs is None and _num(scores.get(group)) is not None:
-                theirs = _num(scores.get(group)) / top  # type: ignore[operator]
+            mark = _num(scores.get(group))
+            if theirs is None and mark is not None:
+                theirs = mark / top
             share, tested = ours[key].get(unit.code, (None, 0))
             pairs[key] = Pair(None if theirs is None else round(theirs, 9), share, tested)
         rows.append(CompareRow(unit, str(dep.get("department_name") or ""),

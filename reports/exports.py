@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from core.rows import StoredVerdict
 from core.vocab import VERDICTS
 from reports.evidence_pages import page_name, shown_ids
 from reports.i18n import Lang
@@ -63,7 +65,7 @@ def nfc(value: Any) -> Any:
 # --------------------------------------------------------------------------- rows
 
 
-def sorted_verdicts(model: ReportModel) -> list[dict[str, Any]]:
+def sorted_verdicts(model: ReportModel) -> list[StoredVerdict]:
     order = {s.id: s.annex_no for s in model.rubric.services}
     return sorted(model.verdicts, key=lambda v: (v["unit_kind"], v["unit_code"],
                                                  order[v["service_id"]], v["criterion_id"]))
@@ -418,7 +420,8 @@ def _summary_rows(model: ReportModel, lang: Lang) -> list[tuple[str, Any]]:
 
 def write_xlsx(path: Path, model: ReportModel, lang: Lang) -> None:
     """Summary sheets, then per province its to-do list and its verdicts, then the agencies."""
-    t, wb, taken = lang.t, Workbook(write_only=True), set()
+    t, wb = lang.t, Workbook(write_only=True)
+    taken: set[str] = set()
     nat = model.national
     _table(wb, t("xlsx.summary"), [t("xlsx.item"), t("xlsx.value")],
            _summary_rows(model, lang), taken)
@@ -493,14 +496,21 @@ def md_cell(text: Any) -> str:
     return " ".join(s.split())
 
 
-def render_markdown(model: ReportModel, lang: Lang) -> str:
-    from reports.report import TEMPLATES_DIR, TOP_GAPS
-
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=False,
+@cache
+def markdown_environment(lang: Lang, templates: Path) -> jinja2.Environment:
+    """One per language, as reports.report.environment: the template is compiled once."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates), autoescape=False,
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True, keep_trailing_newline=True)
     env.globals.update(L=lang, t=lang.t)
     env.filters.update(num=lang.num, pct=lang.pct, md=md_cell)
+    return env
+
+
+def render_markdown(model: ReportModel, lang: Lang) -> str:
+    from reports.report import TEMPLATES_DIR, TOP_GAPS
+
+    env = markdown_environment(lang, TEMPLATES_DIR)
     text = env.get_template("summary.md.j2").render(m=model, top=model.top_gaps[:TOP_GAPS])
     return unicodedata.normalize("NFC", text)
 

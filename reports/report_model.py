@@ -18,6 +18,7 @@ import sqlite_utils
 
 from audits import scoring
 from core import store
+from core.rows import StoredFinding, StoredVerdict
 from core.rubric import Criterion, Rubric, Service, Unit, unit_for_office
 from core.targets import Targets, load_targets
 from reports import actions
@@ -156,7 +157,7 @@ class ReportModel:
     rubric: Rubric
     config: scoring.ScoringConfig
     weights: dict[str, float]
-    verdicts: list[dict[str, Any]]
+    verdicts: list[StoredVerdict]
     units: list[Unit]  # units audited for at least one service, rubric order
     cells: dict[tuple[str, str], str]
     board: scoring.Scoreboard
@@ -286,7 +287,7 @@ def system_label(system: Any) -> str:
     return " – ".join(str(x) for x in (system.get("ministry"), system.get("host")) if x)
 
 
-def _criterion_status(rubric: Rubric, v: dict[str, Any],
+def _criterion_status(rubric: Rubric, v: StoredVerdict,
                       links: dict[int, EvidenceLink]) -> CriterionStatus:
     ids = list(v.get("evidence_ids") or [])
     shown = tuple(links[i] for i in ids[:EVIDENCE_SHOWN] if i in links)
@@ -295,7 +296,7 @@ def _criterion_status(rubric: Rubric, v: dict[str, Any],
 
 
 def _unit_page(unit: Unit, model: ReportModel, own: list[scoring.VerdictRow],
-               grid: dict[tuple[str, str], dict[str, dict[str, Any]]],
+               grid: dict[tuple[str, str], dict[str, StoredVerdict]],
                links: dict[int, EvidenceLink], peers: scoring.Peers) -> UnitPage:
     """`own`: the unit's verdict rows; `peers`: every unit's score."""
     rubric = model.rubric
@@ -344,13 +345,13 @@ def _top_gaps(model: ReportModel, rows: list[scoring.VerdictRow]) -> list[TopGap
 
 
 def build_model(db: sqlite_utils.Database, rubric: Rubric, run: dict[str, Any],
-                verdicts: list[dict[str, Any]], out_dir: Path,
+                verdicts: list[StoredVerdict], out_dir: Path,
                 config: scoring.ScoringConfig | None = None) -> ReportModel:
     """Everything the reports show, language-neutral. Weights come from `rubric`."""
     config = config or scoring.load_scoring_config()
     weights = scoring.weights_from_rubric(rubric)
     rows = scoring.as_rows(verdicts)
-    grid: dict[tuple[str, str], dict[str, dict[str, Any]]] = defaultdict(dict)
+    grid: dict[tuple[str, str], dict[str, StoredVerdict]] = defaultdict(dict)
     for v in verdicts:
         grid[(v["unit_code"], v["service_id"])][v["criterion_id"]] = v
     cells = {key: cell_state({c: v["verdict"] for c, v in by_c.items()})
@@ -472,7 +473,7 @@ def load_stopped_hosts(db: sqlite_utils.Database, run_id: int) -> list[dict[str,
     return [json.loads(r["data"] or "{}") for r in rows]
 
 
-def load_findings(db: sqlite_utils.Database, run_id: int) -> list[dict[str, Any]]:
+def load_findings(db: sqlite_utils.Database, run_id: int) -> list[StoredFinding]:
     """The run's national-vs-portal findings; none in a store from before provincial portals."""
     if "findings" not in db.table_names():
         return []

@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
 
 from core.indicators import Indicator, IndicatorSet
 
@@ -24,7 +27,19 @@ ASSESSOR_CELLS = ("C2", "F2")  # assessor 1's id, assessor 2's id
 # what an assessor may write, per language, and the verdict it stands for
 CHOICES = {"vi": {"có": "met", "không": "not_met", "không áp dụng": "not_applicable"},
            "en": {"yes": "met", "no": "not_met", "n/a": "not_applicable"}}
-LABELS = {
+
+
+class Labels(TypedDict):
+    """A worksheet's texts in one language."""
+
+    title: str
+    assessor: str
+    help: str
+    headers: tuple[str, ...]
+    sheet: str
+
+
+LABELS: dict[str, Labels] = {
     "vi": {"title": "Phiếu đánh giá chỉ số {set} — {unit}", "assessor": "Mã đánh giá viên {n}:",
            "help": "Mỗi đánh giá viên điền một cột (có / không / không áp dụng), không xem cột "
                    "của người kia. Cột “Thống nhất” chỉ điền khi hai người khác nhau.",
@@ -54,6 +69,7 @@ def write_worksheet(path: Path, iset: IndicatorSet, unit_code: str, unit_name: s
     labels = LABELS[lang]
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one sheet (for the type checker)
     ws.title = labels["sheet"]
     ws["A1"] = labels["title"].format(set=iset.id.upper(), unit=f"{unit_name} ({unit_code})")
     ws["A1"].font = Font(bold=True, size=13)
@@ -65,11 +81,11 @@ def write_worksheet(path: Path, iset: IndicatorSet, unit_code: str, unit_name: s
     for col, (key, header, width) in enumerate(columns, start=1):
         ws.cell(row=KEY_ROW, column=col, value=key)
         ws.cell(row=HEADER_ROW, column=col, value=header).font = Font(bold=True)
-        ws.column_dimensions[ws.cell(row=1, column=col).column_letter].width = width
+        ws.column_dimensions[get_column_letter(col)].width = width
     ws.row_dimensions[KEY_ROW].hidden = True
     ws.column_dimensions["H"].hidden = True  # the hash: for the importer, not the reader
     _rows(ws, iset, unit_code, indicators, cited, lang)
-    ws.freeze_panes = ws.cell(row=FIRST_ROW, column=4)
+    ws.freeze_panes = f"{get_column_letter(4)}{FIRST_ROW}"  # the first answer row, column D
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path

@@ -35,9 +35,13 @@ def section(text: str, heading: str) -> str:
 
 def commands(group: click.Group, path: tuple[str, ...] = ("dvc-audit",)
              ) -> Iterator[tuple[str, click.Command]]:
-    """Every command of the `dvc-audit` group and its subgroups, with its full name."""
+    """Every command of the `dvc-audit` group and its subgroups, with its full name (those the
+    group imports only when asked, too: app/cli.py's LazyGroup)."""
     yield " ".join(path), group
-    for name, command in sorted(group.commands.items()):
+    ctx = click.Context(group, info_name=group.name)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, f"`{' '.join((*path, name))}` is listed but cannot be loaded"
         if isinstance(command, click.Group):
             yield from commands(command, (*path, name))
         else:

@@ -26,10 +26,12 @@ SUMMARY_SHEETS = {
 }
 
 
-@pytest.fixture()
-def written(tmp_path: Path) -> dict[str, Path]:
-    db, run_id = make_run(tmp_path / "audit.db")
-    return write_reports(db, load_rubric(), tmp_path, run_id)
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One run's reports for the tests that only read them (written once: a second of CPU)."""
+    out = tmp_path_factory.mktemp("written")
+    db, run_id = make_run(out / "audit.db")
+    return write_reports(db, load_rubric(), out, run_id)
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -3,6 +3,7 @@ national portal (read in place from ../shared), and the replica serving the real
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -137,6 +138,7 @@ def _details() -> list[Path]:
     return sorted(require(DVCQG / "details").glob("*.json"))
 
 
+@functools.cache  # read-only: four tests read every real detail, some of them twice
 def _facts(code: str) -> dict[str, Any]:
     body = require(DVCQG / "details" / f"{code}.json").read_bytes()
     return parsers.detail_facts(parsers.parse_envelope(body)).as_dict()

@@ -40,7 +40,8 @@ def rubric():
 
 
 def doc(name: str = FAULTS) -> dict:
-    return yaml.safe_load((ROOT / name).read_text(encoding="utf-8"))
+    # libyaml (as core.yamlio): the same data as yaml.safe_load, in a tenth of the time
+    return yaml.load((ROOT / name).read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
 
 
 def variant(faults: list[dict], name: str = FAULTS):

@@ -30,6 +30,12 @@ def full():
     return load_scenario(FULL)
 
 
+@pytest.fixture(scope="module")
+def portal(rubric, full):
+    """The full scenario's national portal, built once (a second of CPU; the tests only read)."""
+    return build_portal(full, rubric)
+
+
 @pytest.mark.slow  # generates the full scenario twice
 def test_generate_is_deterministic(tmp_path):
     outs = []
@@ -53,9 +59,8 @@ def test_full_is_commit_size_friendly():
     assert FULL.stat().st_size < 1_000_000
 
 
-def test_full_has_every_rubric_procedure_and_the_real_total(rubric, full):
+def test_full_has_every_rubric_procedure_and_the_real_total(rubric, full, portal):
     assert rubric.all_codes() == full.codes()
-    portal = build_portal(full, rubric)
     assert len(portal.items) == REAL_TOTAL
     assert max(len(r) for r in portal.rows_by_formality.values()) > 200  # office paging
     assert [f.kind for f in full.faults] == ["blocked", "portal_down", "portal_blocked"]
@@ -91,8 +96,7 @@ def test_full_truth_has_every_verdict(rubric, full):
         assert seen[cell] > 0, cell
 
 
-def test_filler_names_avoid_service_keywords(rubric, full):
-    portal = build_portal(full, rubric)
+def test_filler_names_avoid_service_keywords(rubric, full, portal):
     keywords = {k.casefold() for s in rubric.services for k in s.keywords}
     codes = full.codes()
     for item in portal.items:

@@ -87,6 +87,14 @@ def stored(tmp_path: Path) -> tuple[Any, int, Path]:
     return db, run_id, tmp_path
 
 
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Path], Path]:
+    """The stored run's reports (vi), written once for the tests that only read them."""
+    out = tmp_path_factory.mktemp("written")
+    db, run_id = make_run(out / "audit.db")
+    return write_reports(db, load_rubric(), out, run_id), out
+
+
 def share_cell(page: str, unit_code: str) -> str:
     table = page[page.index('id="scores-table"'):]
     row = re.search(rf'<tr data-unit="{unit_code}">(.*?)</tr>', table, re.S)
@@ -141,9 +149,8 @@ def test_model_scores_gaps_and_top_gaps(stored: tuple[Any, int, Path]) -> None:
 
 
 def test_dashboard_and_unit_pages_are_written_and_self_contained(
-        stored: tuple[Any, int, Path]) -> None:
-    db, run_id, out = stored
-    paths = write_reports(db, load_rubric(), out, run_id)
+        written: tuple[dict[str, Path], Path]) -> None:
+    paths, out = written
     page = paths["html"].read_text(encoding="utf-8")
     assert '<html lang="vi">' in page and "Ma trận đơn vị × dịch vụ" in page
     assert page.count("<svg") >= 5  # groups + distribution per kind, services, top gaps
@@ -158,10 +165,9 @@ def test_dashboard_and_unit_pages_are_written_and_self_contained(
     assert "Nghị định 42/2022/NĐ-CP" in unit  # legal basis of level4_full
 
 
-def test_unit_page_evidence_links_with_time_and_screenshot(stored: tuple[Any, int, Path]
-                                                           ) -> None:
-    db, run_id, out = stored
-    write_reports(db, load_rubric(), out, run_id)
+def test_unit_page_evidence_links_with_time_and_screenshot(
+        written: tuple[dict[str, Path], Path]) -> None:
+    _, out = written
     page = (out / "units" / "01.html").read_text(encoding="utf-8")
     assert 'href="http://127.0.0.1:9/api/v1/submitting/formality/list-department-url-by-' \
            'citizen"' in page
@@ -170,10 +176,9 @@ def test_unit_page_evidence_links_with_time_and_screenshot(stored: tuple[Any, in
     assert "và 2 bằng chứng khác" in page  # level4_full cites 5 rows, 3 are shown
 
 
-def test_portal_text_is_escaped_and_unsafe_urls_are_not_links(stored: tuple[Any, int, Path]
-                                                              ) -> None:
-    db, run_id, out = stored
-    write_reports(db, load_rubric(), out, run_id)
+def test_portal_text_is_escaped_and_unsafe_urls_are_not_links(
+        written: tuple[dict[str, Path], Path]) -> None:
+    _, out = written
     page = (out / "units" / "01.html").read_text(encoding="utf-8")
     assert "<script" not in page
     assert htmllib.escape(HOSTILE, quote=False) in page or "&lt;script&gt;" in page

@@ -29,7 +29,7 @@ YEAR = {"timeType": "year", "year": 2026}
 def scenario_with(index: Any) -> Any:
     import yaml
 
-    data = yaml.safe_load(SMALL.read_text(encoding="utf-8"))
+    data = yaml.load(SMALL.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
     data["index766"] = index
     return parse_scenario(data, "small766.yaml")
 

@@ -180,9 +180,11 @@ def _copy(tmp_path: Path) -> Path:
 
 
 def _edit(d: Path, name: str, change: Callable[[dict], None]) -> None:
-    doc = yaml.safe_load((d / name).read_text(encoding="utf-8"))
+    # libyaml: the same data and text as safe_load/safe_dump, in a tenth of the time
+    doc = yaml.load((d / name).read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
     change(doc)
-    (d / name).write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), "utf-8")
+    (d / name).write_text(yaml.dump(doc, Dumper=yaml.CSafeDumper, allow_unicode=True,
+                                    sort_keys=False), "utf-8")
 
 
 def _service(doc: dict, sid: str) -> dict:

@@ -100,3 +100,16 @@ def test_ci_runs_the_rule_cases() -> None:
     assert "dvc-audit rubric test" in script
     assert script.index("dvc-audit rubric test") < script.index("uv run --frozen pytest")
     assert "scripts/test" in (PROJECT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow  # every rule case, judged whole
+def test_judging_one_cell_gives_that_cells_verdicts_of_the_whole() -> None:
+    """`rubric test` judges only each case's cell (evaluate(..., only=cell)): the same rows, in
+    the same order, as that cell's among the verdicts of every cell."""
+    rubric = load_rubric()
+    for case in rules.load_cases(RUBRIC_DIR / "cases", rubric):
+        cell = (case.unit, case.service)
+        whole = [v for v in evaluate.evaluate(case.evidence, rubric)
+                 if (v["unit_code"], v["service_id"]) == cell]
+        assert whole, case.id
+        assert evaluate.evaluate(case.evidence, rubric, only=cell) == whole, case.id
