@@ -34,9 +34,9 @@ FILE_EXTENSIONS = frozenset(
 # Read-only: a link that logs in, registers, submits or pays is never followed (its page may
 # carry a form; the audit never sends one). Matched in the address (path and query) ...
 NEVER_HREF = re.compile(
-    r"(log-?in|log-?out|sign-?in|sign-?out|sign-?up|dang-?nhap|dang-?xuat|/auth/|[/.]sso\b|"
-    r"oauth|openid|/(dang-?ky|register|registration)(/|$|\?|\.)|nop-?ho-?so|nophoso|submit|"
-    r"/apply\b|thanh-?toan|payment|checkout|/cart\b|logout)", re.I)
+    r"(log-?in|log-?out|sign-?in|sign-?out|sign-?up|dang-?nhap|dang-?xuat|/auth(/|$)|sso(\b|_)|"
+    r"oauth|openid|/(dang-?ky|register|registration)(/|$|\?|\.)|nop-?ho-?so|submit|"
+    r"/apply\b|tiep-?nhan-?online|/eform\b|thanh-?toan|payment|checkout|/cart\b)", re.I)
 # ... and in the link's text (folded: no accents, lower case).
 NEVER_TEXT = ("dang nhap", "dang xuat", "dang ky tai khoan", "nop ho so", "thanh toan",
               "log in", "login", "sign in", "sign up", "logout", "register")

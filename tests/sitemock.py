@@ -64,12 +64,13 @@ FIXED = {
 }
 # Site "03": a JavaScript-only home page: its links exist only once rendered.
 APP_JS = (b"document.getElementById('app').innerHTML = '<nav><a href=\"/trang-js\">Trang JS</a>"
-          b"<a href=\"/lien-he\">Li\\u00ean h\\u1ec7</a></nav><p>' + 'ch\\u1eef '.repeat(60) + '</p>';")
+          b"<a href=\"/lien-he\">Li\\u00ean h\\u1ec7</a></nav>"
+          b"<p>' + 'ch\\u1eef '.repeat(60) + '</p>';")
 JS_ONLY = {
-    "/": ('<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8">'
-          '<meta name="viewport" content="width=device-width, initial-scale=1"><title>App</title>'
-          '</head><body><div id="app"></div><script src="/app.js"></script></body></html>'
-          ).encode(),
+    "/": (b'<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8">'
+          b'<meta name="viewport" content="width=device-width, initial-scale=1"><title>App</title>'
+          b'</head><body><div id="app"></div><script src="/app.js"></script></body></html>'
+          ),
     "/app.js": APP_JS,
     "/trang-js": page("Trang JS", "<p>plain page</p>"),
     "/lien-he": page("Liên hệ", "<p>Điện thoại: 0123 456 789</p>"),
@@ -182,7 +183,7 @@ class MockSites:
                       (("01", RESPONSIVE), ("02", FIXED), ("03", JS_ONLY), ("04", WIDE))}
 
     def _start(self, server: Any) -> str:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         self.servers.append(server)
         return f"127.0.0.1:{server.server_address[1]}"
 
