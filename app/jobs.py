@@ -166,6 +166,9 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
                                    quiet=quiet)
             provincial.tell(phases.NATIONAL_FREE)
             tracker.phase("provincial")
+            site_settings = _site_settings(portals)
+            prestart("site", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
+                     overrides=site_settings, quiet=quiet)  # loads while the portals are read
             portal_code = provincial.wait()
             timings["provincial"] = time.monotonic() - started
             timings["provincial_span"] = (wall, time.time())
@@ -176,7 +179,7 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
                 tracker.phase("sites")
                 with _timed(timings, "sites"):
                     site_code = crawl_sites(base_url, db_path, run_id, rubric_dir=rubric_dir,
-                                            overrides=portals, quiet=quiet)
+                                            overrides=site_settings, quiet=quiet)
                 if code == 0:
                     code, failed = site_code, "site"
         finally:  # an interrupted crawl is stored as incomplete, never left "running"
@@ -312,9 +315,13 @@ def crawl_sites(base_url: str, db_path: Path, run_id: int, *, rubric_dir: Path,
     """Run the site spider into the run (a child process): each unit's site searched as the
     UN survey does, and its measures (crawler/spiders/site.py). Its sites come from the
     overrides' DVC_SITES, else from the run's portal evidence and the portal list."""
-    settings = {k: v for k, v in (overrides or {}).items() if k != "DVC_AWAIT_NATIONAL"}
     return crawl("site", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
-                 overrides=settings, quiet=quiet)
+                 overrides=_site_settings(overrides), quiet=quiet)
+
+
+def _site_settings(overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """The provincial crawl's settings minus its waiting for the national crawl."""
+    return {k: v for k, v in (overrides or {}).items() if k != "DVC_AWAIT_NATIONAL"}
 
 
 def site_overrides(server: Any) -> dict[str, Any]:

@@ -72,8 +72,10 @@ def _http_url(value: Any) -> bool:
 
 
 def with_scheme(url: str, scheme: str) -> str:
-    """`url`'s host with `scheme`, at the root (the host's default port for that scheme)."""
-    host = urlsplit(url).hostname or ""
+    """`url`'s host with `scheme`, at the root: its own port when it has that scheme already,
+    else the scheme's default port."""
+    parts = urlsplit(url)
+    host = parts.netloc if parts.scheme == scheme else parts.hostname or ""
     return f"{scheme}://{host}/"
 
 

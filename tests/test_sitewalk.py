@@ -78,7 +78,7 @@ def test_walk_is_breadth_first_within_the_budget_and_the_depth():
 
 def test_parse_sites_checks_every_field_and_derives_the_addresses():
     sites = sitewalk.parse_sites('[{"units": ["79"], "home": "http://127.0.1.79:81/vi/"}]')
-    assert sites[0].https == "https://127.0.1.79/" and sites[0].http == "http://127.0.1.79/"
+    assert sites[0].https == "https://127.0.1.79/" and sites[0].http == "http://127.0.1.79:81/"
     assert sites[0].key == "127.0.1.79:81"
     for bad, field in [([{"units": [], "home": HOME}], "units"),
                        ([{"units": ["01"], "home": "ftp://x"}], "home"),

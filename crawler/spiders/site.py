@@ -80,6 +80,8 @@ class SiteState:
     w3c: measures.W3cInput = field(default_factory=lambda: measures.W3cInput(""))
     css_failed: str = ""  # why a style sheet could not be read
     https: measures.HttpsMeasure | None = None
+    # set once the home page's documents for the W3C checker are in (or known missing)
+    w3c_ready: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class SiteSpider(scrapy.Spider):
@@ -171,8 +173,10 @@ class SiteSpider(scrapy.Spider):
                            for s in self.sites]
             for state in self.states:
                 state.w3c = measures.W3cInput(state.site.key)
+            # the checker runs once every home page is in, while the deeper pages are read
+            checked = asyncio.ensure_future(self.validate())
             await asyncio.gather(*(self.visit(state) for state in self.states))
-            w3c = await self.validate()
+            w3c = await checked
             for state in self.states:
                 self.emit(self.measure_item(state, w3c.get(state.site.key)))
         finally:
@@ -190,6 +194,7 @@ class SiteSpider(scrapy.Spider):
                 self.logger.exception("site %s: walk stopped", state.site.home)
                 state.failures.setdefault("responsive", Reason.UNREADABLE)
             finally:
+                state.w3c_ready.set()
                 if state.context is not None:
                     await state.context.close()
                     state.context = None
@@ -199,7 +204,10 @@ class SiteSpider(scrapy.Spider):
 
     async def walk(self, state: SiteState) -> None:
         walk = state.walk
-        home = await self.read_home(state, walk.start())
+        try:
+            home = await self.read_home(state, walk.start())
+        finally:
+            state.w3c_ready.set()
         self.emit(home.item)
         self.crawler.stats.inc_value("site/sites")
         if not home.ok:
@@ -455,7 +463,10 @@ class SiteSpider(scrapy.Spider):
             timeout=self.timeout, agent=agent, ca_bundle=ca)
 
     async def validate(self) -> dict[str, measures.W3cResult]:
+        """Every site's documents in one run of the checker, once they are all in."""
         s = self.crawler.settings
+        for state in self.states:
+            await state.w3c_ready.wait()
         self.logger.info("W3C checker: %d sites", len(self.states))
         return await asyncio.to_thread(
             measures.run_vnu, [state.w3c for state in self.states],
