@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -162,3 +164,18 @@ def test_without_browser_and_java_the_walk_goes_on(mock, tmp_path_factory, monke
                                 "w3c_markup": "no_validator", "w3c_css": "no_validator"}
     assert (good["https_ok"], good["http_redirects"]) == (True, True)
     assert "site/renders" not in stats
+
+
+def test_a_bad_site_list_is_one_error_line_and_exit_2(tmp_path):
+    db = store.open_db(tmp_path / "audit.db")
+    run_id = store.start_run(db, target="mock", rubric_version="t", engine_version="t")
+    sites = json.dumps([{"units": ["01"], "home": "ftp://nowhere/"}])
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler.runner", "--spider", "site", "--base", "http://127.0.0.1:9",
+         "--db", str(tmp_path / "audit.db"), "--run-id", str(run_id), "--set",
+         f"DVC_SITES={sites}", "--set", 'LOG_LEVEL="ERROR"'],
+        capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == \
+        "error: DVC_SITES[0].home: not an http(s) URL: 'ftp://nowhere/'"
+    assert store.load_evidence(db, run_id) == []
