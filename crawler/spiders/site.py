@@ -326,20 +326,14 @@ class SiteSpider(scrapy.Spider):
     async def read_home(self, state: SiteState, target: Target) -> Page:
         if not self.browser:
             state.failures.update(responsive=self.browser_reason, axe=self.browser_reason)
-            page = await self.read(state, target)
-            if page.ok:
-                state.w3c.html = page.raw
-                await self.stylesheets(state, target.url, page.dom)
-            else:
-                state.w3c.failure = (page.item or {}).get("reason") or Reason.UNREADABLE
-            return page
+            return await self.plain_home(state, target)
         try:
             raw, status, dom = await self.render(state, target.url, measure=True)
-        except Exception as exc:  # noqa: BLE001 - the home page could not be rendered
+        except Exception as exc:  # noqa: BLE001 - not rendered: measures say why, walk goes on
             reason = self.render_reason(exc)
+            self.logger.warning("site %s: home page not rendered (%s)", target.url, reason)
             state.failures.update(responsive=reason, axe=reason)
-            state.w3c.failure = reason
-            return self.failed(state, target, reason)
+            return await self.plain_home(state, target)
         fault = http_reason(status) if status and status >= 400 else \
             html_fault(raw) or (Reason.BLOCKED if is_block_page(dom) else "")
         if fault:
@@ -352,6 +346,16 @@ class SiteSpider(scrapy.Spider):
         page = Page(self.row(state, target, status=status, raw=raw, dom=dom, rendered=True),
                     dom, raw, ok=True)
         page.links = sitewalk.search_links(target.url, dom, state.walk.host)
+        return page
+
+    async def plain_home(self, state: SiteState, target: Target) -> Page:
+        """The home page over plain HTTP (no browser, or its render failed)."""
+        page = await self.read(state, target)
+        if page.ok:
+            state.w3c.html = page.raw
+            await self.stylesheets(state, target.url, page.dom)
+        else:
+            state.w3c.failure = (page.item or {}).get("reason") or Reason.UNREADABLE
         return page
 
     def render_reason(self, exc: BaseException) -> str:
