@@ -36,6 +36,8 @@ from app.interrupt import Stop
 from app.options import DEFAULT_SCRAPYD_URL, ENGINES, check_url  # the CLI's names for them
 from core import __version__, store
 from core.rubric import load_rubric
+from core.vocab import EvidenceKind
+from crawler import sitewalk
 from crawler.pipelines import store_item
 from crawler.platforms import seeds
 from crawler.profiles import profile_for
@@ -338,6 +340,13 @@ class ScrapydEngine:
             run.phase("provincial")
             with _timed(run.timings, "provincial"):
                 failed += self.provincial(run, version)
+        if run.stop.signum is None:  # the UN survey's site search, after the portals
+            run.phase("sites")
+            with _timed(run.timings, "sites"):
+                sites = self.crawl(run, first, "site", version,
+                                   {"DVC_SITES": site_list(run)})
+            if not sites.ok:
+                failed.append(f"the site crawl (scrapyd job {sites.job}) {sites.why()}")
         if run.stop.signum is not None:
             return "incomplete", f"{INTERRUPTED}: {run.stop.name} received during the crawl"
         if failed:
@@ -447,6 +456,19 @@ def provincial_seeds(run: CrawlRun) -> tuple[list[seeds.Seed], list[tuple[str, s
         if not reused:
             visit.append(seed)
     return visit, sources.national()
+
+
+def site_list(run: CrawlRun) -> list[dict[str, Any]]:
+    """The site crawl's sites (DVC_SITES): the job's own, else derived here from the run's
+    portal evidence and the portal list, as the local crawl derives them."""
+    given = run.overrides.get("DVC_SITES")
+    if given:
+        return [s.as_dict() for s in sitewalk.parse_sites(given)]
+    portal_list = run.portal_list
+    if portal_list is None:
+        portal_list = seeds.configured_portal_list(run.overrides.get("DVC_PORTAL_FILE") or "")
+    portals = store.load_evidence(store.open_db(run.db_path), run.run_id, (EvidenceKind.PORTAL,))
+    return [s.as_dict() for s in sitewalk.derive_sites(run.base_url, portal_list, portals)]
 
 
 class _timed:

@@ -167,11 +167,22 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
                                    quiet=quiet)
             provincial.tell(phases.NATIONAL_FREE)
             tracker.phase("provincial")
+            site_settings = _site_settings(portals)
+            prestart("site", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
+                     overrides=site_settings, quiet=quiet)  # loads while the portals are read
             portal_code = provincial.wait()
             timings["provincial"] = time.monotonic() - started
             timings["provincial_span"] = (wall, time.time())
             if code == 0:
                 code, failed = portal_code, "provincial"
+            # the UN survey's site search, after the provincial crawl: one Chromium at a time
+            if stop.signum is None:
+                tracker.phase("sites")
+                with _timed(timings, "sites"):
+                    site_code = crawl_sites(base_url, db_path, run_id, rubric_dir=rubric_dir,
+                                            overrides=site_settings, quiet=quiet)
+                if code == 0:
+                    code, failed = site_code, "site"
         finally:  # an interrupted crawl is stored as incomplete, never left "running"
             provincial.stop()
             status, note = _crawl_status(code, stop, failed)
@@ -297,7 +308,34 @@ def run_demo(scenario_path: Path, out_dir: Path, **kwargs: Any) -> AuditResult:
     scenario = load_scenario(scenario_path)
     with ReplicaServer(scenario) as server:
         kwargs.setdefault("portal_list", server.portal_list())
+        kwargs["overrides"] = {**site_overrides(server), **(kwargs.get("overrides") or {})}
         return run_audit(server.base_url, out_dir, scenario=str(scenario_path), **kwargs)
+
+
+def crawl_sites(base_url: str, db_path: Path, run_id: int, *, rubric_dir: Path,
+                overrides: dict[str, Any] | None = None, quiet: bool = False) -> int:
+    """Run the site spider into the run (a child process): each unit's site searched as the
+    UN survey does, and its measures (crawler/spiders/site.py). Its sites come from the
+    overrides' DVC_SITES, else from the run's portal evidence and the portal list."""
+    return crawl("site", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
+                 overrides=_site_settings(overrides), quiet=quiet)
+
+
+def _site_settings(overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """The provincial crawl's settings minus its waiting for the national crawl."""
+    return {k: v for k, v in (overrides or {}).items() if k != "DVC_AWAIT_NATIONAL"}
+
+
+def site_overrides(server: Any) -> dict[str, Any]:
+    """The site crawl's settings a replica server provides (its sites and test CA), if any."""
+    out: dict[str, Any] = {}
+    site_list = getattr(server, "site_list", None)
+    if callable(site_list):
+        out["DVC_SITES"] = site_list()
+    ca_file = getattr(server, "ca_file", None)
+    if ca_file:
+        out["DVC_CA_BUNDLE"] = str(ca_file)
+    return out
 
 
 def fetch_index766(base_url: str, db_path: Path, run_id: int, *,

@@ -26,7 +26,8 @@ from urllib.parse import urlparse
 POLL = 1.0  # seconds between reads of the database
 PLAIN_EVERY = 15.0  # seconds between plain progress lines
 PHASES = {"national": "national portal", "index766": "Decision 766 figures",
-          "provincial": "provincial portals", "scoring": "scoring and reports"}
+          "provincial": "provincial portals", "sites": "portal sites (UN survey)",
+          "scoring": "scoring and reports"}
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Counts:
     catalogue_pages: int = 0
     office_lists: int = 0
     portals: int = 0
+    site_pages: int = 0  # pages the site crawl searched (UN survey)
 
 
 def read_counts(db_path: Path, run_id: int) -> Counts:
@@ -48,10 +50,12 @@ def read_counts(db_path: Path, run_id: int) -> Counts:
                 "AND kind = 'office_list'", [run_id]).fetchone()[0]
             urls = conn.execute("SELECT DISTINCT url FROM evidence WHERE run_id = ? AND kind "
                                 "LIKE 'portal%'", [run_id]).fetchall()
+            site_pages = conn.execute("SELECT COUNT(*) FROM evidence WHERE run_id = ? AND kind "
+                                      "= 'site_page'", [run_id]).fetchone()[0]
     except sqlite3.Error:
         return Counts()
     hosts = {urlparse(u).netloc for (u,) in urls if u}
-    return Counts(pages, lists, len(hosts))
+    return Counts(pages, lists, len(hosts), site_pages)
 
 
 def _clock(seconds: float | None) -> str:
@@ -92,7 +96,9 @@ class Tracker:
         portals = f"{c.portals}/{self.portals}" if self.portals is not None else str(c.portals)
         return (f"progress: {PHASES.get(self.current, self.current)}; catalogue pages "
                 f"{c.catalogue_pages}, office lists {c.office_lists}/{self.procedures}, "
-                f"portals visited {portals}; elapsed {_clock(elapsed)}, remaining "
+                f"portals visited {portals}"
+                + (f", site pages searched {c.site_pages}" if c.site_pages else "")
+                + f"; elapsed {_clock(elapsed)}, remaining "
                 f"{_clock(self.remaining())}")
 
     def _plain(self) -> None:
@@ -120,6 +126,7 @@ class Tracker:
             pages = bars.add_task("catalogue pages", total=None, note="")
             lists = bars.add_task("office lists", total=self.procedures or None, note="")
             portals = bars.add_task("portals visited", total=self.portals, note="")
+            sites = bars.add_task("site pages searched", total=None, note="")
             while True:
                 stop = self._done.wait(POLL / 4)
                 self.counts = read_counts(self.db_path, self.run_id)
@@ -129,6 +136,7 @@ class Tracker:
                 bars.update(pages, completed=self.counts.catalogue_pages)
                 bars.update(lists, completed=self.counts.office_lists)
                 bars.update(portals, completed=self.counts.portals)
+                bars.update(sites, completed=self.counts.site_pages)
                 if stop:
                     return
 

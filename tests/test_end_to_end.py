@@ -10,6 +10,7 @@ import csv
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -88,16 +89,26 @@ def test_run_is_complete_and_the_crawl_scraped_evidence(small: tuple[AuditResult
 NATIONAL_PAGES = ("/robots.txt", "/thu-tuc-hanh-chinh/", "/TSPD/", "/favicon.ico")
 
 
+def searched_paths(result: AuditResult) -> set[str]:
+    """The paths the site crawl (UN survey) searched on the national portal, its sitemap and
+    the home page's style sheets (read for the W3C checker)."""
+    rows = store.load_evidence(store.open_db(result.db_path), result.run_id, ("site_page",))
+    paths = {urlsplit(e["url"]).path for e in rows if e["data"]["units"] == ["VN"]}
+    return paths | {"/sitemap.xml"}
+
+
 def test_crawler_only_reads(small: tuple[AuditResult, list]) -> None:
-    _, log = small
+    result, log = small
     assert log, "the replica saw no request"
+    searched = searched_paths(result)
+    assert "/" in searched  # the national portal's home page, searched by the site crawl
     for entry in log:
         method, path = entry["method"], entry["path"]
         if entry["site"] != "national":  # provincial portals: read, never submit
             assert method in ("GET", "HEAD"), entry
             continue
-        assert (method == "POST" and path in API_PATHS) or (
-            method == "GET" and path.startswith(NATIONAL_PAGES)), entry
+        assert (method == "POST" and path in API_PATHS) or (method == "GET" and (
+            path.startswith(NATIONAL_PAGES) or path in searched or path.endswith(".css"))), entry
     portals = {e["site"] for e in log} - {"national"}
     assert portals == {"01", "79", "46", "24", "48"}  # "12" is down: nothing reached it
 

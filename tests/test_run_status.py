@@ -310,7 +310,8 @@ def test_progress_on_a_terminal_and_plain_lines_elsewhere(tmp_path: Path) -> Non
     plain = [x for x in stdout.splitlines() if x.startswith("progress: ")]
     assert plain and any("national portal" in x for x in plain)
     assert any("scoring and reports" in x for x in plain)
-    assert all(re.search(r"office lists \d+/\d+, portals visited \d+/\d+; elapsed \d+:\d\d, "
+    assert all(re.search(r"office lists \d+/\d+, portals visited \d+/\d+"
+                         r"(, site pages searched \d+)?; elapsed \d+:\d\d, "
                          r"remaining (\d+:\d\d|\?)$", x) for x in plain), plain
     assert "━" not in stdout + stderr and "\x1b[" not in stdout + stderr and "\r" not in stdout
     assert "[scrapy" not in stderr
