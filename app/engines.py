@@ -308,9 +308,9 @@ class ScrapydNode:
 
 class ScrapydEngine:
     """The run's crawls on Scrapyd nodes: the national host's crawls (national API, 766
-    figures, the provincial crawl's national HTML pages) on the first node, one job at a time,
+    figures, its HTML procedure pages: `national_pages`) on the first node, one job at a time,
     so its politeness limit holds; the provincial portals spread over every node, one job
-    (a share of the portals) per node, at once."""
+    (a share of the portals) per node, at once, beside the national pages' job."""
 
     name = "scrapyd"
 
@@ -380,24 +380,30 @@ class ScrapydEngine:
         return Finished(job, stats, items, cancelled)
 
     def provincial(self, run: CrawlRun, version: str) -> list[str]:
-        """The provincial crawl as one job per node, each a share of the portals (the first
-        also reads the national pages); what failed. Its stats: the jobs' summed."""
+        """The provincial crawl as one job per node, each a share of the portals, beside the
+        national pages' job on the first node; what failed. Its stats: the jobs' summed."""
         seed_list, national = provincial_seeds(run)
+        pages = self.nodes[0].schedule("national_pages", version, job_settings(
+            run, {"DVC_SEEDS": seeds.seeds_json([], national)}))
+        run.echo(f"run {run.run_id}: national_pages crawl is scrapyd job {pages} "
+                 f"({self.nodes[0].url})")
         shares = [seed_list[i::len(self.nodes)] for i in range(len(self.nodes))]
         jobs = []
         for i, (node, share) in enumerate(zip(self.nodes, shares, strict=True)):
             if share or i == 0:
-                extra = {"DVC_SEEDS": seeds.seeds_json(share, national if i == 0 else [])}
+                extra = {"DVC_SEEDS": seeds.seeds_json(share, [])}
                 job = node.schedule("provincial", version, job_settings(run, extra))
                 run.echo(f"run {run.run_id}: provincial crawl ({len(share)} portals) is "
                          f"scrapyd job {job} ({node.url})")
                 jobs.append((node, job))
+        read = self.collect(run, self.nodes[0], "national_pages", pages)
         done = [self.collect(run, node, "provincial", job, merge=False) for node, job in jobs]
         stats = [d.stats for d in done if d.stats is not None]
         if stats:
             store.merge_stats(store.open_db(run.db_path), run.run_id, "provincial",
                               summed(stats) if len(done) > 1 else stats[0])
-        return [f"the provincial crawl (scrapyd job {d.job}) {d.why()}" for d in done
+        named = [("national pages", read), *(("provincial", d) for d in done)]
+        return [f"the {spider} crawl (scrapyd job {d.job}) {d.why()}" for spider, d in named
                 if not d.ok]
 
 
