@@ -310,7 +310,8 @@ class ScrapydEngine:
     """The run's crawls on Scrapyd nodes: the national host's crawls (national API, 766
     figures, its HTML procedure pages: `national_pages`) on the first node, one job at a time,
     so its politeness limit holds; the provincial portals spread over every node, one job
-    (a share of the portals) per node, at once, beside the national pages' job."""
+    (a share of the portals) per node, at once; the national pages after them (as the local
+    job: one browser per node at a time, docs/ARCHITECTURE.md "Crawler layout")."""
 
     name = "scrapyd"
 
@@ -351,6 +352,8 @@ class ScrapydEngine:
             run.phase("provincial")
             with _timed(run.timings, "provincial"):
                 failed += self.provincial(run, version)
+        if run.stop.signum is None:
+            failed += self.national_pages(run, first, version)
         if run.stop.signum is not None:
             return "incomplete", f"{INTERRUPTED}: {run.stop.name} received during the crawl"
         if failed:
@@ -380,13 +383,9 @@ class ScrapydEngine:
         return Finished(job, stats, items, cancelled)
 
     def provincial(self, run: CrawlRun, version: str) -> list[str]:
-        """The provincial crawl as one job per node, each a share of the portals, beside the
-        national pages' job on the first node; what failed. Its stats: the jobs' summed."""
-        seed_list, national = provincial_seeds(run)
-        pages = self.nodes[0].schedule("national_pages", version, job_settings(
-            run, {"DVC_SEEDS": seeds.seeds_json([], national)}))
-        run.echo(f"run {run.run_id}: national_pages crawl is scrapyd job {pages} "
-                 f"({self.nodes[0].url})")
+        """The provincial crawl as one job per node, each a share of the portals; what failed.
+        Its stats: the jobs' summed."""
+        seed_list = provincial_seeds(run)
         shares = [seed_list[i::len(self.nodes)] for i in range(len(self.nodes))]
         jobs = []
         for i, (node, share) in enumerate(zip(self.nodes, shares, strict=True)):
@@ -396,15 +395,23 @@ class ScrapydEngine:
                 run.echo(f"run {run.run_id}: provincial crawl ({len(share)} portals) is "
                          f"scrapyd job {job} ({node.url})")
                 jobs.append((node, job))
-        read = self.collect(run, self.nodes[0], "national_pages", pages)
         done = [self.collect(run, node, "provincial", job, merge=False) for node, job in jobs]
         stats = [d.stats for d in done if d.stats is not None]
         if stats:
             store.merge_stats(store.open_db(run.db_path), run.run_id, "provincial",
                               summed(stats) if len(done) > 1 else stats[0])
-        named = [("national pages", read), *(("provincial", d) for d in done)]
-        return [f"the {spider} crawl (scrapyd job {d.job}) {d.why()}" for spider, d in named
+        return [f"the provincial crawl (scrapyd job {d.job}) {d.why()}" for d in done
                 if not d.ok]
+
+    def national_pages(self, run: CrawlRun, node: ScrapydNode, version: str) -> list[str]:
+        """The national HTML procedure pages (its pages from the run, as DVC_SEEDS); what
+        failed."""
+        run.phase("national_pages")
+        pages = seeds.seeds_json([], sources_of(run).national())
+        with _timed(run.timings, "national_pages"):
+            done = self.crawl(run, node, "national_pages", version, {"DVC_SEEDS": pages})
+        return [] if done.ok else [f"the national pages crawl (scrapyd job {done.job}) "
+                                   f"{done.why()}"]
 
 
 def summed(stats: list[dict[str, Any]]) -> dict[str, Any]:
@@ -444,19 +451,24 @@ def ingest(run: CrawlRun, lines: Iterator[bytes]) -> int:
     return count
 
 
-def provincial_seeds(run: CrawlRun) -> tuple[list[seeds.Seed], list[tuple[str, str]]]:
-    """The provincial crawl's seeds and national pages from what the national crawl stored in
-    the run (crawler.platforms.seeds, as the local crawl reads them). Portals an earlier run's
-    evidence may stand for (the reuse window) are stored here, not visited."""
+def sources_of(run: CrawlRun) -> seeds.Sources:
+    """Where the run's crawls start from: what the national crawl stored in the run
+    (crawler.platforms.seeds, as the local crawls read them)."""
     overrides = run.overrides
     portal_list = run.portal_list
     if portal_list is None:
         portal_list = seeds.configured_portal_list(overrides.get("DVC_PORTAL_FILE") or "")
-    sources = seeds.Sources(str(run.db_path), run.run_id, run.base_url,
-                            load_rubric(run.rubric_dir), list(portal_list),
-                            bool(overrides.get("DVC_NATIONAL_PAGES", True)),
-                            reuse_run=int(overrides.get("DVC_REUSE_RUN") or 0),
-                            reuse_within=float(overrides.get("DVC_REUSE_WITHIN") or 0))
+    return seeds.Sources(str(run.db_path), run.run_id, run.base_url,
+                         load_rubric(run.rubric_dir), list(portal_list),
+                         bool(overrides.get("DVC_NATIONAL_PAGES", True)),
+                         reuse_run=int(overrides.get("DVC_REUSE_RUN") or 0),
+                         reuse_within=float(overrides.get("DVC_REUSE_WITHIN") or 0))
+
+
+def provincial_seeds(run: CrawlRun) -> list[seeds.Seed]:
+    """The provincial crawl's seeds from what the national crawl stored in the run. Portals an
+    earlier run's evidence may stand for (the reuse window) are stored here, not visited."""
+    sources = sources_of(run)
     db = store.open_db(run.db_path)
     visit = []
     for seed in sources.seed_list():
@@ -465,7 +477,7 @@ def provincial_seeds(run: CrawlRun) -> tuple[list[seeds.Seed], list[tuple[str, s
             store_item(db, run.run_id, item)
         if not reused:
             visit.append(seed)
-    return visit, sources.national()
+    return visit
 
 
 class _timed:

@@ -145,7 +145,8 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
     try:
         # The provincial crawl (bound by the browser's CPU) runs beside the crawls of the
         # national host (bound by its politeness limit), which ask that host one after another:
-        # national API, then the 766 figures, then its HTML procedure pages (national_pages).
+        # national API, then the 766 figures, then, once the provincial crawl has ended (one
+        # Chromium at a time: docs/ARCHITECTURE.md "Crawler layout"), its HTML procedure pages.
         # It is niced: a politeness-bound crawl waiting for the CPU would leave its host idle.
         provincial = launch("provincial", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
                             overrides=portals, quiet=quiet, nice=PROVINCIAL_NICE)
@@ -160,24 +161,24 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
             if stop.signum is None:
                 echo(f"run {run_id}: national portal read; provincial portals under way")
             # the portal's own Decision 766 figures, for the report's comparison
-            pages_overrides = {**(_with_jobdir(overrides, jobdir, "national_pages") or {}),
-                               "DVC_OUT_DIR": str(out_dir)}
-            prestart("national_pages", base_url, db_path, run_id, overrides=pages_overrides,
-                     quiet=quiet)  # loads while the 766 figures are read
             if code == 0 and stop.signum is None:
                 with _timed(timings, "index766"):
                     fetch_index766(base_url, db_path, run_id, overrides=index_overrides,
                                    quiet=quiet)
-            pages_code = _national_pages(base_url, db_path, run_id, pages_overrides, quiet,
-                                         stop, tracker, timings)
-            if code == 0:
-                code, failed = pages_code, "national pages"
+            pages_overrides = {**(_with_jobdir(overrides, jobdir, "national_pages") or {}),
+                               "DVC_OUT_DIR": str(out_dir)}
+            prestart("national_pages", base_url, db_path, run_id, overrides=pages_overrides,
+                     quiet=quiet)  # loads while the provincial crawl ends
             tracker.phase("provincial")
             portal_code = provincial.wait()
             timings["provincial"] = time.monotonic() - started
             timings["provincial_span"] = (wall, time.time())
             if code == 0:
                 code, failed = portal_code, "provincial"
+            pages_code = _national_pages(base_url, db_path, run_id, pages_overrides, quiet,
+                                         stop, tracker, timings)
+            if code == 0:
+                code, failed = pages_code, "national pages"
         finally:  # an interrupted crawl is stored as incomplete, never left "running"
             provincial.stop()
             status, note = _crawl_status(code, stop, failed)
@@ -255,7 +256,7 @@ def _with_jobdir(overrides: dict[str, Any] | None, jobdir: Path | None,
 def _national_pages(base_url: str, db_path: Path, run_id: int, overrides: dict[str, Any],
                     quiet: bool, stop: Stop, tracker: Any, timings: dict[str, Any]) -> int:
     """The national portal's HTML procedure pages (crawler/spiders/national_pages.py): the
-    national host's third crawl, a child process (prestarted) beside the provincial one; its
+    national host's third crawl, a child process (prestarted) after the provincial one; its
     exit code (0 when the job was stopped before it: the stop names the run's reason)."""
     if stop.signum is not None:
         return 0
