@@ -3,17 +3,17 @@
 Starts from the hosts of the `citizenUrl`s the national crawl stored, plus a configured portal
 list (crawler/platforms/seeds.py). With DVC_AWAIT_NATIONAL it runs beside the national crawl:
 it visits a portal as soon as the national crawl has stored an office row that hands off to it,
-holding what it finds until all are stored (seeds.Seeding), and reads the national portal's
-pages once no other crawl asks that host (crawler/phases.py).
+holding what it finds until all are stored (seeds.Seeding; crawler/phases.py). It never asks the
+national host: its HTML pages are the `national_pages` spider's.
 
 For each portal: plain GET of its home page, fingerprint (crawler/platforms), then its procedure
 list, its login options and, for each rubric procedure it offers online, its apply flow up to,
 never past, submission. A browser is used only for a portal whose home page needs JavaScript;
 each such portal gets one browser context, closed when the portal is done, and pages are reused
-along the portal's sequence and always closed (errbacks too). It also reads the national
-portal's HTML procedure pages (behind a JavaScript challenge; crawler/spiders/national_pages.py,
-a mixin of this spider). Nothing is submitted, nobody logs in, and no POST is ever sent.
-Evidence only; never scores. A site's tasks and their scheduling state: crawler/sites.py.
+along the portal's sequence and always closed (errbacks too); at most DVC_BROWSER_PORTALS
+portals hold a browser context at once. Nothing is submitted, nobody logs in, and no POST is
+ever sent. Evidence only; never scores. A site's tasks and their scheduling state:
+crawler/sites.py; reading them (shared with the national pages): crawler/spiders/sitespider.py.
 
 A page that cannot be read is a failed observation with a reason (crawler/failures.py), never an
 empty one: truncated or garbage HTML is `malformed`, a rejection page `blocked`, a challenge that
