@@ -20,9 +20,10 @@ HTTP caches the first run left are revalidated, never trusted blindly):
   time per host, the delay apart). The national host is asked by three crawls one after
   another (the national API, the 766 figures, its HTML procedure pages: national_pages, once
   the provincial crawl has ended); the provincial crawl runs beside the first two, visiting each
-  portal once the national crawl has stored an office row naming it (crawler/phases.py). So the floor is the longer of two chains: every
-  paced request to the national host; and the national crawl's seeding requests (robots.txt,
-  province list, catalogue, office lists) followed by the busiest portal's requests. That second
+  portal once the national crawl has stored an office row naming it (crawler/phases.py). So
+  the floor is the longer of two chains: every paced request to the national host; and the
+  national crawl's seeding requests (robots.txt, province list, catalogue, office lists)
+  followed by the busiest portal's requests. That second
   chain over-states a portal's wait (a portal starts once its first office row is stored): on
   the full scenario it is the shorter (15.6 s against 33.4 s), so it does not set the floor.
   Static files (.js, .css, ...) that a browser fetches for a page are not counted; robots.txt

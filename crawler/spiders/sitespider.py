@@ -231,7 +231,6 @@ class SiteSpider(scrapy.Spider):
         """The JavaScript function true once a page of `run` has rendered."""
         raise NotImplementedError
 
-
     def ready_js(self, run: Run) -> str:
         return f"() => ({self.ready_condition(run)})() || {browsing.REJECTED_READY}"
 
