@@ -297,9 +297,10 @@ class ScrapydNode:
 
 class ScrapydEngine:
     """The run's crawls on Scrapyd nodes: the national host's crawls (national API, 766
-    figures, the provincial crawl's national HTML pages) on the first node, one job at a time,
+    figures, its HTML procedure pages: `national_pages`) on the first node, one job at a time,
     so its politeness limit holds; the provincial portals spread over every node, one job
-    (a share of the portals) per node, at once."""
+    (a share of the portals) per node, at once; the national pages after them (as the local
+    job: one browser per node at a time, docs/ARCHITECTURE.md "Crawler layout")."""
 
     name = "scrapyd"
 
@@ -340,6 +341,8 @@ class ScrapydEngine:
             run.phase("provincial")
             with _timed(run.timings, "provincial"):
                 failed += self.provincial(run, version)
+        if run.stop.signum is None:
+            failed += self.national_pages(run, first, version)
         if run.stop.signum is None:  # the UN survey's site search, after the portals
             run.phase("sites")
             with _timed(run.timings, "sites"):
@@ -376,14 +379,14 @@ class ScrapydEngine:
         return Finished(job, stats, items, cancelled)
 
     def provincial(self, run: CrawlRun, version: str) -> list[str]:
-        """The provincial crawl as one job per node, each a share of the portals (the first
-        also reads the national pages); what failed. Its stats: the jobs' summed."""
-        seed_list, national = provincial_seeds(run)
+        """The provincial crawl as one job per node, each a share of the portals; what failed.
+        Its stats: the jobs' summed."""
+        seed_list = provincial_seeds(run)
         shares = [seed_list[i::len(self.nodes)] for i in range(len(self.nodes))]
         jobs = []
         for i, (node, share) in enumerate(zip(self.nodes, shares, strict=True)):
             if share or i == 0:
-                extra = {"DVC_SEEDS": seeds.seeds_json(share, national if i == 0 else [])}
+                extra = {"DVC_SEEDS": seeds.seeds_json(share, [])}
                 job = node.schedule("provincial", version, job_settings(run, extra))
                 run.echo(f"run {run.run_id}: provincial crawl ({len(share)} portals) is "
                          f"scrapyd job {job} ({node.url})")
@@ -395,6 +398,16 @@ class ScrapydEngine:
                               summed(stats) if len(done) > 1 else stats[0])
         return [f"the provincial crawl (scrapyd job {d.job}) {d.why()}" for d in done
                 if not d.ok]
+
+    def national_pages(self, run: CrawlRun, node: ScrapydNode, version: str) -> list[str]:
+        """The national HTML procedure pages (its pages from the run, as DVC_SEEDS); what
+        failed."""
+        run.phase("national_pages")
+        pages = seeds.seeds_json([], sources_of(run).national())
+        with _timed(run.timings, "national_pages"):
+            done = self.crawl(run, node, "national_pages", version, {"DVC_SEEDS": pages})
+        return [] if done.ok else [f"the national pages crawl (scrapyd job {done.job}) "
+                                   f"{done.why()}"]
 
 
 def summed(stats: list[dict[str, Any]]) -> dict[str, Any]:
@@ -434,19 +447,24 @@ def ingest(run: CrawlRun, lines: Iterator[bytes]) -> int:
     return count
 
 
-def provincial_seeds(run: CrawlRun) -> tuple[list[seeds.Seed], list[tuple[str, str]]]:
-    """The provincial crawl's seeds and national pages from what the national crawl stored in
-    the run (crawler.platforms.seeds, as the local crawl reads them). Portals an earlier run's
-    evidence may stand for (the reuse window) are stored here, not visited."""
+def sources_of(run: CrawlRun) -> seeds.Sources:
+    """Where the run's crawls start from: what the national crawl stored in the run
+    (crawler.platforms.seeds, as the local crawls read them)."""
     overrides = run.overrides
     portal_list = run.portal_list
     if portal_list is None:
         portal_list = seeds.configured_portal_list(overrides.get("DVC_PORTAL_FILE") or "")
-    sources = seeds.Sources(str(run.db_path), run.run_id, run.base_url,
-                            load_rubric(run.rubric_dir), list(portal_list),
-                            bool(overrides.get("DVC_NATIONAL_PAGES", True)),
-                            reuse_run=int(overrides.get("DVC_REUSE_RUN") or 0),
-                            reuse_within=float(overrides.get("DVC_REUSE_WITHIN") or 0))
+    return seeds.Sources(str(run.db_path), run.run_id, run.base_url,
+                         load_rubric(run.rubric_dir), list(portal_list),
+                         bool(overrides.get("DVC_NATIONAL_PAGES", True)),
+                         reuse_run=int(overrides.get("DVC_REUSE_RUN") or 0),
+                         reuse_within=float(overrides.get("DVC_REUSE_WITHIN") or 0))
+
+
+def provincial_seeds(run: CrawlRun) -> list[seeds.Seed]:
+    """The provincial crawl's seeds from what the national crawl stored in the run. Portals an
+    earlier run's evidence may stand for (the reuse window) are stored here, not visited."""
+    sources = sources_of(run)
     db = store.open_db(run.db_path)
     visit = []
     for seed in sources.seed_list():
@@ -455,7 +473,7 @@ def provincial_seeds(run: CrawlRun) -> tuple[list[seeds.Seed], list[tuple[str, s
             store_item(db, run.run_id, item)
         if not reused:
             visit.append(seed)
-    return visit, sources.national()
+    return visit
 
 
 def site_list(run: CrawlRun) -> list[dict[str, Any]]:

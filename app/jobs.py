@@ -146,7 +146,8 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
     try:
         # The provincial crawl (bound by the browser's CPU) runs beside the crawls of the
         # national host (bound by its politeness limit), which ask that host one after another:
-        # national API, then the 766 figures, then the provincial crawl's national HTML pages.
+        # national API, then the 766 figures, then, once the provincial crawl has ended (one
+        # Chromium at a time: docs/ARCHITECTURE.md "Crawler layout"), its HTML procedure pages.
         # It is niced: a politeness-bound crawl waiting for the CPU would leave its host idle.
         provincial = launch("provincial", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
                             overrides=portals, quiet=quiet, nice=PROVINCIAL_NICE)
@@ -165,7 +166,10 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
                 with _timed(timings, "index766"):
                     fetch_index766(base_url, db_path, run_id, overrides=index_overrides,
                                    quiet=quiet)
-            provincial.tell(phases.NATIONAL_FREE)
+            pages_overrides = {**(_with_jobdir(overrides, jobdir, "national_pages") or {}),
+                               "DVC_OUT_DIR": str(out_dir)}
+            prestart("national_pages", base_url, db_path, run_id, overrides=pages_overrides,
+                     quiet=quiet)  # loads while the provincial crawl ends
             tracker.phase("provincial")
             site_settings = _site_settings(portals)
             prestart("site", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
@@ -175,6 +179,10 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
             timings["provincial_span"] = (wall, time.time())
             if code == 0:
                 code, failed = portal_code, "provincial"
+            pages_code = _national_pages(base_url, db_path, run_id, pages_overrides, quiet,
+                                         stop, tracker, timings)
+            if code == 0:
+                code, failed = pages_code, "national pages"
             # the UN survey's site search, after the provincial crawl: one Chromium at a time
             if stop.signum is None:
                 tracker.phase("sites")
@@ -255,6 +263,19 @@ def _with_jobdir(overrides: dict[str, Any] | None, jobdir: Path | None,
     if jobdir is None:
         return overrides
     return {**(overrides or {}), "JOBDIR": str(Path(jobdir) / spider)}
+
+
+def _national_pages(base_url: str, db_path: Path, run_id: int, overrides: dict[str, Any],
+                    quiet: bool, stop: Stop, tracker: Any, timings: dict[str, Any]) -> int:
+    """The national portal's HTML procedure pages (crawler/spiders/national_pages.py): the
+    national host's third crawl, a child process (prestarted) after the provincial one; its
+    exit code (0 when the job was stopped before it: the stop names the run's reason)."""
+    if stop.signum is not None:
+        return 0
+    tracker.phase("national_pages")
+    with _timed(timings, "national_pages"):
+        return crawl("national_pages", base_url, db_path, run_id, overrides=overrides,
+                     quiet=quiet)
 
 
 def score_run(db_path: Path, run_id: int, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,

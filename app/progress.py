@@ -26,7 +26,8 @@ from urllib.parse import urlparse
 POLL = 1.0  # seconds between reads of the database
 PLAIN_EVERY = 15.0  # seconds between plain progress lines
 PHASES = {"national": "national portal", "index766": "Decision 766 figures",
-          "provincial": "provincial portals", "sites": "portal sites (UN survey)",
+          "national_pages": "national procedure pages", "provincial": "provincial portals",
+          "sites": "portal sites (UN survey)",
           "scoring": "scoring and reports"}
 
 

@@ -19,11 +19,12 @@ HTTP caches the first run left are revalidated, never trusted blindly):
   driver: what the audit holds beside the replica) is printed too;
 - the politeness floor: the least time the configured per-host limits allow (one request at a
   time per host, the delay apart). The national host is asked by three crawls one after
-  another (the national API, the 766 figures, the provincial crawl's national HTML pages); the
-  provincial crawl runs beside them, visiting each portal once the national crawl has stored an
-  office row naming it (crawler/phases.py). So the floor is the longer of two chains: every
-  paced request to the national host; and the national crawl's seeding requests (robots.txt,
-  province list, catalogue, office lists) followed by the busiest portal's requests. That second
+  another (the national API, the 766 figures, its HTML procedure pages: national_pages, once
+  the provincial crawl has ended); the provincial crawl runs beside the first two, visiting each
+  portal once the national crawl has stored an office row naming it (crawler/phases.py). So
+  the floor is the longer of two chains: every paced request to the national host; and the
+  national crawl's seeding requests (robots.txt, province list, catalogue, office lists)
+  followed by the busiest portal's requests. That second
   chain over-states a portal's wait (a portal starts once its first office row is stored): on
   the full scenario it is the shorter (15.6 s against 33.4 s), so it does not set the floor.
   Static files (.js, .css, ...) that a browser fetches for a page are not counted; robots.txt
@@ -83,7 +84,7 @@ from replica.wards import real_scale_scenario
 PROJECT = Path(__file__).resolve().parents[1]
 STATIC = (".js", ".css", ".ico", ".png", ".woff", ".woff2", ".svg")
 PAGE = os.sysconf("SC_PAGE_SIZE")
-PHASES = ("national", "provincial", "index766")
+PHASES = ("national", "provincial", "index766", "national_pages")
 
 
 def _tree(root: int) -> list[int]:
@@ -215,7 +216,8 @@ def _crawl_stats(db_path: Path, run_id: int) -> dict[str, dict]:
         row = db.execute("SELECT stats FROM runs WHERE id = ?", (run_id,)).fetchone()
     stats = json.loads(row[0] or "{}") if row else {}
     return {"national": stats, "provincial": stats.get("provincial") or {},
-            "index766": stats.get("index766") or {}}
+            "index766": stats.get("index766") or {},
+            "national_pages": stats.get("national_pages") or {}}
 
 
 def one_run(server: ReplicaServer, scenario: Path, out: Path, delay: float,
@@ -254,7 +256,8 @@ def one_run(server: ReplicaServer, scenario: Path, out: Path, delay: float,
                                 for st in stats.values()),
             "reused": sum(int(st.get("httpcache/hit") or 0) for st in stats.values()),
             "portals_reused": int(stats["provincial"].get("provincial/portals_reused") or 0),
-            "render_retries": int(stats["provincial"].get("provincial/render_retries") or 0),
+            "render_retries": sum(int(stats[ph].get(f"{ph}/render_retries") or 0)
+                                  for ph in ("provincial", "national_pages")),
             "hosts": len(per_host), "totals": dict(result.totals)}
 
 
@@ -320,10 +323,10 @@ def show(title: str, m: dict) -> None:
             continue
         crawl = m["crawl"].get(ph, 0.0)
         begin, end = (x - start for x in t[f"{ph}_span"])
-        print(f"    {ph:<11} {t[ph]:6.1f} s  (from {begin:4.1f} to {end:5.1f} s; crawl "
+        print(f"    {ph:<14} {t[ph]:6.1f} s  (from {begin:4.1f} to {end:5.1f} s; crawl "
               f"{crawl:5.1f} s, start-up/shutdown {t[ph] - crawl:4.1f} s)")
     if "scoring" in t:
-        print(f"    {'scoring':<11} {t['scoring']:6.1f} s  (evaluate, store, reports; this "
+        print(f"    {'scoring':<14} {t['scoring']:6.1f} s  (evaluate, store, reports; this "
               f"process's peak PSS meanwhile {m.get('scoring_peak', 0) / mib:.0f} MiB)")
 
 

@@ -113,3 +113,26 @@ def driver_environment() -> None:
     current = os.environ.get("NODE_OPTIONS", "")
     if DRIVER_NODE_OPTIONS.split("=")[0] not in current:
         os.environ["NODE_OPTIONS"] = f"{current} {DRIVER_NODE_OPTIONS}".strip()
+
+
+PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+
+
+def use_browser(settings: Any) -> None:
+    """A browser spider's `update_settings`: downloads through scrapy-playwright with the
+    Chromium found here; when none is found, DVC_BROWSER goes off (and says why) so the spider
+    reads plain pages and marks what needed a browser."""
+    if not settings.getbool("DVC_BROWSER"):
+        return
+    try:
+        if not settings.get("PLAYWRIGHT_LAUNCH_OPTIONS"):
+            settings.set("PLAYWRIGHT_LAUNCH_OPTIONS",
+                         launch_options(settings.get("DVC_AUDIT_CHROMIUM") or None),
+                         priority="spider")
+    except BrowserNotFound:
+        settings.set("DVC_BROWSER", False, priority="spider")
+        settings.set("DVC_BROWSER_MISSING", True, priority="spider")
+        return
+    settings.set("DOWNLOAD_HANDLERS", {"http": PLAYWRIGHT_HANDLER, "https": PLAYWRIGHT_HANDLER},
+                 priority="spider")
+    driver_environment()  # before scrapy-playwright starts the driver

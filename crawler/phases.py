@@ -1,25 +1,20 @@
 """What a crawl waits for from the job that started it, told on the crawl's stdin.
 
 The provincial crawl runs beside the national one (it is bound by the browser's CPU, the
-national crawl by the national host's politeness limit). The job tells it, one line each:
+national crawl by the national host's politeness limit). The job tells it, one line:
 
-- ``national-done``: the national crawl has ended, so its seeds are all stored;
-- ``national-free``: no other crawl is asking the national host (the national and 766 crawls
-  are over), so the provincial crawl may read the national portal's HTML pages.
+- ``national-done``: the national crawl has ended, so its seeds are all stored.
 
 End of input (the job has gone) counts as every line.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from typing import IO
 
 NATIONAL_DONE = "national-done"
-NATIONAL_FREE = "national-free"
-NAMES = (NATIONAL_DONE, NATIONAL_FREE)
-POLL = 0.2  # seconds between looks
+NAMES = (NATIONAL_DONE,)
 
 _events = {name: threading.Event() for name in NAMES}
 
@@ -50,8 +45,3 @@ def reset() -> None:
     for event in _events.values():
         event.clear()
 
-
-async def wait_for(name: str) -> None:
-    """Until the phase is reached."""
-    while not reached(name):
-        await asyncio.sleep(POLL)

@@ -1,5 +1,6 @@
-"""A site's sequence of tasks, as the provincial spider schedules them: a provincial portal (or a
-ministry system), or the national portal's HTML procedure pages (crawler/spiders/national_pages.py).
+"""A site's sequence of tasks, as crawler/spiders/sitespider.py schedules them: a provincial portal
+(or a ministry system; the provincial spider), or the national portal's HTML procedure pages
+(the national_pages spider).
 
 `Task` is one page to read (a listing page, the login options, a config, an apply step, a
 national procedure page); `Run` a site's queue of tasks, how many of them may be in flight

@@ -252,7 +252,14 @@ def test_the_crawls_take_the_national_host_in_turn(small: tuple[AuditResult, lis
 
     order = [crawl_of(r) for r in national]
     assert order == sorted(order) and set(order) == {0, 1, 2}
+    # the national pages are their own crawl, after the provincial one (one Chromium at a time)
+    portals = [r.at for r in log if r.site not in ("national", "offsite")]
+    assert portals and max(portals) < min(r.at for r in national if crawl_of(r) == 2)
     evidence = store.load_evidence(store.open_db(result.db_path), result.run_id)
+    stats = __import__("json").loads(store.get_run(store.open_db(result.db_path),
+                                                   result.run_id)["stats"])
+    assert stats["national_pages"]["item_scraped_count"] == sum(
+        e["kind"] == "national_page" for e in evidence) > 0
     units: dict[str, set[tuple[str, ...]]] = {}
     for e in evidence:
         if e["kind"].startswith("portal"):

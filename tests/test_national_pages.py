@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -125,3 +126,111 @@ def test_blocked_procedure_page_is_the_rejection_page(replica):
     html = _get(f"{srv.base_url}/thu-tuc-hanh-chinh/{srv.portal.id_by_code['2.000986']}",
                 f"TS01dvc={token[::-1]}")
     assert is_block_page(html) and parse_procedure_page(html).blocked
+
+
+# ------------------------------------------------------------------- the national_pages spider
+
+NOT_LISTED = "00000000-0000-0000-0000-000000000001"  # a formality id the replica does not know
+
+
+def _pages_run(srv: Any, tmp_path: Path, overrides: dict[str, Any]) -> tuple[Any, int, dict]:
+    """Crawl the national pages of a run whose national crawl stored five procedures (one
+    blocked in small.yaml, one with an id the portal does not know): (db, run id, codes)."""
+    from core import store
+    from core.rubric import load_rubric
+    from crawler.runner import crawl
+
+    db = store.open_db(tmp_path / "audit.db")
+    run_id = store.start_run(db, target=srv.base_url, rubric_version="t", engine_version="t")
+    listed = sorted(set(srv.portal.id_by_code) & load_rubric().all_codes() - {"2.000986"})[:3]
+    ids = {**{c: srv.portal.id_by_code[c] for c in listed},
+           "2.000986": srv.portal.id_by_code["2.000986"], "1.001612": NOT_LISTED}
+    for code, fid in ids.items():
+        store.add_evidence(db, run_id, {"kind": "procedure", "url": srv.base_url,
+                                        "method": "POST", "procedure_code": code,
+                                        "outcome": "ok", "data": {"id": fid}})
+    srv.clear_requests()
+    code = crawl("national_pages", srv.base_url, tmp_path / "audit.db", run_id, quiet=True,
+                 overrides={"DVC_OUT_DIR": str(tmp_path), **overrides})
+    assert code == 0
+    return db, run_id, ids
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_spider_passes_the_challenge_then_shares_the_cookie(replica, tmp_path: Path):
+    """A plain probe meets the challenge; the browser passes it and reads the first pages; the
+    cookie it earned then reads the rest with plain requests. Each page is one national_page
+    observation with its reason: blocked (the rejection page), not found, or none."""
+    import json
+
+    from core import store
+
+    srv = replica("replica/scenarios/small.yaml", fresh=True)
+    db, run_id, ids = _pages_run(srv, tmp_path, {})
+    rows = {e["procedure_code"]: e for e in store.load_evidence(db, run_id)
+            if e["kind"] == "national_page"}
+    assert rows.keys() == ids.keys()
+    reasons = {c: (e["outcome"], e["reason"]) for c, e in rows.items()}
+    assert reasons.pop("2.000986") == ("failed", "blocked")
+    assert reasons.pop("1.001612") == ("failed", "not_found")
+    assert set(reasons.values()) == {("ok", "")}
+    assert all(rows[c]["data"]["code"] == c for c in reasons)  # read off the rendered page
+    # the browser's pages have a screenshot; the cookie's pages none, and were asked plainly
+    shot = [c for c, e in rows.items() if e["screenshot"]]
+    plain = [c for c, e in rows.items() if not e["screenshot"]]
+    assert shot and plain and any(rows[c]["outcome"] == "ok" for c in plain)
+    assert all((tmp_path / rows[c]["screenshot"]).stat().st_size > 0 for c in shot)
+    pages = [r for r in srv.requests if r.site == "national" and "/thu-tuc-hanh-chinh/" in r.path]
+    assert pages[0].outcome == "challenge"  # the probe
+    assert len([r for r in pages if r.outcome == "challenge"]) <= 1 + len(shot)
+    stats = json.loads(store.get_run(db, run_id)["stats"])["national_pages"]
+    assert stats["finish_reason"] == "finished"
+    assert stats["item_scraped_count"] == len(ids)
+    assert stats["playwright/browser_count"] == 1
+    assert stats["playwright/page_count"] < len(ids)  # not one browser page per national page
+    assert stats["national_pages/contexts_closed"] == stats["playwright/context_count"]
+
+
+@pytest.mark.slow
+def test_spider_without_a_browser_names_the_challenge(replica, tmp_path: Path):
+    """No browser: the probe alone is asked, every page is a failed observation naming the
+    challenge (could not test, never not met), and no Chromium is started."""
+    import json
+
+    from core import store
+
+    srv = replica("replica/scenarios/small.yaml", fresh=True)
+    db, run_id, ids = _pages_run(srv, tmp_path, {"DVC_BROWSER": False})
+    rows = [e for e in store.load_evidence(db, run_id) if e["kind"] == "national_page"]
+    assert sorted(e["procedure_code"] for e in rows) == sorted(ids)
+    assert {(e["outcome"], e["reason"]) for e in rows} == {("failed", "js_challenge")}
+    asked = [r.path for r in srv.requests if r.site == "national" and r.path != "/robots.txt"]
+    assert len(asked) == 1  # the probe
+    stats = json.loads(store.get_run(db, run_id)["stats"])["national_pages"]
+    assert stats["item_scraped_count"] == len(ids)
+    assert not any(key.startswith("playwright/") for key in stats)
+
+
+@pytest.mark.slow
+def test_spider_stores_the_failure_when_the_host_cannot_be_reached(tmp_path: Path):
+    """The national host refuses: every page is a failed observation with the reason."""
+    import socket
+
+    from core import store
+    from crawler.runner import crawl
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        base = f"http://127.0.0.1:{sock.getsockname()[1]}"  # closed once the block ends
+    db = store.open_db(tmp_path / "audit.db")
+    run_id = store.start_run(db, target=base, rubric_version="t", engine_version="t")
+    store.add_evidence(db, run_id, {"kind": "procedure", "url": base, "method": "POST",
+                                    "procedure_code": "1.001193", "outcome": "ok",
+                                    "data": {"id": NOT_LISTED}})
+    assert crawl("national_pages", base, tmp_path / "audit.db", run_id, quiet=True,
+                 overrides={"DVC_OUT_DIR": str(tmp_path), "RETRY_TIMES": 0,
+                            "ROBOTSTXT_OBEY": False}) == 0
+    rows = [e for e in store.load_evidence(db, run_id) if e["kind"] == "national_page"]
+    assert [(e["procedure_code"], e["outcome"], e["reason"]) for e in rows] == [
+        ("1.001193", "failed", "refused")]

@@ -1,6 +1,7 @@
-"""The provincial crawl beside the national one (crawler/phases.py): it waits for its seeds, and
-for the national host to be free before it reads the national pages; stats of crawls that end
-together are all kept. (The order on the national host in a whole audit: test_end_to_end.)"""
+"""The provincial crawl beside the national one (crawler/phases.py): it waits for its seeds and
+never asks the national host (its HTML pages are the national_pages spider's); stats of crawls
+that end together are all kept. (The order on the national host in a whole audit:
+test_end_to_end.)"""
 
 from __future__ import annotations
 
@@ -58,8 +59,7 @@ def test_seeded_once_the_catalogue_and_every_office_list_are_stored() -> None:
 
 def test_phase_lines_and_end_of_input() -> None:
     phases.listen(io.StringIO("noise\nnational-done\n")).join(5)
-    assert phases.reached(phases.NATIONAL_DONE)  # end of input sets the rest too
-    assert phases.reached(phases.NATIONAL_FREE)
+    assert phases.reached(phases.NATIONAL_DONE)
     phases.reset()
     assert not phases.reached(phases.NATIONAL_DONE)
 
@@ -76,7 +76,7 @@ def test_stats_of_crawls_ending_together_are_all_kept(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_provincial_crawl_holds_its_evidence_until_seeded_and_waits_for_the_national_host(
+def test_provincial_crawl_holds_its_evidence_until_seeded_and_leaves_the_national_host_alone(
         replica, tmp_path: Path) -> None:
     srv = replica(SMALL, fresh=True)
     db = store.open_db(tmp_path / "audit.db")
@@ -99,7 +99,7 @@ def test_provincial_crawl_holds_its_evidence_until_seeded_and_waits_for_the_nati
         time.sleep(1)
         assert crawl.child.poll() is None
         assert not portal_evidence()
-        # a national procedure it will read the page of, once the host is free
+        # a national procedure: its page is the national_pages spider's, not this crawl's
         store.add_evidence(db, run_id, {"kind": "procedure", "url": srv.base_url, "method": "POST",
                                         "procedure_code": "1.001612", "outcome": "ok",
                                         "data": {"id": "00000000-0000-0000-0000-000000000001"}})
@@ -111,17 +111,12 @@ def test_provincial_crawl_holds_its_evidence_until_seeded_and_waits_for_the_nati
 
         assert wait_until(portal_done)
         assert {tuple(e["data"]["units"]) for e in portal_evidence()} == {("01",)}
-        time.sleep(1)
-        assert crawl.child.poll() is None  # the national pages are still to come
-        assert not [r for r in srv.requests if r.site == "national"]
-        crawl.tell(phases.NATIONAL_FREE)
+        assert wait_until(lambda: crawl.child.poll() is not None)  # done, told nothing more
         assert crawl.wait() == 0
     finally:
         crawl.stop()
-    asked = [r.path for r in srv.requests if r.site == "national"]
-    assert "/thu-tuc-hanh-chinh/00000000-0000-0000-0000-000000000001" in asked
-    pages = [e for e in store.load_evidence(db, run_id) if e["kind"] == "national_page"]
-    assert len(pages) == 1
+    assert not [r for r in srv.requests if r.site == "national"]
+    assert not [e for e in store.load_evidence(db, run_id) if e["kind"] == "national_page"]
     assert "provincial" in json.loads(store.get_run(db, run_id)["stats"])
 
 

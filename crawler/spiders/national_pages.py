@@ -1,19 +1,20 @@
-"""The national portal's HTML procedure pages (`national_page` evidence), read by the provincial
-crawl once the national host is free (crawler/phases.py `national-free`).
+"""The national portal's HTML procedure pages (`national_page` evidence): a spider of its own,
+the third crawl of the national host (after the national API and the 766 figures; app/jobs.py),
+so the host is asked by one crawl at a time.
 
 A page behind the portal's JavaScript challenge is read in a browser; once one has passed, the
-cookie the browser earned is tried with plain requests (`share_cookie`), and the first page
-that does not come back real sends the rest back to the browser (`on_national`). The pages are
-one `Run` of the provincial spider's scheduler (crawler/sites.py) with no platform family: they
-share its browser, its render and retry handling, and take no portal's browser turn.
-`NationalPages` is a mixin of `ProvincialSpider` (one crawl process, one Chromium).
+cookie the browser earned is tried with plain requests (`rendered`), and the first page that
+does not come back real sends the rest back to the browser (`on_national`). The pages are one
+`Run` of tasks (crawler/sites.py) with no platform family, read as crawler/spiders/sitespider.py
+reads a site. Chromium is launched only when the probe (the first page, plain) shows that the
+pages need JavaScript: Playwright starts its browser on the first browser request.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any
 
 import scrapy
 from scrapy.crawler import Crawler
@@ -22,12 +23,14 @@ from twisted.python.failure import Failure
 
 from core import store
 from core.vocab import EvidenceKind, Outcome, Reason
-from crawler import pages, phases
+from crawler import pages
 from crawler.failures import failure_reason, stop_evidence
 from crawler.items import evidence, page_evidence
 from crawler.plainpages import plain_dom
 from crawler.platforms import fingerprint, seeds
+from crawler.profiles import is_loopback
 from crawler.sites import Run, Task
+from crawler.spiders.sitespider import SiteSpider
 
 NATIONAL_PAGE = "/thu-tuc-hanh-chinh/"
 # A national procedure page has rendered (past the challenge, the React app has drawn it) when it
@@ -36,58 +39,71 @@ NATIONAL_READY = """() => { const t = document.body ? document.body.innerText : 
   return /Mã thủ tục|Không tìm thấy|requested URL was rejected/i.test(t); }"""
 
 
-class SiteCrawl(Protocol):
-    """What the national pages use of the spider they are part of (ProvincialSpider): its
-    scheduler of site runs (crawler/sites.py) and its page evidence."""
+class NationalPagesSpider(SiteSpider):
+    name = "national_pages"
+    FAILED_KIND = {"national": EvidenceKind.NATIONAL_PAGE}
+    SHOT_KINDS = ("national",)
+    # a challenge or the rejection page is what a national page may show: read, with its reason
+    READS_CHALLENGE = READS_REJECTION = ("national",)
 
-    base_url: str
-    national: list[tuple[str, str]]  # (procedure code, procedure id) of the pages to read
-    sources: seeds.Sources | None
-    runs: dict[str, Run]
-    browser: bool
-    browser_reason: str
-    crawler: Crawler
+    def __init__(self, *, base_url: str, national: list[tuple[str, str]], out_dir: Path,
+                 run_id: int, browser: bool, browser_reason: str = Reason.NEEDS_BROWSER,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.base_url = base_url.rstrip("/")
+        self.national = national  # (procedure code, procedure id) of the pages to read
+        self.out_dir = Path(out_dir)
+        self.shot_dir = Path("screenshots") / f"run-{run_id}"
+        self.browser = browser
+        self.browser_reason = browser_reason
+        self.runs: dict[str, Run] = {}
+        self.allowed_domains = [self.base_url.split("//", 1)[-1].split(":")[0]]
 
-    @property
-    def logger(self) -> logging.LoggerAdapter[logging.Logger]: ...
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NationalPagesSpider:
+        s = crawler.settings
+        given = seeds.given_seeds(s)  # a Scrapyd job: its pages come with it (app/engines.py)
+        if given is not None:
+            kwargs.setdefault("national", given[1])
+        else:  # the national crawl has stored the run's procedures
+            kwargs.setdefault("national", seeds.Sources.from_settings(s).national())
+        kwargs.setdefault("base_url", s.get("DVC_BASE_URL"))
+        kwargs.setdefault("out_dir", Path(s.get("DVC_OUT_DIR")
+                                          or Path(s.get("DVC_DB") or ".").parent))
+        kwargs.setdefault("run_id", s.getint("DVC_RUN_ID"))
+        kwargs.setdefault("browser", s.getbool("DVC_BROWSER"))
+        kwargs.setdefault("browser_reason", Reason.NO_BROWSER if s.getbool("DVC_BROWSER_MISSING")
+                          else Reason.NEEDS_BROWSER)
+        spider: NationalPagesSpider = super().from_crawler(crawler, *args, **kwargs)
+        return spider
 
-    def lanes_for(self, base: str, browser: bool, national: bool = False) -> int: ...
-
-    def launch(self, run: Run) -> AsyncIterator[Any]: ...
-
-    def item(self, kind: EvidenceKind, run: Run, task: Task, url: str, status: int | None,
-             raw: bytes, dom: bytes, shot: str, data: dict[str, Any], excerpt: str = "",
-             outcome: Outcome = Outcome.OK, reason: str = "") -> dict[str, Any]: ...
-
-    def probe_request(self) -> scrapy.Request: ...
-
-    def on_probe(self, response: Response) -> AsyncIterator[Any]: ...
-
-    def on_probe_error(self, failure: Failure) -> Any: ...
-
-
-class NationalPages:
-    """The national procedure pages' part of the provincial spider (a mixin: its methods take
-    the spider, a `SiteCrawl`, as `self`)."""
-
-    async def national_when_free(self: SiteCrawl) -> None:
-        """The national pages, once the national host is no other crawl's (crawler/phases.py)."""
-        await phases.wait_for(phases.NATIONAL_FREE)
-        self.national = self.sources.national() if self.sources is not None else []
+    async def start(self) -> AsyncIterator[Any]:
         self.logger.info("%d national procedure pages", len(self.national))
         if self.national:
-            self.crawler.engine.crawl(self.probe_request())
+            yield self.probe_request()
 
-    def probe_request(self: SiteCrawl) -> scrapy.Request:
+    def lanes_for(self, base: str, browser: bool) -> int:
+        """One request at a time on the real host (politeness); on loopback two pages at once
+        in a browser (the provincial crawl's browser runs beside it), else three."""
+        if not is_loopback(base):
+            return 1
+        return 2 if browser else 3
+
+    def ready_condition(self, run: Run) -> str:
+        return NATIONAL_READY
+
+    # -- the probe: does the portal need a browser? -----------------------------------------
+
+    def probe_request(self) -> scrapy.Request:
         code, fid = self.national[0]
         return scrapy.Request(self.base_url + NATIONAL_PAGE + fid, callback=self.on_probe,
                               errback=self.on_probe_error, dont_filter=True,
-                              meta={"code": code}, priority=1)
+                              meta={"code": code})
 
-    async def on_probe(self: SiteCrawl, response: Response) -> AsyncIterator[Any]:
+    async def on_probe(self, response: Response) -> AsyncIterator[Any]:
         fp = fingerprint(response.url, plain_dom(response))
         run = Run(response.url.split("/")[2], self.base_url, (), None, fp.needs_js,
-                  self.lanes_for(self.base_url, fp.needs_js, national=True))
+                  self.lanes_for(self.base_url, fp.needs_js))
         self.runs[run.key] = run
         if run.browser and not self.browser:
             run.finished = True
@@ -107,7 +123,7 @@ class NationalPages:
         async for r in self.launch(run):
             yield r
 
-    def on_probe_error(self: SiteCrawl, failure: Failure) -> Any:
+    def on_probe_error(self, failure: Failure) -> Any:
         yield from stop_evidence(failure)
         reason, status = failure_reason(failure)
         for code, fid in self.national:
@@ -115,11 +131,13 @@ class NationalPages:
                            method="GET", status=status, outcome=Outcome.FAILED, reason=reason,
                            procedure_code=code, data={"procedure_id": fid})
 
-    async def share_cookie(self: SiteCrawl, run: Run, page: Any, dom: bytes) -> None:
+    # -- the pages --------------------------------------------------------------------------
+
+    async def rendered(self, run: Run, task: Task, page: Any, dom: bytes) -> None:
         """Once the browser has passed a challenge, try the cookie it earned with plain
         requests: if they then get real pages the browser is spared; the first one that does
         not (a challenge again, or an app shell) sends the rest back to the browser."""
-        if not pages.parse_procedure_page(dom).found:
+        if run.cookie_tried or not pages.parse_procedure_page(dom).found:
             return
         run.cookie_tried = True
         cookies = await page.context.cookies(run.base)
@@ -128,7 +146,7 @@ class NationalPages:
             for queued in run.queue:
                 queued.browser = False
 
-    def on_national(self: SiteCrawl, run: Run, task: Task, url: str, status: int | None,
+    def on_national(self, run: Run, task: Task, url: str, status: int | None,
                     raw: bytes, dom: bytes, shot: str, steps: list[str]) -> Any:
         page = pages.parse_procedure_page(dom)
         if not task.browser and run.browser and (page.challenge or fingerprint(url, dom).needs_js):

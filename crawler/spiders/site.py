@@ -40,8 +40,7 @@ from core.indicators import load_indicators
 from core.rubric import RUBRIC_DIR
 from core.vocab import EvidenceKind, Outcome, Reason
 from crawler import measures, sitewalk
-from crawler.browser import launch_options
-from crawler.exceptions import BrowserNotFound
+from crawler.browser import use_browser
 from crawler.failures import exception_reason, http_reason
 from crawler.items import evidence, page_evidence
 from crawler.parsers import is_block_page
@@ -51,7 +50,6 @@ from crawler.platforms.base import html_fault, soup_of
 from crawler.profiles import is_loopback
 from crawler.sitewalk import Site, Target, Walk
 
-HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 DEFAULT_SEARCH = {"depth": 2, "max_pages": 40, "sitemap": True}
 MAX_STYLESHEETS = 5  # style sheets of the home page sent to the W3C checker
 MAX_CHILD_SITEMAPS = 3  # sitemaps of a sitemap index read
@@ -84,24 +82,13 @@ class SiteState:
     w3c_ready: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class SiteSpider(scrapy.Spider):
+class SurveySiteSpider(scrapy.Spider):
     name = "site"
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
         super().update_settings(settings)
-        if not settings.getbool("DVC_BROWSER"):
-            return
-        try:
-            if not settings.get("PLAYWRIGHT_LAUNCH_OPTIONS"):
-                settings.set("PLAYWRIGHT_LAUNCH_OPTIONS",
-                             launch_options(settings.get("DVC_AUDIT_CHROMIUM") or None),
-                             priority="spider")
-        except BrowserNotFound:
-            settings.set("DVC_BROWSER", False, priority="spider")
-            settings.set("DVC_BROWSER_MISSING", True, priority="spider")
-            return
-        settings.set("DOWNLOAD_HANDLERS", {"http": HANDLER, "https": HANDLER}, priority="spider")
+        use_browser(settings)
 
     def __init__(self, *, sites: list[Site], search: dict[str, Any], browser: bool,
                  browser_reason: str = Reason.NO_BROWSER, width: int = 390,
@@ -119,7 +106,7 @@ class SiteSpider(scrapy.Spider):
         self.queue: asyncio.Queue[Any] = asyncio.Queue()
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SiteSpider:
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SurveySiteSpider:
         s = crawler.settings
         rubric_dir = s.get("DVC_RUBRIC_DIR") or RUBRIC_DIR
         indicators = load_indicators(rubric_dir)
@@ -132,7 +119,7 @@ class SiteSpider(scrapy.Spider):
         kwargs.setdefault("sites", sites_from_settings(s))
         kwargs.setdefault("browser", s.getbool("DVC_BROWSER"))
         kwargs.setdefault("browser_reason", Reason.NO_BROWSER)
-        spider: SiteSpider = super().from_crawler(crawler, *args, **kwargs)
+        spider: SurveySiteSpider = super().from_crawler(crawler, *args, **kwargs)
         return spider
 
     # -- settings -------------------------------------------------------------------------
