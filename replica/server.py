@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+import socketserver
 import sys
 import threading
 import time
@@ -486,6 +487,12 @@ def _own_host(resp: Response, headers: Mapping[str, str]) -> Response:
 
 
 class _Server(ThreadingHTTPServer):
+    def server_bind(self) -> None:
+        """HTTPServer's, without its reverse DNS lookup of the address (slow for 127.0.1.x,
+        and ~100 listeners with the sites' TLS and front doors; the name is never used)."""
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hangs up mid-answer (a crawler giving up on a slow or huge page) is
         normal here, not an error worth a traceback."""
