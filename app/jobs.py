@@ -348,15 +348,9 @@ def _site_settings(overrides: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def site_overrides(server: Any) -> dict[str, Any]:
-    """The site crawl's settings a replica server provides (its sites and test CA), if any."""
-    out: dict[str, Any] = {}
-    site_list = getattr(server, "site_list", None)
-    if callable(site_list):
-        out["DVC_SITES"] = site_list()
-    ca_file = getattr(server, "ca_file", None)
-    if ca_file:
-        out["DVC_CA_BUNDLE"] = str(ca_file)
-    return out
+    """The site crawl's settings a replica server provides: its sites (with their test
+    addresses and declared domains) and its test CA."""
+    return {"DVC_SITES": server.site_list(), "DVC_CA_BUNDLE": str(server.ca_file)}
 
 
 def fetch_index766(base_url: str, db_path: Path, run_id: int, *,

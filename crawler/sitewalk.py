@@ -25,7 +25,7 @@ from crawler.exceptions import PortalListError
 from crawler.platforms.base import soup_of
 
 HOME, LINK, SITEMAP = "home", "link", "sitemap"  # data.via of a site_page
-SITE_KEYS = ("units", "home", "https", "http")
+SITE_KEYS = ("units", "home", "https", "http", "domain")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Files, not pages: never fetched as a page of the search.
 FILE_EXTENSIONS = frozenset(
@@ -51,14 +51,20 @@ class Site:
     home: str
     https: str
     http: str
+    # the official host name when the site is served elsewhere (the replica on loopback
+    # declares it); "" on real runs, where the home's own host is the one judged
+    domain: str = ""
 
     @property
     def key(self) -> str:
         return urlsplit(self.home).netloc
 
     def as_dict(self) -> dict[str, Any]:
-        return {"units": list(self.units), "home": self.home, "https": self.https,
-                "http": self.http}
+        out: dict[str, Any] = {"units": list(self.units), "home": self.home,
+                               "https": self.https, "http": self.http}
+        if self.domain:
+            out["domain"] = self.domain
+        return out
 
 
 def _http_url(value: Any) -> bool:
@@ -114,8 +120,11 @@ def parse_sites(raw: Any, where: str = "DVC_SITES") -> list[Site]:
         for key in ("https", "http"):
             if key in entry and not _http_url(entry[key]):
                 raise PortalListError(f"{here}.{key}: not an http(s) URL: {entry[key]!r}")
+        domain = entry.get("domain") or ""
+        if not isinstance(domain, str):
+            raise PortalListError(f"{here}.domain: must be a host name, like \"hanoi.gov.vn\"")
         sites.append(Site(tuple(units), entry["home"], entry.get("https") or derived.https,
-                          entry.get("http") or derived.http))
+                          entry.get("http") or derived.http, domain))
     return sites
 
 

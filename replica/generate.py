@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -270,6 +271,9 @@ def generate(rubric: Any, seed: int = 2026, total: int = REAL_TOTAL) -> dict[str
     down = next(f["unit"] for f in portal_faults if f["kind"] == "portal_down")
     systems = _hand_off(by_service, offers)
     _real_shapes(rubric, by_service, offers, down)
+    national_site, portal_sites = _sites(rubric, seed)
+    for unit, site in portal_sites.items():
+        portals[unit]["site"] = site
     return {
         "name": "full",
         "description": (
@@ -281,6 +285,7 @@ def generate(rubric: Any, seed: int = 2026, total: int = REAL_TOTAL) -> dict[str
         "catalogue": {"filler": max(0, total - len(procedures))},
         "procedures": procedures,
         "offers": offers,
+        "national": {"site": national_site},
         "portals": portals,
         "systems": systems,
         "faults": [{"kind": "blocked", "procedure": blocked}, *portal_faults],
@@ -323,6 +328,61 @@ def _portals(rubric: Any, by_service: dict[str, list[dict[str, Any]]],
     down, blocked = rng.sample([c for c in drawn if c not in silent], 2)
     return portals, [{"kind": "portal_down", "unit": down},
                      {"kind": "portal_blocked", "unit": blocked}]
+
+
+# The UN survey's page features a generated site places (docs/SCENARIOS.md "Sites"); the
+# login link and the catalogue are in every portal's header (replica/site_model.INHERENT).
+SITE_FEATURES = (
+    "org_chart", "agency_heads", "local_government_links", "privacy_policy",
+    "right_to_information", "other_language", "procurement_notices", "procurement_results",
+    "usage_statistics", "eprocurement_platform", "mobile_app", "corruption_reporting",
+    "consultations", "policy_feedback", "open_data_portal", "open_data_licence", "feedback",
+    "e_petition", "advanced_search", "sitemap", "contact_details", "helpdesk_phone",
+    "site_search", "help_faq", "social_media", "user_guide", "chatbot", "about_province",
+    "satisfaction_statistics", "budget_info", "updated_recently")
+NATIONAL_MISSING = {"budget_info": "beyond", "e_petition": "absent", "chatbot": "deep",
+                    "consultations": "deep", "open_data_licence": "deep"}
+
+
+def _slug(name: str) -> str:
+    """'Thành phố Hồ Chí Minh' -> 'hochiminh' (a host name label)."""
+    for prefix in ("Thành phố ", "Tỉnh "):
+        name = name.removeprefix(prefix)
+    plain = unicodedata.normalize("NFD", name.replace("Đ", "D").replace("đ", "d"))
+    return re.sub(r"[^a-z]", "", "".join(c for c in plain if not unicodedata.combining(c))
+                  .lower())
+
+
+def _site(rng: random.Random, unit: Any) -> dict[str, Any]:
+    """One province's site: a maturity drawn per province decides how many features it has,
+    so the 34 LOSI scores differ."""
+    maturity = rng.uniform(0.25, 0.95)
+    features: dict[str, str] = {}
+    for f in SITE_FEATURES:
+        if rng.random() < maturity:
+            features[f] = "home" if rng.random() < 0.7 else "deep"
+        else:
+            features[f] = "beyond" if rng.random() < 0.3 else "absent"
+    suffix = ".gov.vn" if rng.random() < 0.85 else ".vn"
+    return {
+        "https": _weighted(rng, (("valid", 75), ("invalid_cert", 10), ("none", 15))),
+        "http_redirect": rng.random() < 0.7,
+        "responsive": rng.random() < 0.3 + 0.6 * maturity,
+        "wcag": "pass" if rng.random() < 0.35 else "fail",
+        "w3c": "pass" if rng.random() < 0.2 else "fail",
+        "updated_days_ago": rng.randint(1, 75),
+        "domain": f"dichvucong.{_slug(unit.name)}{suffix}",
+        "features": features,
+    }
+
+
+def _sites(rubric: Any, seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The national site (most features) and each province's; their own random stream."""
+    rng = random.Random(f"full-sites:{seed}")
+    national = {"https": "valid", "http_redirect": True, "responsive": True, "wcag": "pass",
+                "w3c": "fail", "updated_days_ago": 1, "domain": "dichvucong.gov.vn",
+                "features": {f: NATIONAL_MISSING.get(f, "home") for f in SITE_FEATURES}}
+    return national, {u.code: _site(rng, u) for u in rubric.units if u.kind == "province"}
 
 
 GENERIC_POLICE = {"office_code": "BCA_CAX", "office_name": "Công an cấp Xã",
@@ -413,6 +473,8 @@ def render_yaml(doc: dict[str, Any]) -> str:
         for k, v in p.items():
             out.append(f"  {'- ' if first else '  '}{k}: {_scalar(v)}")
             first = False
+    if doc.get("national"):
+        out += ["", "national:", f"  site: {_scalar(doc['national']['site'])}"]
     out += ["", "offers:"]
     for unit, rows in doc["offers"].items():
         out.append(f"  {_scalar(unit)}:")
@@ -421,7 +483,10 @@ def render_yaml(doc: dict[str, Any]) -> str:
         out += ["", "portals:"]
         for unit, portal in doc["portals"].items():
             out += [f"  {_scalar(unit)}:", f"    platform: {_scalar(portal['platform'])}",
-                    f"    sso: {_scalar(portal['sso'])}", "    services:"]
+                    f"    sso: {_scalar(portal['sso'])}"]
+            if portal.get("site"):
+                out.append(f"    site: {_scalar(portal['site'])}")
+            out.append("    services:")
             out += [f"      {sid}: {_scalar(v)}" for sid, v in portal["services"].items()]
     if doc.get("systems"):
         out += ["", "systems:"]

@@ -57,6 +57,7 @@ from replica.scenario_model import (  # the model; imported from here by the res
 )
 from replica.scenario_model import MAX_PAGE_MIB as MAX_PAGE_MIB  # re-exported (tests)
 from replica.scenario_model import REPLICA_RETRIES as REPLICA_RETRIES  # re-exported (tests)
+from replica.site_model import parse_sites
 
 # --------------------------------------------------------------------------- parsing
 
@@ -78,10 +79,10 @@ _OFFER_KEYS = {"procedure", "office", "level", "citizen_url", "testing", "count"
                "essential", "office_code"}
 _TOP_KEYS = {"name", "description", "seed", "catalogue", "procedures", "offers", "faults",
              "rubric", "portals", "index766", "office_codes", "national", "systems",
-             "recorded_details"}
+             "recorded_details", "site"}
 OFFICE_CODE_FORMS = ("real", "legacy")  # replica/offices.py
 _OFFICE_CODE_RE = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
-_PORTAL_KEYS = {"platform", "sso", "services"}
+_PORTAL_KEYS = {"platform", "sso", "services", "site"}
 _PORTAL_SERVICE_KEYS = {"offer", "payment", "sso", "procedure"}
 
 
@@ -411,14 +412,24 @@ def parse_scenario(data: Any, file: str | Path = "<scenario>") -> Scenario:
         national=_parse_national(r, d.get("national")),
         systems=systems,
         recorded=recorded,
+        sites=parse_sites(r, d, _rubric_path(d.get("rubric"), file)),
     )
+
+
+def _rubric_path(rubric: Any, file: str | Path) -> Path | None:
+    """The scenario's own rubric directory (for its detector ids), or None."""
+    if not isinstance(rubric, str) or not rubric:
+        return None
+    p = Path(rubric)
+    return p if p.is_absolute() else Path(file).parent / p
 
 
 def _parse_national(r: _Reader, raw: Any) -> NationalOptions:
     if raw is None:
         return NationalOptions()
     d = r.mapping(raw, "national")
-    r.unknown_keys(d, {"office_filter", "target_type_default", "shape_change"}, "national")
+    r.unknown_keys(d, {"office_filter", "target_type_default", "shape_change", "site"},
+                   "national")
     return NationalOptions(
         office_filter=r.choice(d, "office_filter", "national.office_filter", OFFICE_FILTERS,
                                required=False, default="honoured"),

@@ -316,6 +316,8 @@ class Scenario:
     # code -> recorded detail answer served verbatim (replica/recorded.py); its methods and fees
     # are already in the procedure's spec
     recorded: dict[str, Any] = field(default_factory=dict, hash=False)
+    # unit ("VN", province codes) -> its SiteSpec (replica/site_model.py): the survey features
+    sites: dict[str, Any] = field(default_factory=dict, hash=False)
 
     def portal(self, unit: str) -> PortalSpec | None:
         for p in self.portals:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+import socketserver
 import sys
 import threading
 import time
@@ -29,10 +30,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from replica import faults, index766, national_html, pages, provincial, systems
+from core.indicators import NATIONAL_UNIT
+from replica import faults, index766, national_html, pages, provincial, sitepages, systems
 from replica.catalogue import BadRequest, Portal, build_portal
 from replica.provincial.hosts import aliases_work, bind_address, system_address
 from replica.scenario import Fault, Scenario, load_scenario
+from replica.site_model import SiteSpec
+from replica.sitetls import SiteDoors
 from replica.web import Response
 
 OFFSITE_ADDRESS = "127.0.2.1"
@@ -118,6 +122,10 @@ class ReplicaServer:
         self._portal_httpds: list[tuple[ThreadingHTTPServer, threading.Thread]] = []
         self._reserved: list[socket.socket] = []  # addresses of portals that are "down"
         self.fault_state = faults.FaultState()
+        self.national_view = sitepages.SiteView(
+            scenario.sites.get(NATIONAL_UNIT) or SiteSpec(), "Cổng Dịch vụ công Quốc gia",
+            "Văn phòng Chính phủ nước Cộng hòa xã hội chủ nghĩa Việt Nam")
+        self._doors: SiteDoors | None = None  # HTTPS and front doors (replica/sitetls.py)
         # formality id -> its procedure-scoped fault (national side; the first one per procedure)
         self.procedure_faults: dict[str, Fault] = {}
         for f in scenario.faults:
@@ -144,7 +152,33 @@ class ReplicaServer:
         for n, system in enumerate(self.system_sites.values(), 1):
             self._start_system(n, system)
         self._start_offsite()
+        self._start_doors()
         return self
+
+    def _start_doors(self) -> None:
+        """Each site's TLS listener and plain-HTTP front door (replica/sitetls.py)."""
+        doors = self._doors = SiteDoors(_serve)
+        hosts = tuple(dict.fromkeys(["127.0.0.1", "localhost", *(
+            urlsplit(u).hostname or "" for u in self.portal_urls.values())]))
+        doors.add(NATIONAL_UNIT, self.base_url + "/", self.national_view.spec, self.respond,
+                  self, down=False, hosts=hosts)
+        for unit, site in self.sites.items():
+            def respond(method: str, path: str, headers: Mapping[str, str], body: bytes,
+                        _unit: str = unit) -> Response:
+                return self.respond_portal(_unit, method, path, headers, body)
+            doors.add(unit, self.portal_urls[unit] + "/", site.survey, respond, self,
+                      down=site.down, hosts=hosts)
+
+    @property
+    def ca_file(self) -> str:
+        """The test CA's PEM file (DVC_CA_BUNDLE); needs the server started."""
+        if self._doors is None:
+            raise RuntimeError("the replica is not started")
+        return self._doors.ca_file
+
+    def site_list(self) -> list[dict[str, Any]]:
+        """DVC_SITES: {"units", "home", "https", "http"[, "domain"]} per site, national first."""
+        return [d.entry() for d in self._doors.doors] if self._doors is not None else []
 
     def _start_offsite(self) -> None:
         """A host no crawler was given (portal pages link and load from it): any request it
@@ -235,10 +269,11 @@ class ReplicaServer:
         if self._httpd is None:
             return
         servers = [(self._httpd, self._thread)] + self._portal_httpds
+        doors = self._doors.servers() if self._doors is not None else []
         self.fault_state.stopped.set()  # `slow` answers stop waiting
         self._httpd = None  # handlers close kept-alive connections from now on
         # shut all down at once: each shutdown() waits up to serve_forever's 0.5 s poll
-        stoppers = [threading.Thread(target=httpd.shutdown) for httpd, _ in servers]
+        stoppers = [threading.Thread(target=httpd.shutdown) for httpd, _ in servers + doors]
         for stopper in stoppers:
             stopper.start()
         for stopper in stoppers:
@@ -249,6 +284,9 @@ class ReplicaServer:
                 thread.join(timeout=10)
         for sock in self._reserved:
             sock.close()
+        if self._doors is not None:
+            self._doors.close()
+            self._doors = None
         self._thread = None
         self._portal_httpds = []
         self._reserved = []
@@ -313,7 +351,7 @@ class ReplicaServer:
         """The answer to one request (pure apart from the log; used by the HTTP handler)."""
         h = {k.lower(): v for k, v in headers.items()}
         parts = urlsplit(path)
-        resp = self._respond(method.upper(), parts.path, h, body, parts.query)
+        resp = _own_host(self._respond(method.upper(), parts.path, h, body, parts.query), h)
         self._record(LoggedRequest(method.upper(), parts.path, parts.query,
                                    body.decode("utf-8", "replace"), h, resp.status, resp.outcome,
                                    time.time(), h.get("host", ""), "national"))
@@ -329,6 +367,7 @@ class ReplicaServer:
                                   query=parts.query, state=self.fault_state)
         if OFFSITE_MARK in resp.body:  # links and scripts of another host, as real portals have
             resp = replace(resp, body=resp.body.replace(OFFSITE_MARK, self.offsite_url.encode()))
+        resp = _own_host(resp, h)
         self._record(LoggedRequest(method.upper(), parts.path, parts.query,
                                    body.decode("utf-8", "replace"), h, resp.status, resp.outcome,
                                    time.time(), h.get("host", ""), unit))
@@ -379,9 +418,19 @@ class ReplicaServer:
             token = self.challenge.issue()
             return Response(200, HTML_TYPE, pages.challenge_page(token).encode(), "challenge")
         if not route.startswith(national_html.PAGE_PREFIX):
-            return Response(200, HTML_TYPE, national_html.home_page().encode(), "ok")
+            return self._survey_page(route)
         fid = route[len(national_html.PAGE_PREFIX):].strip("/")
         return self._faulted(fid, hit, lambda: self._page(fid))
+
+    def _survey_page(self, route: str) -> Response:
+        """A survey page (replica/sitepages.py); any other route is the home page, as before."""
+        view = self.national_view
+        found = sitepages.respond(view, route)
+        if found is not None:
+            return found
+        html = sitepages.decorate_home(national_html.home_page(), view.spec,
+                                       sitepages.home_fragment(view))
+        return Response(200, HTML_TYPE, html.encode(), "ok")
 
     def _page(self, fid: str) -> Response:
         detail = self.portal.detail(fid)
@@ -429,9 +478,24 @@ class ReplicaServer:
 Dispatch = Callable[[str, str, Mapping[str, str], bytes], Response]
 
 
+def _own_host(resp: Response, headers: Mapping[str, str]) -> Response:
+    """Absolute addresses of the site itself (a sitemap's <loc>): the host the client asked."""
+    if sitepages.SELF_MARK not in resp.body:
+        return resp
+    own = f"http://{headers.get('host', '')}".encode()
+    return replace(resp, body=resp.body.replace(sitepages.SELF_MARK, own))
+
+
 class _Server(ThreadingHTTPServer):
     dispatch: Dispatch  # what answers a request (set by _serve)
     replica: ReplicaServer  # the replica it serves for (set by the replica that starts it)
+
+    def server_bind(self) -> None:
+        """HTTPServer's, without its reverse DNS lookup of the address (slow for 127.0.1.x,
+        and ~100 listeners with the sites' TLS and front doors; the name is never used)."""
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hangs up mid-answer (a crawler giving up on a slow or huge page) is

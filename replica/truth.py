@@ -18,6 +18,7 @@ the provinces' own portals: ``{(unit_code, service_id): (kind, national, portal)
 from __future__ import annotations
 
 import re
+import shutil
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from replica.scenario import (
     Scenario,
     check_against_rubric,
 )
+from replica.site_model import PAGE_KINDS, detectors_for
 
 MET, NOT_MET, NA, CANNOT = V.MET, V.NOT_MET, V.NOT_APPLICABLE, V.CANNOT_TEST
 
@@ -465,3 +467,87 @@ def code_mismatches(scenario: Scenario, rubric: Any) -> dict[tuple[str, str], tu
 def summary(verdicts: dict[Key, Verdict]) -> Counter:
     """Counts by (verdict, reason)."""
     return Counter(verdicts.values())
+
+
+# --------------------------------------------------------------------------- the UN survey
+
+SiteKey = tuple[str, str]  # (unit, detector id)
+# fault reasons of a page the survey's search reads as a page all the same: a cut-short or
+# garbled HTML body still answers 200 (a generic page search cannot know what was missing)
+READ_ANYWAY = frozenset({Reason.MALFORMED})
+# the families whose apply pages a plain search reaches at depth 2 (home -> list -> apply page);
+# iGate's exist only after JavaScript, which the search runs on the home page alone
+LISTED_APPLY = frozenset({"eform", "legacy"})
+
+
+def site_failure(scenario: Scenario, unit: str) -> str:
+    """Why the unit's site cannot be read at all ("" = its home page answers): its portal is
+    down, refuses robots, or a whole-portal fault answers its home page (the national portal
+    has none of these)."""
+    return scenario.portal_faults().get(unit, "")
+
+
+def search_incomplete(scenario: Scenario, unit: str) -> bool:
+    """A page within the search failed: the depth-2 content page (`deep_page`), or an online
+    service's apply page a service fault breaks (eform, legacy: linked from the first list
+    page, where the scenarios' few services all sit)."""
+    spec = scenario.sites[unit]
+    if spec.deep_page != "ok":
+        return True
+    portal = scenario.portal(unit)
+    if portal is None or portal.platform not in LISTED_APPLY:
+        return False
+    return any(u == unit and reason not in READ_ANYWAY
+               for (u, _), reason in scenario.service_faults().items())
+
+
+def _page_feature(spec: Any, detector: Any, incomplete: bool) -> Verdict:
+    place = spec.place(detector.id)
+    found = place == "home" or (place == "deep" and spec.deep_page == "ok")
+    if found and detector.kind == "fresh":
+        found = spec.updated_days_ago <= int(detector.params["max_age_days"])
+    if found:
+        return MET, ""
+    return (CANNOT, Reason.SEARCH_INCOMPLETE) if incomplete else (NOT_MET, Reason.NOT_FOUND)
+
+
+def _measured(spec: Any, detector: Any, java: bool) -> Verdict:
+    kind = detector.kind
+    if kind == "https":
+        if spec.https == "hang":
+            return CANNOT, Reason.TIMEOUT
+        ok = spec.https == "valid" and spec.http_redirect
+    elif kind == "responsive":
+        ok = spec.responsive
+    elif kind == "axe":
+        ok = spec.wcag == "pass"
+    elif kind == "w3c":
+        if not java:
+            return CANNOT, Reason.NO_VALIDATOR
+        ok = spec.w3c == "pass"
+    elif kind == "domain":  # the declared host name; a bare loopback address is no .gov.vn
+        ok = any(spec.domain.endswith(s) for s in detector.params["suffixes"])
+    else:
+        raise ValueError(f"truth has no rule for detector kind {kind!r}")
+    return (MET, "") if ok else (NOT_MET, Reason.NOT_FOUND)
+
+
+def site_truth(scenario: Scenario, java_available: bool | None = None) -> dict[SiteKey, Verdict]:
+    """{(unit, detector id): (verdict, reason)} for every detector of the rubric's
+    detectors.yaml and every site (national "VN" and each province with a portal), from the
+    scenario alone (docs/SCENARIOS.md "Sites (UN survey features)"). `java_available`: whether
+    the W3C checker can run (None: whether `java` is on PATH)."""
+    detectors = detectors_for(scenario.rubric_dir())
+    java = shutil.which("java") is not None if java_available is None else java_available
+    out: dict[SiteKey, Verdict] = {}
+    for unit, spec in scenario.sites.items():
+        failed = site_failure(scenario, unit)
+        incomplete = search_incomplete(scenario, unit)
+        for did, det in detectors.items():
+            if failed:
+                out[(unit, did)] = (CANNOT, failed)
+            elif det.kind in PAGE_KINDS:
+                out[(unit, did)] = _page_feature(spec, det, incomplete)
+            else:
+                out[(unit, did)] = _measured(spec, det, java)
+    return out

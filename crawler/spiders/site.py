@@ -480,6 +480,7 @@ class SurveySiteSpider(scrapy.Spider):
             failures.setdefault("axe", Reason.UNREADABLE)
         data = {
             "units": list(state.site.units), "home": state.site.home,
+            **({"domain": state.site.domain} if state.site.domain else {}),
             "https_ok": https.https_ok, "http_redirects": https.http_redirects,
             "https_detail": https.detail,
             "scroll_width": layout.get("scroll_width"),

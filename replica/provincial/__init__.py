@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from replica import web
+from replica import sitepages, web
 from replica.faults import FaultState, Hit, answer
 from replica.provincial import eform, igate, legacy
 from replica.provincial.site import Listed, Site, build_site, build_sites
@@ -56,8 +56,36 @@ def respond(site: Site, method: str, path: str, params: dict[str, str], *, query
 
 
 def _healthy(site: Site, method: str, path: str, params: dict[str, str]) -> web.Response:
-    return web.site_answer(ROBOTS, method, path,
-                           lambda: FAMILIES[site.platform].respond(site, path, params))
+    return web.site_answer(ROBOTS, method, path, lambda: _page(site, path, params))
+
+
+# the server-rendered families' home pages (iGate's is its app shell on every /vi/ route)
+HOME_PATHS = {"eform": "/", "legacy": "/web/guest/trang-chu"}
+EFORM_CSS = "/static/css/app.css"
+
+
+def survey_view(site: Site) -> sitepages.SiteView:
+    return sitepages.SiteView(site.survey, site.title, f"Ủy ban nhân dân {site.unit_name}")
+
+
+def _page(site: Site, path: str, params: dict[str, str]) -> web.Response:
+    """A survey page (replica/sitepages.py), else the family's page; its home decorated."""
+    view = survey_view(site)
+    if site.platform == "igate" and path == igate.SURVEY_FRAGMENT:
+        return web.json_response({"html": sitepages.home_fragment(view)})
+    if site.platform == "eform" and path == EFORM_CSS:  # a style sheet the W3C check can read
+        return web.text(sitepages.FAMILY_CSS, web.CSS_TYPE)
+    found = sitepages.respond(view, path)
+    if found is not None:
+        return found
+    resp = FAMILIES[site.platform].respond(site, path, params)
+    shell = site.platform == "igate" and resp.outcome == "ok" and b"<app-root>" in resp.body
+    if resp.status != 200 or not (shell or path == HOME_PATHS.get(site.platform)):
+        return resp
+    fragment = "" if shell else sitepages.home_fragment(view)
+    html = sitepages.decorate_home(resp.body.decode(), site.survey, fragment, shell=shell)
+    return web.Response(resp.status, resp.content_type, html.encode(), resp.outcome,
+                        resp.headers)
 
 
 __all__ = ["FAMILIES", "Listed", "Site", "apply_path", "build_site", "build_sites", "fault_for",

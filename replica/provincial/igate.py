@@ -20,6 +20,7 @@ from replica.provincial.site import Listed, Site
 PAGE_SIZE = 20
 REALM = "digo"
 CLIENT_ID = "web-onegate"
+SURVEY_FRAGMENT = "/pa/portal/home-blocks"  # the home page's survey menus (replica/sitepages)
 
 
 def apply_path(code: str) -> str:

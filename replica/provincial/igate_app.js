@@ -86,8 +86,9 @@ async function apply(top) {
     const path = location.pathname;
     if (path.startsWith('/vi/procedure')) return await list(top);
     if (path.startsWith('/vi/nps/apply') || path.startsWith('/vi/padsvc/apply-online')) return await apply(top);
+    const blocks = await get('/pa/portal/home-blocks').then(d => d.html, () => '');
     root.innerHTML = top + `<main class="content home"><h1>${esc(cfg.title)}</h1>
-      <a href="/vi/procedure">Tra cứu thủ tục hành chính và nộp hồ sơ trực tuyến</a></main>`;
+      <a href="/vi/procedure">Tra cứu thủ tục hành chính và nộp hồ sơ trực tuyến</a></main>` + blocks;
     done('ready');
   } catch (e) {
     root.innerHTML = '<p class="error">Hệ thống đang bận, vui lòng thử lại sau.</p>';

@@ -6,13 +6,14 @@ a few province-specific procedures (local codes such as `1.100042.H26`, never ru
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from replica import names
 from replica.faults import cp1258_bytes
 from replica.ids import keyed_rng
 from replica.scenario import Fault, PortalSpec, Scenario, ScenarioError
+from replica.site_model import SiteSpec
 
 OFFER_LABELS = {"info": "Cung cấp thông tin", "partial": "Một phần", "full": "Toàn trình"}
 LOCAL_PROCEDURES = 6
@@ -50,6 +51,7 @@ class Site:
     sso: bool  # the portal's own login offers the national sign-on
     procedures: tuple[Listed, ...]
     faults: tuple[Fault, ...] = ()  # this portal's faults (replica/faults.py), file order
+    survey: SiteSpec = field(default_factory=SiteSpec)  # UN survey features (sitepages.py)
 
     @property
     def down(self) -> bool:
@@ -114,7 +116,8 @@ def build_site(scenario: Scenario, rubric: Any, spec: PortalSpec) -> Site:
         for i, p in enumerate(listed))
     site = Site(unit=spec.unit, unit_name=unit.name, office_code=unit.office_code,
                 platform=spec.platform, sso=spec.sso, procedures=numbered,
-                faults=tuple(f for f in scenario.faults if f.unit == spec.unit))
+                faults=tuple(f for f in scenario.faults if f.unit == spec.unit),
+                survey=scenario.sites.get(spec.unit) or SiteSpec())
     _check_encodable(scenario, site)
     return site
 
