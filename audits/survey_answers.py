@@ -65,6 +65,9 @@ def sites_by_unit(evidence: Iterable[Mapping[str, Any]]) -> dict[str, Site]:
     return dict(sites)
 
 
+GONE = (404, 410)  # statuses that say a page does not exist
+
+
 def within_budget(pages: Sequence[Mapping[str, Any]],
                   search: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The pages the findability budget counts (detectors.yaml `search`): to `depth`, at most
@@ -92,12 +95,17 @@ def measures_of(row: Mapping[str, Any] | None) -> Measures:
 
 def read_pages(rows: Sequence[Mapping[str, Any]], bodies: Mapping[str, bytes]
                ) -> tuple[list[Page], list[Page]]:
-    """(pages read, pages that failed to load); a page whose body is not stored was not read."""
+    """(pages read, pages that failed to load); a page whose body is not stored was not read.
+    A linked page the site says does not exist (404, 410) is a definite answer, not a gap in
+    the search: it counts as read, with nothing on it (a home page that does not exist is a
+    failure, as the portal is not there)."""
     read, failed = [], []
     for row in rows:
         depth = int((row.get("data") or {}).get("depth", 0))
         body = bodies.get(row.get("html_sha256") or "") if row["outcome"] == Outcome.OK else None
-        if body is None:
+        if body is None and depth > 0 and row.get("status") in GONE:
+            read.append(Page(row["url"], depth, ""))
+        elif body is None:
             failed.append(Page(row["url"], depth, ""))
         else:
             read.append(Page(row["url"], depth, body.decode("utf-8", errors="replace")))
@@ -135,6 +143,17 @@ def _auto_answers(iset: IndicatorSet, unit: str, name: str, site: Site | None,
     ids = {r["url"]: int(r["id"]) for r in rows if "id" in r}
     measure_id = int(site.measure["id"]) if site.measure and "id" in site.measure else None
     pages, failed = read_pages(rows, bodies)  # this unit's bodies only, read once
+    home = next((r for r in rows if (r.get("data") or {}).get("depth", 0) == 0), None)
+    if not pages and home is not None and home["outcome"] != Outcome.OK:
+        # the site could not be read at all (down, blocked): every feature, measured ones
+        # too, is could-not-test for the reason its home page gave
+        why = home.get("reason") or Reason.UNREADABLE
+        for ind in autos:
+            yield _answer(iset, unit, ind, Verdict.CANNOT_TEST, why, detector=ind.detector,
+                          detail=f"the portal's home page could not be read ({why})",
+                          urls=[home["url"]], evidence_ids=[int(home["id"])] if "id" in home
+                          else [])
+        return
     measures = measures_of(site.measure)
     host = site.declared_host
     try:

@@ -207,14 +207,17 @@ class Link:
     text: str
 
 
+def base_of(page_url: str, soup: Any) -> str:
+    """What a page's relative addresses resolve against: its `<base href>`, else itself."""
+    tag = soup.find("base", href=True)
+    return urljoin(page_url, str(tag["href"])) if tag is not None else page_url
+
+
 def page_links(page_url: str, html: str | bytes) -> list[Link]:
     """Every link of a page in document order (`<a href>`, `<area href>`, `<base>` honoured),
     absolute, once each."""
     soup = soup_of(html)
-    base = page_url
-    tag = soup.find("base", href=True)
-    if tag is not None:
-        base = urljoin(page_url, str(tag["href"]))
+    base = base_of(page_url, soup)
     seen: set[str] = set()
     out = []
     for a in soup.find_all(["a", "area"], href=True):

@@ -8,6 +8,7 @@ import pytest
 from core.vocab import Reason
 from crawler import measures, sitewalk
 from crawler.exceptions import PortalListError
+from crawler.platforms.base import soup_of
 from crawler.sitewalk import Walk
 from tests.sitemock import MockSites
 
@@ -178,3 +179,9 @@ def test_host_down_is_not_measured(mock):
     m = measures.measure_https(mock.refused, gone, timeout=2, agent="test")
     assert m.https_ok is None and m.http_redirects is None
     assert m.failures == {"https": Reason.REFUSED, "http_redirect": Reason.REFUSED}
+
+
+def test_an_app_shells_base_href_resolves_its_addresses() -> None:
+    shell = '<html><head><base href="/vi/"><link rel="stylesheet" href="styles.css"></head></html>'
+    assert sitewalk.base_of("http://h/", soup_of(shell)) == "http://h/vi/"
+    assert sitewalk.base_of("http://h/a/b", soup_of("<html></html>")) == "http://h/a/b"

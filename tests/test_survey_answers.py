@@ -31,7 +31,7 @@ from audits.standing import (
     survey_estimate,
 )
 from audits.survey import NOT_REVIEWED, survey_scores
-from audits.survey_answers import survey_answers
+from audits.survey_answers import read_pages, survey_answers
 from core import store
 from core.indicators import NATIONAL_UNIT, load_indicators
 from core.rubric import RUBRIC_DIR, load_rubric
@@ -478,3 +478,13 @@ def test_a_review_import_shows_at_once_in_the_latest_runs_answers(tmp_path, rubr
     untouched = [(b, a) for b, a in zip(before, after, strict=True)
                  if (a["unit_code"], a["judged"]) != (FOUND, "review")]
     assert all(b == a for b, a in untouched)  # pages are not judged again
+
+
+def test_a_linked_page_that_does_not_exist_leaves_the_search_complete() -> None:
+    gone = {"id": 1, "kind": "site_page", "url": "https://x.gov.vn/cu", "outcome": "failed",
+            "reason": "http_4xx", "status": 404, "html_sha256": "", "data": {"depth": 1}}
+    busy = {**gone, "id": 2, "url": "https://x.gov.vn/ban", "status": 503, "reason": "http_5xx"}
+    home_gone = {**gone, "id": 3, "url": "https://x.gov.vn/", "data": {"depth": 0}}
+    read, failed = read_pages([gone, busy, home_gone], {})
+    assert [p.url for p in read] == ["https://x.gov.vn/cu"]  # searched, nothing on it
+    assert [p.url for p in failed] == ["https://x.gov.vn/ban", "https://x.gov.vn/"]

@@ -411,10 +411,11 @@ class SurveySiteSpider(scrapy.Spider):
         hrefs: list[str] = []
         for html in pages:
             soup = soup_of(html)
+            base = sitewalk.base_of(url, soup)  # an app shell's `<base href="/vi/">`
             for link in soup.find_all("link", href=True):
                 rel = " ".join(link.get("rel") or []).lower() if isinstance(
                     link.get("rel"), list) else str(link.get("rel") or "").lower()
-                href = sitewalk.normalize(urljoin(url, str(link["href"])))
+                href = sitewalk.normalize(urljoin(base, str(link["href"])))
                 if "stylesheet" in rel and sitewalk.host_key(href) == state.walk.host \
                         and href not in hrefs:
                     hrefs.append(href)
