@@ -94,7 +94,7 @@ class GroupView:
     members: tuple[IndicatorGroup, ...]  # groups scored inside this one (OSQ: EGL with TEC)
     features: tuple[FeatureAnswer, ...]
 
-    def count(self, state: str) -> int:
+    def n_of(self, state: str) -> int:
         return sum(1 for f in self.features if f.verdict == state)
 
 

@@ -378,3 +378,32 @@ def test_demo_of_small_scenario_renders_the_survey(tmp_path: Path) -> None:
     assert unit_pages, "the demo wrote unit pages"
     rendered: Any = (out / "losi.csv").read_text(encoding="utf-8-sig").splitlines()
     assert len(rendered) == 1 + len(PROVINCES) * len(INDICATORS.sets["losi"].indicators)
+
+
+# --------------------------------------------------------------------------- in Chromium
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_losi_page_and_survey_panel_fit_a_phone_and_pass_axe(
+        rendered: tuple[Path, list[IndicatorAnswerRow]], tmp_path: Path) -> None:
+    """As the other report pages (tests/test_report_browser.py): no page wider than a phone,
+    chart text readable, no serious or critical axe violation, at desk and phone width."""
+    from tests.browser import chromium_page
+    from tests.test_report_browser import DESK, LAYOUT, MIN_CHART_TEXT_PX, PHONE, axe_violations
+
+    out, _ = rendered
+    checked = [out / "report.html", out / "units" / "79-losi.html",
+               out / "units" / "79-losi.en.html"]
+    with chromium_page() as first:
+        browser = first.context.browser
+        for path in checked:
+            page = browser.new_page(viewport={"width": PHONE, "height": 900})
+            page.goto(path.as_uri())
+            facts = page.evaluate(LAYOUT)
+            page.screenshot(path=str(tmp_path / f"{path.stem}.png"), full_page=False)
+            page.close()
+            assert facts["scrollWidth"] <= PHONE, (path.name, facts)
+            assert facts["charts"] and facts["smallestChartText"] >= MIN_CHART_TEXT_PX, facts
+            for width in (DESK, PHONE):
+                assert not axe_violations(browser, path, width), (path.name, width)
