@@ -358,7 +358,9 @@ def test_demo_of_small_scenario_renders_the_survey(tmp_path: Path) -> None:
     from app.cli import main
 
     out = tmp_path / "out"
-    res = CliRunner().invoke(main, ["demo", "--scenario", "small", "--out", str(out)])
+    small = Path(__file__).resolve().parents[1] / "replica" / "scenarios" / "small.yaml"
+    res = CliRunner().invoke(main, ["demo", "--scenario", str(small), "--out", str(out),
+                                    "--quiet"])
     assert res.exit_code == 0, res.output
     db = store.open_db(out / "audit.db")
     run_id = store.get_run(db)["id"]
