@@ -239,6 +239,7 @@ def report(run_id: int | None, db: Path | None, lang: str, un_data: Path | None,
     """Render the reports of a stored run from its stored verdicts, without crawling."""
     from audits.scoring import load_scoring_config
     from audits.standing import StandingDataError
+    from core.indicators import load_indicators
     from core.store import get_run, is_read_only, open_existing, reap_dead_runs
     from reports.report import write_reports
 
@@ -257,7 +258,8 @@ def report(run_id: int | None, db: Path | None, lang: str, un_data: Path | None,
     config = load_scoring_config(scoring_yaml) if scoring_yaml.exists() else None
     try:
         paths = write_reports(database, rubric_data, out, run["id"], lang=lang,
-                              un_data=un_data, config=config)
+                              un_data=un_data, config=config,
+                              indicators=load_indicators(rubric_dir))  # the survey's texts
     except StandingDataError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"run {run['id']} ({run['status']}, rubric {run['rubric_version']})")

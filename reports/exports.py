@@ -43,6 +43,10 @@ SCORE_COLUMNS = ("unit_code", "unit_name", "unit_kind", "rank", "raw", "max_poss
                  "not_applicable", "cannot_test", "gaps", "run_id", "rubric_version",
                  "tested_cells", "testable_cells")
 KINDS = ("province", "agency")
+# losi.csv / osq.csv (issue 18): one row per unit x indicator of the set
+SURVEY_COLUMNS = ("indicator_set", "unit_code", "unit_name", "indicator_id", "un_codes",
+                  "group", "judged", "detector", "verdict", "reason", "detail", "urls",
+                  "run_id", "rubric_version")
 SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 # Excel formats: shares as percentages, scores with 3 decimals, times as dates (UTC)
 PCT, DECIMAL, DATE = "0.0%", "0.000", "yyyy-mm-dd hh:mm:ss"
@@ -125,6 +129,40 @@ def gap_records(model: ReportModel, lang: Lang) -> list[dict[str, Any]]:
                 "deadline": lang.annex_deadline(g.service),
                 **_body_and_deadline(model, page, g, lang),
             })
+    return out
+
+
+def survey_records(model: ReportModel, set_id: str) -> list[dict[str, Any]]:
+    """Every unit x indicator of one UN survey set (losi, osq), in unit then rubric order; none
+    when the run has no answers for the set."""
+    survey = model.survey
+    ss = survey.sets.get(set_id) if survey is not None else None
+    if ss is None:
+        return []
+    return [{"indicator_set": set_id, "unit_code": code, "unit_name": su.unit.name if su.unit
+             else "", "indicator_id": a.indicator.id, "un_codes": " ".join(a.indicator.un_codes),
+             "group": a.indicator.group, "judged": a.indicator.judged, "detector": a.detector,
+             "verdict": a.verdict, "reason": a.reason, "detail": a.detail,
+             "urls": " ".join(a.url_list), "run_id": model.run["id"],
+             "rubric_version": model.run["rubric_version"]}
+            for code, su in sorted(ss.units.items()) for a in su.answers]
+
+
+def survey_json(model: ReportModel) -> dict[str, Any]:
+    """Each set's scores per unit (report.json `survey`): share, normalised, group, rank,
+    points per group, coverage. Answers are in losi.csv / osq.csv."""
+    out: dict[str, Any] = {}
+    for set_id, ss in model.survey.sets.items():
+        out[set_id] = {
+            "edition": ss.iset.edition, "weights_are_estimates": ss.iset.weights_are_estimates,
+            "units": [{"unit_code": su.code, "share": su.score.share,
+                       "normalised": su.ranked.normalised, "group": su.ranked.group,
+                       "rank": su.ranked.rank,
+                       "groups": {g.group.id: {"earned": g.score.earned,
+                                               "possible": g.score.possible,
+                                               "share": g.score.share} for g in su.groups},
+                       "scored": su.score.coverage.scored(),
+                       "features": su.score.coverage.total()} for su in ss.ranked()]}
     return out
 
 
@@ -215,6 +253,8 @@ def json_document(model: ReportModel) -> dict[str, Any]:
         doc["standing"] = standing_json(model)
     if model.comparison is not None:
         doc["index766"] = comparison_json(model)
+    if model.survey is not None and model.survey.gathered:
+        doc["survey"] = survey_json(model)
     return doc
 
 
@@ -521,6 +561,8 @@ def render_markdown(model: ReportModel, lang: Lang) -> str:
 def write_all(model: ReportModel, lang: Lang, paths: dict[str, Path]) -> None:
     write_csv(paths["csv"], VERDICT_COLUMNS, verdict_records(model))
     write_csv(paths["scores_csv"], SCORE_COLUMNS, score_records(model))
+    for set_id in ("losi", "osq"):  # header only when the run has no answers for the set
+        write_csv(paths[f"{set_id}_csv"], SURVEY_COLUMNS, survey_records(model, set_id))
     text = json.dumps(json_document(model), ensure_ascii=False, indent=1, default=str)
     paths["json"].write_text(nfc(text), encoding="utf-8")  # NFC of the text = NFC of every value
     write_xlsx(paths["xlsx"], model, lang)

@@ -72,6 +72,12 @@ class Lang:
     def remediation(self, c: Criterion) -> str:
         return c.remediation_en if self.code == "en" else c.remediation_vi
 
+    def pick(self, obj: Any, field: str) -> str:
+        """`obj.<field>_en` in English (the Vietnamese text when it has none), else
+        `<field>_vi`: the indicator sets' questions, fixes and group names."""
+        vi = getattr(obj, f"{field}_vi")
+        return (getattr(obj, f"{field}_en") or vi) if self.code == "en" else vi
+
     def service_name(self, s: Service) -> str:
         return s.name_en if self.code == "en" else s.name_vi
 

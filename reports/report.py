@@ -19,8 +19,9 @@ import sqlite_utils
 
 from audits import scoring
 from core import store
+from core.indicators import Indicators, load_indicators
 from core.rubric import Rubric
-from reports import charts
+from reports import charts, survey_model
 from reports.evidence_pages import EVIDENCE_DIR, results_dir_of, write_evidence_pages
 from reports.i18n import DEFAULT_LANG, Lang
 from reports.report_model import (  # noqa: F401 - re-exported: the report's public API
@@ -102,6 +103,14 @@ def render_unit(model: ReportModel, page: UnitPage, lang: Lang) -> str:
     return _nfc(template.render(m=model, p=page, root="../"))
 
 
+def render_losi(model: ReportModel, su: survey_model.SurveyUnit, lang: Lang) -> str:
+    """A province's LOSI page (issue 18): criteria bars, missing features, where we looked."""
+    template = environment(lang).get_template("losi.html.j2")
+    page = model.pages.get(su.code)
+    return _nfc(template.render(m=model, su=su, unit_page=page.file(lang) if page else "",
+                                root="../"))
+
+
 def report_paths(out_dir: Path, lang: Lang) -> dict[str, Path]:
     """Where each output goes. Files of the default language (vi) carry no suffix."""
     sfx = lang.suffix
@@ -110,6 +119,8 @@ def report_paths(out_dir: Path, lang: Lang) -> dict[str, Path]:
         "units": out_dir / UNITS_DIR,
         "csv": out_dir / "verdicts.csv",
         "scores_csv": out_dir / "scores.csv",
+        "losi_csv": out_dir / "losi.csv",
+        "osq_csv": out_dir / "osq.csv",
         "xlsx": out_dir / f"report{sfx}.xlsx",
         "json": out_dir / "report.json",
         "md": out_dir / f"summary{sfx}.md",
@@ -120,10 +131,13 @@ def report_paths(out_dir: Path, lang: Lang) -> dict[str, Path]:
 def write_reports(db: sqlite_utils.Database, rubric: Rubric, out_dir: Path,
                   run_id: int | None = None, *, lang: str = "vi",
                   un_data: Path | None = None,
-                  config: scoring.ScoringConfig | None = None) -> dict[str, Path]:
+                  config: scoring.ScoringConfig | None = None,
+                  indicators: Indicators | None = None) -> dict[str, Path]:
     """Render the reports of a stored run (the latest by default) into `out_dir`.
 
     `un_data`: a UN E-Government Survey CSV; adds the standing panel (issue 7) to the dashboard.
+    `indicators`: the UN survey's indicator sets (default: the project's rubric's) that give
+    the stored LOSI/OSQ answers their questions, groups and fixes.
     Raises LookupError without the run, StandingDataError for a bad UN file.
     """
     from audits import coverage
@@ -143,6 +157,9 @@ def write_reports(db: sqlite_utils.Database, rubric: Rubric, out_dir: Path,
     if un_data is not None:
         model.standing = standing_panel.build_panel(Path(un_data), model)
     model.comparison = compare766.compare(db, run["id"], model)
+    if indicators is None:
+        indicators = load_indicators(RUBRIC_DIR)
+    model.survey = survey_model.load_survey(db, run["id"], indicators, rubric, model.config)
     save_rubric_texts(db, rubric)  # Datasette's province_gaps view reads them
     paths = report_paths(out_dir, language)
     paths["units"].mkdir(parents=True, exist_ok=True)
@@ -150,6 +167,9 @@ def write_reports(db: sqlite_utils.Database, rubric: Rubric, out_dir: Path,
     for page in model.pages.values():
         (out_dir / page.file(language)).write_text(render_unit(model, page, language),
                                                     encoding="utf-8")
+    for su in (model.survey.losi.units.values() if model.survey.losi else ()):
+        (out_dir / su.file(language)).write_text(render_losi(model, su, language),
+                                                  encoding="utf-8")
     # Evidence pages in the report's language, and always in the default one: verdicts.csv
     # (language-neutral) names those.
     for page_lang in dict.fromkeys((language, Lang(DEFAULT_LANG))):

@@ -172,6 +172,7 @@ class ReportModel:
     stopped_hosts: list[dict[str, Any]] = field(default_factory=list)  # hosts the crawl gave up
     reused: dict[str, Any] | None = None  # observations reused from earlier runs (load_reused)
     unattributed: UnattributedRows | None = None  # office rows no unit claims
+    survey: Any = None  # reports.survey_model.SurveyModel: the UN survey's LOSI and OSQ (issue 18)
 
     rank_min_tested: float = 0.0  # audits/coverage.py: a unit tested less is not ranked
     targets: Targets = field(default_factory=lambda: Targets(()))  # rubrics/targets.yaml
