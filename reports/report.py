@@ -154,11 +154,13 @@ def write_reports(db: sqlite_utils.Database, rubric: Rubric, out_dir: Path,
     model = build_model(db, rubric, run, verdicts, out_dir, config)
     # as the scoring settings: from the project's rubrics/scoring.yaml (`coverage` section)
     model.rank_min_tested = coverage.load_coverage(RUBRIC_DIR).rank_min_tested
-    if un_data is not None:
-        model.standing = standing_panel.build_panel(Path(un_data), model)
-    model.comparison = compare766.compare(db, run["id"], model)
     if indicators is None:
         indicators = load_indicators(RUBRIC_DIR)
+    if un_data is not None:  # the fuller national estimate where the run has OSQ answers
+        osq = indicators.sets.get("osq") if indicators is not None else None
+        model.standing = standing_panel.build_panel(
+            Path(un_data), model, osq=osq, answers=store.load_indicator_answers(db, run["id"]))
+    model.comparison = compare766.compare(db, run["id"], model)
     model.survey = survey_model.load_survey(db, run["id"], indicators, rubric, model.config)
     save_rubric_texts(db, rubric)  # Datasette's province_gaps view reads them
     paths = report_paths(out_dir, language)

@@ -18,7 +18,7 @@ import sqlite_utils
 from markupsafe import Markup
 
 from audits.scoring import DEFAULT_CONFIG, ScoringConfig
-from audits.survey import NOT_REVIEWED, GroupScore, Ranked, SurveyScore, rank_units, score_unit
+from audits.survey import NOT_REVIEWED, GroupScore, Ranked, SurveyScore, survey_scores
 from core import store
 from core.indicators import NATIONAL_UNIT, Indicator, IndicatorGroup, Indicators, IndicatorSet
 from core.rows import IndicatorAnswerRow
@@ -33,28 +33,6 @@ JUDGED_ORDER = ("auto", "review", "services")
 # Coverage states, in the order the report shows them
 STATES = (Verdict.MET, Verdict.NOT_MET, Verdict.CANNOT_TEST, NOT_REVIEWED,
           Verdict.NOT_APPLICABLE)
-
-
-def survey_scores(indicators: Indicators, rows: Iterable[IndicatorAnswerRow],
-                  config: ScoringConfig = DEFAULT_CONFIG) -> dict[str, dict[str, Ranked]]:
-    """Every set's units scored and ranked from the stored answers: {set_id: {unit: Ranked}}.
-
-    An adapter over audits.survey.score_unit / rank_units (the integrator may fold it into
-    audits.survey.survey_scores). Only units with answers are scored; answers to indicators
-    the set no longer has are ignored."""
-    answers: dict[str, dict[str, dict[str, str | None]]] = defaultdict(lambda: defaultdict(dict))
-    for r in rows:
-        verdict = r["verdict"]
-        answers[r["indicator_set"]][r["unit_code"]][r["indicator_id"]] = (
-            None if verdict == NOT_REVIEWED else verdict)  # score_unit's "not yet reviewed"
-    out: dict[str, dict[str, Ranked]] = {}
-    for set_id, by_unit in answers.items():
-        iset = indicators.sets.get(set_id)
-        if iset is None:
-            continue
-        scores = [score_unit(iset, unit, by_unit[unit]) for unit in sorted(by_unit)]
-        out[set_id] = rank_units(scores, config)
-    return out
 
 
 @dataclass(frozen=True)
@@ -225,7 +203,7 @@ def build_survey(rows: Iterable[IndicatorAnswerRow], indicators: Indicators | No
     rows = list(rows)
     if indicators is None or not rows:
         return SurveyModel({})
-    scores = survey_scores(indicators, rows, config)
+    scores = {k: v for k, v in survey_scores(indicators, rows, config).items() if v}
     stored: dict[tuple[str, str], dict[str, Mapping[str, Any]]] = defaultdict(dict)
     for r in rows:
         stored[(r["indicator_set"], r["unit_code"])][r["indicator_id"]] = r

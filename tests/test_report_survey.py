@@ -20,13 +20,14 @@ from typing import Any
 
 import pytest
 
+from audits.survey import survey_scores
 from core import store
 from core.indicators import NATIONAL_UNIT, Indicators, load_indicators
 from core.rows import IndicatorAnswerRow
 from core.rubric import RUBRIC_DIR, load_rubric
 from reports.i18n import Lang
 from reports.report import write_reports
-from reports.survey_model import URLS_SHOWN, build_survey, survey_scores
+from reports.survey_model import URLS_SHOWN, build_survey
 from tests.test_report import make_run
 from tests.test_report_language import DOC_NUMBER, ENGLISH, vietnamese_words, visible_text
 

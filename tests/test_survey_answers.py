@@ -170,9 +170,11 @@ def test_every_detector_met_not_met_and_untestable_through_the_answers(indicator
         assert met["verdict"] == MET, (ind.id, met)
         assert met["detector"] == ind.detector and met["evidence_ids"], ind.id
         assert (gap["verdict"], gap["reason"]) == (NOT_MET, Reason.NOT_FOUND), (ind.id, gap)
-        assert got[("losi", DOWN, ind.id)]["verdict"] == CANNOT
-        if kind == "domain":  # judged on the home page alone: untestable when it is down
-            assert got[("losi", DOWN, ind.id)]["reason"] == Reason.UNREADABLE
+        # a site whose home page failed: every feature untestable, for the home page's reason
+        down = got[("losi", DOWN, ind.id)]
+        assert (down["verdict"], down["reason"]) == (CANNOT, Reason.REFUSED), (ind.id, down)
+        assert down["urls"] == ["https://portal-31.gov.vn/"]
+        if kind == "domain":  # judged on the home page alone
             continue
         assert broken["verdict"] == CANNOT, (ind.id, broken)
         if kind in MEASURED_KINDS:  # why it was not measured is the measure's own reason
