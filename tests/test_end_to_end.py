@@ -14,14 +14,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from app.jobs import AuditResult, run_audit
+from app.jobs import AuditResult, run_audit, site_overrides
 from core import store
 from core.rubric import load_rubric
+from crawler.measures import find_java, find_vnu
 from crawler.spiders.national import API as NATIONAL_API
 from replica import index766
 from replica.scenario import load_scenario
 from replica.server import ReplicaServer
-from replica.truth import expected_details, expected_findings, expected_verdicts
+from replica.truth import expected_details, expected_findings, expected_verdicts, site_truth
 from tests.browser import render
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -40,6 +41,7 @@ API_PATHS = {
 
 def audit(out: Path, scenario: Path = SMALL, **kwargs: Any) -> tuple[AuditResult, list]:
     with ReplicaServer(load_scenario(scenario)) as server:
+        kwargs["overrides"] = {**site_overrides(server), **(kwargs.get("overrides") or {})}
         result = run_audit(server.base_url, out, scenario=str(scenario), echo=lambda _: None,
                            quiet=True, portal_list=server.portal_list(), **kwargs)
         return result, list(server.request_log)
@@ -168,6 +170,22 @@ def test_full_scenario_all_families_verdicts_and_findings(tmp_path: Path) -> Non
     assert systems == {"moj": 1, "moc": 1}
     assert not [e for e in log if e["site"] != "national" and e["method"] not in ("GET",
                                                                                  "HEAD")]
+    # the UN survey (issue 18): every automatic feature of every site as the truth says, a
+    # LOSI score and page for each of the 34 provinces, and the national OSQ panel
+    site = site_truth(scenario, java_available=find_java() is not None and find_vnu() is not None)
+    answers = store.load_indicator_answers(db, result.run_id)
+    auto = {(a["unit_code"], a["detector"]): (a["verdict"], a["reason"])
+            for a in answers if a["judged"] == "auto"}
+    wrong_site = {k: (v, site[k]) for k, v in auto.items() if v != site[k]}
+    assert not wrong_site, f"{len(wrong_site)} differ, e.g. {list(wrong_site.items())[:5]}"
+    losi = {a["unit_code"] for a in answers if a["indicator_set"] == "losi"
+            and a["verdict"] in ("met", "not_met")}
+    assert losi == {u.code for u in rubric.provinces}
+    out = result.reports["html"].parent
+    assert len(list((out / "units").glob("*-losi.html"))) == len(rubric.provinces)
+    dashboard = result.reports["html"].read_text(encoding="utf-8")
+    assert 'id="osq-panel"' in dashboard and 'id="osq-share"' in dashboard
+    assert 'id="losi-panel"' in dashboard
 
 
 def test_verdicts_csv(small: tuple[AuditResult, list]) -> None:
