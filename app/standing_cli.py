@@ -174,6 +174,37 @@ def _pct(x: float | None, lang: str) -> str:
     return text if lang == "en" else text.replace(".", ",")
 
 
+# The national ESTIMATE's lines, per language and basis ("survey": the run has OSQ answers;
+# "services": the 20 services only); str.format fields filled by national_lines.
+NATIONAL_TEXT: dict[str, dict[str, str]] = {
+    "vi": {
+        "head_survey": "ƯỚC TÍNH QUỐC GIA (lần chạy {run}): OSQ của Khảo sát Liên Hợp Quốc, "
+                       "mọi chỉ số thành phần đã đo",
+        "head_services": "ƯỚC TÍNH QUỐC GIA (lần chạy {run}): chỉ 20 dịch vụ (lần chạy chưa "
+                         "có câu trả lời chỉ tiêu khảo sát Liên Hợp Quốc)",
+        "share_survey": "  tỷ lệ OSQ {share} (ước tính; trọng số chỉ số thành phần là ước tính)"
+                        " trên {measured_share} OSQ đã đo ({measured}/{total} tiêu chí)",
+        "share_services": "  tỷ lệ tính năng dịch vụ đạt {share} ({measured} cặp dịch vụ x "
+                          "tính năng đã xác định)",
+        "last": "  nếu đạt mọi tiêu chí còn thiếu ({features}): d OSI +{d_osi} -> hạng EGDI "
+                "{rank} (+{gained}), ASEAN {asean}",
+    },
+    "en": {
+        "head_survey": "NATIONAL ESTIMATE (run {run}): the UN survey's OSQ, every sub-index "
+                       "measured so far",
+        "head_services": "NATIONAL ESTIMATE (run {run}): services only (the run has no UN "
+                         "survey indicator answers)",
+        "share_survey": "  OSQ share {share} (estimate; the sub-index weights are estimates) "
+                        "over {measured_share} of the OSQ measured ({measured} of {total} "
+                        "features)",
+        "share_services": "  share of UN service features met {share} ({measured} service x "
+                          "feature pairs decided)",
+        "last": "  every gap found closed ({features}): d OSI +{d_osi} -> EGDI rank {rank} "
+                "(+{gained}), ASEAN {asean}",
+    },
+}
+
+
 def national_lines(rep: dict[str, Any], lang: str) -> list[str]:
     """The run's national ESTIMATE (--db): the OSQ share and how much of the OSQ is measured,
     or the 20 services only for a run without UN survey answers."""
@@ -181,35 +212,15 @@ def national_lines(rep: dict[str, Any], lang: str) -> list[str]:
     if n is None:
         return []
     g, size, num = n["every_gap"], rep["country"]["asean_size"], (_f if lang == "en" else _vi)
-    gained = rep["country"]["egdi_rank"] - g["after"]["egdi_rank"]
-    run = n.get("run", "?")
-    if lang == "vi":
-        head = (f"ƯỚC TÍNH QUỐC GIA (lần chạy {run}): OSQ của Khảo sát Liên Hợp Quốc, mọi chỉ số "
-                f"thành phần đã đo" if n["basis"] == "survey" else
-                f"ƯỚC TÍNH QUỐC GIA (lần chạy {run}): chỉ 20 dịch vụ (lần chạy chưa có câu trả "
-                f"lời chỉ tiêu khảo sát Liên Hợp Quốc)")
-        share = (f"  tỷ lệ OSQ {num(n['share'], 4)} (ước tính; trọng số chỉ số thành phần là "
-                 f"ước tính) trên {_pct(n['measured_share'], lang)} OSQ đã đo ({n['measured']}/"
-                 f"{n['total']} tiêu chí)" if n["basis"] == "survey" else
-                 f"  tỷ lệ tính năng dịch vụ đạt {num(n['share'], 4)} ({n['measured']} cặp dịch "
-                 f"vụ x tính năng đã xác định)")
-        last = (f"  nếu đạt mọi tiêu chí còn thiếu ({g['features']}): d OSI +{num(g['d_osi'], 4)}"
-                f" -> hạng EGDI {g['after']['egdi_rank']} (+{gained}), ASEAN "
-                f"{_asean(g['after']['asean_egdi'], size)}")
-    else:
-        head = (f"NATIONAL ESTIMATE (run {run}): the UN survey's OSQ, every sub-index measured "
-                f"so far" if n["basis"] == "survey" else
-                f"NATIONAL ESTIMATE (run {run}): services only (the run has no UN survey "
-                f"indicator answers)")
-        share = (f"  OSQ share {num(n['share'], 4)} (estimate; the sub-index weights are "
-                 f"estimates) over {_pct(n['measured_share'], lang)} of the OSQ measured "
-                 f"({n['measured']} of {n['total']} features)" if n["basis"] == "survey" else
-                 f"  share of UN service features met {num(n['share'], 4)} ({n['measured']} "
-                 f"service x feature pairs decided)")
-        last = (f"  every gap found closed ({g['features']}): d OSI +{num(g['d_osi'], 4)} -> "
-                f"EGDI rank {g['after']['egdi_rank']} (+{gained}), ASEAN "
-                f"{_asean(g['after']['asean_egdi'], size)}")
-    return ["", head, share, last]
+    text, basis = NATIONAL_TEXT[lang], n["basis"]
+    fields = {"run": n.get("run", "?"), "share": num(n["share"], 4),
+              "measured_share": _pct(n["measured_share"], lang), "measured": n["measured"],
+              "total": n.get("total"), "features": g["features"], "d_osi": num(g["d_osi"], 4),
+              "rank": g["after"]["egdi_rank"],
+              "gained": rep["country"]["egdi_rank"] - g["after"]["egdi_rank"],
+              "asean": _asean(g["after"]["asean_egdi"], size)}
+    return ["", text[f"head_{basis}"].format(**fields), text[f"share_{basis}"].format(**fields),
+            text["last"].format(**fields)]
 
 
 def format_text_vi(rep: dict[str, Any]) -> str:
