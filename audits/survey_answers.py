@@ -24,7 +24,7 @@ from audits.detectors import MEASURED_KINDS, Finding, Measures, Page, clear_page
 from audits.survey import NOT_REVIEWED, services_answer
 from core.indicators import NATIONAL_UNIT, Indicator, Indicators, IndicatorSet
 from core.rows import IndicatorAnswerRow
-from core.vocab import EvidenceKind, Outcome, Reason, Verdict
+from core.vocab import GONE_STATUSES, EvidenceKind, Outcome, Reason, Verdict
 
 # What the national portal calls itself on its pages (the `domain` detector looks for the
 # unit's name on the home page); provinces use their place name from the rubric.
@@ -65,7 +65,6 @@ def sites_by_unit(evidence: Iterable[Mapping[str, Any]]) -> dict[str, Site]:
     return dict(sites)
 
 
-GONE = (404, 410)  # statuses that say a page does not exist
 
 
 def within_budget(pages: Sequence[Mapping[str, Any]],
@@ -103,7 +102,7 @@ def read_pages(rows: Sequence[Mapping[str, Any]], bodies: Mapping[str, bytes]
     for row in rows:
         depth = int((row.get("data") or {}).get("depth", 0))
         body = bodies.get(row.get("html_sha256") or "") if row["outcome"] == Outcome.OK else None
-        if body is None and depth > 0 and row.get("status") in GONE:
+        if body is None and depth > 0 and row.get("status") in GONE_STATUSES:
             read.append(Page(row["url"], depth, ""))
         elif body is None:
             failed.append(Page(row["url"], depth, ""))

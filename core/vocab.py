@@ -20,6 +20,8 @@ class Verdict(StrEnum):
 
 VERDICTS: tuple[Verdict, ...] = tuple(Verdict)
 SCORED: tuple[Verdict, ...] = (Verdict.MET, Verdict.NOT_MET)  # the only verdicts in a score
+# HTTP statuses that say a page does not exist: a definite answer, not a failure to read it
+GONE_STATUSES: tuple[int, ...] = (404, 410)
 
 
 class Outcome(StrEnum):

@@ -19,6 +19,7 @@ from core import store
 from core.rubric import load_rubric
 from crawler.measures import find_java, find_vnu
 from crawler.spiders.national import API as NATIONAL_API
+from crawler.spiders.national_pages import NATIONAL_PAGE
 from replica import index766
 from replica.scenario import load_scenario
 from replica.server import ReplicaServer
@@ -259,20 +260,26 @@ def test_non_browser_user_agent_is_blocked_and_never_not_met(tmp_path: Path) -> 
 
 
 def test_the_crawls_take_the_national_host_in_turn(small: tuple[AuditResult, list]) -> None:
-    """National API, then the 766 figures, then the national pages: never two crawls on the host
-    at once. The portals, visited meanwhile, carry their final units (seeds.Seeding)."""
+    """National API, then the 766 figures, then the national pages, then the UN survey's site
+    search: never two crawls on the host at once. The portals, visited meanwhile, carry their
+    final units (seeds.Seeding)."""
     result, log = small
     national = sorted((r for r in log if r.site == "national" and r.path != "/robots.txt"),
                       key=lambda r: r.at)
 
     def crawl_of(r: Any) -> int:
-        return 1 if r.path in index766.PATHS else 0 if r.path in NATIONAL_API.values() else 2
+        if r.path in NATIONAL_API.values():
+            return 0
+        return 1 if r.path in index766.PATHS else 2 if r.path.startswith(NATIONAL_PAGE) else 3
 
     order = [crawl_of(r) for r in national]
-    assert order == sorted(order) and set(order) == {0, 1, 2}
-    # the national pages are their own crawl, after the provincial one (one Chromium at a time)
+    assert order == sorted(order) and set(order) == {0, 1, 2, 3}
+    # the national pages and the site search are crawls of their own, after the provincial one
+    # and one after the other (one Chromium at a time): no portal is asked meanwhile
+    pages = [r.at for r in national if crawl_of(r) == 2]
     portals = [r.at for r in log if r.site not in ("national", "offsite")]
-    assert portals and max(portals) < min(r.at for r in national if crawl_of(r) == 2)
+    assert portals and min(portals) < min(pages)
+    assert not [at for at in portals if min(pages) <= at <= max(pages)]
     evidence = store.load_evidence(store.open_db(result.db_path), result.run_id)
     stats = __import__("json").loads(store.get_run(store.open_db(result.db_path),
                                                    result.run_id)["stats"])

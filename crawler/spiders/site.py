@@ -38,7 +38,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from core import store
 from core.indicators import load_indicators
 from core.rubric import RUBRIC_DIR
-from core.vocab import EvidenceKind, Outcome, Reason
+from core.vocab import GONE_STATUSES, EvidenceKind, Outcome, Reason
 from crawler import measures, sitewalk
 from crawler.browser import use_browser
 from crawler.failures import exception_reason, http_reason
@@ -80,6 +80,7 @@ class SiteState:
     https: measures.HttpsMeasure | None = None
     # set once the home page's documents for the W3C checker are in (or known missing)
     w3c_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    reused: bool = False  # an earlier run's evidence stands for this visit
 
 
 class SurveySiteSpider(scrapy.Spider):
@@ -92,8 +93,17 @@ class SurveySiteSpider(scrapy.Spider):
 
     def __init__(self, *, sites: list[Site], search: dict[str, Any], browser: bool,
                  browser_reason: str = Reason.NO_BROWSER, width: int = 390,
-                 sitemap_patterns: dict[str, Any] | None = None, **kwargs: Any) -> None:
+                 sitemap_patterns: dict[str, Any] | None = None,
+                 unread: dict[str, tuple[str, int | None]] | None = None,
+                 reusable: dict[str, list[dict[str, Any]]] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # host -> (reason, status): portals whose home page the run's provincial crawl could
+        # not read; not asked again (a block or a broken page is asked once per run)
+        self.unread = unread or {}
+        # home URL -> an earlier run's evidence of the site that may stand for tonight's
+        # (a re-run inside the reuse window: the renders and TLS checks have no HTTP cache)
+        self.reusable = reusable or {}
         self.width = width  # px: the `responsive` detector's
         self.sitemap_patterns = sitemap_patterns or {"text": ["sitemap"], "href": ["sitemap"]}
         self.sites = sites
@@ -117,6 +127,8 @@ class SurveySiteSpider(scrapy.Spider):
         if "sitemap" in detectors:
             kwargs.setdefault("sitemap_patterns", dict(detectors["sitemap"].params))
         kwargs.setdefault("sites", sites_from_settings(s))
+        kwargs.setdefault("unread", unread_portals(s))
+        kwargs.setdefault("reusable", reusable_sites(s))
         kwargs.setdefault("browser", s.getbool("DVC_BROWSER"))
         kwargs.setdefault("browser_reason", Reason.NO_BROWSER)
         spider: SurveySiteSpider = super().from_crawler(crawler, *args, **kwargs)
@@ -165,7 +177,8 @@ class SurveySiteSpider(scrapy.Spider):
             await asyncio.gather(*(self.visit(state) for state in self.states))
             w3c = await checked
             for state in self.states:
-                self.emit(self.measure_item(state, w3c.get(state.site.key)))
+                if not state.reused:
+                    self.emit(self.measure_item(state, w3c.get(state.site.key)))
         finally:
             self.queue.put_nowait(DONE)
 
@@ -174,6 +187,17 @@ class SurveySiteSpider(scrapy.Spider):
             self.queue.put_nowait(item)
 
     async def visit(self, state: SiteState) -> None:
+        if state.site.home in self.reusable:
+            for item in self.reusable[state.site.home]:
+                self.emit(item)
+            self.crawler.stats.inc_value("site/sites_reused")
+            state.reused = True
+            state.w3c.failure = Reason.INCOMPLETE  # not checked again: the measure is reused
+            state.w3c_ready.set()
+            return
+        if state.site.key in self.unread:
+            self.left_alone(state, *self.unread[state.site.key])
+            return
         async with self.walking:
             try:
                 await self.walk(state)
@@ -186,6 +210,16 @@ class SurveySiteSpider(scrapy.Spider):
                     await state.context.close()
                     state.context = None
             await self.check_https(state)
+
+    def left_alone(self, state: SiteState, reason: str, status: int | None) -> None:
+        """A portal the provincial crawl could not read: its home page and every measure are
+        stored as failed for that reason, without asking the host again."""
+        self.emit(self.failed(state, state.walk.start(), reason, status).item)
+        self.crawler.stats.inc_value("site/left_alone")
+        state.failures.update({m: reason for m in ("responsive", "axe")})
+        state.https = measures.HttpsMeasure(failures={"https": reason})
+        state.w3c.failure = reason
+        state.w3c_ready.set()
 
     # -- the walk ---------------------------------------------------------------------------
 
@@ -365,10 +399,13 @@ class SurveySiteSpider(scrapy.Spider):
             page = response.meta["playwright_page"]
             try:
                 state.context = state.context or page.context
-                await self.settle(page)
-                dom = (await page.content()).encode("utf-8")
                 doc = browsing.take_document(page)
                 raw, status = (doc[2], doc[1]) if doc else (response.body, response.status)
+                if fingerprint(url, raw).needs_js:  # a server-rendered page is ready at "load"
+                    await self.settle(page)
+                    doc = browsing.take_document(page)  # a challenge may have moved on
+                    raw, status = (doc[2], doc[1]) if doc else (raw, status)
+                dom = (await page.content()).encode("utf-8")
                 if measure:
                     await self.measure_page(state, page)
             finally:
@@ -505,6 +542,52 @@ class SurveySiteSpider(scrapy.Spider):
                 "axe": state.axe is not None,
                 "w3c_markup": errors is not None and "markup" in errors,
                 "w3c_css": errors is not None and "css" in errors}.get(key, False)
+
+
+# a portal home the provincial crawl marked for these reasons was read, or can be plainly:
+# the survey searches it all the same
+READABLE_ANYWAY = frozenset({Reason.UNKNOWN_PLATFORM, Reason.NEEDS_BROWSER, Reason.NO_BROWSER})
+
+
+def unread_portals(s: BaseSettings) -> dict[str, tuple[str, int | None]]:
+    """Host -> (reason, status) of each provincial portal whose home page the run's provincial
+    crawl could not read, or whose host it stopped asking (the run's evidence)."""
+    if not (s.get("DVC_DB") and s.getint("DVC_RUN_ID")):
+        return {}
+    rows = store.load_evidence(store.open_db(s.get("DVC_DB")), s.getint("DVC_RUN_ID"),
+                               (EvidenceKind.PORTAL, EvidenceKind.HOST_STOPPED))
+    out: dict[str, tuple[str, int | None]] = {}
+    for row in rows:
+        if row["outcome"] != Outcome.OK and row["reason"] not in READABLE_ANYWAY \
+                and not (row["data"] or {}).get("system"):
+            out.setdefault(urlsplit(row["url"]).netloc, (row["reason"] or Reason.UNREADABLE,
+                                                          row["status"]))
+    return out
+
+
+
+
+def reusable_sites(s: BaseSettings) -> dict[str, list[dict[str, Any]]]:
+    """Home URL -> the evidence of the reuse run (DVC_REUSE_RUN, set by a re-run inside the
+    reuse window) for each site it read well: home page read, every page read or definitely
+    absent, and measured. Items of this run, marked `reused_from` (seeds.reused_item)."""
+    ref = s.getint("DVC_REUSE_RUN")
+    if not (ref and s.get("DVC_DB")):
+        return {}
+    rows = store.load_evidence(store.open_db(s.get("DVC_DB")), ref,
+                               (EvidenceKind.SITE_PAGE, EvidenceKind.SITE_MEASURE))
+    by_home: dict[str, list[Any]] = {}
+    for row in rows:
+        by_home.setdefault(row["data"].get("site") or row["data"].get("home") or "",
+                           []).append(row)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for home, site_rows in by_home.items():
+        pages = [r for r in site_rows if r["kind"] == EvidenceKind.SITE_PAGE]
+        good = any(r["data"].get("home") and r["outcome"] == Outcome.OK for r in pages) and all(
+            r["outcome"] == Outcome.OK or r["status"] in GONE_STATUSES for r in pages)
+        if good and any(r["kind"] == EvidenceKind.SITE_MEASURE for r in site_rows):
+            out[home] = [seeds.reused_item(r, ref) for r in site_rows]
+    return out
 
 
 def sites_from_settings(s: BaseSettings) -> list[Site]:
