@@ -268,15 +268,12 @@ def test_the_crawls_take_the_national_host_in_turn(small: tuple[AuditResult, lis
                       key=lambda r: r.at)
 
     def crawl_of(r: Any) -> int:
-        if r.path in NATIONAL_API.values():
-            return 0
-        return 1 if r.path in index766.PATHS else 2 if r.path.startswith(NATIONAL_PAGE) else 3
+        return 1 if r.path in index766.PATHS else 0 if r.path in NATIONAL_API.values() else 2
 
     order = [crawl_of(r) for r in national]
-    assert order == sorted(order) and set(order) == {0, 1, 2, 3}
-    # the national pages and the site search are crawls of their own, after the provincial one
-    # and one after the other (one Chromium at a time): no portal is asked meanwhile
-    pages = [r.at for r in national if crawl_of(r) == 2]
+    assert order == sorted(order) and set(order) == {0, 1, 2}
+    # the national pages are their own crawl, after the provincial one (one Chromium at a time)
+    pages = [r.at for r in national if r.path.startswith(NATIONAL_PAGE)]
     portals = [r.at for r in log if r.site not in ("national", "offsite")]
     assert portals and min(portals) < min(pages)
     assert not [at for at in portals if min(pages) <= at <= max(pages)]
@@ -285,6 +282,10 @@ def test_the_crawls_take_the_national_host_in_turn(small: tuple[AuditResult, lis
                                                    result.run_id)["stats"])
     assert stats["national_pages"]["item_scraped_count"] == sum(
         e["kind"] == "national_page" for e in evidence) > 0
+    # then the UN survey's site search, national host included, once the pages are done
+    assert stats["site"]["start_time"] >= stats["national_pages"]["finish_time"]
+    assert stats["site"]["item_scraped_count"] == sum(
+        e["kind"] in ("site_page", "site_measure") for e in evidence) > 0
     units: dict[str, set[tuple[str, ...]]] = {}
     for e in evidence:
         if e["kind"].startswith("portal"):
