@@ -8,6 +8,7 @@ from __future__ import annotations
 import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -179,11 +180,16 @@ def test_spider_passes_the_challenge_then_shares_the_cookie(replica, tmp_path: P
     # the browser's pages have a screenshot; the cookie's pages none, and were asked plainly
     shot = [c for c, e in rows.items() if e["screenshot"]]
     plain = [c for c, e in rows.items() if not e["screenshot"]]
-    assert shot and plain and any(rows[c]["outcome"] == "ok" for c in plain)
+    assert shot and plain
     assert all((tmp_path / rows[c]["screenshot"]).stat().st_size > 0 for c in shot)
     pages = [r for r in srv.requests if r.site == "national" and "/thu-tuc-hanh-chinh/" in r.path]
     assert pages[0].outcome == "challenge"  # the probe
     assert len([r for r in pages if r.outcome == "challenge"]) <= 1 + len(shot)
+    # the cookie the browser earned let the plain requests through (which pages the three lanes
+    # leave to the cookie depends on which browser page finishes first)
+    plain_paths = {urlsplit(rows[c]["url"]).path for c in plain}
+    asked_plainly = [r for r in pages if r.path in plain_paths]
+    assert asked_plainly and all(r.outcome != "challenge" for r in asked_plainly)
     stats = json.loads(store.get_run(db, run_id)["stats"])["national_pages"]
     assert stats["finish_reason"] == "finished"
     assert stats["item_scraped_count"] == len(ids)
