@@ -112,11 +112,18 @@ def save_findings(db: sqlite_utils.Database, run_id: int, findings: Iterable[Fin
              "portal": f.get("portal", ""), "detail": f.get("detail", ""),
              "evidence_ids": json.dumps(f.get("evidence_ids", []))}
             for f in findings]
+    return _replace_run_rows(db, "findings", run_id, version, rows)
+
+
+def _replace_run_rows(db: sqlite_utils.Database, table: str, run_id: int, version: str,
+                      rows: list[dict[str, Any]]) -> int:
+    """A run's rows of `table` judged under `version`, replaced in one transaction (a rescore
+    under the same rubric version overwrites them)."""
     with db.conn:
-        db.execute("DELETE FROM findings WHERE run_id = ? AND rubric_version = ?",
+        db.execute(f"DELETE FROM {table} WHERE run_id = ? AND rubric_version = ?",
                    [run_id, version])
         if rows:
-            db.table("findings").insert_all(rows)
+            db.table(table).insert_all(rows)
     return len(rows)
 
 
@@ -500,12 +507,7 @@ def save_indicator_answers(db: sqlite_utils.Database, run_id: int,
     for row in rows:
         row.setdefault("detector", "")
         row.setdefault("detail", "")
-    with db.conn:
-        db.execute("DELETE FROM indicator_answers WHERE run_id = ? AND rubric_version = ?",
-                   [run_id, version])
-        if rows:
-            db.table("indicator_answers").insert_all(rows)
-    return len(rows)
+    return _replace_run_rows(db, "indicator_answers", run_id, version, rows)
 
 
 def load_indicator_answers(db: sqlite_utils.Database, run_id: int,
