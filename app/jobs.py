@@ -26,7 +26,7 @@ from audits.evaluate import evaluate, findings
 from core import __version__, store
 from core.rubric import RUBRIC_DIR, load_rubric
 from crawler import phases
-from crawler.runner import crawl, discard_prestarted, launch, prestart
+from crawler.runner import Launched, crawl, discard_prestarted, go, launch, prestart
 from reports.report import write_reports
 
 LOGS_DIR = "logs"
@@ -151,6 +151,8 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
         # It is niced: a politeness-bound crawl waiting for the CPU would leave its host idle.
         provincial = launch("provincial", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
                             overrides=portals, quiet=quiet, nice=PROVINCIAL_NICE)
+        sites: Launched | None = None
+        sites_started = (0.0, 0.0)
         started, wall = time.monotonic(), time.time()
         prestart("index766", base_url, db_path, run_id, overrides=index_overrides, quiet=quiet)
         try:
@@ -171,28 +173,36 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
             prestart("national_pages", base_url, db_path, run_id, overrides=pages_overrides,
                      quiet=quiet)  # loads while the provincial crawl ends
             tracker.phase("provincial")
-            site_settings = _site_settings(portals)
+            site_settings = {**_site_settings(portals), "DVC_AWAIT_NATIONAL_PAGES": True}
             prestart("site", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
-                     overrides=site_settings, quiet=quiet)  # loads while the portals are read
+                     overrides=site_settings, quiet=quiet, phased=True)  # loads meanwhile
             portal_code = provincial.wait()
             timings["provincial"] = time.monotonic() - started
             timings["provincial_span"] = (wall, time.time())
             if code == 0:
                 code, failed = portal_code, "provincial"
+            # the UN survey's site search, once the provincial crawl has left the portals,
+            # beside the national pages' crawl (a site on the national host waits for its end)
+            if stop.signum is None:
+                sites = go("site", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
+                           overrides=site_settings, quiet=quiet)
+                sites_started = time.monotonic(), time.time()
             pages_code = _national_pages(base_url, db_path, run_id, pages_overrides, quiet,
                                          stop, tracker, timings)
             if code == 0:
                 code, failed = pages_code, "national pages"
-            # the UN survey's site search, after the provincial crawl: one Chromium at a time
-            if stop.signum is None:
+            if sites is not None:
+                sites.tell(phases.NATIONAL_PAGES_DONE)
                 tracker.phase("sites")
-                with _timed(timings, "sites"):
-                    site_code = crawl_sites(base_url, db_path, run_id, rubric_dir=rubric_dir,
-                                            overrides=site_settings, quiet=quiet)
+                site_code = sites.wait()
+                timings["sites"] = time.monotonic() - sites_started[0]
+                timings["sites_span"] = (sites_started[1], time.time())
                 if code == 0:
                     code, failed = site_code, "site"
         finally:  # an interrupted crawl is stored as incomplete, never left "running"
             provincial.stop()
+            if sites is not None:
+                sites.stop()
             status, note = _crawl_status(code, stop, failed)
             store.finish_run(db, run_id, status, note)
     finally:
@@ -331,15 +341,6 @@ def run_demo(scenario_path: Path, out_dir: Path, **kwargs: Any) -> AuditResult:
         kwargs.setdefault("portal_list", server.portal_list())
         kwargs["overrides"] = {**site_overrides(server), **(kwargs.get("overrides") or {})}
         return run_audit(server.base_url, out_dir, scenario=str(scenario_path), **kwargs)
-
-
-def crawl_sites(base_url: str, db_path: Path, run_id: int, *, rubric_dir: Path,
-                overrides: dict[str, Any] | None = None, quiet: bool = False) -> int:
-    """Run the site spider into the run (a child process): each unit's site searched as the
-    UN survey does, and its measures (crawler/spiders/site.py). Its sites come from the
-    overrides' DVC_SITES, else from the run's portal evidence and the portal list."""
-    return crawl("site", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
-                 overrides=_site_settings(overrides), quiet=quiet)
 
 
 def _site_settings(overrides: dict[str, Any] | None) -> dict[str, Any]:

@@ -18,15 +18,17 @@ HTTP caches the first run left are revalidated, never trusted blindly):
   zygote processes; the peak of the tree less this process (the crawls, their browser and
   driver: what the audit holds beside the replica) is printed too;
 - the politeness floor: the least time the configured per-host limits allow (one request at a
-  time per host, the delay apart). The national host is asked by three crawls one after
+  time per host, the delay apart). The national host is asked by four crawls one after
   another (the national API, the 766 figures, its HTML procedure pages: national_pages, once
-  the provincial crawl has ended); the provincial crawl runs beside the first two, visiting each
-  portal once the national crawl has stored an office row naming it (crawler/phases.py). So
-  the floor is the longer of two chains: every paced request to the national host; and the
-  national crawl's seeding requests (robots.txt, province list, catalogue, office lists)
-  followed by the busiest portal's requests. That second
+  the provincial crawl has ended; then the UN survey's site search of the national portal); the
+  provincial crawl runs beside the first two, visiting each portal once the national crawl has
+  stored an office row naming it (crawler/phases.py), and the site search searches the portals
+  beside the national pages' crawl. So the floor is the longer of two chains: every paced
+  request to the national host; and the national crawl's seeding requests (robots.txt, province
+  list, catalogue, office lists) followed by the busiest portal's requests (the provincial
+  crawl's and the site search's). That second
   chain over-states a portal's wait (a portal starts once its first office row is stored): on
-  the full scenario it is the shorter (15.6 s against 33.4 s), so it does not set the floor.
+  the full scenario it is the shorter (17.5 s against 35.9 s), so it does not set the floor.
   Static files (.js, .css, ...) that a browser fetches for a page are not counted; robots.txt
   and revalidations answered 304 are (each is a paced request). wall/floor is the ratio to it;
 - per phase: its wall time (child process start to exit, and when that was from the start of
@@ -84,7 +86,7 @@ from replica.wards import real_scale_scenario
 PROJECT = Path(__file__).resolve().parents[1]
 STATIC = (".js", ".css", ".ico", ".png", ".woff", ".woff2", ".svg")
 PAGE = os.sysconf("SC_PAGE_SIZE")
-PHASES = ("national", "provincial", "index766", "national_pages")
+PHASES = ("national", "provincial", "index766", "national_pages", "sites")
 
 
 def _tree(root: int) -> list[int]:
@@ -166,6 +168,7 @@ class PeakMemory(threading.Thread):
         super().__init__(daemon=True)
         self.interval, self.done = interval, threading.Event()
         self.peak_pss = self.peak_rss = 0
+        self.peak_time = 0.0  # wall time of the PSS peak
         self.peak_children = 0  # the tree less this process (the replica's rows live here)
         self.at_peak: Counter = Counter()
         self.own: list[tuple[float, int]] = []  # (wall time, this process's PSS) each sample
@@ -174,7 +177,7 @@ class PeakMemory(threading.Thread):
         while not self.done.is_set():
             pss, rss, kinds = tree_memory(os.getpid())
             if pss > self.peak_pss:
-                self.peak_pss, self.at_peak = pss, kinds
+                self.peak_pss, self.at_peak, self.peak_time = pss, kinds, time.time()
             self.peak_rss = max(self.peak_rss, rss)
             self.peak_children = max(self.peak_children, pss - kinds[OWN])
             self.own.append((time.time(), kinds[OWN]))
@@ -217,7 +220,8 @@ def _crawl_stats(db_path: Path, run_id: int) -> dict[str, dict]:
     stats = json.loads(row[0] or "{}") if row else {}
     return {"national": stats, "provincial": stats.get("provincial") or {},
             "index766": stats.get("index766") or {},
-            "national_pages": stats.get("national_pages") or {}}
+            "national_pages": stats.get("national_pages") or {},
+            "sites": stats.get("site") or {}}
 
 
 def one_run(server: ReplicaServer, scenario: Path, out: Path, delay: float,
@@ -248,6 +252,7 @@ def one_run(server: ReplicaServer, scenario: Path, out: Path, delay: float,
     return {"status": result.status, "wall": wall, "cpu": cpu, "peak": memory.peak_pss,
             "scoring_peak": memory.own_peak(timings.get("scoring_span")),
             "peak_rss": memory.peak_rss, "at_peak": memory.at_peak,
+            "peak_time": memory.peak_time,
             "peak_children": memory.peak_children,
             "floor": max(floors.values()), "floors": floors, "timings": timings,
             "crawl": crawl, "pages": sum(per_host.values()), "browser": browser,
@@ -307,7 +312,9 @@ def show(title: str, m: dict) -> None:
               f"evidence")
     print(f"  wall time          {m['wall']:.1f} s")
     print(f"  CPU time           {m['cpu']:.1f} s")
-    print(f"  peak memory (tree) {m['peak'] / mib:.0f} MiB PSS "
+    t = m["timings"]
+    start = min((t[f"{ph}_span"][0] for ph in PHASES if f"{ph}_span" in t), default=0.0)
+    print(f"  peak memory (tree) {m['peak'] / mib:.0f} MiB PSS at {m['peak_time'] - start:.0f} s "
           f"(summed RSS peak {m['peak_rss'] / mib:.0f} MiB)")
     for kind, pss in m["at_peak"].most_common():
         print(f"    {kind:<26} {pss / mib:6.0f} MiB")
@@ -316,8 +323,6 @@ def show(title: str, m: dict) -> None:
     print(f"  politeness floor   {m['floor']:.1f} s   wall/floor {ratio:.2f}")
     for chain, seconds in m["floors"].items():
         print(f"    {chain:<26} {seconds:6.1f} s")
-    t = m["timings"]
-    start = min((t[f"{ph}_span"][0] for ph in PHASES if f"{ph}_span" in t), default=0.0)
     for ph in PHASES:
         if ph not in t:
             continue

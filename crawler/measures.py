@@ -238,9 +238,12 @@ def run_vnu(inputs: Sequence[W3cInput], *, timeout: float, jar_setting: str = ""
                 name = f"site{n}-{m}.css"
                 (Path(tmp) / name).write_bytes(sheet)
                 files[name] = (i.key, "css")
+        # every page before every style sheet: the checker switching between the two kinds
+        # file after file took 10 s instead of 2 for the full scenario's 33 sites
+        ordered = sorted(files, key=lambda name: files[name][1] == "css")
         cmd = [java, *JVM_ARGS, "-jar", jar, "--format", "json", "--errors-only",
                "--also-check-css", "--stdout", "--exit-zero-always",
-               *(str(Path(tmp) / name) for name in files)]
+               *(str(Path(tmp) / name) for name in ordered)]
         failure = ""
         try:
             done = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)

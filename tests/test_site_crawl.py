@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,9 @@ import pytest
 
 from core import store
 from core.vocab import Reason
+from crawler import phases
 from crawler.measures import find_java
-from crawler.runner import crawl
+from crawler.runner import crawl, go, prestart
 from tests.sitemock import MockSites
 
 pytestmark = pytest.mark.slow
@@ -164,6 +166,34 @@ def test_without_browser_and_java_the_walk_goes_on(mock, tmp_path_factory, monke
                                 "w3c_markup": "no_validator", "w3c_css": "no_validator"}
     assert (good["https_ok"], good["http_redirects"]) == (True, True)
     assert "site/renders" not in stats
+
+
+def test_beside_the_national_pages_a_site_on_the_national_host_waits_its_turn(mock, tmp_path):
+    """The job runs the site search beside the national pages' crawl: a site on the national
+    host (here every mock site: all on 127.0.0.1) is not asked until the job says that crawl
+    has ended; on another host it would not wait."""
+    for site in mock.sites.values():
+        site.hits.clear()
+    db = store.open_db(tmp_path / "audit.db")
+    run_id = store.start_run(db, target="mock", rubric_version="t", engine_version="t")
+    prestart("site", "http://127.0.0.1:9", tmp_path / "audit.db", run_id, quiet=True,
+             overrides=(settings := {"DVC_SITES": mock.sites_list(), "DVC_BROWSER": False,
+                                     "DOWNLOAD_TIMEOUT": 3, "DVC_AWAIT_NATIONAL_PAGES": True}),
+             phased=True)
+    crawl_ = go("site", "http://127.0.0.1:9", tmp_path / "audit.db", run_id, quiet=True,
+                overrides=settings)
+    try:
+        time.sleep(4)  # started, and waiting: nothing asked
+        assert crawl_.child.poll() is None
+        assert not [h for site in mock.sites.values() for h in site.hits]
+        crawl_.tell(phases.NATIONAL_PAGES_DONE)
+        assert crawl_.wait() == 0
+    finally:
+        crawl_.stop()
+    assert mock.sites["01"].hits
+    stats = json.loads(store.get_run(db, run_id)["stats"])["site"]
+    assert stats["site/national_host_waited"] >= 3
+    assert stats["site/pages"] > 0
 
 
 def test_a_bad_site_list_is_one_error_line_and_exit_2(tmp_path):

@@ -133,6 +133,24 @@ def test_no_java_means_no_validator(monkeypatch):
                                  "w3c_css": Reason.NO_VALIDATOR}
 
 
+def test_the_checker_gets_every_page_before_every_style_sheet(tmp_path, monkeypatch):
+    # vnu switching between pages and style sheets file after file took five times as long
+    log = tmp_path / "args"
+    java = tmp_path / "java"
+    java.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {log}\necho \'{{"messages": []}}\'\n')
+    java.chmod(0o755)
+    jar = tmp_path / "vnu.jar"
+    jar.write_bytes(b"")
+    monkeypatch.setenv("JAVA", str(java))
+    inputs = [measures.W3cInput(key, b"<!DOCTYPE html>", css=[b"a{}", b"b{}"])
+              for key in ("a", "b", "c")]
+    out = measures.run_vnu(inputs, timeout=5, jar_setting=str(jar))
+    assert all(out[key].errors == {"markup": 0, "css": 0} for key in "abc")
+    files = [arg for arg in log.read_text().split() if arg.endswith((".html", ".css"))]
+    kinds = [name.rsplit(".", 1)[1] for name in files]
+    assert kinds == ["html"] * 3 + ["css"] * 6
+
+
 @pytest.fixture(scope="module")
 def mock(tmp_path_factory):
     sites = MockSites(tmp_path_factory.mktemp("tls"))

@@ -14,6 +14,10 @@ the walk goes on over plain HTTP and the browser's measures are None (`no_browse
 GET only, robots.txt obeyed, politeness per host as crawler/profiles.py sets it; login,
 registration, submission and payment links are never followed.
 
+Run by the job beside the national host's last crawl (its HTML procedure pages;
+DVC_AWAIT_NATIONAL_PAGES, crawler/phases.py), it searches the provincial portals at once and a
+site on the national host only once that crawl has ended: one crawl at a time per host.
+
 The walk is plain async code over the engine's downloads (downloader middlewares: robots,
 retries, host guard, cache, offsite), run from `start()`; the items go out through `start()` as
 they come, then the W3C checker runs once for every site and the measures follow.
@@ -39,7 +43,7 @@ from core import store
 from core.indicators import load_indicators
 from core.rubric import RUBRIC_DIR
 from core.vocab import GONE_STATUSES, EvidenceKind, Outcome, Reason
-from crawler import measures, sitewalk
+from crawler import measures, phases, sitewalk
 from crawler.browser import use_browser
 from crawler.failures import exception_reason, http_reason
 from crawler.items import evidence, page_evidence
@@ -198,6 +202,7 @@ class SurveySiteSpider(scrapy.Spider):
         if state.site.key in self.unread:
             self.left_alone(state, *self.unread[state.site.key])
             return
+        await self.national_host_free(state.site)
         async with self.walking:
             try:
                 await self.walk(state)
@@ -210,6 +215,22 @@ class SurveySiteSpider(scrapy.Spider):
                     await state.context.close()
                     state.context = None
             await self.check_https(state)
+
+    async def national_host_free(self, site: Site) -> None:
+        """A site on the national host waits while the job's national-pages crawl asks that
+        host (DVC_AWAIT_NATIONAL_PAGES; the job says when it has ended)."""
+        s = self.crawler.settings
+        if not s.getbool("DVC_AWAIT_NATIONAL_PAGES"):
+            return
+        national = urlsplit(s.get("DVC_BASE_URL") or "").hostname
+        hosts = {urlsplit(url).hostname for url in (site.home, site.https, site.http) if url}
+        if national not in hosts:
+            return
+        waited = 0.0
+        while not phases.reached(phases.NATIONAL_PAGES_DONE):
+            await asyncio.sleep(0.2)
+            waited += 0.2
+        self.crawler.stats.set_value("site/national_host_waited", round(waited, 1))
 
     def left_alone(self, state: SiteState, reason: str, status: int | None) -> None:
         """A portal the provincial crawl could not read: its home page and every measure are
