@@ -26,11 +26,14 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from audits.survey import NOT_REVIEWED
+from core.indicators import NATIONAL_UNIT, Indicator, IndicatorGroup
 from core.rows import StoredVerdict
-from core.vocab import VERDICTS
+from core.vocab import VERDICTS, Verdict
 from reports.evidence_pages import page_name, shown_ids
 from reports.i18n import Lang
 from reports.report_model import EVIDENCE_SHOWN
+from reports.survey_model import GroupView, SurveyUnit
 
 if TYPE_CHECKING:
     from reports.report import ReportModel
@@ -505,6 +508,7 @@ def write_xlsx(path: Path, model: ReportModel, lang: Lang) -> None:
         _standing_sheet(wb, model, lang, taken)
     if model.comparison is not None and model.comparison.rows:
         _comparison_sheet(wb, model, lang, taken)
+    _survey_sheets(wb, model, lang, taken)
     for unit in model.rubric.provinces:
         mine = [r for r in records if r["unit_code"] == unit.code]
         if mine:
@@ -537,6 +541,108 @@ def _comparison_sheet(wb: Workbook, model: ReportModel, lang: Lang, taken: set[s
              r.pairs["payment"].theirs, r.pairs["payment"].ours,
              t("cmp.differs") if r.disagree else t("cmp.agree")] for r in cmp.rows], taken,
            {2: PCT, 3: PCT, 4: PCT, 5: PCT})
+
+
+# UN survey sheets (issue 18): LOSI per province, OSQ by sub-index, every answer. Shown as
+# surveyed: scores come from reports/survey_model.py (audits.survey), never recomputed here.
+LOSI_HEAD = ("unit_code", "unit_name", "rank", "raw", "max_possible", "share", "normalised",
+             "group")
+LOSI_TAIL = ("survey_auto", "survey_review", "survey_services", "survey_not_reviewed",
+             "cannot_test", "survey_scored", "survey_features", "share_measured")
+OSQ_SHEET = ("survey_sub_index", "survey_weight", "raw", "max_possible", "share",
+             "survey_scored", "survey_features", "share_measured", "survey_kind")
+ANSWER_SHEET = ("survey_set", "unit_code", "unit_name", "un_codes", "survey_group",
+                "survey_feature", "survey_judged", "verdict", "reason", "detail", "survey_urls",
+                "survey_fix")
+
+
+def _survey_sheets(wb: Workbook, model: ReportModel, lang: Lang, taken: set[str]) -> None:
+    """Always the three sheets: without answers each has its header and one row saying the
+    features were not gathered (as a to-do sheet without gaps says so)."""
+    _losi_sheet(wb, model, lang, taken)
+    _osq_sheet(wb, model, lang, taken)
+    _answers_sheet(wb, model, lang, taken)
+
+
+def _nothing(text: str, width: int) -> list[list[Any]]:
+    return [[text, *[""] * (width - 1)]]
+
+
+def _losi_sheet(wb: Workbook, model: ReportModel, lang: Lang, taken: set[str]) -> None:
+    """One row per province in LOSI rank order (unranked last), a share per criterion."""
+    t = lang.t
+    ss = model.survey.losi if model.survey is not None else None
+    groups = [g for g in ss.iset.groups if not g.score_with] if ss else []
+    columns = (*LOSI_HEAD, *(f"share_{g.id}" for g in groups), *LOSI_TAIL)
+    headers = [*(t(f"xcol.{c}") for c in LOSI_HEAD), *(lang.pick(g, "name") for g in groups),
+               *(t(f"xcol.{c}") for c in LOSI_TAIL)]
+    rows = [_losi_row(model, lang, su) for su in ss.ranked()] if ss else \
+        _nothing(t("losi.not_gathered"), len(columns))
+    _table(wb, t("xlsx.losi"), headers, rows, taken, formats_for(columns))
+
+
+def _losi_row(model: ReportModel, lang: Lang, su: SurveyUnit) -> list[Any]:
+    sc, r, cov = su.score, su.ranked, su.score.coverage
+    return [su.code, su.name(lang), r.rank, sc.points,
+            sum(g.score.possible for g in su.groups), sc.share, r.normalised,
+            lang.group_label(model.config.group(r.group)) if r.group else None,
+            *(g.score.share for g in su.groups),
+            cov.scored("auto"), cov.scored("review"), cov.scored("services"),
+            len(su.not_reviewed), len(su.cannot), cov.scored(), cov.total(), cov.measured_share]
+
+
+def _osq_sheet(wb: Workbook, model: ReportModel, lang: Lang, taken: set[str]) -> None:
+    """The national portal's OSQ: a row per sub-index, then the weighted whole; labelled an
+    estimate when the set's weights are (the UN does not publish them)."""
+    t = lang.t
+    osq = model.survey.osq if model.survey is not None else None
+    headers = [t(f"xcol.{c}") for c in OSQ_SHEET]
+    if osq is None:
+        rows = _nothing(t("osq.not_gathered"), len(OSQ_SHEET))
+    else:
+        kind = t("xlsx.estimate_yes") if osq.iset.weights_are_estimates else ""
+        rows = [_osq_row(lang, g, kind) for g in osq.groups]
+        cov = osq.score.coverage
+        rows.append([t("xlsx.osq_total"), None, osq.score.points,
+                     sum(g.score.possible for g in osq.groups), osq.score.share, cov.scored(),
+                     cov.total(), cov.measured_share, kind])
+    _table(wb, t("xlsx.osq"), headers, rows, taken, formats_for(OSQ_SHEET))
+
+
+def _osq_row(lang: Lang, g: GroupView, kind: str) -> list[Any]:
+    name = lang.pick(g.group, "name")
+    if g.members:  # e.g. E-Government Literacy scored inside Technology
+        inside = ", ".join(lang.pick(m, "name") for m in g.members)
+        name += f" ({lang.t('survey.group_with', names=inside)})"
+    scored = g.n_of(Verdict.MET) + g.n_of(Verdict.NOT_MET)
+    return [name, g.group.weight, g.score.earned, g.score.possible, g.score.share, scored,
+            len(g.features), scored / len(g.features) if g.features else None, kind]
+
+
+def _answers_sheet(wb: Workbook, model: ReportModel, lang: Lang, taken: set[str]) -> None:
+    """The rows of losi.csv and osq.csv together, in words, for filtering by province."""
+    t = lang.t
+    records = [*survey_records(model, "losi"), *survey_records(model, "osq")]
+    sets = model.survey.sets if records else {}
+    features = {(sid, i.id): i for sid, ss in sets.items() for i in ss.iset.indicators}
+    groups = {(sid, g.id): g for sid, ss in sets.items() for g in ss.iset.groups}
+    names = {u.code: lang.unit_name(u) for u in model.rubric.units}
+    names[NATIONAL_UNIT] = t("xlsx.national_portal")
+    rows = [_answer_row(lang, r, features[(r["indicator_set"], r["indicator_id"])], groups,
+                        names.get(r["unit_code"], r["unit_name"])) for r in records] or \
+        _nothing(t("survey.not_gathered"), len(ANSWER_SHEET))
+    _table(wb, t("xlsx.survey_answers"), [t(f"xcol.{c}") for c in ANSWER_SHEET], rows, taken)
+
+
+def _answer_row(lang: Lang, r: dict[str, Any], ind: Indicator,
+                groups: dict[tuple[str, str], IndicatorGroup], unit_name: str) -> list[Any]:
+    verdict = lang.t("survey.not_reviewed") if r["verdict"] == NOT_REVIEWED \
+        else lang.verdict(r["verdict"])
+    return [r["indicator_set"].upper(), r["unit_code"], unit_name, r["un_codes"],
+            lang.pick(groups[(r["indicator_set"], ind.group)], "name"),
+            lang.pick(ind, "question"), lang.t(f"survey.judged.{ind.judged}"), verdict,
+            lang.reason(r["reason"]), r["detail"], r["urls"],
+            ind.fix_en if lang.code == "en" else ind.fix_vi]  # no fallback: en stays English
 
 
 # --------------------------------------------------------------------------- Markdown
