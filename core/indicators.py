@@ -70,9 +70,10 @@ class Indicator:
     detector: str = ""
     services: tuple[str, ...] = ()
     weight: float = 1.0
-    legal_basis: str = ""
-    fix_vi: str = ""
+    legal_basis: str = ""  # the Vietnamese legal text requiring the feature, where one is cited
+    fix_vi: str = ""  # what the portal must do (required in the files: `rubric check`)
     fix_en: str = ""
+    legal_basis_en: str = ""  # the legal basis in English reports (falls back to legal_basis)
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,11 @@ INDICATOR_FIELDS: FieldSpec = {
     "services": (list_of(pattern(_SLUG, "a service id")), False, ()),
     "weight": (weight, False, 1.0),
     "legal_basis": (text(), False, ""),
-    "fix_vi": (text(), False, ""),
-    "fix_en": (text(), False, ""),
+    # every feature says what the portal must do, in both languages: the reports show it for
+    # each missing feature, so a missing fix is an error, not a blank in the report
+    "fix_vi": (text(), True, None),
+    "fix_en": (text(), True, None),
+    "legal_basis_en": (text(), False, ""),
 }
 DETECTOR_PARAMS: dict[str, FieldSpec] = {
     "link": {"text": (_regexes, False, ()), "href": (_regexes, False, ())},
@@ -224,6 +228,8 @@ def _check_set(doc: Any, name: str, rep: Problems, detectors: Mapping[str, Detec
             continue
         ind = Indicator(**f)
         where, problem = _judgement_problem(ind, detectors, service_ids)
+        if not problem and ind.legal_basis_en and not ind.legal_basis:
+            where, problem = "legal_basis_en", "an English legal basis needs `legal_basis`"
         if problem:
             rep.add(entry, where, problem)
         elif ind.group not in group_ids:

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from core.indicators import Indicator
 from core.rubric import Criterion, Service, Unit, load_rubric
 from core.targets import BodyName, load_bodies
 
@@ -99,7 +100,9 @@ class Lang:
             return label
         return f"{rubric_english_names(rubric).get(ministry, ministry)}{sep}{host}"
 
-    def legal_basis(self, c: Criterion) -> str:
+    def legal_basis(self, c: Criterion | Indicator) -> str:
+        """A criterion's or a UN survey feature's legal basis; in English `legal_basis_en`
+        (the Vietnamese text when it has none)."""
         return (c.legal_basis_en or c.legal_basis) if self.code == "en" else c.legal_basis
 
     def group_label(self, group: Any) -> str:

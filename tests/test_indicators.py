@@ -4,6 +4,7 @@ place from ../shared), consistent with the 20-service rubric, and validated by `
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 import unicodedata
 from pathlib import Path
@@ -16,6 +17,7 @@ from app.cli import main
 from core.indicators import check_indicators, load_indicators
 from core.rubric import RUBRIC_DIR, load_rubric
 from tests.shared_data import SHARED, require
+from tests.test_report_language import DOC_NUMBER, ENGLISH, vietnamese_words
 
 UN = SHARED / "research" / "un"
 OSQ_GROUPS = {"Institutional Framework": "IF", "Content Provision": "CP", "Service Provision": "SP",
@@ -72,6 +74,57 @@ def test_questions_are_bilingual_and_nfc(shipped):
             assert ind.question_vi and ind.question_en, ind.id
             assert unicodedata.is_normalized("NFC", ind.question_vi), ind.id
             assert ind.question_vi != ind.question_en, ind.id
+
+
+def test_every_feature_says_what_to_fix_in_both_languages(shipped):
+    """Issue 18: the reports show each missing feature's fix; the English one is English and
+    the Vietnamese one carries no English label (the report language tests' own rules)."""
+    for s in shipped.sets.values():
+        for ind in s.indicators:
+            assert ind.fix_vi and ind.fix_en and ind.fix_vi != ind.fix_en, (s.id, ind.id)
+            assert unicodedata.is_normalized("NFC", ind.fix_vi), (s.id, ind.id)
+            assert not vietnamese_words(DOC_NUMBER.sub(" ", ind.fix_en)), (s.id, ind.id)
+            assert not ENGLISH.findall(ind.fix_vi), (s.id, ind.id)
+
+
+# a document number as the project's sources write it: 45/2020/NĐ-CP, 766/QĐ-TTg, 6146/VPCP-KSTT
+_DOCUMENT = re.compile(r"\b\d+/(?:\d{4}/)?[A-ZĐ]+-[A-ZĐa-z]+")
+_ARTICLE = re.compile(r"(\S+), (?:Điều|Article) (\d+)")
+
+
+def _sources_text() -> str:
+    """The project's own legal sources: the 20-service criteria's legal bases, the seed
+    documents and the research notes beside the project."""
+    rubric = load_rubric()
+    parts = [c.legal_basis + " " + c.legal_basis_en for c in rubric.criteria]
+    for path in sorted(require(SHARED / "seeds").glob("*.txt")):
+        parts.append(path.read_text(encoding="utf-8"))
+    for name in ("OSI_METHOD.md", "REAL_PORTALS.md"):
+        parts.append((SHARED / "research" / name).read_text(encoding="utf-8"))
+    return unicodedata.normalize("NFC", "\n".join(parts))
+
+
+def test_legal_bases_cite_only_what_the_projects_sources_cite(shipped):
+    """A legal basis is given in both languages, names the same documents in each, and cites
+    only documents (and articles) the project's own sources cite: never an invented one."""
+    sources = _sources_text()
+    criteria = " ".join(c.legal_basis + " " + c.legal_basis_en for c in load_rubric().criteria)
+    cited = 0
+    for s in shipped.sets.values():
+        for ind in s.indicators:
+            if not ind.legal_basis:
+                assert not ind.legal_basis_en, (s.id, ind.id)
+                continue
+            cited += 1
+            assert ind.legal_basis_en, (s.id, ind.id)
+            docs = _DOCUMENT.findall(ind.legal_basis)
+            assert docs and sorted(docs) == sorted(_DOCUMENT.findall(ind.legal_basis_en)), ind.id
+            assert all(d in sources for d in docs), (s.id, ind.id, docs)
+            for text in (ind.legal_basis, ind.legal_basis_en):
+                for m in _ARTICLE.finditer(text):  # an article only as a criterion cites it
+                    assert m[0] in criteria, (s.id, ind.id, m[0])
+            assert not vietnamese_words(DOC_NUMBER.sub(" ", ind.legal_basis_en)), ind.id
+    assert cited >= 20, cited
 
 
 def test_services_part_is_the_20_service_audit(shipped):
@@ -132,6 +185,17 @@ def _first(doc, key="indicators"):
      "entry 'org_chart' field 'text': not a valid pattern"),
     ("detectors.yaml", lambda d: d["detectors"]["https"].update(kind="magic"),
      "entry 'https' field 'kind': must be one of"),
+    # every feature needs its fix in both languages (issue 18), NFC like all rubric text
+    ("losi.yaml", lambda d: _first(d).pop("fix_vi"),
+     "indicators/losi.yaml: entry 'official_website' field 'fix_vi': required field is missing"),
+    ("osq.yaml", lambda d: _first(d).pop("fix_en"),
+     "indicators/osq.yaml: entry 'org_chart' field 'fix_en': required field is missing"),
+    ("losi.yaml", lambda d: _first(d).update(fix_en=" "),
+     "entry 'official_website' field 'fix_en': must not be empty"),
+    ("osq.yaml", lambda d: _first(d).update(fix_vi=unicodedata.normalize("NFD", "Đăng trang")),
+     "entry 'org_chart' field 'fix_vi': text is not NFC-normalised Unicode"),
+    ("osq.yaml", lambda d: _first(d).update(legal_basis_en="Decree 45/2020/NĐ-CP"),
+     "entry 'org_chart' field 'legal_basis_en': an English legal basis needs `legal_basis`"),
 ])
 def test_rubric_check_names_file_entry_and_field(tmp_path, file, edit, expected):
     rubric = _broken(tmp_path, file, edit)

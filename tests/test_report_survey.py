@@ -10,7 +10,6 @@ from the answers (not through audits.survey). One slow test renders a demo of sm
 from __future__ import annotations
 
 import csv
-import dataclasses
 import hashlib
 import html as htmllib
 import re
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from markupsafe import escape
 
 from audits.survey import survey_scores
 from core import store
@@ -37,19 +37,15 @@ HOSTILE_DETAIL = "d=2 n=12 <img src=x onerror=alert(1)>"
 BAD_URL = "javascript:alert(1)"
 
 
-def indicators_with_fixes() -> Indicators:
-    """The project's sets, each feature given a fix in both languages (the shipped rubric
-    has few yet) so the missing-feature table can be checked."""
+def shipped_indicators() -> Indicators:
+    """The project's own sets, with their fixes and legal bases (rubrics/indicators/)."""
     ind = load_indicators(RUBRIC_DIR)
     assert ind is not None and {"losi", "osq"} <= set(ind.sets)
-    sets = {sid: dataclasses.replace(s, indicators=tuple(
-        dataclasses.replace(i, fix_vi=f"Bổ sung mục {i.id.replace('_', ' ')}",
-                            fix_en=f"Add the {i.id.replace('_', ' ')} feature")
-        for i in s.indicators)) for sid, s in ind.sets.items()}
-    return dataclasses.replace(ind, sets=sets)
+    return ind
 
 
-INDICATORS = indicators_with_fixes()
+INDICATORS = shipped_indicators()
+LOSI_BY_ID = {i.id: i for i in INDICATORS.sets["losi"].indicators}
 
 
 def _state(unit_no: int, code: str, iid: str, judged: str) -> tuple[str, str]:
@@ -222,12 +218,52 @@ def test_a_losi_page_per_province_with_its_score_bars_and_missing_features(
         for iid in listed:
             row = missing[missing.index(f'data-indicator="{iid}"'):]
             row = row[:row.index("</tr>")]
-            assert f"Bổ sung mục {iid.replace('_', ' ')}" in row  # the fix
+            assert str(escape(LOSI_BY_ID[iid].fix_vi)) in row  # the fix
             shown = [u for u in urls[(code, iid)] if u.startswith("http")][:URLS_SHOWN]
             assert all(f'href="{u}"' in row for u in shown), (code, iid)
             assert 'href="javascript:' not in row and "<img" not in row
         cannot = _section(page, 'id="losi-cannot-table"')
         assert vi.reason("search_incomplete") in cannot or vi.reason("timeout") in cannot
+
+
+def _missing_rows(page: str, table_id: str) -> dict[str, str]:
+    """Each row of a missing-features table, by indicator id."""
+    table = _section(page, f'id="{table_id}"')
+    return {m[1]: table[m.start():table.index("</tr>", m.start())]
+            for m in re.finditer(r'<tr data-indicator="(\w+)">', table)}
+
+
+def test_each_missing_feature_shows_its_fix_and_legal_basis_in_both_languages(
+        rendered: tuple[Path, list[IndicatorAnswerRow]]) -> None:
+    """Issue 18: a missing UN feature says what the portal must do, from the indicator files,
+    in the page's language (legal_basis_en in English), never "no fix yet"."""
+    out, rows = rendered
+    answers = by_unit(rows, "losi")
+    pages = [(f"units/{code}-losi", "losi-missing-table", "losi", answers[code])
+             for code in PROVINCES]
+    pages.append(("report", "osq-missing-table", "osq", by_unit(rows, "osq")[NATIONAL_UNIT]))
+    seen_judged: set[str] = set()
+    with_legal = 0
+    for stem, table_id, set_id, unit_answers in pages:
+        by_id = {i.id: i for i in INDICATORS.sets[set_id].indicators}
+        for lang, suffix in (("vi", ""), ("en", ".en")):
+            L = Lang(lang)
+            page = (out / f"{stem}{suffix}.html").read_text(encoding="utf-8")
+            assert str(escape(L.t("survey.no_fix"))) not in page, (stem, lang)
+            found = _missing_rows(page, table_id)
+            assert sorted(found) == sorted(i for i, v in unit_answers.items() if v == "not_met")
+            for iid, row in found.items():
+                ind = by_id[iid]
+                fix = ind.fix_en if lang == "en" else ind.fix_vi
+                assert fix and str(escape(fix)) in row, (stem, lang, iid)
+                other = ind.fix_vi if lang == "en" else ind.fix_en
+                assert str(escape(other)) not in row, (stem, lang, iid)
+                if ind.legal_basis:
+                    legal = ind.legal_basis_en if lang == "en" else ind.legal_basis
+                    assert str(escape(legal)) in row, (stem, lang, iid)
+                    with_legal += 1
+                seen_judged.add(ind.judged)
+    assert seen_judged == {"auto", "review", "services"} and with_legal, (seen_judged, with_legal)
 
 
 def test_losi_page_links_the_20_services_and_the_unit_page_links_it(
@@ -302,11 +338,10 @@ def test_exports_have_a_row_per_unit_and_indicator(
 def test_both_languages(rendered: tuple[Path, list[IndicatorAnswerRow]]) -> None:
     out, _ = rendered
     names = sorted([u.name for u in RUBRIC.provinces] + ["Sở Tư pháp"], key=len, reverse=True)
-    legal = sorted({i.legal_basis for s in INDICATORS.sets.values() for i in s.indicators
-                    if i.legal_basis}, key=len, reverse=True)  # stays Vietnamese (REPORTS.md)
+    # fixes and legal bases are English (legal_basis_en): only names and document numbers stay
     for page in [out / "report.en.html", *sorted((out / "units").glob("*-losi.en.html"))]:
         text = unicodedata.normalize("NFC", visible_text(page))
-        for name in [*names, *legal]:
+        for name in names:
             text = text.replace(name, " ")
         left = vietnamese_words(DOC_NUMBER.sub(" ", text))
         assert not left, f"{page.name}: Vietnamese in the English report: {left[:12]}"
@@ -315,7 +350,7 @@ def test_both_languages(rendered: tuple[Path, list[IndicatorAnswerRow]]) -> None
         found = ENGLISH.findall(text)
         assert not found, f"{page.name}: English in the Vietnamese report: {found[:12]}"
     en = (out / "units" / "01-losi.en.html").read_text(encoding="utf-8")
-    assert "Local Online Service Index" in en and "Add the " in en
+    assert "Local Online Service Index" in en
 
 
 def test_a_run_without_answers_says_not_gathered_and_is_otherwise_unchanged(
