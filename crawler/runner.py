@@ -222,15 +222,19 @@ def go(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_dir: s
     return launched
 
 
+# The crawls that use a browser; the others (the 766 figures) wait without Playwright.
+BROWSER_SPIDERS = frozenset({"provincial", "national_pages", "site"})
+
+
 def _preload(settings: Settings, spider: str) -> None:
-    """Import the spiders (and, for the one crawl that uses a browser, scrapy-playwright and
+    """Import the spiders (and, for a crawl that uses a browser, scrapy-playwright and
     Playwright: about 8 MiB a waiting process need not hold) before being told to go."""
     from scrapy.utils.misc import walk_modules_iter
 
     for module in settings.getlist("SPIDER_MODULES"):
         for _ in walk_modules_iter(module):
             pass
-    if settings.getbool("DVC_BROWSER") and spider == "provincial":
+    if settings.getbool("DVC_BROWSER") and spider in BROWSER_SPIDERS:
         import scrapy_playwright.handler  # noqa: F401
 
 
