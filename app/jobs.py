@@ -146,13 +146,14 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
     try:
         # The provincial crawl (bound by the browser's CPU) runs beside the crawls of the
         # national host (bound by its politeness limit), which ask that host one after another:
-        # national API, then the 766 figures, then, once the provincial crawl has ended (one
-        # Chromium at a time: docs/ARCHITECTURE.md "Crawler layout"), its HTML procedure pages.
+        # national API, then the 766 figures, then, once the provincial crawl has ended too
+        # (its browser gone: docs/ARCHITECTURE.md "Crawler layout"), its HTML procedure pages.
         # It is niced: a politeness-bound crawl waiting for the CPU would leave its host idle.
+        # The UN survey's site search starts as the provincial crawl ends.
         provincial = launch("provincial", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
                             overrides=portals, quiet=quiet, nice=PROVINCIAL_NICE)
-        sites: Launched | None = None
-        sites_started = (0.0, 0.0)
+        index766: _Beside | None = None
+        sites: _Beside | None = None
         started, wall = time.monotonic(), time.time()
         prestart("index766", base_url, db_path, run_id, overrides=index_overrides, quiet=quiet)
         try:
@@ -160,19 +161,19 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
                 code = crawl("national", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
                              overrides=_with_jobdir(overrides, jobdir, "national"), quiet=quiet)
             provincial.tell(phases.NATIONAL_DONE)
-            tracker.phase("index766" if code == 0 else "provincial")
+            tracker.phase("provincial")  # what the job waits for next (the 766 figures beside)
             if stop.signum is None:
                 echo(f"run {run_id}: national portal read; provincial portals under way")
-            # the portal's own Decision 766 figures, for the report's comparison
+            # the portal's own Decision 766 figures, for the report's comparison: the national
+            # host's second crawl, beside the provincial crawl's end
             if code == 0 and stop.signum is None:
-                with _timed(timings, "index766"):
-                    fetch_index766(base_url, db_path, run_id, overrides=index_overrides,
-                                   quiet=quiet)
+                index766 = _Beside("index766", go("index766", base_url, db_path, run_id,
+                                                  overrides=index_overrides, quiet=quiet),
+                                   timings)
             pages_overrides = {**(_with_jobdir(overrides, jobdir, "national_pages") or {}),
                                "DVC_OUT_DIR": str(out_dir)}
             prestart("national_pages", base_url, db_path, run_id, overrides=pages_overrides,
                      quiet=quiet)  # loads while the provincial crawl ends
-            tracker.phase("provincial")
             site_settings = {**_site_settings(portals), "DVC_AWAIT_NATIONAL_PAGES": True}
             prestart("site", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
                      overrides=site_settings, quiet=quiet, phased=True)  # loads meanwhile
@@ -181,28 +182,29 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
             timings["provincial_span"] = (wall, time.time())
             if code == 0:
                 code, failed = portal_code, "provincial"
-            # the UN survey's site search, once the provincial crawl has left the portals,
-            # beside the national pages' crawl (a site on the national host waits for its end)
+            # the UN survey's site search, once the provincial crawl has left the portals: the
+            # portals at once, the national host after its pages (crawler/phases.py)
             if stop.signum is None:
-                sites = go("site", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
-                           overrides=site_settings, quiet=quiet)
-                sites_started = time.monotonic(), time.time()
+                sites = _Beside("sites", go("site", base_url, db_path, run_id,
+                                            rubric_dir=str(rubric_dir), overrides=site_settings,
+                                            quiet=quiet), timings)
+            if index766 is not None:
+                index766.wait()  # its failure never changes the run's status: an extra
             pages_code = _national_pages(base_url, db_path, run_id, pages_overrides, quiet,
                                          stop, tracker, timings)
             if code == 0:
                 code, failed = pages_code, "national pages"
             if sites is not None:
-                sites.tell(phases.NATIONAL_PAGES_DONE)
+                sites.launched.tell(phases.NATIONAL_PAGES_DONE)
                 tracker.phase("sites")
                 site_code = sites.wait()
-                timings["sites"] = time.monotonic() - sites_started[0]
-                timings["sites_span"] = (sites_started[1], time.time())
                 if code == 0:
                     code, failed = site_code, "site"
         finally:  # an interrupted crawl is stored as incomplete, never left "running"
             provincial.stop()
-            if sites is not None:
-                sites.stop()
+            for beside in (index766, sites):
+                if beside is not None:
+                    beside.launched.stop()
             status, note = _crawl_status(code, stop, failed)
             store.finish_run(db, run_id, status, note)
     finally:
@@ -256,6 +258,20 @@ def _reuse(db: Any, base_url: str, run_id: int, within: timedelta,
     echo(f"run {run_id}: reusing good observations younger than {hours}"
          + (f" (portals: run {ref})" if ref else " (no complete run that recent)"))
     return {"DVC_REUSE_WITHIN": seconds, "DVC_REUSE_RUN": ref or 0}
+
+
+class _Beside:
+    """A crawl running beside the job's others (`runner.go`), timed from its go to its exit."""
+
+    def __init__(self, name: str, launched: Launched, timings: dict[str, Any]) -> None:
+        self.name, self.launched, self.timings = name, launched, timings
+        self.started, self.wall = time.monotonic(), time.time()
+
+    def wait(self) -> int:
+        code = self.launched.wait()
+        self.timings[self.name] = time.monotonic() - self.started
+        self.timings[f"{self.name}_span"] = (self.wall, time.time())
+        return code
 
 
 @contextmanager
