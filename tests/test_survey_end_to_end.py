@@ -125,3 +125,18 @@ def test_the_site_crawl_is_read_only_and_within_budget(faults: AuditResult) -> N
     assert max(per_site.values()) <= budget["max_pages"]
     # nothing at depth 3 was searched: the `beyond` page is never asked
     assert not [p for p in pages if "/luu-tru/" in p["url"]]
+
+
+def test_the_national_sites_pages_are_read_plain_with_the_cookie_its_home_earned(
+        small: AuditResult) -> None:
+    """The national portal answers every plain GET with a JavaScript challenge until a browser
+    has passed it (replica/national_html.py, as the real portal's F5 front does): the home page's
+    render earns the cookie, and the site search sends it with the site's plain requests, so the
+    deeper pages are read without a render each."""
+    db = store.open_db(small.db_path)
+    pages = [p for p in store.load_evidence(db, small.run_id, kinds=("site_page",))
+             if p["data"]["units"] == [NATIONAL_UNIT]]
+    (home,) = [p for p in pages if p["data"]["depth"] == 0]
+    assert home["outcome"] == "ok" and home["data"]["rendered"]
+    deeper = [p for p in pages if p["data"]["depth"] > 0 and p["outcome"] == "ok"]
+    assert deeper and not [p["url"] for p in deeper if p["data"]["rendered"]]

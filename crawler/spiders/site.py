@@ -85,6 +85,9 @@ class SiteState:
     # set once the home page's documents for the W3C checker are in (or known missing)
     w3c_ready: asyncio.Event = field(default_factory=asyncio.Event)
     reused: bool = False  # an earlier run's evidence stands for this visit
+    # the cookies the browser earned on the home page (a JavaScript challenge passed, as on the
+    # national portal), sent with the site's plain requests so they are not challenged again
+    cookie: str = ""
 
 
 class SurveySiteSpider(scrapy.Spider):
@@ -315,11 +318,13 @@ class SurveySiteSpider(scrapy.Spider):
         return Page(evidence(EvidenceKind.SITE_PAGE, url=target.url, method="GET",
                              status=status, outcome=Outcome.FAILED, reason=reason, data=data))
 
-    async def fetch(self, url: str) -> tuple[Response | None, str]:
-        """A plain GET (robots, retries, guard and cache as every plain request); (response,
-        "") or (None, reason)."""
+    async def fetch(self, url: str, state: SiteState | None = None
+                    ) -> tuple[Response | None, str]:
+        """A plain GET (robots, retries, guard and cache as every plain request), with the
+        cookie the browser earned on the site's home page; (response, "") or (None, reason)."""
+        headers = {"Cookie": state.cookie} if state is not None and state.cookie else None
         try:
-            return await self.download(scrapy.Request(url, dont_filter=True)), ""
+            return await self.download(scrapy.Request(url, dont_filter=True, headers=headers)), ""
         except IgnoreRequest as exc:
             text = str(exc).lower()
             if "offsite" in text:
@@ -338,7 +343,7 @@ class SurveySiteSpider(scrapy.Spider):
         return Reason.BLOCKED if is_block_page(response.body) else ""
 
     async def read(self, state: SiteState, target: Target) -> Page:
-        response, reason = await self.fetch(target.url)
+        response, reason = await self.fetch(target.url, state)
         if response is None:
             return self.failed(state, target, reason)
         reason = self.plain_fault(response)
@@ -429,6 +434,8 @@ class SurveySiteSpider(scrapy.Spider):
                 dom = (await page.content()).encode("utf-8")
                 if measure:
                     await self.measure_page(state, page)
+                    state.cookie = "; ".join(f"{c['name']}={c['value']}"
+                                             for c in await page.context.cookies(url))
             finally:
                 await browsing.close_page(page)
         self.crawler.stats.inc_value("site/renders")
@@ -478,7 +485,7 @@ class SurveySiteSpider(scrapy.Spider):
                         and href not in hrefs:
                     hrefs.append(href)
         for href in hrefs[:MAX_STYLESHEETS]:
-            response, reason = await self.fetch(href)
+            response, reason = await self.fetch(href, state)
             if response is None or response.status >= 400:
                 state.css_failed = reason or http_reason(response.status if response else 0)
                 continue
@@ -494,7 +501,7 @@ class SurveySiteSpider(scrapy.Spider):
         for n, url in enumerate(todo):
             if n > MAX_CHILD_SITEMAPS or sitewalk.host_key(url) != state.walk.host:
                 continue
-            response, _ = await self.fetch(url)
+            response, _ = await self.fetch(url, state)
             if response is None or response.status != 200:
                 continue
             found, children = sitewalk.parse_sitemap(response.body)
