@@ -74,12 +74,17 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+def opened(written: tuple[Path, SurveyModel, list[Any]], books: dict[str, Any], lang: str,
+           key: str) -> tuple[SurveyModel, list[Any], Any, Lang, Any]:
+    """(model, answer rows, t, Lang, the sheet's cells) of a written workbook's sheet `key`."""
+    _, model, rows = written
+    return model, rows, Lang(lang).t, Lang(lang), sheet(books[lang], lang, key)
+
+
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_losi_sheet_ranks_every_province_with_the_models_scores(
         written: tuple[Path, SurveyModel, list[Any]], books: dict[str, Any], lang: str) -> None:
-    _, model, rows = written
-    t, L = Lang(lang).t, Lang(lang)
-    cells = sheet(books[lang], lang, "xlsx.losi")
+    model, rows, t, L, cells = opened(written, books, lang, "xlsx.losi")
     head, body = [c.value for c in cells[0]], cells[1:]
     groups = [g for g in INDICATORS.sets["losi"].groups if not g.score_with]
     assert head == [*(t(f"xcol.{c}") for c in exports.LOSI_HEAD),
@@ -121,9 +126,7 @@ def test_losi_sheet_ranks_every_province_with_the_models_scores(
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_osq_sheet_gives_the_models_sub_indices_as_an_estimate(
         written: tuple[Path, SurveyModel, list[Any]], books: dict[str, Any], lang: str) -> None:
-    _, model, rows = written
-    t, L = Lang(lang).t, Lang(lang)
-    cells = sheet(books[lang], lang, "xlsx.osq")
+    model, rows, t, L, cells = opened(written, books, lang, "xlsx.osq")
     assert [c.value for c in cells[0]] == [t(f"xcol.{c}") for c in exports.OSQ_SHEET]
     body = cells[1:]
     osq = model.osq
