@@ -369,13 +369,3 @@ def site_overrides(server: Any) -> dict[str, Any]:
     addresses and declared domains) and its test CA."""
     return {"DVC_SITES": server.site_list(), "DVC_CA_BUNDLE": str(server.ca_file)}
 
-
-def fetch_index766(base_url: str, db_path: Path, run_id: int, *,
-                   overrides: dict[str, Any] | None = None, quiet: bool = False) -> int:
-    """Run the index766 spider into the run (a child process, like the national crawl).
-
-    Its failure never changes the run's status: the comparison is an extra. The runner stores
-    its Scrapy stats in the run, under "index766".
-    """
-    code = crawl("index766", base_url, db_path, run_id, overrides=overrides, quiet=quiet)
-    return code

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from app.jobs import fetch_index766
 from core import store
 from core.rubric import load_rubric
+from crawler.runner import crawl
 from crawler.spiders.index766 import department, group_record
 from replica import index766
 from replica.catalogue import BadRequest
@@ -104,7 +104,7 @@ def test_spider_parsers_on_the_portal_shapes() -> None:
 def test_blocked_reporting_api_is_recorded_as_could_not_fetch(tmp_path: Path) -> None:
     db, run_id = make_run(tmp_path / "audit.db")
     with ReplicaServer(scenario_with({"blocked": True})) as server:
-        code = fetch_index766(server.base_url, tmp_path / "audit.db", run_id, quiet=True)
+        code = crawl("index766", server.base_url, tmp_path / "audit.db", run_id, quiet=True)
         log = server.requests
     assert code == 0
     assert all(r.method in ("POST", "GET") for r in log)

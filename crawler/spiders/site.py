@@ -14,9 +14,10 @@ the walk goes on over plain HTTP and the browser's measures are None (`no_browse
 GET only, robots.txt obeyed, politeness per host as crawler/profiles.py sets it; login,
 registration, submission and payment links are never followed.
 
-Run by the job beside the national host's last crawl (its HTML procedure pages;
-DVC_AWAIT_NATIONAL_PAGES, crawler/phases.py), it searches the provincial portals at once and a
-site on the national host only once that crawl has ended: one crawl at a time per host.
+Run by the job as soon as the provincial crawl ends, beside the national host's last crawls
+(the 766 figures, then its HTML procedure pages; DVC_AWAIT_NATIONAL_PAGES, crawler/phases.py), it
+searches the provincial portals at once and a site on the national host only once the national
+pages' crawl has ended: one crawl at a time per host.
 
 The walk is plain async code over the engine's downloads (downloader middlewares: robots,
 retries, host guard, cache, offsite), run from `start()`; the items go out through `start()` as
