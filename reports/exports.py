@@ -117,9 +117,9 @@ def gap_records(model: ReportModel, lang: Lang,
     """Every unit's gaps (or `unit_code`'s), ordered by score gained (scoring.gaps_by_gain),
     with who and when."""
     out = []
-    pages = model.pages if unit_code is None else \
-        {unit_code: model.pages[unit_code]} if unit_code in model.pages else {}
-    for code, page in pages.items():
+    for code, page in model.pages.items():
+        if unit_code is not None and code != unit_code:
+            continue
         for i, g in enumerate(page.gaps, start=1):
             out.append({
                 "unit_code": code, "unit_name": page.unit.name, "unit_kind": page.unit.kind,

@@ -42,6 +42,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 
 from core import store
 from core.indicators import load_indicators
+from core.rows import EvidenceRow
 from core.rubric import RUBRIC_DIR
 from core.vocab import GONE_STATUSES, EvidenceKind, Outcome, Reason
 from crawler import measures, phases, sitewalk
@@ -134,8 +135,9 @@ class SurveySiteSpider(scrapy.Spider):
             kwargs.setdefault("width", int(detectors["responsive"].params["width"]))
         if "sitemap" in detectors:
             kwargs.setdefault("sitemap_patterns", dict(detectors["sitemap"].params))
-        kwargs.setdefault("sites", sites_from_settings(s))
-        kwargs.setdefault("unread", unread_portals(s))
+        portals = portal_rows(s)  # read once: the sites and the unread portals come from it
+        kwargs.setdefault("sites", sites_from_settings(s, portals))
+        kwargs.setdefault("unread", unread_portals(portals))
         kwargs.setdefault("reusable", reusable_sites(s))
         kwargs.setdefault("browser", s.getbool("DVC_BROWSER"))
         kwargs.setdefault("browser_reason", Reason.NO_BROWSER)
@@ -578,13 +580,18 @@ class SurveySiteSpider(scrapy.Spider):
 READABLE_ANYWAY = frozenset({Reason.UNKNOWN_PLATFORM, Reason.NEEDS_BROWSER, Reason.NO_BROWSER})
 
 
-def unread_portals(s: BaseSettings) -> dict[str, tuple[str, int | None]]:
-    """Host -> (reason, status) of each provincial portal whose home page the run's provincial
-    crawl could not read, or whose host it stopped asking (the run's evidence)."""
+def portal_rows(s: BaseSettings) -> list[EvidenceRow]:
+    """The run's provincial-crawl evidence the site crawl starts from: its `portal` and
+    `host_stopped` rows ([] without a results database)."""
     if not (s.get("DVC_DB") and s.getint("DVC_RUN_ID")):
-        return {}
-    rows = store.load_evidence(store.open_db(s.get("DVC_DB")), s.getint("DVC_RUN_ID"),
+        return []
+    return store.load_evidence(store.open_db(s.get("DVC_DB")), s.getint("DVC_RUN_ID"),
                                (EvidenceKind.PORTAL, EvidenceKind.HOST_STOPPED))
+
+
+def unread_portals(rows: list[EvidenceRow]) -> dict[str, tuple[str, int | None]]:
+    """Host -> (reason, status) of each provincial portal whose home page the run's provincial
+    crawl could not read, or whose host it stopped asking (`portal_rows`)."""
     out: dict[str, tuple[str, int | None]] = {}
     for row in rows:
         if row["outcome"] != Outcome.OK and row["reason"] not in READABLE_ANYWAY \
@@ -592,8 +599,6 @@ def unread_portals(s: BaseSettings) -> dict[str, tuple[str, int | None]]:
             out.setdefault(urlsplit(row["url"]).netloc, (row["reason"] or Reason.UNREADABLE,
                                                           row["status"]))
     return out
-
-
 
 
 def reusable_sites(s: BaseSettings) -> dict[str, list[dict[str, Any]]]:
@@ -619,9 +624,9 @@ def reusable_sites(s: BaseSettings) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def sites_from_settings(s: BaseSettings) -> list[Site]:
+def sites_from_settings(s: BaseSettings, rows: list[EvidenceRow]) -> list[Site]:
     """DVC_SITES when set; else derived from the run's base URL, the provincial crawl's portal
-    evidence (the run's results database) and the portal list."""
+    evidence (`portal_rows`) and the portal list."""
     raw = s.get("DVC_SITES")
     if raw:
         return sitewalk.parse_sites(raw)
@@ -630,8 +635,5 @@ def sites_from_settings(s: BaseSettings) -> list[Site]:
         portal_list = json.loads(portal_list)
     if portal_list is None or portal_list == "":
         portal_list = seeds.configured_portal_list(s.get("DVC_PORTAL_FILE") or "")
-    portals: list[Any] = []
-    if s.get("DVC_DB") and s.getint("DVC_RUN_ID"):
-        portals = list(store.load_evidence(store.open_db(s.get("DVC_DB")), s.getint("DVC_RUN_ID"),
-                                           (EvidenceKind.PORTAL,)))
+    portals = [r for r in rows if r["kind"] == EvidenceKind.PORTAL]
     return sitewalk.derive_sites(s.get("DVC_BASE_URL"), list(portal_list), portals)
