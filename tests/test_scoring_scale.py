@@ -1,12 +1,11 @@
 """Scoring at ward level (issue 17): the incremental gap gains equal a straightforward
-re-scoring on random runs, and 3,300 units x 20 services x 6 criteria score, through the path
-the report takes, in seconds, with results checked against that re-scoring."""
+re-scoring on random runs, and 3,300 units x 20 services x 6 criteria, scored through the path
+the report takes (bench/scoring.py, which also times it), equal that re-scoring."""
 
 from __future__ import annotations
 
 import math
 import random
-import time
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import replace
@@ -20,14 +19,13 @@ from audits.scoring import (
     Peers,
     ScoringConfig,
     all_gaps_closed,
-    as_rows,
     by_unit,
     gaps_by_gain,
-    national_figure,
     score_run,
     unit_scores,
     what_if,
 )
+from bench.scoring import AGENCIES, UNITS, score_as_report, ward_level_rows
 from core.rubric import load_rubric
 
 VERDICTS = ("met", "not_met", "not_applicable", "cannot_test")
@@ -197,65 +195,16 @@ def test_incremental_gains_equal_rescoring_the_kind(seed: int) -> None:
 
 # ------------------------------------------------------------------ ward level
 
-UNITS, AGENCIES = 3_300, 30
-
-
-def ward_level_rows(rng: random.Random, services: list[str],
-                    criteria: list[str]) -> list[dict[str, Any]]:
-    """3,300 units (3,270 communes scored as one kind, 30 agencies) x 20 services x every
-    criterion: most services delivered, some not (not_applicable), some cells that could not
-    be tested, levels met less often than being listed."""
-    rows = []
-    rand = rng.random
-    for u in range(UNITS):
-        kind = "agency" if u < AGENCIES else "province"
-        code = f"{kind[0].upper()}{u:05d}"
-        name, skill = f"Unit {code}", rand()
-        odds = [skill * (1 - 0.1 * i) for i in range(len(criteria))]  # levels met less often
-        for s in services:
-            delivered = rand() < 0.8
-            for c, p in zip(criteria, odds, strict=True):
-                if not delivered:
-                    v, reason = "not_applicable", ""
-                elif rand() < 0.12:
-                    v, reason = "cannot_test", "render_failed" if rand() < 0.5 else "fetch_failed"
-                elif rand() < p:
-                    v, reason = "met", ""
-                else:
-                    v, reason = "not_met", "not_offered"
-                rows.append({"unit_code": code, "unit_name": name, "unit_kind": kind,
-                             "service_id": s, "criterion_id": c, "verdict": v,
-                             "reason": reason, "evidence_ids": [u]})
-    return rows
-
-
-@pytest.mark.slow  # over ~2 s of CPU: out of the fast loop
-def test_ward_level_scoring_takes_seconds_and_equals_the_reference() -> None:
+@pytest.mark.slow  # over ~2 s of CPU: out of the fast loop (bench/scoring.py times it)
+def test_ward_level_scoring_equals_the_reference() -> None:
     rubric = load_rubric()
     weights = scoring.weights_from_rubric(rubric)
     rng = random.Random(17)
     verdicts = ward_level_rows(rng, [s.id for s in rubric.services], list(weights))
     assert len(verdicts) == UNITS * 20 * len(weights)
     config = DEFAULT_CONFIG
-
-    # CPU time, not wall time: the machine is shared, and others' load would be counted too
-    start = time.process_time()
-    # the report's path (reports/report_model.build_model)
-    rows = as_rows(verdicts)
-    board = score_run(rows, weights, config)
-    national = national_figure(rows, weights)
-    own: dict[str, list[scoring.VerdictRow]] = defaultdict(list)
-    for r in rows:
-        own[r.unit_code].append(r)
-    peers = Peers({u.unit_code: u for u in board.units()})
-    gains, closed = {}, {}
-    for u in board.units():
-        if u.not_met:
-            code = u.unit_code
-            gains[code] = gaps_by_gain(own[code], weights, code, config, peers)
-            closed[code] = all_gaps_closed(code, peers, config)
-    seconds = time.process_time() - start
-    assert seconds < 10, f"scoring 3,300 units took {seconds:.1f} s of CPU"
+    scored = score_as_report(verdicts, weights, config)
+    board, national, gains, closed = scored.board, scored.national, scored.gains, scored.closed
 
     # every unit scored; the mix is realistic (something of each verdict)
     assert len(board.units()) == UNITS
