@@ -153,6 +153,7 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
         provincial = launch("provincial", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
                             overrides=portals, quiet=quiet, nice=PROVINCIAL_NICE)
         index766: _Beside | None = None
+        pages: _Beside | None = None
         sites: _Beside | None = None
         started, wall = time.monotonic(), time.time()
         prestart("index766", base_url, db_path, run_id, overrides=index_overrides, quiet=quiet)
@@ -171,9 +172,9 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
                                                   overrides=index_overrides, quiet=quiet),
                                    timings)
             pages_overrides = {**(_with_jobdir(overrides, jobdir, "national_pages") or {}),
-                               "DVC_OUT_DIR": str(out_dir)}
+                               "DVC_OUT_DIR": str(out_dir), "DVC_AWAIT_INDEX766": True}
             prestart("national_pages", base_url, db_path, run_id, overrides=pages_overrides,
-                     quiet=quiet)  # loads while the provincial crawl ends
+                     quiet=quiet, phased=True)  # loads while the provincial crawl ends
             site_settings = {**_site_settings(portals), "DVC_AWAIT_NATIONAL_PAGES": True}
             prestart("site", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
                      overrides=site_settings, quiet=quiet, phased=True)  # loads meanwhile
@@ -182,18 +183,24 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
             timings["provincial_span"] = (wall, time.time())
             if code == 0:
                 code, failed = portal_code, "provincial"
-            # the UN survey's site search, once the provincial crawl has left the portals: the
-            # portals at once, the national host after its pages (crawler/phases.py)
+            # Once the provincial crawl (and its browser) has gone: the national pages' crawl
+            # starts, asking its host once the 766 figures are in; the UN survey's site search
+            # asks the portals at once, the national host after its pages (crawler/phases.py)
             if stop.signum is None:
+                pages = _Beside("national_pages", go("national_pages", base_url, db_path,
+                                                     run_id, overrides=pages_overrides,
+                                                     quiet=quiet), timings)
                 sites = _Beside("sites", go("site", base_url, db_path, run_id,
                                             rubric_dir=str(rubric_dir), overrides=site_settings,
                                             quiet=quiet), timings)
             if index766 is not None:
                 index766.wait()  # its failure never changes the run's status: an extra
-            pages_code = _national_pages(base_url, db_path, run_id, pages_overrides, quiet,
-                                         stop, tracker, timings)
-            if code == 0:
-                code, failed = pages_code, "national pages"
+            if pages is not None:
+                pages.launched.tell(phases.INDEX766_DONE)
+                tracker.phase("national_pages")
+                pages_code = pages.wait()
+                if code == 0:
+                    code, failed = pages_code, "national pages"
             if sites is not None:
                 sites.launched.tell(phases.NATIONAL_PAGES_DONE)
                 tracker.phase("sites")
@@ -202,7 +209,7 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
                     code, failed = site_code, "site"
         finally:  # an interrupted crawl is stored as incomplete, never left "running"
             provincial.stop()
-            for beside in (index766, sites):
+            for beside in (index766, pages, sites):
                 if beside is not None:
                     beside.launched.stop()
             status, note = _crawl_status(code, stop, failed)
@@ -289,19 +296,6 @@ def _with_jobdir(overrides: dict[str, Any] | None, jobdir: Path | None,
     if jobdir is None:
         return overrides
     return {**(overrides or {}), "JOBDIR": str(Path(jobdir) / spider)}
-
-
-def _national_pages(base_url: str, db_path: Path, run_id: int, overrides: dict[str, Any],
-                    quiet: bool, stop: Stop, tracker: Any, timings: dict[str, Any]) -> int:
-    """The national portal's HTML procedure pages (crawler/spiders/national_pages.py): the
-    national host's third crawl, a child process (prestarted) after the provincial one; its
-    exit code (0 when the job was stopped before it: the stop names the run's reason)."""
-    if stop.signum is not None:
-        return 0
-    tracker.phase("national_pages")
-    with _timed(timings, "national_pages"):
-        return crawl("national_pages", base_url, db_path, run_id, overrides=overrides,
-                     quiet=quiet)
 
 
 def score_run(db_path: Path, run_id: int, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,

@@ -127,5 +127,7 @@ DVC_SITE_RENDERS = 4  # home pages (and app-shell pages) rendering at once
 DVC_SITE_PARALLEL = 8  # sites walked at once (each real host still one request at a time)
 # beside the national pages' crawl: a site on the national host waits for its end (the job sets it)
 DVC_AWAIT_NATIONAL_PAGES = False
+# the national pages' crawl, started beside the 766 figures': waits for their end (the job sets it)
+DVC_AWAIT_INDEX766 = False
 DVC_VNU_JAR = ""
 DVC_VNU_TIMEOUT = 600  # s for the one checker run of every site

@@ -22,6 +22,7 @@ from core import store
 from core.indicators import Indicators, load_indicators
 from core.rubric import Rubric
 from reports import charts, survey_model
+from reports.beside import beside
 from reports.evidence_pages import EVIDENCE_DIR, results_dir_of, write_evidence_pages
 from reports.i18n import DEFAULT_LANG, Lang
 from reports.report_model import (  # noqa: F401 - re-exported: the report's public API
@@ -165,6 +166,14 @@ def write_reports(db: sqlite_utils.Database, rubric: Rubric, out_dir: Path,
     save_rubric_texts(db, rubric)  # Datasette's province_gaps view reads them
     paths = report_paths(out_dir, language)
     paths["units"].mkdir(parents=True, exist_ok=True)
+    with beside(exports.write_all, model, language, paths):  # on the other core (beside.py)
+        _write_pages(db, model, language, paths, out_dir)
+    return paths
+
+
+def _write_pages(db: sqlite_utils.Database, model: ReportModel, language: Lang,
+                 paths: dict[str, Path], out_dir: Path) -> None:
+    """The HTML report: dashboard, unit pages, LOSI pages, evidence pages."""
     paths["html"].write_text(render_dashboard(model, language), encoding="utf-8")
     for page in model.pages.values():
         (out_dir / page.file(language)).write_text(render_unit(model, page, language),
@@ -178,5 +187,3 @@ def write_reports(db: sqlite_utils.Database, rubric: Rubric, out_dir: Path,
         write_evidence_pages(db, model, page_lang,
                              environment(page_lang).get_template("evidence.html.j2"), out_dir,
                              results_dir_of(db))
-    exports.write_all(model, language, paths)
-    return paths

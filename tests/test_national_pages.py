@@ -134,12 +134,11 @@ def test_blocked_procedure_page_is_the_rejection_page(replica):
 NOT_LISTED = "00000000-0000-0000-0000-000000000001"  # a formality id the replica does not know
 
 
-def _pages_run(srv: Any, tmp_path: Path, overrides: dict[str, Any]) -> tuple[Any, int, dict]:
-    """Crawl the national pages of a run whose national crawl stored five procedures (one
-    blocked in small.yaml, one with an id the portal does not know): (db, run id, codes)."""
+def _seeded_run(srv: Any, tmp_path: Path) -> tuple[Any, int, dict]:
+    """A run whose national crawl stored five procedures (one blocked in small.yaml, one with
+    an id the portal does not know): (db, run id, codes)."""
     from core import store
     from core.rubric import load_rubric
-    from crawler.runner import crawl
 
     db = store.open_db(tmp_path / "audit.db")
     run_id = store.start_run(db, target=srv.base_url, rubric_version="t", engine_version="t")
@@ -151,10 +150,51 @@ def _pages_run(srv: Any, tmp_path: Path, overrides: dict[str, Any]) -> tuple[Any
                                         "method": "POST", "procedure_code": code,
                                         "outcome": "ok", "data": {"id": fid}})
     srv.clear_requests()
+    return db, run_id, ids
+
+
+def _pages_run(srv: Any, tmp_path: Path, overrides: dict[str, Any]) -> tuple[Any, int, dict]:
+    """Crawl the national pages of a seeded run (_seeded_run): (db, run id, codes)."""
+    from crawler.runner import crawl
+
+    db, run_id, ids = _seeded_run(srv, tmp_path)
     code = crawl("national_pages", srv.base_url, tmp_path / "audit.db", run_id, quiet=True,
                  overrides={"DVC_OUT_DIR": str(tmp_path), **overrides})
     assert code == 0
     return db, run_id, ids
+
+
+@pytest.mark.slow
+def test_beside_the_766_figures_the_pages_wait_their_turn(replica, tmp_path: Path):
+    """The job starts the pages' crawl as the provincial crawl ends, beside the 766 figures'
+    crawl (DVC_AWAIT_INDEX766): it loads, asks the national host nothing until the job says
+    the 766 crawl has ended, then reads every page."""
+    import json
+    import time
+
+    from core import store
+    from crawler import phases
+    from crawler.runner import go, prestart
+
+    srv = replica("replica/scenarios/small.yaml", fresh=True)
+    db, run_id, ids = _seeded_run(srv, tmp_path)
+    settings = {"DVC_OUT_DIR": str(tmp_path), "DVC_BROWSER": False, "DVC_AWAIT_INDEX766": True}
+    prestart("national_pages", srv.base_url, tmp_path / "audit.db", run_id, quiet=True,
+             overrides=settings, phased=True)
+    crawl_ = go("national_pages", srv.base_url, tmp_path / "audit.db", run_id, quiet=True,
+                overrides=settings)
+    try:
+        time.sleep(4)  # started, and waiting: nothing asked
+        assert crawl_.child.poll() is None
+        assert not [r for r in srv.requests if r.site == "national"]
+        crawl_.tell(phases.INDEX766_DONE)
+        assert crawl_.wait() == 0
+    finally:
+        crawl_.stop()
+    rows = [e for e in store.load_evidence(db, run_id) if e["kind"] == "national_page"]
+    assert sorted(e["procedure_code"] for e in rows) == sorted(ids)
+    stats = json.loads(store.get_run(db, run_id)["stats"])["national_pages"]
+    assert stats["national_pages/index766_waited"] > 0  # (how long depends on its start-up)
 
 
 @pytest.mark.slow

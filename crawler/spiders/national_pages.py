@@ -1,6 +1,8 @@
 """The national portal's HTML procedure pages (`national_page` evidence): a spider of its own,
 the third crawl of the national host (after the national API and the 766 figures; app/jobs.py),
-so the host is asked by one crawl at a time.
+so the host is asked by one crawl at a time. The job starts it as the provincial crawl ends; with
+DVC_AWAIT_INDEX766 it loads meanwhile and asks nothing until the 766 figures' crawl has ended
+(crawler/phases.py).
 
 A page behind the portal's JavaScript challenge is read in a browser; once one has passed, the
 cookie the browser earned is tried with plain requests (`rendered`), and the first page that
@@ -23,7 +25,7 @@ from twisted.python.failure import Failure
 
 from core import store
 from core.vocab import EvidenceKind, Outcome, Reason
-from crawler import pages
+from crawler import pages, phases
 from crawler.failures import failure_reason, stop_evidence
 from crawler.items import evidence, page_evidence
 from crawler.plainpages import plain_dom
@@ -79,8 +81,12 @@ class NationalPagesSpider(SiteSpider):
 
     async def start(self) -> AsyncIterator[Any]:
         self.logger.info("%d national procedure pages", len(self.national))
-        if self.national:
-            yield self.probe_request()
+        if not self.national:
+            return
+        if self.crawler.settings.getbool("DVC_AWAIT_INDEX766"):  # started beside that crawl
+            waited = await phases.wait_for(phases.INDEX766_DONE)
+            self.crawler.stats.set_value("national_pages/index766_waited", round(waited, 1))
+        yield self.probe_request()
 
     def lanes_for(self, base: str, browser: bool) -> int:
         """One request at a time on the real host (politeness); on loopback two pages at once

@@ -232,10 +232,7 @@ class SurveySiteSpider(scrapy.Spider):
         hosts = {urlsplit(url).hostname for url in (site.home, site.https, site.http) if url}
         if national not in hosts:
             return
-        waited = 0.0
-        while not phases.reached(phases.NATIONAL_PAGES_DONE):
-            await asyncio.sleep(0.2)
-            waited += 0.2
+        waited = await phases.wait_for(phases.NATIONAL_PAGES_DONE)
         self.crawler.stats.set_value("site/national_host_waited", round(waited, 1))
 
     def left_alone(self, state: SiteState, reason: str, status: int | None) -> None:
