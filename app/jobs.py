@@ -195,18 +195,16 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
                                             quiet=quiet), timings)
             if index766 is not None:
                 index766.wait()  # its failure never changes the run's status: an extra
-            if pages is not None:
-                pages.launched.tell(phases.INDEX766_DONE)
-                tracker.phase("national_pages")
-                pages_code = pages.wait()
-                if code == 0:
-                    code, failed = pages_code, "national pages"
-            if sites is not None:
-                sites.launched.tell(phases.NATIONAL_PAGES_DONE)
-                tracker.phase("sites")
-                site_code = sites.wait()
-                if code == 0:
-                    code, failed = site_code, "site"
+            # the national host's last two crawls take their turn (the site search has been
+            # asking the portals meanwhile)
+            for beside, told, label in ((pages, phases.INDEX766_DONE, "national pages"),
+                                        (sites, phases.NATIONAL_PAGES_DONE, "site")):
+                if beside is not None:
+                    beside.launched.tell(told)
+                    tracker.phase(beside.name)
+                    beside_code = beside.wait()
+                    if code == 0:
+                        code, failed = beside_code, label
         finally:  # an interrupted crawl is stored as incomplete, never left "running"
             provincial.stop()
             for beside in (index766, pages, sites):

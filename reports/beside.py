@@ -1,9 +1,10 @@
 """Write one part of the reports in a child process while this process writes the rest.
 
 Scoring runs after every crawl has ended, when both cores are otherwise idle, and writing the
-reports is about three quarters of it: the exports (XLSX, CSV, JSON, Markdown) are pure
-functions of the report model, so a forked child writes them from the same model (inherited,
-never pickled) while this process renders the HTML pages, which also read the database.
+reports is about three quarters of it: the XLSX workbook, the longest part, is a pure function
+of the report model, so a forked child writes it from the same model (inherited, never
+pickled) while this process renders the HTML pages (which also read the database) and the
+other exports.
 Where fork is not available the part runs here, first.
 """
 

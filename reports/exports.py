@@ -678,11 +678,11 @@ def render_markdown(model: ReportModel, lang: Lang) -> str:
 
 
 def write_all(model: ReportModel, lang: Lang, paths: dict[str, Path]) -> None:
+    """Every export but the XLSX workbook (the report writes that beside: reports/beside.py)."""
     write_csv(paths["csv"], VERDICT_COLUMNS, verdict_records(model))
     write_csv(paths["scores_csv"], SCORE_COLUMNS, score_records(model))
     for set_id in ("losi", "osq"):  # header only when the run has no answers for the set
         write_csv(paths[f"{set_id}_csv"], SURVEY_COLUMNS, survey_records(model, set_id))
     text = json.dumps(json_document(model), ensure_ascii=False, indent=1, default=str)
     paths["json"].write_text(nfc(text), encoding="utf-8")  # NFC of the text = NFC of every value
-    write_xlsx(paths["xlsx"], model, lang)
     paths["md"].write_text(render_markdown(model, lang), encoding="utf-8")

@@ -166,8 +166,10 @@ def write_reports(db: sqlite_utils.Database, rubric: Rubric, out_dir: Path,
     save_rubric_texts(db, rubric)  # Datasette's province_gaps view reads them
     paths = report_paths(out_dir, language)
     paths["units"].mkdir(parents=True, exist_ok=True)
-    with beside(exports.write_all, model, language, paths):  # on the other core (beside.py)
+    # the workbook on the other core (beside.py), the HTML pages and other exports here
+    with beside(exports.write_xlsx, paths["xlsx"], model, language):
         _write_pages(db, model, language, paths, out_dir)
+        exports.write_all(model, language, paths)
     return paths
 
 
