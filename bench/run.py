@@ -6,17 +6,21 @@ Prints, for a first run and then a re-run with nothing changed (same output dire
 HTTP caches the first run left are revalidated, never trusted blindly):
 
 - pages fetched (API and portal pages; browser pages apart; answers "304 Not Modified" apart);
-- wall time and CPU time (this process and all its children);
-- peak memory of the whole process tree, as PSS (proportional set size, the "Pss:" line of
+- wall time and CPU time (this process and the crawl processes it ran; not the replica's);
+- peak memory of the audit's process tree, as PSS (proportional set size, the "Pss:" line of
   /proc/<pid>/smaps_rollup, summed over the process and all its descendants): a page shared by
   N processes counts 1/N in each, so Chromium's processes (which share most of their code and
-  much of their data) and Python's are not double-counted. This is the headline figure. Summed
-  RSS (which double-counts shared pages) is printed too, for comparison with older numbers;
-  where smaps_rollup cannot be read a process's RSS stands in for its PSS. The breakdown at the
-  PSS peak splits the tree into this process (which also serves the replica), the crawler's
-  Python processes, Playwright's driver and Chromium's browser / renderer / GPU / utility /
-  zygote processes; the peak of the tree less this process (the crawls, their browser and
-  driver: what the audit holds beside the replica) is printed too;
+  much of their data) and Python's are not double-counted. This is the headline figure. The
+  audit's tree is this process (the job: it orchestrates the crawls, then scores and writes the
+  reports) and its descendants, less the replica: on a real night the portals are remote, so
+  their data is not on the audit's machine. The replica serves from a child process of its own
+  (bench/replica_process.py), which the tree leaves out with its descendants and the resource
+  tracker multiprocessing starts beside it; their peak PSS is printed apart, as the replica's.
+  Summed RSS (which double-counts shared pages) is printed too, for comparison with older
+  numbers; where smaps_rollup cannot be read a process's RSS stands in for its PSS. The
+  breakdown at the PSS peak splits the tree into this process (orchestrator and scoring), the
+  crawler's Python processes, Playwright's driver and Chromium's browser / renderer / GPU /
+  utility / zygote processes;
 - the politeness floor: the least time the configured per-host limits allow (one request at a
   time per host, the delay apart). The national host is asked by four crawls one after
   another (the national API, the 766 figures, its HTML procedure pages: national_pages, once
@@ -34,7 +38,7 @@ HTTP caches the first run left are revalidated, never trusted blindly):
 - per phase: its wall time (child process start to exit, and when that was from the start of
   the first), the crawl proper (Scrapy's elapsed_time_seconds), the rest of the child (Python
   start-up, imports, browser launch and shutdown); then scoring and report writing, with this
-  process's peak PSS while it ran (scoring runs here, beside the replica);
+  process's peak PSS while it ran (scoring runs here);
 - after the re-run: its wall time over the first run's, beside its floor over the first run's
   wall time (a re-run that asks every page again cannot take less than its floor), and whether
   the verdict totals are the same;
@@ -74,14 +78,14 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Collection
 from datetime import timedelta
 from pathlib import Path
 
 from app.jobs import run_audit
+from bench.replica_process import ReplicaProcess
 from crawler.spiders.national import API
 from replica.scenario import load_scenario
-from replica.server import ReplicaServer
-from replica.wards import real_scale_scenario
 
 PROJECT = Path(__file__).resolve().parents[1]
 STATIC = (".js", ".css", ".ico", ".png", ".woff", ".woff2", ".svg")
@@ -89,8 +93,9 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 PHASES = ("national", "provincial", "index766", "national_pages", "sites")
 
 
-def _tree(root: int) -> list[int]:
-    """`root` and all its descendants, from /proc."""
+def _tree(root: int, exclude: Collection[int] = ()) -> list[int]:
+    """`root` and all its descendants, from /proc, less the processes of `exclude` and their
+    descendants."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -104,6 +109,8 @@ def _tree(root: int) -> list[int]:
     out, stack = [], [root]
     while stack:
         pid = stack.pop()
+        if pid in exclude:
+            continue
         out.append(pid)
         stack.extend(children.get(pid, []))
     return out
@@ -126,7 +133,7 @@ def _memory(pid: int) -> tuple[int, int] | None:
     return rss, rss
 
 
-OWN = "bench (+replica)"  # this process: the replica, then the scoring and reports
+OWN = "orchestrator and scoring"  # this process: the job (crawls started, scores, reports)
 
 
 def _kind(pid: int, root: int) -> str:
@@ -148,11 +155,12 @@ def _kind(pid: int, root: int) -> str:
     return "other"
 
 
-def tree_memory(root: int) -> tuple[int, int, Counter]:
-    """(PSS, RSS, PSS by kind of process) of `root` and all its descendants."""
+def tree_memory(root: int, exclude: Collection[int] = ()) -> tuple[int, int, Counter]:
+    """(PSS, RSS, PSS by kind of process) of `root` and all its descendants, less `exclude`
+    and theirs (the replica's process)."""
     pss = rss = 0
     kinds: Counter = Counter()
-    for pid in _tree(root):
+    for pid in _tree(root, exclude):
         m = _memory(pid)
         if m is None:
             continue
@@ -162,24 +170,30 @@ def tree_memory(root: int) -> tuple[int, int, Counter]:
 
 
 class PeakMemory(threading.Thread):
+    """The audit's tree (this process and its descendants, less the `replica` processes and
+    their descendants) sampled until `done`: its PSS and summed-RSS peaks, and the replica's PSS
+    peak apart."""
+
     # Reading smaps_rollup of the whole tree costs CPU the audit also needs (2 cores): once a
     # second is enough for a peak that lasts as long as pages are open.
-    def __init__(self, interval: float = 1.0) -> None:
+    def __init__(self, interval: float = 1.0, replica: Collection[int] = ()) -> None:
         super().__init__(daemon=True)
         self.interval, self.done = interval, threading.Event()
+        self.replica = tuple(replica)
         self.peak_pss = self.peak_rss = 0
         self.peak_time = 0.0  # wall time of the PSS peak
-        self.peak_children = 0  # the tree less this process (the replica's rows live here)
+        self.peak_replica = 0  # the replica's process (and any descendant), not the audit's
         self.at_peak: Counter = Counter()
         self.own: list[tuple[float, int]] = []  # (wall time, this process's PSS) each sample
 
     def run(self) -> None:
         while not self.done.is_set():
-            pss, rss, kinds = tree_memory(os.getpid())
+            pss, rss, kinds = tree_memory(os.getpid(), exclude=self.replica)
             if pss > self.peak_pss:
                 self.peak_pss, self.at_peak, self.peak_time = pss, kinds, time.time()
             self.peak_rss = max(self.peak_rss, rss)
-            self.peak_children = max(self.peak_children, pss - kinds[OWN])
+            self.peak_replica = max(self.peak_replica,
+                                    sum(tree_memory(pid)[0] for pid in self.replica))
             self.own.append((time.time(), kinds[OWN]))
             self.done.wait(self.interval)
 
@@ -224,11 +238,11 @@ def _crawl_stats(db_path: Path, run_id: int) -> dict[str, dict]:
             "sites": stats.get("site") or {}}
 
 
-def one_run(server: ReplicaServer, scenario: Path, out: Path, delay: float,
+def one_run(server: ReplicaProcess, scenario: Path, out: Path, delay: float,
             reuse: timedelta = timedelta(0)) -> dict:
     overrides = {"DOWNLOAD_DELAY": delay, "DOWNLOAD_DELAY_JITTER": 0,
                  "CONCURRENT_REQUESTS_PER_DOMAIN": 1, "AUTOTHROTTLE_ENABLED": False}
-    memory = PeakMemory()
+    memory = PeakMemory(replica=server.pids)
     server.clear_requests()
     memory.start()
     cpu0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -252,8 +266,7 @@ def one_run(server: ReplicaServer, scenario: Path, out: Path, delay: float,
     return {"status": result.status, "wall": wall, "cpu": cpu, "peak": memory.peak_pss,
             "scoring_peak": memory.own_peak(timings.get("scoring_span")),
             "peak_rss": memory.peak_rss, "at_peak": memory.at_peak,
-            "peak_time": memory.peak_time,
-            "peak_children": memory.peak_children,
+            "peak_time": memory.peak_time, "replica_peak": memory.peak_replica,
             "floor": max(floors.values()), "floors": floors, "timings": timings,
             "crawl": crawl, "pages": sum(per_host.values()), "browser": browser,
             # the replica logs the answer it computed; the crawler's cache counts the 304s
@@ -271,15 +284,15 @@ def db_bytes(db_path: Path) -> int:
     return sum(p.stat().st_size for p in db_path.parent.glob(db_path.name + "*") if p.is_file())
 
 
-def scale_run(rubric, factor: float, delay: float) -> dict:
-    """One first run of the real-scale scenario x `factor`, in a directory of its own."""
-    scenario = real_scale_scenario(rubric, factor, path=f"real_scale_x{factor:g}.yaml")
+def scale_run(factor: float, delay: float) -> dict:
+    """One first run of the real-scale scenario x `factor`, in a directory and a replica of its
+    own (the replica's process builds the scenario from the factor)."""
+    path = f"real_scale_x{factor:g}.yaml"
     out = Path(tempfile.mkdtemp(prefix=f"dvc-bench-x{factor:g}-"))
     try:
-        with ReplicaServer(scenario, rubric=rubric) as server:
-            m = one_run(server, Path(scenario.path), out, delay)
-            m["rows"] = len(server.portal.office_rows)
-            m["most_rows"] = max(len(v) for v in server.portal.rows_by_formality.values())
+        with ReplicaProcess(factor=factor, path=path) as server:
+            m = one_run(server, Path(path), out, delay)
+            m["rows"], m["most_rows"] = server.rows, server.most_rows
         m["db"] = db_bytes(out / "audit.db")
         return m
     finally:
@@ -315,11 +328,12 @@ def show(title: str, m: dict) -> None:
     t = m["timings"]
     start = min((t[f"{ph}_span"][0] for ph in PHASES if f"{ph}_span" in t), default=0.0)
     print(f"  peak memory (tree) {m['peak'] / mib:.0f} MiB PSS at {m['peak_time'] - start:.0f} s "
-          f"(summed RSS peak {m['peak_rss'] / mib:.0f} MiB)")
+          f"(summed RSS peak {m['peak_rss'] / mib:.0f} MiB; the audit's processes, not the "
+          f"replica's)")
     for kind, pss in m["at_peak"].most_common():
         print(f"    {kind:<26} {pss / mib:6.0f} MiB")
-    print(f"    peak without this process {m['peak_children'] / mib:5.0f} MiB (the crawls, "
-          f"their browser and driver; this process also serves the replica)")
+    print(f"  replica (not the audit) {m['replica_peak'] / mib:.0f} MiB PSS at its peak "
+          f"(its own process, left out of the tree)")
     print(f"  politeness floor   {m['floor']:.1f} s   wall/floor {ratio:.2f}")
     for chain, seconds in m["floors"].items():
         print(f"    {chain:<26} {seconds:6.1f} s")
@@ -416,12 +430,9 @@ def main() -> None:
 
 
 def real_scale_runs(scales: list[float], delay: float) -> None:
-    from core.rubric import load_rubric
-
-    rubric = load_rubric()
     runs: dict[float, dict] = {}
     for factor in scales:
-        runs[factor] = m = scale_run(rubric, factor, delay)
+        runs[factor] = m = scale_run(factor, delay)
         show(f"real scale x{factor:g} ({m['rows']:,} office rows; the most for one "
              f"procedure {m['most_rows']:,}; database {m['db'] / 2**20:.1f} MiB)", m)
         print(f"  verdict totals     {({str(k): n for k, n in sorted(m['totals'].items())})}")
@@ -434,7 +445,7 @@ def full_runs(args: argparse.Namespace) -> None:
     # One replica for both runs: same addresses and ports, so the re-run asks for the very same
     # URLs (an HTTP cache is keyed by URL) of portals whose content has not changed.
     try:
-        with ReplicaServer(load_scenario(args.scenario)) as server:
+        with ReplicaProcess(args.scenario) as server:
             first = one_run(server, args.scenario, out, args.delay)
             show("first run", first)
             if not args.no_load:

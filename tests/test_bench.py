@@ -1,17 +1,24 @@
-"""The benchmark's measures (bench/run.py) and the crawl processes started ahead of their turn."""
+"""The benchmark's measures (bench/run.py), its replica's process (bench/replica_process.py)
+and the crawl processes started ahead of their turn."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import sys
 import time
+import urllib.request
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from bench.run import floor_seconds, tree_memory
+from bench.replica_process import ReplicaProcess
+from bench.run import _tree, floor_seconds, tree_memory
 from crawler import runner
+
+SMALL = Path(__file__).resolve().parents[1] / "replica" / "scenarios" / "small.yaml"
 
 
 def test_tree_memory_counts_the_tree_by_pss():
@@ -20,11 +27,44 @@ def test_tree_memory_counts_the_tree_by_pss():
         time.sleep(0.3)
         pss, rss, kinds = tree_memory(os.getpid())
         alone, _, _ = tree_memory(child.pid)
+        without = _tree(os.getpid(), exclude=(child.pid,))
     finally:
         child.kill()
         child.wait()
     assert 0 < pss <= rss  # shared pages count once in PSS, in each process in RSS
     assert 0 < alone < pss and sum(kinds.values()) == pss
+    assert os.getpid() in without and child.pid not in without
+
+
+@pytest.mark.slow  # starts a Python process serving a replica: a second or two
+def test_the_replica_serves_from_a_process_the_audits_tree_leaves_out():
+    with pytest.raises(KeyboardInterrupt), ReplicaProcess(SMALL) as server:
+        replica = server.pid
+        assert replica in server.pids and replica in _tree(os.getpid())  # a child of ours...
+        with urllib.request.urlopen(server.base_url + "/robots.txt", timeout=10) as resp:
+            assert resp.status == 200  # ...answering over HTTP on loopback
+        assert [(r.site, r.path) for r in server.requests] == [("national", "/robots.txt")]
+        assert server.requests[0].at > 0
+        server.clear_requests()
+        assert server.requests == []
+        assert server.portal_list() and all(p["url"].startswith("http://127.")
+                                            for p in server.portal_list())
+        assert server.rows >= server.most_rows > 0
+        audit, _, _ = tree_memory(os.getpid(), exclude=server.pids)
+        whole, _, _ = tree_memory(os.getpid())
+        alone, _, _ = tree_memory(replica)
+        assert not set(server.pids) & set(_tree(os.getpid(), exclude=server.pids))
+        assert whole - audit > alone / 2 > 0  # the replica's PSS is not in the audit's
+        raise KeyboardInterrupt  # leaving the block on Ctrl-C stops the child too
+    assert replica not in _tree(os.getpid())
+
+
+@pytest.mark.slow
+def test_a_replica_that_cannot_start_says_why_and_leaves_no_process():
+    with pytest.raises(RuntimeError, match="could not start"), \
+            ReplicaProcess(SMALL.with_name("no-such-scenario.yaml")):
+        pass
+    assert not multiprocessing.active_children()  # stopped and reaped
 
 
 def test_floor_is_the_longer_chain_of_paced_requests():
