@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import sqlite_utils
 
 from app import exitcodes, failon
 from app.options import (
@@ -33,6 +32,7 @@ from app.preflight import EXIT_INCOMPATIBLE, INCOMPATIBLE
 from audits import history
 from core import store
 from core.rubric import RUBRIC_DIR, load_rubric
+from core.sqlite import sqlite_utils
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = PROJECT_DIR / "results"

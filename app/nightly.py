@@ -22,8 +22,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from app import snapshots
 from app.interrupt import Stop, graceful_stop
 from app.jobs import DB_NAME, AuditResult, run_audit
@@ -32,6 +30,7 @@ from app.rescore import rescore
 from audits import history
 from core import __version__, store
 from core.rubric import RUBRIC_DIR, Rubric, load_rubric
+from core.sqlite import sqlite_utils
 from crawler.resume import ADDON, RESUMABLE, persisted_queue
 from reports.report import write_reports
 

@@ -12,14 +12,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import sqlite_utils
-
 from app.survey import save_survey_answers
 from audits import history
 from audits.evaluate import evaluate, findings
 from core import store
 from core.rows import VerdictRow
 from core.rubric import Rubric
+from core.sqlite import sqlite_utils
 from core.vocab import Reason
 
 NOT_CRAWLED = Reason.NOT_CRAWLED

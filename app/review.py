@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import sqlite_utils
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -25,6 +24,7 @@ from audits.review import RECONCILED, UnitReview
 from core import reviews, store
 from core.indicators import NATIONAL_UNIT, Indicators, IndicatorSet, load_indicators
 from core.rubric import Rubric, load_rubric
+from core.sqlite import sqlite_utils
 from reports.worksheet import (
     ASSESSOR_CELLS,
     CHOICES,

@@ -10,10 +10,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from audits.history import Comparison
 from core import store
+from core.sqlite import sqlite_utils
 from reports import exports
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]

@@ -10,14 +10,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from audits.review import UnitReview, review_unit
 from audits.survey_answers import set_units, survey_answers
 from core import reviews, store
 from core.indicators import NATIONAL_UNIT, Indicators, IndicatorSet, read_indicators
 from core.rows import IndicatorAnswerRow
 from core.rubric import Rubric
+from core.sqlite import sqlite_utils
 from core.vocab import EvidenceKind
 from reports.worksheet import Cited
 

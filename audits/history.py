@@ -22,11 +22,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from audits import scoring
 from core import __version__, store
 from core.rubric import FEES_FILE, RUBRIC_FILE, SERVICES_FILE, UNITS_FILE, Rubric
+from core.sqlite import sqlite_utils
 from core.vocab import SCORED as TESTABLE
 from core.vocab import VERDICTS as VERDICTS  # re-exported: app.nightly counts by it
 from core.vocab import Verdict as V

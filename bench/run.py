@@ -176,10 +176,12 @@ class PeakMemory(threading.Thread):
 
     # Reading smaps_rollup of the whole tree costs CPU the audit also needs (2 cores): once a
     # second is enough for a peak that lasts as long as pages are open.
-    def __init__(self, interval: float = 1.0, replica: Collection[int] = ()) -> None:
+    def __init__(self, interval: float = 1.0, replica: Collection[int] = (),
+                 others: Collection[int] = ()) -> None:
         super().__init__(daemon=True)
         self.interval, self.done = interval, threading.Event()
         self.replica = tuple(replica)
+        self.outside = (*self.replica, *others)  # not the audit's: the replica, the busy load
         self.peak_pss = self.peak_rss = 0
         self.peak_time = 0.0  # wall time of the PSS peak
         self.peak_replica = 0  # the replica's process (and any descendant), not the audit's
@@ -188,7 +190,7 @@ class PeakMemory(threading.Thread):
 
     def run(self) -> None:
         while not self.done.is_set():
-            pss, rss, kinds = tree_memory(os.getpid(), exclude=self.replica)
+            pss, rss, kinds = tree_memory(os.getpid(), exclude=self.outside)
             if pss > self.peak_pss:
                 self.peak_pss, self.at_peak, self.peak_time = pss, kinds, time.time()
             self.peak_rss = max(self.peak_rss, rss)
@@ -239,10 +241,10 @@ def _crawl_stats(db_path: Path, run_id: int) -> dict[str, dict]:
 
 
 def one_run(server: ReplicaProcess, scenario: Path, out: Path, delay: float,
-            reuse: timedelta = timedelta(0)) -> dict:
+            reuse: timedelta = timedelta(0), load: Collection[int] = ()) -> dict:
     overrides = {"DOWNLOAD_DELAY": delay, "DOWNLOAD_DELAY_JITTER": 0,
                  "CONCURRENT_REQUESTS_PER_DOMAIN": 1, "AUTOTHROTTLE_ENABLED": False}
-    memory = PeakMemory(replica=server.pids)
+    memory = PeakMemory(replica=server.pids, others=load)
     server.clear_requests()
     memory.start()
     cpu0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -367,6 +369,10 @@ class CpuLoad:
         self.procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(self.count)]
         return self
 
+    @property
+    def pids(self) -> list[int]:
+        return [proc.pid for proc in self.procs]
+
     def __exit__(self, *exc: object) -> None:
         for proc in self.procs:
             if proc.poll() is None:
@@ -450,7 +456,8 @@ def full_runs(args: argparse.Namespace) -> None:
             show("first run", first)
             if not args.no_load:
                 with CpuLoad(args.load_seconds, per_core=args.load_per_core) as load:
-                    loaded = one_run(server, args.scenario, out / "loaded", args.delay)
+                    loaded = one_run(server, args.scenario, out / "loaded", args.delay,
+                                     load=load.pids)
                 show(f"first run under load ({load.count} busy processes)", loaded)
                 show_load(first, loaded, truth_cannot_test(args.scenario), load.count)
             if args.once:

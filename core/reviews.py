@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import sqlite_utils
-
+from core.sqlite import sqlite_utils
 from core.store import utcnow
 
 ANSWER_KEYS = ("indicator_set", "unit_code", "indicator_id", "assessor", "answer", "comment",

@@ -17,8 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-import sqlite_utils
-
 from core.rows import (
     EvidenceItem,
     EvidenceRow,
@@ -28,6 +26,7 @@ from core.rows import (
     StoredVerdict,
     VerdictRow,
 )
+from core.sqlite import sqlite_utils
 from core.vocab import VERDICTS
 
 try:

@@ -24,10 +24,6 @@ from crawler.lifeline import PARENT_ENV, die_with_parent
 
 if __name__ == "__main__":
     die_with_parent()
-    # A crawl's own process: sqlite-utils imports pandas and numpy when it can, for column types
-    # the crawler never stores; that is seconds of every crawl's start-up. Not in other processes.
-    for _optional in ("pandas", "numpy"):
-        sys.modules.setdefault(_optional, None)  # type: ignore[arg-type]
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings

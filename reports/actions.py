@@ -24,9 +24,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
-
 from core.rubric import Criterion, Rubric, Service, Unit, unit_for_office
+from core.sqlite import sqlite_utils
 from core.targets import Targets, overdue
 
 if TYPE_CHECKING:

@@ -16,9 +16,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
-
 from core.rubric import Unit
+from core.sqlite import sqlite_utils
 
 if TYPE_CHECKING:
     from reports.report import ReportModel

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
-import sqlite_utils
 
+from core.sqlite import sqlite_utils
 from reports.i18n import Lang
 from reports.report_model import EVIDENCE_SHOWN
 

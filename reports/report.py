@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import sqlite_utils
 
 from audits import scoring
 from core import store
 from core.indicators import Indicators, load_indicators
 from core.rubric import Rubric
+from core.sqlite import sqlite_utils
 from reports import charts, survey_model
 from reports.beside import beside
 from reports.evidence_pages import EVIDENCE_DIR, results_dir_of, write_evidence_pages

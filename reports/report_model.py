@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from audits import scoring
 from core import store
 from core.rows import StoredFinding, StoredVerdict
 from core.rubric import Criterion, Rubric, Service, Unit, unit_for_office
+from core.sqlite import sqlite_utils
 from core.targets import Targets, load_targets
 from reports import actions
 from reports import since as since_view

@@ -7,10 +7,9 @@ are rubric data, not findings: rewriting them for the same version changes no ve
 
 from __future__ import annotations
 
-import sqlite_utils
-
 from core import store
 from core.rubric import Rubric
+from core.sqlite import sqlite_utils
 
 
 def save_rubric_texts(db: sqlite_utils.Database, rubric: Rubric) -> bool:

@@ -13,10 +13,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlite_utils
 from markupsafe import Markup, escape
 
 from audits import history, scoring
+from core.sqlite import sqlite_utils
 from reports.charts import FONT
 
 TREND_RUNS = 10  # runs shown in a unit's trend

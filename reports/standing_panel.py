@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
-
 from audits import standing
 from core import store
 from core.indicators import IndicatorSet, read_indicators
 from core.rubric import RUBRIC_DIR, Service
+from core.sqlite import sqlite_utils
 from core.vocab import Verdict
 
 if TYPE_CHECKING:

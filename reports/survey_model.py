@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlite_utils
 from markupsafe import Markup
 
 from audits.scoring import DEFAULT_CONFIG, ScoringConfig
@@ -23,6 +22,7 @@ from core import store
 from core.indicators import NATIONAL_UNIT, Indicator, IndicatorGroup, Indicators, IndicatorSet
 from core.rows import IndicatorAnswerRow
 from core.rubric import Rubric, Unit
+from core.sqlite import sqlite_utils
 from core.vocab import Verdict
 from reports import charts
 from reports.i18n import Lang
