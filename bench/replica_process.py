@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing
-import os
 import signal
 import threading
 import traceback
@@ -28,6 +27,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+
+from app.interrupt import children
 
 # "spawn": a fresh interpreter. The benchmark has threads by the time a replica starts (the
 # memory sampler, the job's stop watcher, daemon threads of an earlier run), and forking a
@@ -101,17 +102,6 @@ def _answer(conn: Connection, server: Any) -> None:
             return
 
 
-def _children() -> list[int]:
-    """This process's children (Linux /proc)."""
-    out: list[int] = []
-    for task in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
-        try:
-            out += [int(p) for p in task.read_text().split()]
-        except OSError:
-            continue
-    return out
-
-
 def _cmdline(pid: int) -> bytes:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -145,7 +135,7 @@ class ReplicaProcess:
     def pids(self) -> tuple[int, ...]:
         """The replica's process and multiprocessing's resource tracker, which spawning it
         started: what serves the portals, not what audits them."""
-        return (self.pid, *(pid for pid in _children() if TRACKER in _cmdline(pid)))
+        return (self.pid, *(pid for pid in children() if TRACKER in _cmdline(pid)))
 
     def start(self) -> ReplicaProcess:
         if self._process is not None:

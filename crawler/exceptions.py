@@ -11,7 +11,8 @@ scrapy.exceptions). Three kinds:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import IgnoreRequest
 
@@ -53,6 +54,18 @@ class ApiError(ValueError):
 
 class PortalListError(ValueError):
     """A portal list file that cannot be used: str() names the file and the line or field."""
+
+
+def known_mapping(entry: Any, where: str, keys: Sequence[str]) -> Mapping[str, Any]:
+    """`entry` when it is a mapping with no key but `keys`; else PortalListError naming
+    `where` (and the first unknown key)."""
+    if not isinstance(entry, Mapping):
+        raise PortalListError(f"{where}: must be a mapping {{{', '.join(keys)}}}, "
+                              f"not {entry!r}")
+    extra = sorted(str(k) for k in entry if k not in keys)
+    if extra:
+        raise PortalListError(f"{where}.{extra[0]}: unknown key (allowed: {', '.join(keys)})")
+    return entry
 
 
 class ShapesError(MessageError):

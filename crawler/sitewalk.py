@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from xml.etree import ElementTree
 
 from core.indicators import NATIONAL_UNIT
-from crawler.exceptions import PortalListError
+from crawler.exceptions import PortalListError, known_mapping
 from crawler.platforms.base import soup_of
 
 HOME, LINK, SITEMAP = "home", "link", "sitemap"  # data.via of a site_page
@@ -104,12 +104,7 @@ def parse_sites(raw: Any, where: str = "DVC_SITES") -> list[Site]:
     sites = []
     for i, entry in enumerate(raw):
         here = f"{where}[{i}]"
-        if not isinstance(entry, Mapping):
-            raise PortalListError(f"{here}: must be a mapping {{units, home, https, http}}")
-        extra = sorted(str(k) for k in entry if k not in SITE_KEYS)
-        if extra:
-            raise PortalListError(f"{here}.{extra[0]}: unknown key (allowed: "
-                                  f"{', '.join(SITE_KEYS)})")
+        entry = known_mapping(entry, here, SITE_KEYS)
         units = entry.get("units")
         if not isinstance(units, list) or not units or \
                 not all(isinstance(u, str) and u for u in units):

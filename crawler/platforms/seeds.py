@@ -37,7 +37,7 @@ from core.rubric import (
     unit_for_office,
 )
 from core.vocab import EvidenceKind, Outcome
-from crawler.exceptions import PortalListError
+from crawler.exceptions import PortalListError, known_mapping
 from crawler.platforms import SYSTEM_FAMILIES
 from crawler.profiles import is_loopback
 
@@ -125,12 +125,7 @@ def load_portal_list(path: Path | str = PORTAL_FILE) -> list[dict[str, str]]:
 
 
 def _portal(entry: Any, where: str) -> dict[str, str]:
-    if not isinstance(entry, dict):
-        raise PortalListError(f"{where}: must be a mapping {{unit, url}}, not {entry!r}")
-    extra = sorted(str(k) for k in entry if k not in PORTAL_KEYS)
-    if extra:
-        raise PortalListError(f"{where}.{extra[0]}: unknown key (allowed: "
-                              f"{', '.join(PORTAL_KEYS)})")
+    entry = known_mapping(entry, where, PORTAL_KEYS)
     unit, url = entry.get("unit"), entry.get("url")
     # in quotes: YAML reads an unquoted 01 as the number 1 (but 08 as the string "08")
     if not isinstance(unit, str) or not _PROVINCE_CODE.match(unit):
