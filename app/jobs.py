@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -26,12 +27,13 @@ from audits.evaluate import evaluate, findings
 from core import __version__, store
 from core.rubric import RUBRIC_DIR, load_rubric
 from crawler import phases
-from crawler.runner import Launched, crawl, discard_prestarted, go, launch, prestart
+from crawler.runner import Launched, discard_prestarted, go, launch, prestart
 from reports.report import write_reports
 
 LOGS_DIR = "logs"
 INTERRUPTED = "interrupted"  # run reason: a signal or a crawl child's crash stopped the crawl
 PROVINCIAL_NICE = 10  # the browser crawl's niceness beside the crawls of the national host
+SITES_NICE = 10  # the site search's, likewise (it starts as the provincial crawl ends)
 
 
 @dataclass
@@ -149,19 +151,31 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
         # national API, then the 766 figures, then, once the provincial crawl has ended too
         # (its browser gone: docs/ARCHITECTURE.md "Crawler layout"), its HTML procedure pages.
         # It is niced: a politeness-bound crawl waiting for the CPU would leave its host idle.
-        # The UN survey's site search starts as the provincial crawl ends.
-        provincial = launch("provincial", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
-                            overrides=portals, quiet=quiet, nice=PROVINCIAL_NICE)
+        # The UN survey's site search starts as soon as the provincial crawl has ended, which
+        # may be before the national crawl's end.
+        provincial = _Beside("provincial", launch(
+            "provincial", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
+            overrides=portals, quiet=quiet, nice=PROVINCIAL_NICE), timings)
         index766: _Beside | None = None
         pages: _Beside | None = None
         sites: _Beside | None = None
-        started, wall = time.monotonic(), time.time()
+        site_settings = {**_site_settings(portals), "DVC_AWAIT_NATIONAL_PAGES": True}
+
+        def search_sites() -> None:  # the portals at once, the national host after its pages
+            nonlocal sites
+            if sites is None and stop.signum is None:
+                sites = _Beside("sites", go("site", base_url, db_path, run_id,
+                                            rubric_dir=str(rubric_dir), overrides=site_settings,
+                                            quiet=quiet, nice=SITES_NICE), timings)
+
         prestart("index766", base_url, db_path, run_id, overrides=index_overrides, quiet=quiet)
         try:
             with _timed(timings, "national"):
-                code = crawl("national", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
-                             overrides=_with_jobdir(overrides, jobdir, "national"), quiet=quiet)
-            provincial.tell(phases.NATIONAL_DONE)
+                code = _watching(launch("national", base_url, db_path, run_id,
+                                        rubric_dir=str(rubric_dir), quiet=quiet,
+                                        overrides=_with_jobdir(overrides, jobdir, "national")),
+                                 provincial, search_sites)
+            provincial.launched.tell(phases.NATIONAL_DONE)
             tracker.phase("provincial")  # what the job waits for next (the 766 figures beside)
             if stop.signum is None:
                 echo(f"run {run_id}: national portal read; provincial portals under way")
@@ -175,24 +189,19 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
                                "DVC_OUT_DIR": str(out_dir), "DVC_AWAIT_INDEX766": True}
             prestart("national_pages", base_url, db_path, run_id, overrides=pages_overrides,
                      quiet=quiet, phased=True)  # loads while the provincial crawl ends
-            site_settings = {**_site_settings(portals), "DVC_AWAIT_NATIONAL_PAGES": True}
-            prestart("site", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
-                     overrides=site_settings, quiet=quiet, phased=True)  # loads meanwhile
+            if sites is None:
+                prestart("site", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
+                         overrides=site_settings, quiet=quiet, phased=True)  # loads meanwhile
             portal_code = provincial.wait()
-            timings["provincial"] = time.monotonic() - started
-            timings["provincial_span"] = (wall, time.time())
             if code == 0:
                 code, failed = portal_code, "provincial"
             # Once the provincial crawl (and its browser) has gone: the national pages' crawl
-            # starts, asking its host once the 766 figures are in; the UN survey's site search
-            # asks the portals at once, the national host after its pages (crawler/phases.py)
+            # starts, asking its host once the 766 figures are in (crawler/phases.py)
             if stop.signum is None:
                 pages = _Beside("national_pages", go("national_pages", base_url, db_path,
                                                      run_id, overrides=pages_overrides,
                                                      quiet=quiet), timings)
-                sites = _Beside("sites", go("site", base_url, db_path, run_id,
-                                            rubric_dir=str(rubric_dir), overrides=site_settings,
-                                            quiet=quiet), timings)
+            search_sites()
             if index766 is not None:
                 index766.wait()  # its failure never changes the run's status: an extra
             # the national host's last two crawls take their turn (the site search has been
@@ -206,8 +215,7 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
                     if code == 0:
                         code, failed = beside_code, label
         finally:  # an interrupted crawl is stored as incomplete, never left "running"
-            provincial.stop()
-            for beside in (index766, pages, sites):
+            for beside in (provincial, index766, pages, sites):
                 if beside is not None:
                     beside.launched.stop()
             status, note = _crawl_status(code, stop, failed)
@@ -266,17 +274,49 @@ def _reuse(db: Any, base_url: str, run_id: int, within: timedelta,
 
 
 class _Beside:
-    """A crawl running beside the job's others (`runner.go`), timed from its go to its exit."""
+    """A crawl running beside the job's others (`runner.go`), timed from its go to its exit
+    (or to when the job first saw it had exited)."""
 
     def __init__(self, name: str, launched: Launched, timings: dict[str, Any]) -> None:
         self.name, self.launched, self.timings = name, launched, timings
         self.started, self.wall = time.monotonic(), time.time()
+        self.ended = False
+
+    def done(self) -> bool:
+        """Has it exited? Without telling it that every phase is reached (as `wait` does)."""
+        if self.launched.child.poll() is None:
+            return False
+        self._timed()
+        return True
 
     def wait(self) -> int:
         code = self.launched.wait()
-        self.timings[self.name] = time.monotonic() - self.started
-        self.timings[f"{self.name}_span"] = (self.wall, time.time())
+        self._timed()
         return code
+
+    def _timed(self) -> None:
+        if not self.ended:
+            self.ended = True
+            self.timings[self.name] = time.monotonic() - self.started
+            self.timings[f"{self.name}_span"] = (self.wall, time.time())
+
+
+def _watching(crawl_: Launched, other: _Beside, on_end: Callable[[], None]) -> int:
+    """`crawl_`'s exit code, once it has exited; meanwhile, as soon as `other` has ended,
+    `on_end()` (the site search starts when the provincial crawl ends, even before the
+    national crawl's end)."""
+    called = False
+    try:
+        while True:
+            try:
+                return crawl_.child.wait(timeout=0.1)
+            except subprocess.TimeoutExpired:
+                if not called and other.done():
+                    called = True
+                    on_end()
+    except BaseException:  # an interrupted job does not leave its crawl running
+        crawl_.stop()
+        raise
 
 
 @contextmanager

@@ -205,14 +205,21 @@ def launch(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_di
 
 
 def go(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_dir: str = "",
-       overrides: dict[str, Any] | None = None, quiet: bool = False) -> Launched:
+       overrides: dict[str, Any] | None = None, quiet: bool = False,
+       nice: int = 0) -> Launched:
     """Start a crawl now, beside whatever runs, as `launch` does: the process `prestart`
-    (`phased`) started for it when there is one, told to go and then told of phases."""
+    (`phased`) started for it when there is one, told to go and then told of phases. `nice`
+    as for `launch` (a prestarted process is reniced before it starts its browser)."""
     cmd = _command(spider, base_url, db, run_id, rubric_dir, overrides, quiet)
     child = _waiting.pop(tuple(cmd), None)
     if child is None or child.poll() is not None:
         return launch(spider, base_url, db, run_id, rubric_dir=rubric_dir, overrides=overrides,
-                      quiet=quiet)
+                      quiet=quiet, nice=nice)
+    if nice:
+        try:
+            os.setpriority(os.PRIO_PROCESS, child.pid, os.getpriority(os.PRIO_PROCESS, 0) + nice)
+        except OSError:
+            pass  # it has just ended: its exit code says how
     launched = Launched(child)
     launched.tell("go")
     return launched

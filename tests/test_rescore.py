@@ -68,8 +68,10 @@ def db_path(stored: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
         raise AssertionError("re-scoring must not touch the network")
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
-    monkeypatch.setattr("crawler.runner.crawl", no_network)
-    monkeypatch.setattr("app.jobs.crawl", no_network)
+    for name in ("crawl", "launch", "go"):
+        monkeypatch.setattr(f"crawler.runner.{name}", no_network)
+    for name in ("launch", "go"):
+        monkeypatch.setattr(f"app.jobs.{name}", no_network)
     return copy
 
 
