@@ -60,7 +60,6 @@ def reset() -> None:
         event.clear()
 
 
-
 async def wait_for(name: str, poll: float = 0.05) -> float:
     """Wait (inside a crawl's event loop) until phase `name` is reached; the seconds waited."""
     start = time.monotonic()
