@@ -102,7 +102,8 @@ def _answer(conn: Connection, server: Any) -> None:
             return
 
 
-def _cmdline(pid: int) -> bytes:
+def cmdline(pid: int) -> bytes:
+    """A process's command line, NUL-separated (b"" when it has gone)."""
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
@@ -135,7 +136,7 @@ class ReplicaProcess:
     def pids(self) -> tuple[int, ...]:
         """The replica's process and multiprocessing's resource tracker, which spawning it
         started: what serves the portals, not what audits them."""
-        return (self.pid, *(pid for pid in children() if TRACKER in _cmdline(pid)))
+        return (self.pid, *(pid for pid in children() if TRACKER in cmdline(pid)))
 
     def start(self) -> ReplicaProcess:
         if self._process is not None:

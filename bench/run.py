@@ -83,7 +83,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from app.jobs import run_audit
-from bench.replica_process import ReplicaProcess
+from bench.replica_process import ReplicaProcess, cmdline
 from crawler.spiders.national import API
 from replica.scenario import load_scenario
 
@@ -139,11 +139,7 @@ OWN = "orchestrator and scoring"  # this process: the job (crawls started, score
 def _kind(pid: int, root: int) -> str:
     if pid == root:
         return OWN
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            argv = fh.read().split(b"\0")
-    except OSError:
-        return "other"
+    argv = cmdline(pid).split(b"\0")
     cmd = b" ".join(argv)  # Chromium's children rewrite theirs into one string
     if b"crawler.runner" in cmd:
         return "python crawler"
