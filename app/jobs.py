@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -23,12 +24,20 @@ from app.preflight import INCOMPATIBLE, preflight
 from app.progress import track as progress_of
 from app.survey import save_survey_answers
 from audits import coverage, history
-from audits.evaluate import evaluate, findings
+from audits.evaluate import (
+    VERDICT_KINDS,
+    judge_cells,
+    observe,
+    observed_findings,
+    shown_on_pages,
+)
 from core import __version__, store
+from core.rows import FindingRow, VerdictRow
 from core.rubric import RUBRIC_DIR, load_rubric
+from core.vocab import EvidenceKind
 from crawler import phases
 from crawler.runner import Launched, discard_prestarted, go, launch, prestart
-from reports.report import write_reports
+from reports.report import warm_templates, write_reports
 
 LOGS_DIR = "logs"
 INTERRUPTED = "interrupted"  # run reason: a signal or a crawl child's crash stopped the crawl
@@ -127,6 +136,7 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
     code = None
     failed = "national"
     timings: dict[str, Any] = {}
+    early: Early | None = None
     # the provincial portals: same run and database (they start from its citizenUrls); no
     # JOBDIR, the provincial crawl keeps per-portal state in memory and is redone whole
     if crawl_log:  # Scrapy's log goes to a file, the terminal keeps the job's own lines
@@ -140,11 +150,13 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
         return _run_elsewhere(engine, CrawlRun(base_url, db_path, run_id, out_dir, rubric_dir,
                                                overrides, portal_list, stop, echo),
                               len(rubric.all_codes()), progress, min_tested)
-    index_overrides = _with_jobdir(overrides, jobdir, "index766")
+    index_overrides = {**(_with_jobdir(overrides, jobdir, "index766") or {}),
+                       "DVC_AWAIT_NATIONAL": True}
     shown = progress_of(db_path, run_id, procedures=len(rubric.all_codes()),
                         portals=len(portal_list) if portal_list else None, progress=progress,
                         echo=echo)
     tracker = shown.__enter__()  # closed after scoring, below
+    board = _Board()
     try:
         # The provincial crawl (bound by the browser's CPU) runs beside the crawls of the
         # national host (bound by its politeness limit), which ask that host one after another:
@@ -152,39 +164,56 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
         # (its browser gone: docs/ARCHITECTURE.md "Crawler layout"), its HTML procedure pages.
         # It is niced: a politeness-bound crawl waiting for the CPU would leave its host idle.
         # The UN survey's site search starts as soon as the provincial crawl has ended, which
-        # may be before the national crawl's end.
+        # may be before the national crawl's end; so does the 766 figures' crawl, which asks
+        # its host once the national crawl has said it has ended (`_Board`).
         provincial = _Beside("provincial", launch(
             "provincial", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
             overrides=portals, quiet=quiet, nice=PROVINCIAL_NICE), timings)
+        board.join(provincial.launched)
         index766: _Beside | None = None
         pages: _Beside | None = None
         sites: _Beside | None = None
         site_settings = {**_site_settings(portals), "DVC_AWAIT_NATIONAL_PAGES": True}
 
+        def start(name: str, **kwargs: Any) -> _Beside:
+            beside = _Beside(name, go(name, base_url, db_path, run_id, quiet=quiet, **kwargs),
+                             timings)
+            board.join(beside.launched)
+            return beside
+
+        def ask_index766() -> None:  # the portal's own Decision 766 figures, for the report
+            nonlocal index766
+            if index766 is None and stop.signum is None:
+                index766 = start("index766", overrides=index_overrides)
+
         def search_sites() -> None:  # the portals at once, the national host after its pages
             nonlocal sites
             if sites is None and stop.signum is None:
-                sites = _Beside("sites", go("site", base_url, db_path, run_id,
-                                            rubric_dir=str(rubric_dir), overrides=site_settings,
-                                            quiet=quiet, nice=SITES_NICE), timings)
+                sites = start("site", rubric_dir=str(rubric_dir), overrides=site_settings,
+                              nice=SITES_NICE)
 
-        prestart("index766", base_url, db_path, run_id, overrides=index_overrides, quiet=quiet)
+        def provincial_ended() -> None:
+            ask_index766()
+            search_sites()
+
+        prestart("index766", base_url, db_path, run_id, overrides=index_overrides, quiet=quiet,
+                 phased=True)
         try:
             with _timed(timings, "national"):
-                code = _watching(launch("national", base_url, db_path, run_id,
-                                        rubric_dir=str(rubric_dir), quiet=quiet,
-                                        overrides=_with_jobdir(overrides, jobdir, "national")),
-                                 provincial, search_sites)
-            provincial.launched.tell(phases.NATIONAL_DONE)
+                national = launch("national", base_url, db_path, run_id,
+                                  rubric_dir=str(rubric_dir), quiet=quiet,
+                                  overrides=_with_jobdir(overrides, jobdir, "national"))
+                board.join(national)  # it says national-done as its spider closes
+                code = _watching(national, provincial, provincial_ended)
+            if code == 0 and stop.signum is None:
+                ask_index766()  # beside the provincial crawl's end
+            elif index766 is not None:  # only after a national crawl that ended well
+                index766.launched.stop()
+                index766 = None
+            board.reach(phases.NATIONAL_DONE)
             tracker.phase("provincial")  # what the job waits for next (the 766 figures beside)
             if stop.signum is None:
                 echo(f"run {run_id}: national portal read; provincial portals under way")
-            # the portal's own Decision 766 figures, for the report's comparison: the national
-            # host's second crawl, beside the provincial crawl's end
-            if code == 0 and stop.signum is None:
-                index766 = _Beside("index766", go("index766", base_url, db_path, run_id,
-                                                  overrides=index_overrides, quiet=quiet),
-                                   timings)
             pages_overrides = {**(_with_jobdir(overrides, jobdir, "national_pages") or {}),
                                "DVC_OUT_DIR": str(out_dir), "DVC_AWAIT_INDEX766": True}
             prestart("national_pages", base_url, db_path, run_id, overrides=pages_overrides,
@@ -198,22 +227,25 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
             # Once the provincial crawl (and its browser) has gone: the national pages' crawl
             # starts, asking its host once the 766 figures are in (crawler/phases.py)
             if stop.signum is None:
-                pages = _Beside("national_pages", go("national_pages", base_url, db_path,
-                                                     run_id, overrides=pages_overrides,
-                                                     quiet=quiet), timings)
+                pages = start("national_pages", overrides=pages_overrides)
             search_sites()
+            if code == 0 and stop.signum is None:  # scoring's first part, beside the last crawls
+                early = judge_early(db, run_id, rubric)
+                warm_templates()
             if index766 is not None:
                 index766.wait()  # its failure never changes the run's status: an extra
+            board.reach(phases.INDEX766_DONE)
             # the national host's last two crawls take their turn (the site search has been
-            # asking the portals meanwhile)
-            for beside, told, label in ((pages, phases.INDEX766_DONE, "national pages"),
-                                        (sites, phases.NATIONAL_PAGES_DONE, "site")):
+            # asking the portals meanwhile); each crawl says its phase as its spider closes
+            for beside, done, label in ((pages, phases.NATIONAL_PAGES_DONE, "national pages"),
+                                        (sites, None, "site")):
                 if beside is not None:
-                    beside.launched.tell(told)
                     tracker.phase(beside.name)
                     beside_code = beside.wait()
                     if code == 0:
                         code, failed = beside_code, label
+                if done is not None:
+                    board.reach(done)
         finally:  # an interrupted crawl is stored as incomplete, never left "running"
             for beside in (provincial, index766, pages, sites):
                 if beside is not None:
@@ -226,7 +258,7 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
     try:
         with _timed(timings, "scoring"):
             result = score_run(db_path, run_id, out_dir, rubric_dir=rubric_dir, echo=echo,
-                               min_tested=min_tested)
+                               min_tested=min_tested, early=early)
     finally:
         shown.__exit__(None, None, None)
     result.timings = timings
@@ -271,6 +303,33 @@ def _reuse(db: Any, base_url: str, run_id: int, within: timedelta,
     echo(f"run {run_id}: reusing good observations younger than {hours}"
          + (f" (portals: run {ref})" if ref else " (no complete run that recent)"))
     return {"DVC_REUSE_WITHIN": seconds, "DVC_REUSE_RUN": ref or 0}
+
+
+class _Board:
+    """The phases the job's crawls have reached, told to every crawl it started (a crawl acts
+    on those it waits for: crawler/phases.py). A phase is reached when a crawl announces it (its
+    spider closed well) or when the job has seen the crawl's process end; a crawl joining late
+    is told those reached before. Announcements arrive on their own threads: hence the lock."""
+
+    def __init__(self) -> None:
+        self.reached: list[str] = []
+        self.crawls: list[Launched] = []
+        self.lock = threading.Lock()
+
+    def join(self, crawl_: Launched) -> None:
+        with self.lock:
+            self.crawls.append(crawl_)
+            for phase in self.reached:
+                crawl_.tell(phase)
+        crawl_.on_phase(self.reach)
+
+    def reach(self, phase: str) -> None:
+        with self.lock:
+            if phase in self.reached or phase not in phases.NAMES:
+                return
+            self.reached.append(phase)
+            for crawl_ in self.crawls:
+                crawl_.tell(phase)
 
 
 class _Beside:
@@ -336,21 +395,50 @@ def _with_jobdir(overrides: dict[str, Any] | None, jobdir: Path | None,
     return {**(overrides or {}), "JOBDIR": str(Path(jobdir) / spider)}
 
 
+@dataclass
+class Early:
+    """Scoring's first part, done while the national host's last crawls (the 766 figures, its
+    HTML pages, the site search) still run: the verdicts without the national pages that show
+    them, and the findings, judged from evidence of kinds those crawls never add (the rubric's
+    `VERDICT_KINDS`). `last_id` is the newest such row then: `score_run` judges again if a
+    newer one has come since."""
+
+    verdicts: list[VerdictRow]
+    findings: list[FindingRow]
+    last_id: int
+
+
+def judge_early(db: Any, run_id: int, rubric: Any) -> Early:
+    last = store.last_evidence_id(db, run_id, VERDICT_KINDS)
+    # streamed, read once: the rows are not all held while the reports are written
+    obs = observe(store.iter_evidence(db, run_id, VERDICT_KINDS))
+    return Early(judge_cells(obs, rubric), observed_findings(obs, rubric), last)
+
+
+def _judged(db: Any, run_id: int, rubric: Any,
+            early: Early | None) -> tuple[list[VerdictRow], list[FindingRow]]:
+    """The run's verdicts and findings: `early`'s when no evidence they depend on came since,
+    with the national pages read meanwhile."""
+    if early is None or store.last_evidence_id(db, run_id, VERDICT_KINDS) != early.last_id:
+        early = judge_early(db, run_id, rubric)
+    pages = observe(store.iter_evidence(db, run_id, (EvidenceKind.NATIONAL_PAGE,)))
+    return shown_on_pages(early.verdicts, pages.national_pages, rubric), early.findings
+
+
 def score_run(db_path: Path, run_id: int, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
               echo: Callable[[str], None] = print,
-              min_tested: float | None = None) -> AuditResult:
+              min_tested: float | None = None, early: Early | None = None) -> AuditResult:
     """Evaluate a stored run's evidence and write its reports (no network). A complete run
-    with too little coverage becomes incomplete (no_coverage) before its reports are written."""
+    with too little coverage becomes incomplete (no_coverage) before its reports are written.
+    `early`: the part judged while the last crawls ran (`judge_early`), used if still true."""
     rubric = load_rubric(rubric_dir)
     db = store.open_db(db_path)
     count = db["evidence"].count_where("run_id = ?", [run_id])
     echo(f"run {run_id}: {count} evidence rows; scoring")
     started = time.monotonic()
-    # streamed, read once per pass: the rows are not all held while the reports are written
-    verdicts = evaluate(store.iter_evidence(db, run_id), rubric)
+    verdicts, found = _judged(db, run_id, rubric, early)
     store.save_verdicts(db, run_id, rubric.version, verdicts)
-    store.save_findings(db, run_id, findings(store.iter_evidence(db, run_id), rubric),
-                        rubric.version)
+    store.save_findings(db, run_id, found, rubric.version)
     history.record_scoring(db, run_id, rubric, rubric_dir, verdicts,
                            seconds=time.monotonic() - started)
     save_survey_answers(db, run_id, rubric, rubric_dir, verdicts, echo)  # UN survey answers

@@ -354,6 +354,15 @@ def iter_evidence(db: sqlite_utils.Database, run_id: int,
         yield cast(EvidenceRow, row)
 
 
+def last_evidence_id(db: sqlite_utils.Database, run_id: int, kinds: Iterable[str]) -> int:
+    """The newest evidence row of the run among `kinds` (0 when there is none): a row stored
+    later has a greater id."""
+    kinds = list(kinds)
+    row = db.execute(f"SELECT MAX(id) FROM evidence WHERE run_id = ? AND kind IN "
+                     f"({', '.join('?' * len(kinds))})", [run_id, *kinds]).fetchone()
+    return int(row[0] or 0)
+
+
 VERDICT_KEYS = ("unit_code", "unit_name", "unit_kind", "service_id", "criterion_id",
                 "verdict", "reason")
 

@@ -6,7 +6,9 @@
 `crawl` tells it to go, so process start-up overlaps the crawl before it, never the crawls.
 `launch` starts a crawl that runs beside others and is told on its stdin when the phases it
 waits for are reached (`--phases`, crawler/phases.py); `Launched.tell` says so. `go` does the
-same with a process `prestart` started ahead.
+same with a process `prestart` started ahead. Such a crawl tells the job in turn, on a pipe of
+its own, the phase its end means as soon as its spider has closed (`Launched.on_phase`), so the
+next crawl of its host need not wait for its process to shut down.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,16 +97,39 @@ def _command(spider: str, base_url: str, db: Path | str, run_id: int, rubric_dir
     return cmd
 
 
-def _child_options() -> dict[str, Any]:
+def _child_options(announce_fd: int | None = None) -> dict[str, Any]:
     """Popen options of every crawl child: a session of its own, so a terminal's Ctrl-C reaches
     the job alone and the job stops each crawl once, gracefully (app/interrupt.py); the
-    job's pid, so the child dies with it (`die_with_parent`)."""
-    return {"cwd": PROJECT_DIR, "start_new_session": True,
-            "env": {**os.environ, PARENT_ENV: str(os.getpid())}}
+    job's pid, so the child dies with it (`die_with_parent`); `announce_fd`: the write end of
+    the pipe it tells its phases on (crawler/phases.py `announce`)."""
+    env = {**os.environ, PARENT_ENV: str(os.getpid())}
+    env.pop(phases.ANNOUNCE_FD, None)  # a crawl's own children announce nothing
+    options: dict[str, Any] = {"cwd": PROJECT_DIR, "start_new_session": True, "env": env}
+    if announce_fd is not None:
+        env[phases.ANNOUNCE_FD] = str(announce_fd)
+        options["pass_fds"] = (announce_fd,)
+    return options
+
+
+def _announcing(cmd: list[str], **options: Any) -> subprocess.Popen:
+    """Start `cmd` with a pipe to announce its phases on; its read end is kept in `_heard`."""
+    read, write = os.pipe()
+    try:
+        child = subprocess.Popen(cmd, stdin=subprocess.PIPE, **options,
+                                 **_child_options(write))
+    except BaseException:
+        os.close(read)
+        raise
+    finally:
+        os.close(write)  # the child holds its own copy: end of file once it has exited
+    _heard[child.pid] = read
+    return child
 
 
 # Crawl processes started ahead (`prestart`), waiting for their turn, by command line.
 _waiting: dict[tuple[str, ...], subprocess.Popen] = {}
+# The read end of each announcing child's pipe, by pid, until a `Launched` takes it.
+_heard: dict[int, int] = {}
 
 
 def prestart(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_dir: str = "",
@@ -116,9 +142,11 @@ def prestart(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_
     cmd = _command(spider, base_url, db, run_id, rubric_dir, overrides, quiet)
     key = tuple(cmd)
     if key not in _waiting:
-        flags = ["--wait", "--phases"] if phased else ["--wait"]
-        _waiting[key] = subprocess.Popen([*cmd, *flags], stdin=subprocess.PIPE,
-                                         **_child_options())
+        if phased:
+            _waiting[key] = _announcing([*cmd, "--wait", "--phases"])
+        else:
+            _waiting[key] = subprocess.Popen([*cmd, "--wait"], stdin=subprocess.PIPE,
+                                             **_child_options())
 
 
 def discard_prestarted() -> None:
@@ -127,6 +155,13 @@ def discard_prestarted() -> None:
         _, child = _waiting.popitem()
         _release(child, go=False)
         _reap(child, timeout=30)
+        _close_heard(child.pid)
+
+
+def _close_heard(pid: int) -> None:
+    fd = _heard.pop(pid, None)
+    if fd is not None:
+        os.close(fd)
 
 
 def _reap(child: subprocess.Popen, timeout: float) -> None:
@@ -152,6 +187,8 @@ def crawl(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_dir
     """Run a crawl in a child process; returns its exit code. Logs go to stderr."""
     cmd = _command(spider, base_url, db, run_id, rubric_dir, overrides, quiet)
     child = _waiting.pop(tuple(cmd), None)
+    if child is not None:
+        _close_heard(child.pid)  # run to its end: nothing to hear before
     if child is not None and child.poll() is None:
         _release(child, go=True)
         try:
@@ -164,21 +201,44 @@ def crawl(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_dir
 
 
 class Launched:
-    """A crawl running beside others in its own process, told of phases on its stdin."""
+    """A crawl running beside others in its own process, told of phases on its stdin (from
+    any thread) and telling its own on a pipe (`on_phase`)."""
 
     def __init__(self, child: subprocess.Popen) -> None:
         self.child = child
+        self.heard = _heard.pop(child.pid, None)
+        self._lock = threading.Lock()
 
     def tell(self, phase: str) -> None:
-        try:
-            self.child.stdin.write(f"{phase}\n".encode())  # type: ignore[union-attr]
-            self.child.stdin.flush()  # type: ignore[union-attr]
-        except (BrokenPipeError, OSError):
-            pass  # it has ended already: its exit code says how
+        with self._lock:
+            stdin = self.child.stdin
+            if stdin is None or stdin.closed:
+                return  # told every phase already (`wait`)
+            try:
+                stdin.write(f"{phase}\n".encode())
+                stdin.flush()
+            except (BrokenPipeError, OSError):
+                pass  # it has ended already: its exit code says how
+
+    def on_phase(self, heard: Callable[[str], None]) -> None:
+        """Call `heard(phase)`, in a thread of its own, for each phase the crawl announces
+        (crawler/phases.py `AnnounceDone`) until its end; nothing for a crawl without a pipe."""
+        fd, self.heard = self.heard, None
+        if fd is None:
+            return
+
+        def read() -> None:
+            with os.fdopen(fd, "rb") as pipe:
+                for line in pipe:
+                    heard(line.decode().strip())
+
+        threading.Thread(target=read, name=f"heard-{self.child.pid}", daemon=True).start()
 
     def wait(self) -> int:
         """Tell it every phase is reached (end of input), then wait for its exit code."""
-        _release(self.child, go=False)
+        with self._lock:
+            _release(self.child, go=False)
+        self._unheard()
         try:
             return self.child.wait()
         except BaseException:  # an interrupted job does not leave its crawl running
@@ -187,10 +247,17 @@ class Launched:
 
     def stop(self, grace: float = 10.0) -> None:
         """Stop it if it still runs: asked first (Scrapy then closes its browser), then killed."""
+        self._unheard()
         if self.child.poll() is not None:
             return
         self.child.terminate()
         _reap(self.child, timeout=grace)
+
+    def _unheard(self) -> None:
+        """Close the pipe nobody listens to (`on_phase` was not called)."""
+        fd, self.heard = self.heard, None
+        if fd is not None:
+            os.close(fd)
 
 
 def launch(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_dir: str = "",
@@ -199,9 +266,8 @@ def launch(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_di
     """Start a crawl now, beside whatever runs; it reads phase lines on its stdin. `nice`: its
     process (and its browser) yields the CPU to the others by that much (see os.nice)."""
     cmd = _command(spider, base_url, db, run_id, rubric_dir, overrides, quiet)
-    return Launched(subprocess.Popen([*cmd, "--phases"], stdin=subprocess.PIPE,
-                                     preexec_fn=(lambda: os.nice(nice)) if nice else None,
-                                     **_child_options()))
+    return Launched(_announcing([*cmd, "--phases"],
+                                preexec_fn=(lambda: os.nice(nice)) if nice else None))
 
 
 def go(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_dir: str = "",
@@ -213,6 +279,8 @@ def go(spider: str, base_url: str, db: Path | str, run_id: int, *, rubric_dir: s
     cmd = _command(spider, base_url, db, run_id, rubric_dir, overrides, quiet)
     child = _waiting.pop(tuple(cmd), None)
     if child is None or child.poll() is not None:
+        if child is not None:
+            _close_heard(child.pid)
         return launch(spider, base_url, db, run_id, rubric_dir=rubric_dir, overrides=overrides,
                       quiet=quiet, nice=nice)
     if nice:

@@ -114,6 +114,8 @@ EXTENSIONS: dict[str, int | None] = {"scrapy.extensions.remote_control.RemoteCon
 DVC_STATS_LOG = False
 DVC_SEEDS = ""
 EXTENSIONS = {**EXTENSIONS, "crawler.remote.StatsLine": 0}
+# a crawl that ends well tells the job at once (crawler/phases.py): its host is free
+EXTENSIONS = {**EXTENSIONS, "crawler.phases.AnnounceDone": 0}
 
 # --- The site crawl (UN survey; crawler/spiders/site.py, docs/ARCHITECTURE.md "Site crawl") --
 # DVC_SITES: [{units, home, https, http}] (the demo passes the replica's); None: the national

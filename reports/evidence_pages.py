@@ -82,23 +82,49 @@ def _records(doc: Any) -> list[dict[str, Any]]:
     return []
 
 
-def _answer(body: bytes, digest: str, office: str) -> StoredAnswer:
-    """The stored body as text. An office row's answer is the whole office list of its
-    procedure (hundreds of rows): only the rows naming this office are shown, counted."""
-    text, rows = body.decode("utf-8", errors="replace"), None
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        doc = None
-    if doc is not None:
-        records = _records(doc) if office else []
-        mine = [r for r in records if office in {str(v) for v in r.values()}]
-        if mine:
-            doc, rows = mine, (len(mine), len(records))
-        text = json.dumps(doc, ensure_ascii=False, indent=1)
-    text = unicodedata.normalize("NFC", text)
-    return StoredAnswer(text[:BODY_LIMIT], len(body), max(0, len(text) - BODY_LIMIT), digest,
-                        rows)
+class _Answers:
+    """The stored answers of the pages being built, each body decoded once: an office list's
+    page (hundreds of rows) is the answer of every office row it holds."""
+
+    def __init__(self, bodies: dict[str, bytes]) -> None:
+        self.bodies = bodies
+        self.decoded: dict[str, tuple[str, Any, list[dict[str, Any]] | None]] = {}
+        self.made: dict[tuple[str, str], StoredAnswer | None] = {}
+
+    def get(self, digest: str, office: str) -> StoredAnswer | None:
+        key = (digest, office)
+        if key not in self.made:
+            body = self.bodies.get(digest)
+            self.made[key] = None if body is None else self._answer(body, digest, office)
+        return self.made[key]
+
+    def _answer(self, body: bytes, digest: str, office: str) -> StoredAnswer:
+        """The stored body as text. An office row's answer is the whole office list of its
+        procedure: only the rows naming this office are shown, counted."""
+        text, doc, records = self._decode(body, digest, office)
+        rows = None
+        if doc is not None:
+            mine = [r for r in records or () if office in {str(v) for v in r.values()}]
+            if mine:
+                doc, rows = mine, (len(mine), len(records or ()))
+            text = json.dumps(doc, ensure_ascii=False, indent=1)
+        text = unicodedata.normalize("NFC", text)
+        return StoredAnswer(text[:BODY_LIMIT], len(body), max(0, len(text) - BODY_LIMIT),
+                            digest, rows)
+
+    def _decode(self, body: bytes, digest: str,
+                office: str) -> tuple[str, Any, list[dict[str, Any]] | None]:
+        text, doc, records = self.decoded.get(digest) or (None, None, None)
+        if text is None:
+            text = body.decode("utf-8", errors="replace")
+            try:
+                doc = json.loads(text)
+            except ValueError:
+                doc = None
+        if office and doc is not None and records is None:
+            records = _records(doc)
+        self.decoded[digest] = (text, doc, records)
+        return text, doc, records
 
 
 def _bodies(db: sqlite_utils.Database, digests: set[str]) -> dict[str, bytes]:
@@ -141,16 +167,15 @@ def _digest(row: dict[str, Any]) -> str:
 def build_pages(db: sqlite_utils.Database, run_id: int, ids: set[int], results_dir: Path,
                 out_dir: Path) -> list[EvidencePage]:
     rows = _rows(db, run_id, ids)
-    bodies = _bodies(db, {_digest(r) for r in rows})
+    answers = _Answers(_bodies(db, {_digest(r) for r in rows}))
     page_dir = out_dir / EVIDENCE_DIR
     pages = []
     for row in rows:
         data = json.loads(row.get("data") or "{}")
-        url, digest = row.get("url") or "", _digest(row)
-        body = bodies.get(digest)
+        url = row.get("url") or ""
         pages.append(EvidencePage(
             row=row, data=json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True),
-            answer=None if body is None else _answer(body, digest, row.get("office_code") or ""),
+            answer=answers.get(_digest(row), row.get("office_code") or ""),
             screenshot=_screenshot(row, data, results_dir, page_dir),
             href=url if url.startswith(("http://", "https://")) else None))
     return pages

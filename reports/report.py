@@ -57,6 +57,17 @@ def environment(lang: Lang) -> jinja2.Environment:
     return env
 
 
+def warm_templates(lang: str = DEFAULT_LANG) -> None:
+    """Compile every template of `lang` ahead (the job does it while its last crawls run, so
+    the reports' writing after them does not)."""
+    from reports.exports import markdown_environment
+
+    env = environment(Lang(lang))
+    for name in env.list_templates(filter_func=lambda name: name.endswith(".html.j2")):
+        env.get_template(name)
+    markdown_environment(Lang(lang), TEMPLATES_DIR).get_template("summary.md.j2")
+
+
 def dashboard_charts(model: ReportModel, lang: Lang) -> dict[str, Any]:
     """The dashboard's inline SVG charts (group counts, score distribution, services, gaps)."""
     out: dict[str, Any] = {}

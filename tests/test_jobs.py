@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from app.jobs import _Beside, _watching
+from app.jobs import _Beside, _Board, _watching
 from crawler.runner import Launched
 
 
@@ -51,3 +51,71 @@ def test_an_interrupted_wait_stops_the_national_crawl():
         _watching(national, provincial, interrupt)
     assert national.child.poll() is not None  # not left running
     provincial.launched.stop()
+
+
+def test_a_phase_announced_by_one_crawl_reaches_the_others_before_its_exit():
+    """The board passes a crawl's announcement (its spider closed well) to the crawls that
+    wait for it at once, and tells a crawl started later what was reached before."""
+    from crawler import phases
+    from crawler.runner import _announcing
+
+    announcer = Launched(_announcing([sys.executable, "-c", (
+        "import os, time; time.sleep(0.3); "
+        f"os.write(int(os.environ['{phases.ANNOUNCE_FD}']), b'national-done\\n'); "
+        "time.sleep(5)")]))
+    waiter = f"import sys; sys.exit(0 if any(l.strip() == '{phases.NATIONAL_DONE}' " \
+             "for l in sys.stdin) else 1)"
+    early = Launched(subprocess.Popen([sys.executable, "-c", waiter], stdin=subprocess.PIPE))
+    board = _Board()
+    try:
+        board.join(early)
+        board.join(announcer)
+        assert early.child.wait(timeout=4) == 0  # told while the announcer still runs
+        assert announcer.child.poll() is None
+        assert board.reached == [phases.NATIONAL_DONE]
+        late = Launched(subprocess.Popen([sys.executable, "-c", waiter], stdin=subprocess.PIPE))
+        board.join(late)
+        assert late.child.wait(timeout=4) == 0
+        board.reach("not-a-phase")  # only the phases crawls wait for are passed on
+        assert board.reached == [phases.NATIONAL_DONE]
+    finally:
+        announcer.stop()
+        early.stop()
+
+
+def test_scoring_judged_early_equals_scoring_after_the_last_crawls(tmp_path) -> None:
+    """Verdicts and findings judged while the national pages are still read, with those pages
+    added after, equal a judging of all the evidence; evidence that could change a verdict,
+    stored after the early part, has it judged again."""
+    from app.jobs import _judged, judge_early
+    from audits.evaluate import evaluate, findings
+    from core import store
+    from core.rubric import load_rubric
+    from tests.test_evaluate import base, birth, ev, row
+
+    rubric = load_rubric()
+    db = store.open_db(tmp_path / "audit.db")
+    run_id = store.start_run(db, target="t", rubric_version="t", engine_version="t")
+    sid, codes = birth(rubric)
+
+    def add(*rows: dict) -> None:
+        for r in rows:
+            store.add_evidence(db, run_id, {**{k: v for k, v in r.items() if k != "id"},
+                                            "url": "http://x", "method": "POST"})
+
+    def everything() -> tuple[list, list]:
+        evidence = store.load_evidence(db, run_id)
+        return evaluate(evidence, rubric), findings(evidence, rubric)
+
+    add(*base(codes), row(codes[0], "000.00.12.H26", "FULL"))
+    early = judge_early(db, run_id, rubric)
+    add(ev("national_page", codes[0]))  # the national pages' crawl, after the early part
+    judged = _judged(db, run_id, rubric, early)
+    assert judged == everything()
+    page_id = store.last_evidence_id(db, run_id, ["national_page"])
+    shown = [v for v in judged[0] if v["unit_code"] == "01" and v["service_id"] == sid
+             and v["criterion_id"] == "offered_online"]
+    assert shown and page_id in shown[0]["evidence_ids"]
+    add(row(codes[0], "000.00.12.H29", "PARTIAL"))  # a verdict's evidence, stored late
+    assert _judged(db, run_id, rubric, early) == everything()
+    assert _judged(db, run_id, rubric, early) != (early.verdicts, early.findings)

@@ -240,3 +240,47 @@ def test_a_crawl_launched_beside_others_stops_when_asked(replica, tmp_path: Path
     crawl.stop()
     assert crawl.child.returncode is not None
     assert time.monotonic() - started < 9  # asked, it stopped: it was not killed after 10 s
+
+
+def test_a_crawl_that_closed_well_announces_its_phase(monkeypatch: Any) -> None:
+    import os
+    from types import SimpleNamespace
+
+    read, write = os.pipe()
+    monkeypatch.setenv(phases.ANNOUNCE_FD, str(write))
+    ext = phases.AnnounceDone()
+    ext.spider_closed(SimpleNamespace(name="index766"), "shutdown")  # stopped: nothing said
+    ext.spider_closed(SimpleNamespace(name="provincial"), "finished")  # no phase of its own
+    ext.spider_closed(SimpleNamespace(name="index766"), "finished")
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        assert pipe.read() == b"index766-done\n"
+    monkeypatch.delenv(phases.ANNOUNCE_FD)
+    phases.announce(phases.NATIONAL_DONE)  # no pipe (a crawl run by hand): nothing, no error
+
+
+@pytest.mark.slow
+def test_the_766_crawl_waits_for_the_national_crawl_then_announces_its_end(
+        replica, tmp_path: Path) -> None:
+    """Started beside the national crawl (DVC_AWAIT_NATIONAL), the 766 figures' crawl asks
+    nothing until told national-done; as its spider closes it says index766-done."""
+    srv = replica(SMALL, fresh=True)
+    db = store.open_db(tmp_path / "audit.db")
+    run_id = store.start_run(db, target=srv.base_url, rubric_version="t", engine_version="t")
+    srv.clear_requests()
+    crawl_ = launch("index766", srv.base_url, tmp_path / "audit.db", run_id, quiet=True,
+                    overrides={"DVC_AWAIT_NATIONAL": True})
+    heard: list[str] = []
+    crawl_.on_phase(heard.append)
+    try:
+        time.sleep(4)  # loaded and waiting: nothing asked
+        assert crawl_.child.poll() is None and not srv.requests
+        crawl_.tell(phases.NATIONAL_DONE)
+        assert wait_until(lambda: bool(heard))
+        assert crawl_.wait() == 0
+    finally:
+        crawl_.stop()
+    assert heard == [phases.INDEX766_DONE]
+    assert [e for e in store.load_evidence(db, run_id) if e["kind"] == "index766_results"]
+    stats = json.loads(store.get_run(db, run_id)["stats"])["index766"]
+    assert stats["index766/national_waited"] > 0

@@ -365,3 +365,18 @@ def test_bar_charts_are_narrow_and_scale() -> None:
     assert widths[0] == pytest.approx(w - 4) and widths[1] == pytest.approx((w - 4) / 2)
     short = str(charts.hbar_chart([charts.Bar("a", 0.5)], title="t", max_value=1.0))
     assert float(re.search(r'<rect x="2" y="[\d.]+" width="([\d.]+)"', short)[1]) < w / 2
+
+
+def test_every_template_can_be_compiled_ahead() -> None:
+    """The job compiles the templates while its last crawls run (warm_templates); the reports
+    written after then find every one compiled."""
+    from reports.exports import markdown_environment
+    from reports.report import TEMPLATES_DIR, environment, warm_templates
+
+    warm_templates("en")
+    env = environment(Lang("en"))
+    compiled = {key[1] for key in env.cache or {}}
+    assert compiled >= set(env.list_templates(filter_func=lambda n: n.endswith(".html.j2")))
+    assert {"dashboard.html.j2", "unit.html.j2", "evidence.html.j2"} <= compiled
+    md = markdown_environment(Lang("en"), TEMPLATES_DIR)
+    assert {key[1] for key in md.cache or {}} == {"summary.md.j2"}

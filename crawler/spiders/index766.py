@@ -24,7 +24,7 @@ from twisted.python.failure import Failure
 
 from core.store import sha256, utcnow
 from core.vocab import EvidenceKind, Outcome
-from crawler import parsers
+from crawler import parsers, phases
 from crawler.failures import failed_request, failure_reason
 
 PREFIX = "/api/v1/reporting/evaluation/"
@@ -98,6 +98,9 @@ class Index766Spider(scrapy.Spider):
         return super().from_crawler(crawler, *args, **kwargs)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        if self.crawler.settings.getbool("DVC_AWAIT_NATIONAL"):  # started beside that crawl
+            waited = await phases.wait_for(phases.NATIONAL_DONE)
+            self.crawler.stats.set_value("index766/national_waited", round(waited, 1))
         yield self.api(RESULTS, {**self.period, "departmentType": "ADMINISTRATIVE_UNIT"},
                        self.parse_results)
 
