@@ -82,13 +82,28 @@ def _records(doc: Any) -> list[dict[str, Any]]:
     return []
 
 
+class _Rows:
+    """The rows of an answer, found by any value they hold (an office row's page shows the
+    rows naming its office)."""
+
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        self.count = len(records)
+        self.by_value: dict[str, list[dict[str, Any]]] = {}
+        for record in records:
+            for value in {str(v) for v in record.values()}:
+                self.by_value.setdefault(value, []).append(record)
+
+    def naming(self, value: str) -> list[dict[str, Any]]:
+        return self.by_value.get(value, [])
+
+
 class _Answers:
     """The stored answers of the pages being built, each body decoded once: an office list's
     page (hundreds of rows) is the answer of every office row it holds."""
 
     def __init__(self, bodies: dict[str, bytes]) -> None:
         self.bodies = bodies
-        self.decoded: dict[str, tuple[str, Any, list[dict[str, Any]] | None]] = {}
+        self.decoded: dict[str, tuple[str, Any, _Rows | None]] = {}
         self.made: dict[tuple[str, str], StoredAnswer | None] = {}
 
     def get(self, digest: str, office: str) -> StoredAnswer | None:
@@ -104,16 +119,15 @@ class _Answers:
         text, doc, records = self._decode(body, digest, office)
         rows = None
         if doc is not None:
-            mine = [r for r in records or () if office in {str(v) for v in r.values()}]
-            if mine:
-                doc, rows = mine, (len(mine), len(records or ()))
+            mine = records.naming(office) if records is not None else []
+            if mine and records is not None:
+                doc, rows = mine, (len(mine), records.count)
             text = json.dumps(doc, ensure_ascii=False, indent=1)
         text = unicodedata.normalize("NFC", text)
         return StoredAnswer(text[:BODY_LIMIT], len(body), max(0, len(text) - BODY_LIMIT),
                             digest, rows)
 
-    def _decode(self, body: bytes, digest: str,
-                office: str) -> tuple[str, Any, list[dict[str, Any]] | None]:
+    def _decode(self, body: bytes, digest: str, office: str) -> tuple[str, Any, _Rows | None]:
         text, doc, records = self.decoded.get(digest) or (None, None, None)
         if text is None:
             text = body.decode("utf-8", errors="replace")
@@ -122,7 +136,7 @@ class _Answers:
             except ValueError:
                 doc = None
         if office and doc is not None and records is None:
-            records = _records(doc)
+            records = _Rows(_records(doc))
         self.decoded[digest] = (text, doc, records)
         return text, doc, records
 

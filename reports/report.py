@@ -24,7 +24,7 @@ from core.sqlite import sqlite_utils
 from reports import charts, survey_model
 from reports.beside import beside
 from reports.evidence_pages import EVIDENCE_DIR, results_dir_of, write_evidence_pages
-from reports.i18n import DEFAULT_LANG, Lang
+from reports.i18n import DEFAULT_LANG, Lang, load_strings
 from reports.report_model import (  # noqa: F401 - re-exported: the report's public API
     CELL_MARKS,
     CELL_STATES,
@@ -62,6 +62,7 @@ def warm_templates(lang: str = DEFAULT_LANG) -> None:
     the reports' writing after them does not)."""
     from reports.exports import markdown_environment
 
+    load_strings()
     env = environment(Lang(lang))
     for name in env.list_templates(filter_func=lambda name: name.endswith(".html.j2")):
         env.get_template(name)
