@@ -1,7 +1,7 @@
 """What the site crawl measures of a site beyond its pages (`site_measure` evidence): HTTPS with
 a valid certificate and the plain-HTTP redirect (plain Python, no browser), the home page's
 width at 390 px and its viewport meta, WCAG 2.1 AA by axe-core (in the page Chromium rendered),
-and markup and CSS validity by the W3C Nu checker (vnu.jar on Java, many sites in one run).
+and markup and CSS validity by the W3C Nu checker (vnu.jar on Java, every site in one run).
 
 None means "not measured", and `failures` says why (core/vocab.py reasons): a measure that
 could not be taken is never a measure that failed.
@@ -213,9 +213,7 @@ def count_messages(report: Mapping[str, Any], files: Mapping[str, tuple[str, str
 
 def run_vnu(inputs: Sequence[W3cInput], *, timeout: float, jar_setting: str = "",
             workdir: str | None = None) -> dict[str, W3cResult]:
-    """The sites' documents checked by one run of the checker (a JVM start is seconds). A
-    site's errors do not depend on the other sites of the run (runs over parts of `inputs` give
-    what one run gives); a run that fails (no Java, a timeout) fails for each of its sites."""
+    """Every site's documents checked by one run of the checker (a JVM start is seconds)."""
     java, jar = find_java(), find_vnu(jar_setting)
     results = {i.key: W3cResult() for i in inputs}
     if java is None or jar is None:

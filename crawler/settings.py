@@ -132,4 +132,4 @@ DVC_AWAIT_NATIONAL_PAGES = False
 # the national pages' crawl, started beside the 766 figures': waits for their end (the job sets it)
 DVC_AWAIT_INDEX766 = False
 DVC_VNU_JAR = ""
-DVC_VNU_TIMEOUT = 600  # s for each W3C checker run (two at most: site.py w3c_groups)
+DVC_VNU_TIMEOUT = 600  # s for the one checker run of every site

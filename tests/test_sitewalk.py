@@ -3,8 +3,6 @@ HTTPS and the redirect against loopback servers, the W3C report's counting)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from core.vocab import Reason
@@ -151,76 +149,6 @@ def test_the_checker_gets_every_page_before_every_style_sheet(tmp_path, monkeypa
     files = [arg for arg in log.read_text().split() if arg.endswith((".html", ".css"))]
     kinds = [name.rsplit(".", 1)[1] for name in files]
     assert kinds == ["html"] * 3 + ["css"] * 6
-
-
-# one error per line of each file checked: counts that differ per site, as a real report's
-FAKE_CHECKER = r"""#!/bin/sh
-printf '{"messages": ['
-sep=''
-for f in "$@"; do
-  case "$f" in *.html|*.css) ;; *) continue ;; esac
-  n=$(wc -l < "$f")
-  while [ "$n" -gt 0 ]; do
-    printf '%s{"type": "error", "url": "file:%s", "message": "x"}' "$sep" "$f"
-    sep=','; n=$((n - 1))
-  done
-done
-printf ']}\n'
-"""
-TWO_RUNS_INPUTS = [
-    measures.W3cInput("a", b"<!DOCTYPE html>\n<p>\n", css=[b"p {\n}\n", b"a {}\n"]),
-    measures.W3cInput("b", failure=Reason.HTTP_5XX),
-    measures.W3cInput("c", b"<!DOCTYPE html>", css=[b"b {\n}\n"]),
-    measures.W3cInput("d", b"<!DOCTYPE html>\n<p>\n<p>\n")]
-
-
-def in_two_runs(inputs: list[measures.W3cInput], **kwargs: Any
-                ) -> dict[str, measures.W3cResult]:
-    """The checker as the site crawl runs it: the first half's sites, then the rest."""
-    half = len(inputs) // 2
-    return {**measures.run_vnu(inputs[:half], **kwargs),
-            **measures.run_vnu(inputs[half:], **kwargs)}
-
-
-@pytest.mark.parametrize("checker", ["report", "none", "slow"])
-def test_two_runs_of_the_checker_give_what_one_run_gives(checker, tmp_path, monkeypatch):
-    # a fake checker: its report, no java at all, one that times out
-    java = tmp_path / "java"
-    java.write_text({"report": FAKE_CHECKER, "slow": "#!/bin/sh\nexec sleep 30\n"}.get(
-        checker, ""))
-    java.chmod(0o755)
-    jar = tmp_path / "vnu.jar"
-    jar.write_bytes(b"")
-    monkeypatch.setenv("JAVA", str(java) if checker != "none" else "/nonexistent/java")
-    kwargs = {"timeout": 0.5, "jar_setting": str(jar)}
-    one = measures.run_vnu(TWO_RUNS_INPUTS, **kwargs)
-    assert in_two_runs(TWO_RUNS_INPUTS, **kwargs) == one
-    errors = {"report": {"a": {"markup": 2, "css": 3}, "c": {"markup": 0, "css": 2},
-                         "d": {"markup": 3, "css": 0}}, "none": {}, "slow": {}}[checker]
-    assert {k: r.errors for k, r in one.items() if r.errors is not None} == errors
-    failures = {"report": {"b": Reason.HTTP_5XX},
-                "none": dict.fromkeys("abcd", Reason.NO_VALIDATOR),
-                "slow": {**dict.fromkeys("acd", Reason.TIMEOUT), "b": Reason.HTTP_5XX}}[checker]
-    assert {k: r.failures for k, r in one.items() if r.failures} == {
-        k: {"w3c_markup": v, "w3c_css": v} for k, v in failures.items()}
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(measures.find_java() is None or measures.find_vnu() is None,
-                    reason="no Java or no vnu.jar on this machine")
-def test_the_real_checker_gives_in_two_runs_what_it_gives_in_one():
-    head = b'<!DOCTYPE html><html lang="vi"><head><title>t</title></head><body>'
-    inputs = [
-        measures.W3cInput("a", head + b'<div><p style="colr: red">x</span></body></html>',
-                          css=[b"p { colr: red; }", b"a { color: blue; }"]),
-        measures.W3cInput("b", failure=Reason.HTTP_5XX),
-        measures.W3cInput("c", head + b"<p>ok</p></body></html>", css=[b"body { margin: 0 }"]),
-        measures.W3cInput("d", b"<html><body><center>old</center></body></html>")]
-    one = measures.run_vnu(inputs, timeout=300)
-    assert one["a"].errors and one["a"].errors["markup"] >= 1 and one["a"].errors["css"] >= 2
-    assert one["c"].errors == {"markup": 0, "css": 0}
-    assert one["d"].errors and one["d"].errors["markup"] >= 1
-    assert in_two_runs(inputs, timeout=300) == one
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,7 @@ pages' crawl has ended: one crawl at a time per host.
 
 The walk is plain async code over the engine's downloads (downloader middlewares: robots,
 retries, host guard, cache, offsite), run from `start()`; the items go out through `start()` as
-they come. The W3C checker runs twice at most: once for the sites off the national host as soon
-as their home pages are in, once for those on it; a site's measure follows its walk and its
-group's run, so the portals' measures do not wait for the national host's turn.
+they come, then the W3C checker runs once for every site and the measures follow.
 """
 
 from __future__ import annotations
@@ -184,33 +182,15 @@ class SurveySiteSpider(scrapy.Spider):
                            for s in self.sites]
             for state in self.states:
                 state.w3c = measures.W3cInput(state.site.key)
-            checks: dict[str, asyncio.Future[dict[str, measures.W3cResult]]] = {}
-            for group in self.w3c_groups():
-                # the group's checker run starts once its home pages are in, while the deeper
-                # pages are read
-                checked = asyncio.ensure_future(self.validate(group))
-                checks.update((state.site.key, checked) for state in group)
-            # visits in the sites' order, whatever their group (the `walking` slots' order)
-            await asyncio.gather(*(self.search_site(state, checks[state.site.key])
-                                   for state in self.states))
+            # the checker runs once every home page is in, while the deeper pages are read
+            checked = asyncio.ensure_future(self.validate())
+            await asyncio.gather(*(self.visit(state) for state in self.states))
+            w3c = await checked
+            for state in self.states:
+                if not state.reused:
+                    self.emit(self.measure_item(state, w3c.get(state.site.key)))
         finally:
             self.queue.put_nowait(DONE)
-
-    def w3c_groups(self) -> list[list[SiteState]]:
-        """The sites off the national host, then those on it: one checker run per group, so
-        the portals' run does not wait for the national host's turn (DVC_AWAIT_NATIONAL_PAGES)
-        and the national sites' run checks only their pages. No run for an empty group."""
-        national = [s for s in self.states if self.on_national_host(s.site)]
-        others = [s for s in self.states if not self.on_national_host(s.site)]
-        return [group for group in (others, national) if group]
-
-    async def search_site(self, state: SiteState,
-                          checked: asyncio.Future[dict[str, measures.W3cResult]]) -> None:
-        """A site walked, then its measure once its group's checker run is in."""
-        await self.visit(state)
-        if not state.reused:
-            w3c = await checked
-            self.emit(self.measure_item(state, w3c.get(state.site.key)))
 
     def emit(self, item: dict[str, Any] | None) -> None:
         if item is not None:
@@ -245,17 +225,15 @@ class SurveySiteSpider(scrapy.Spider):
     async def national_host_free(self, site: Site) -> None:
         """A site on the national host waits while the job's national-pages crawl asks that
         host (DVC_AWAIT_NATIONAL_PAGES; the job says when it has ended)."""
-        if not self.crawler.settings.getbool("DVC_AWAIT_NATIONAL_PAGES") \
-                or not self.on_national_host(site):
+        s = self.crawler.settings
+        if not s.getbool("DVC_AWAIT_NATIONAL_PAGES"):
+            return
+        national = urlsplit(s.get("DVC_BASE_URL") or "").hostname
+        hosts = {urlsplit(url).hostname for url in (site.home, site.https, site.http) if url}
+        if national not in hosts:
             return
         waited = await phases.wait_for(phases.NATIONAL_PAGES_DONE)
         self.crawler.stats.set_value("site/national_host_waited", round(waited, 1))
-
-    def on_national_host(self, site: Site) -> bool:
-        """Is any of the site's addresses on the host of the run's base URL (DVC_BASE_URL)?"""
-        national = urlsplit(self.crawler.settings.get("DVC_BASE_URL") or "").hostname
-        hosts = {urlsplit(url).hostname for url in (site.home, site.https, site.http) if url}
-        return national is not None and national in hosts
 
     def left_alone(self, state: SiteState, reason: str, status: int | None) -> None:
         """A portal the provincial crawl could not read: its home page and every measure are
@@ -541,14 +519,14 @@ class SurveySiteSpider(scrapy.Spider):
             measures.measure_https, state.site.https, state.site.http,
             timeout=self.timeout, agent=agent, ca_bundle=ca)
 
-    async def validate(self, states: list[SiteState]) -> dict[str, measures.W3cResult]:
-        """A group's documents in one run of the checker, once they are all in."""
+    async def validate(self) -> dict[str, measures.W3cResult]:
+        """Every site's documents in one run of the checker, once they are all in."""
         s = self.crawler.settings
-        for state in states:
+        for state in self.states:
             await state.w3c_ready.wait()
-        self.logger.info("W3C checker: %d sites", len(states))
+        self.logger.info("W3C checker: %d sites", len(self.states))
         return await asyncio.to_thread(
-            measures.run_vnu, [state.w3c for state in states],
+            measures.run_vnu, [state.w3c for state in self.states],
             timeout=s.getfloat("DVC_VNU_TIMEOUT", 600), jar_setting=s.get("DVC_VNU_JAR") or "")
 
     def measure_item(self, state: SiteState, w3c: measures.W3cResult | None) -> dict[str, Any]:
