@@ -24,17 +24,10 @@ from app.preflight import INCOMPATIBLE, preflight
 from app.progress import track as progress_of
 from app.survey import save_survey_answers
 from audits import coverage, history
-from audits.evaluate import (
-    VERDICT_KINDS,
-    judge_cells,
-    observe,
-    observed_findings,
-    shown_on_pages,
-)
+from audits.evaluate import VERDICT_KINDS, observe, observed_findings, observed_verdicts
 from core import __version__, store
 from core.rows import FindingRow, VerdictRow
 from core.rubric import RUBRIC_DIR, load_rubric
-from core.vocab import EvidenceKind
 from crawler import phases
 from crawler.runner import Launched, discard_prestarted, go, launch, prestart
 from reports.report import warm_templates, write_reports
@@ -229,23 +222,26 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
             if stop.signum is None:
                 pages = start("national_pages", overrides=pages_overrides)
             search_sites()
-            if code == 0 and stop.signum is None:  # scoring's first part, beside the last crawls
-                early = judge_early(db, run_id, rubric)
-                warm_templates()
             if index766 is not None:
                 index766.wait()  # its failure never changes the run's status: an extra
             board.reach(phases.INDEX766_DONE)
             # the national host's last two crawls take their turn (the site search has been
             # asking the portals meanwhile); each crawl says its phase as its spider closes
-            for beside, done, label in ((pages, phases.NATIONAL_PAGES_DONE, "national pages"),
-                                        (sites, None, "site")):
-                if beside is not None:
-                    tracker.phase(beside.name)
-                    beside_code = beside.wait()
-                    if code == 0:
-                        code, failed = beside_code, label
-                if done is not None:
-                    board.reach(done)
+            if pages is not None:
+                tracker.phase(pages.name)
+                board.wait(phases.NATIONAL_PAGES_DONE, pages)
+                if stop.signum is None:  # scoring's first part, while the last site is read
+                    early = judge_early(db, run_id, rubric)
+                    warm_templates()
+                pages_code = pages.wait()
+                if code == 0:
+                    code, failed = pages_code, "national pages"
+            board.reach(phases.NATIONAL_PAGES_DONE)
+            if sites is not None:
+                tracker.phase(sites.name)
+                sites_code = sites.wait()
+                if code == 0:
+                    code, failed = sites_code, "site"
         finally:  # an interrupted crawl is stored as incomplete, never left "running"
             for beside in (provincial, index766, pages, sites):
                 if beside is not None:
@@ -315,6 +311,7 @@ class _Board:
         self.reached: list[str] = []
         self.crawls: list[Launched] = []
         self.lock = threading.Lock()
+        self.changed = threading.Event()  # set at each phase reached
 
     def join(self, crawl_: Launched) -> None:
         with self.lock:
@@ -330,6 +327,16 @@ class _Board:
             self.reached.append(phase)
             for crawl_ in self.crawls:
                 crawl_.tell(phase)
+            self.changed.set()
+
+    def wait(self, phase: str, crawl_: _Beside) -> None:
+        """Until `phase` is reached (told by a crawl) or `crawl_`, the crawl whose end it
+        means, has exited."""
+        while True:
+            self.changed.clear()
+            if phase in self.reached or crawl_.done():
+                return
+            self.changed.wait(0.1)
 
 
 class _Beside:
@@ -397,11 +404,10 @@ def _with_jobdir(overrides: dict[str, Any] | None, jobdir: Path | None,
 
 @dataclass
 class Early:
-    """Scoring's first part, done while the national host's last crawls (the 766 figures, its
-    HTML pages, the site search) still run: the verdicts without the national pages that show
-    them, and the findings, judged from evidence of kinds those crawls never add (the rubric's
-    `VERDICT_KINDS`). `last_id` is the newest such row then: `score_run` judges again if a
-    newer one has come since."""
+    """Scoring's first part, done while the site search reads its last site (the national
+    portal, after its HTML pages): the verdicts and findings, judged from every kind of
+    evidence they depend on (`VERDICT_KINDS`), which the crawls still running never add.
+    `last_id` is the newest such row then: `score_run` judges again if a newer one came since."""
 
     verdicts: list[VerdictRow]
     findings: list[FindingRow]
@@ -412,17 +418,15 @@ def judge_early(db: Any, run_id: int, rubric: Any) -> Early:
     last = store.last_evidence_id(db, run_id, VERDICT_KINDS)
     # streamed, read once: the rows are not all held while the reports are written
     obs = observe(store.iter_evidence(db, run_id, VERDICT_KINDS))
-    return Early(judge_cells(obs, rubric), observed_findings(obs, rubric), last)
+    return Early(observed_verdicts(obs, rubric), observed_findings(obs, rubric), last)
 
 
 def _judged(db: Any, run_id: int, rubric: Any,
             early: Early | None) -> tuple[list[VerdictRow], list[FindingRow]]:
-    """The run's verdicts and findings: `early`'s when no evidence they depend on came since,
-    with the national pages read meanwhile."""
+    """The run's verdicts and findings: `early`'s when no evidence they depend on came since."""
     if early is None or store.last_evidence_id(db, run_id, VERDICT_KINDS) != early.last_id:
         early = judge_early(db, run_id, rubric)
-    pages = observe(store.iter_evidence(db, run_id, (EvidenceKind.NATIONAL_PAGE,)))
-    return shown_on_pages(early.verdicts, pages.national_pages, rubric), early.findings
+    return early.verdicts, early.findings
 
 
 def score_run(db_path: Path, run_id: int, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Container, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -546,26 +546,28 @@ def evaluate(evidence: Iterable[EvidenceRow], rubric: Rubric, *,
     """One verdict per unit x service x criterion of the rubric. `only` (unit code, service
     id): just that cell's verdicts, the same as among all (a cell is judged from the run's
     evidence, never from other cells); the rule cases ask for one cell each."""
-    obs = observe(evidence)
-    return shown_on_pages(judge_cells(obs, rubric, only), obs.national_pages, rubric)
+    return observed_verdicts(observe(evidence), rubric, only)
 
 
-# Every kind `observe` reads for a verdict; the national portal's HTML pages only show a
-# service's verdicts (`shown_on_pages`), so verdicts judged without them stand once they come.
+# Every kind `observe` reads: evidence of other kinds (the 766 figures, the site search's
+# pages) never changes a verdict or a finding.
 VERDICT_KINDS: tuple[EvidenceKind, ...] = (
     EvidenceKind.CATALOGUE, EvidenceKind.PROCEDURE, EvidenceKind.PROCEDURE_DETAIL,
-    EvidenceKind.OFFICE_ROW, EvidenceKind.OFFICE_LIST, EvidenceKind.FETCH, *PORTAL_KINDS)
+    EvidenceKind.OFFICE_ROW, EvidenceKind.OFFICE_LIST, EvidenceKind.FETCH,
+    EvidenceKind.NATIONAL_PAGE, *PORTAL_KINDS)
 
 
-def judge_cells(obs: Observations, rubric: Rubric,
-                only: tuple[str, str] | None = None) -> list[VerdictRow]:
-    """`evaluate`'s verdicts without the national pages among their evidence."""
+def observed_verdicts(obs: Observations, rubric: Rubric,
+                      only: tuple[str, str] | None = None) -> list[VerdictRow]:
+    """`evaluate` from evidence observed already."""
     confirmed = confirmed_agencies(obs, rubric)
     verdicts: list[VerdictRow] = []
     for cell in cells(obs, rubric, only):
         unit, service = cell.unit, cell.service
         for criterion in rubric.criteria:
             verdict, reason, evs = unverified(judge(cell, criterion), unit, confirmed)
+            if criterion.id == "offered_online" and verdict != NA:  # how the page shows it
+                evs = evs + [i for c in cell.service_codes() for i in obs.national_pages[c]]
             if cell.system is not None and criterion.id in SYSTEM_DECIDES and verdict != NA:
                 # the system met comes first: the report names it from this evidence
                 evs = cell.system.home[:1] + [e for e in evs if e not in cell.system.home[:1]]
@@ -576,23 +578,6 @@ def judge_cells(obs: Observations, rubric: Rubric,
                 "detail": level_detail(cell, criterion.id) if verdict != NA else "",
             })
     return verdicts
-
-
-def shown_on_pages(verdicts: list[VerdictRow], pages: Mapping[str, list[int]],
-                   rubric: Rubric) -> list[VerdictRow]:
-    """`verdicts` with the national portal's HTML pages of each service's procedures (`pages`:
-    procedure code -> national_page evidence ids) after the evidence of its offered_online
-    verdicts: how the page shows it. Nothing else changes."""
-    codes = {s.id: [p.code for p in s.procedures] for s in rubric.services}
-    out: list[VerdictRow] = []
-    for v in verdicts:
-        if v["criterion_id"] == "offered_online" and v["verdict"] != NA:
-            shown = [i for c in codes.get(v["service_id"], ()) for i in pages.get(c, ())]
-            if shown:
-                v = v.copy()
-                v["evidence_ids"] = [*v["evidence_ids"], *shown]
-        out.append(v)
-    return out
 
 
 NATIONAL_STATE = {-1: "", **{rank: level for level, rank in LEVELS.items()}}

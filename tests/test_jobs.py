@@ -84,9 +84,9 @@ def test_a_phase_announced_by_one_crawl_reaches_the_others_before_its_exit():
 
 
 def test_scoring_judged_early_equals_scoring_after_the_last_crawls(tmp_path) -> None:
-    """Verdicts and findings judged while the national pages are still read, with those pages
-    added after, equal a judging of all the evidence; evidence that could change a verdict,
-    stored after the early part, has it judged again."""
+    """Verdicts and findings judged while the site search reads its last site equal a judging
+    of all the evidence at the end; the site search's rows change nothing; a row that could
+    change a verdict, stored after the early part, has everything judged again."""
     from app.jobs import _judged, judge_early
     from audits.evaluate import evaluate, findings
     from core import store
@@ -107,15 +107,11 @@ def test_scoring_judged_early_equals_scoring_after_the_last_crawls(tmp_path) -> 
         evidence = store.load_evidence(db, run_id)
         return evaluate(evidence, rubric), findings(evidence, rubric)
 
-    add(*base(codes), row(codes[0], "000.00.12.H26", "FULL"))
+    add(*base(codes), row(codes[0], "000.00.12.H26", "FULL"), ev("national_page", codes[0]))
     early = judge_early(db, run_id, rubric)
-    add(ev("national_page", codes[0]))  # the national pages' crawl, after the early part
+    add(ev("site_page", units=["VN"], depth=0), ev("index766_group", group="x"))
     judged = _judged(db, run_id, rubric, early)
-    assert judged == everything()
-    page_id = store.last_evidence_id(db, run_id, ["national_page"])
-    shown = [v for v in judged[0] if v["unit_code"] == "01" and v["service_id"] == sid
-             and v["criterion_id"] == "offered_online"]
-    assert shown and page_id in shown[0]["evidence_ids"]
+    assert judged[0] is early.verdicts and judged == everything()
     add(row(codes[0], "000.00.12.H29", "PARTIAL"))  # a verdict's evidence, stored late
     assert _judged(db, run_id, rubric, early) == everything()
-    assert _judged(db, run_id, rubric, early) != (early.verdicts, early.findings)
+    assert _judged(db, run_id, rubric, early)[0] != early.verdicts
