@@ -13,7 +13,6 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from copy import copy
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import cache
@@ -335,61 +334,118 @@ def _shown(value: Any) -> str:
     return str("" if value is None else value)
 
 
+def _length(value: Any) -> int:
+    """The shown text's length (column widths); text, the common case, without a call."""
+    return len(value) if type(value) is str else len(_shown(value))
+
+
 WRAP = Alignment(wrap_text=True, vertical="top")
 TOP = Alignment(vertical="top")
+StyleKey = tuple[str, bool]  # (number format, wrap)
 
 
-def _cell(ws: Any, value: Any, number_format: str, wrap: bool,
-          styles: dict[tuple[str, bool], Any]) -> Any:
-    """The value as written: plain when no style applies (write-only mode stays fast). A
-    style is built once per sheet and copied after (openpyxl looks a style up on every set)."""
+def _clean(value: Any) -> Any:
+    """A value as written: NFC, and text a spreadsheet would run ("=...") defused; a Styled
+    value is kept for its format."""
+    if type(value) is str:
+        return defuse(unicodedata.normalize("NFC", value))
+    return value if isinstance(value, Styled) else defuse(nfc(value))
+
+
+def _style_key(value: Any, number_format: str, wrap: bool) -> StyleKey | None:
+    """The style a value is written with, or None: plain when no style applies (write-only
+    mode stays fast). Numbers and dates take the column's (or their own) number format."""
     if isinstance(value, Styled):
         value, number_format = value.value, value.number_format
     if isinstance(value, datetime):
         number_format = DATE
     numeric = isinstance(value, int | float | datetime) and not isinstance(value, bool)
     if not wrap and not (number_format and numeric):
-        return value
+        return None
+    return (number_format if numeric else "", wrap)
+
+
+def _styled_cell(ws: Any, key: StyleKey, value: Any) -> Any:
+    """A cell of one style, made with its first value as the style was made per value before:
+    a date bound first registers openpyxl's default date format, so styles.xml stays the
+    same byte for byte."""
     cell = WriteOnlyCell(ws, value=value)
-    key = (number_format if numeric else "", wrap)
-    if key in styles:
-        cell._style = copy(styles[key])  # type: ignore[attr-defined]
-        return cell
     if key[0]:
         cell.number_format = key[0]
-    cell.alignment = WRAP if wrap else TOP
-    styles[key] = copy(cell._style)  # type: ignore[attr-defined]
+    cell.alignment = WRAP if key[1] else TOP
     return cell
+
+
+def _column_keys(values: Sequence[Any], number_format: str,
+                 wrap: bool) -> list[StyleKey | None] | None:
+    """A column's style key per row (None: plain), or None for a column with neither styled
+    nor Styled values: nothing to do per row there."""
+    own = any(isinstance(v, Styled | datetime) for v in values)
+    if not wrap and not number_format and not own:
+        return None  # the common text column: no value can take a style
+    keys = [_style_key(v, number_format, wrap) for v in values]
+    return keys if own or any(k is not None for k in keys) else None
+
+
+def _column_cells(ws: Any, body: list[list[Any]],
+                  keys: dict[int, list[StyleKey | None]]) -> dict[int, list[Any]]:
+    """Column -> its cell per row (None where the value goes plain): one cell per column and
+    style, reused row after row, as write-only mode writes a row out when it is appended; a
+    cell (and a style copy) per value cost more than the value's own writing. The cells are
+    made in the order their first values come (row by row), so styles register as before."""
+    firsts = sorted((ks.index(k), i, k) for i, ks in keys.items()
+                    for k in set(ks) if k is not None)
+    made = {(i, k): _styled_cell(ws, k, _unstyled(body[n][i])) for n, i, k in firsts}
+    return {i: [None if k is None else made[(i, k)] for k in ks] for i, ks in keys.items()}
+
+
+def _unstyled(value: Any) -> Any:
+    return value.value if isinstance(value, Styled) else value
 
 
 def _table(wb: Workbook, title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]],
            taken: set[str], formats: dict[int, str] | None = None) -> None:
     """One sheet: a bold header row, then the rows (write-only mode: large runs stay fast).
     `formats`: column index -> Excel number format (PCT, DECIMAL); datetimes are dates; a
-    column with text longer than MAX_WIDTH wraps."""
+    column with text longer than MAX_WIDTH wraps. Worked column by column: a column's width,
+    wrap and format are decided once, not per cell."""
     ws = wb.create_sheet(sheet_name(title, taken))
-    body = [[v if isinstance(v, Styled) else defuse(nfc(v)) for v in r]  # "=..." is a formula
-            for r in rows]
-    longest = [len(str(h)) for h in headers]
-    for r in body:
-        longest = [max(w, len(_shown(v))) for w, v in zip(longest, r, strict=True)]
+    body = [[_clean(v) for v in r] for r in rows]  # "=..." is a formula
+    columns = list(zip(*body, strict=True)) if body else [() for _ in headers]
+    longest = [max(len(str(h)), max(map(_length, c), default=0))  # strict: as wide as the header
+               for h, c in zip(headers, columns, strict=True)]
     for i, w in enumerate(longest, start=1):
         ws.column_dimensions[get_column_letter(i)].width = max(8, min(MAX_WIDTH, w) + 2)
     ws.freeze_panes = "A2"
     if body:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(body) + 1}"
-    header = []
-    for h in headers:
-        cell = WriteOnlyCell(ws, value=nfc(h))
-        cell.font = Font(bold=True)
-        cell.alignment = WRAP
-        header.append(cell)
-    ws.append(header)
-    wrap = [w > MAX_WIDTH for w in longest]
-    fmt = [(formats or {}).get(i, "") for i in range(len(headers))]
-    styles: dict[tuple[str, bool], Any] = {}
-    for r in body:
-        ws.append([_cell(ws, v, f, w, styles) for v, f, w in zip(r, fmt, wrap, strict=True)])
+    ws.append([_styled_header(ws, h) for h in headers])
+    formats = formats or {}
+    keys = {i: ks for i, (c, w) in enumerate(zip(columns, longest, strict=True))
+            if (ks := _column_keys(c, formats.get(i, ""), w > MAX_WIDTH)) is not None}
+    _append_rows(ws, body, _column_cells(ws, body, keys))
+
+
+def _append_rows(ws: Any, body: list[list[Any]], cells: dict[int, list[Any]]) -> None:
+    """Each row as it goes out: its styled values bound to their column's cell (a Styled value
+    unwrapped), the rest plain. Only the columns in `cells` are touched per row."""
+    styled = list(cells.items())
+    for n, row in enumerate(body):
+        for i, column in styled:
+            value = row[i]
+            if type(value) is Styled:
+                value = row[i] = value.value
+            if (cell := column[n]) is not None:
+                cell.value = value
+                row[i] = cell
+        ws.append(row)
+
+
+def _styled_header(ws: Any, text: str) -> Any:
+    cell = WriteOnlyCell(ws, value=nfc(text))
+    cell.font = Font(bold=True)
+    cell.alignment = WRAP
+    return cell
 
 
 def formats_for(columns: Sequence[str]) -> dict[int, str]:
@@ -503,21 +559,23 @@ def write_xlsx(path: Path, model: ReportModel, lang: Lang) -> None:
            [[g[c] for c in GAP_SHEET] for g in gaps], taken, formats_for(GAP_SHEET))
     records = verdict_records(model)
     headers = [t(f"xcol.{c}") for c in VERDICT_SHEET]
-    _table(wb, t("xlsx.verdicts"), headers, _verdict_rows(model, lang, records), taken)
+    rows = _verdict_rows(model, lang, records)  # once: a unit's sheet shows the same rows
+    _table(wb, t("xlsx.verdicts"), headers, rows, taken)
     if model.standing is not None:
         _standing_sheet(wb, model, lang, taken)
     if model.comparison is not None and model.comparison.rows:
         _comparison_sheet(wb, model, lang, taken)
     _survey_sheets(wb, model, lang, taken)
+    by_unit: dict[str, list[list[Any]]] = {}
+    for r, row in zip(records, rows, strict=True):
+        by_unit.setdefault(r["unit_code"], []).append(row)
     for unit in model.rubric.provinces:
-        mine = [r for r in records if r["unit_code"] == unit.code]
-        if mine:
+        if mine := by_unit.get(unit.code):
             _todo_sheet(wb, model, lang, unit.code, taken)
-            _table(wb, f"{unit.code} {unit.name}", headers, _verdict_rows(model, lang, mine),
-                   taken)
-    agencies = [r for r in records if r["unit_kind"] == "agency"]
+            _table(wb, f"{unit.code} {unit.name}", headers, mine, taken)
+    agencies = [row for r, row in zip(records, rows, strict=True) if r["unit_kind"] == "agency"]
     if agencies:
-        _table(wb, t("xlsx.agencies"), headers, _verdict_rows(model, lang, agencies), taken)
+        _table(wb, t("xlsx.agencies"), headers, agencies, taken)
     wb.save(path)
 
 

@@ -6,6 +6,7 @@ import csv
 import json
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import openpyxl
 import pandas as pd
 import pytest
+from openpyxl.utils import get_column_letter
 
 from core.rubric import load_rubric
 from reports import exports
@@ -190,3 +192,122 @@ def test_todo_sheet_per_province(written: dict[str, Path]) -> None:
     assert list(sheets[f"{t('xlsx.todo')} 01"].iloc[:, 0]) == [t("unit.no_gaps")]
     assert exports.deadline_key("Quý IV/2020") > exports.deadline_key("Quý III/2020")
     assert exports.deadline_key("") == (9999, 0)
+
+
+PCT_HEADERS = ("xcol.share", "xcol.share_after", "xcol.share_measured")
+DECIMAL_HEADERS = ("xcol.normalised", "xcol.normalised_after")
+
+
+def shown(value: Any) -> str:
+    """A value's text as the widths count it: dates as written, nothing as ""."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return "" if value is None else str(value)
+
+
+def check_sheet_cells(ws: Any, formats: dict[str, str],
+                      row_formats: dict[str, str] | None = None) -> None:
+    """Every cell of a sheet as the workbook's rules say. Header: bold, wrapped, top. A column
+    with text longer than MAX_WIDTH wraps (top) in every cell, numbers keeping their format; a
+    number in a formatted column (`formats`: header -> format; `row_formats`: first cell ->
+    format, the summary's rows) has that format, top; a date the DATE format; any other cell
+    no style at all. Widths fit the longest text (8 to MAX_WIDTH + 2); the header row is
+    frozen and filtered."""
+    rows = [list(r) for r in ws.iter_rows()]
+    head, body = rows[0], rows[1:]
+    for c in head:
+        assert c.font.b and c.alignment.wrap_text and c.alignment.vertical == "top", c
+        assert isinstance(c.value, str) and c.value and c.number_format == "General", c
+    longest = [max(len(shown(r[i].value)) for r in rows) for i in range(len(head))]
+    for i, w in enumerate(longest):
+        width = ws.column_dimensions[get_column_letter(i + 1)].width
+        # a float is stored with 16 digits: its text read back may be a digit shorter
+        more = any(isinstance(r[i].value, float) for r in body)
+        assert max(8, min(exports.MAX_WIDTH, w) + 2) <= width \
+            <= max(8, min(exports.MAX_WIDTH, w + more) + 2), (ws.title, i)
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == (f"A1:{get_column_letter(len(head))}{len(rows)}" if body
+                                  else None)
+    for r in body:
+        assert len(r) == len(head)
+        for i, c in enumerate(r):
+            v = c.value
+            numeric = isinstance(v, int | float | datetime) and not isinstance(v, bool)
+            fmt = exports.DATE if isinstance(v, datetime) else \
+                (row_formats or {}).get(r[0].value) or formats.get(head[i].value, "")
+            where = (ws.title, c.coordinate, v)
+            assert not c.font.b, where
+            if longest[i] > exports.MAX_WIDTH:
+                assert c.alignment.wrap_text and c.alignment.vertical == "top", where
+                assert c.number_format == (fmt if numeric and fmt else "General"), where
+            elif numeric and fmt:
+                assert c.number_format == fmt and c.alignment.vertical == "top", where
+                assert not c.alignment.wrap_text, where
+            else:
+                assert not c.has_style, where
+            if isinstance(v, str):
+                assert unicodedata.is_normalized("NFC", v) and not v.startswith("="), where
+
+
+def header_formats(lang: Lang, pct: Iterable[str] = ()) -> dict[str, str]:
+    """Column header -> number format: shares as percentages, normalised values as decimals."""
+    return {**{lang.t(k): exports.PCT for k in PCT_HEADERS}, **dict.fromkeys(pct, exports.PCT),
+            **{lang.t(k): exports.DECIMAL for k in DECIMAL_HEADERS}}
+
+
+def test_xlsx_every_sheet_cell_by_cell(written: dict[str, Path]) -> None:
+    """Every cell of every sheet: its style by the workbook's rules (check_sheet_cells), and
+    the verdict rows: the whole sheet's rows, in order, are each province's sheet's and the
+    agencies' sheet's (one row per verdicts.csv row, labels not codes)."""
+    vi = Lang("vi")
+    t = vi.t
+    wb = openpyxl.load_workbook(written["xlsx"])
+    shares = {t("xlsx.national_share"): exports.PCT,
+              **{t("summary.by_kind", kind=vi.kind(k)): exports.PCT for k in exports.KINDS}}
+    for ws in wb:
+        check_sheet_cells(ws, header_formats(vi),
+                          shares if ws.title == t("xlsx.summary") else None)
+    values = {ws.title: [[c.value for c in r] for r in ws.iter_rows(min_row=2)] for ws in wb}
+    rows = values[t("xlsx.verdicts")]
+    csv_rows = read_csv(written["csv"])
+    assert [(r[0], r[2], r[5], r[8]) for r in rows] == [
+        (c["unit_code"], int(c["service_annex_no"]), vi.verdict(c["verdict"]),
+         len(c["evidence_ids"].split())) for c in csv_rows]
+    rubric = load_rubric()
+    shown_units = [u for u in rubric.provinces if any(r[0] == u.code for r in rows)]
+    assert shown_units
+    for unit in shown_units:
+        assert values[f"{unit.code} {unit.name}"] == [r for r in rows if r[0] == unit.code]
+    agencies = {c["unit_code"] for c in csv_rows if c["unit_kind"] == "agency"}
+    assert agencies and values[t("xlsx.agencies")] == [r for r in rows if r[0] in agencies]
+
+
+def test_xlsx_table_cells_keep_their_values_and_styles(tmp_path: Path) -> None:
+    """A styled cell is reused row after row (reports.exports._column_cells): every row still
+    gets its own value, a column mixing numbers, text, nothing and own formats (Styled) styles
+    each value by itself, and formulas stay text."""
+    long = "chữ dài " * 10  # over MAX_WIDTH: the column wraps
+    when = datetime(2026, 11, 1, 1, 2, 3)
+    rows = [[0.25, long + "1", exports.Styled(0.5, exports.PCT), "=cmd", 1],
+            ["—", None, exports.Styled("text", exports.PCT), "+1", 2],
+            [None, 3, when, "b", True],
+            [0.75, long + "2", exports.Styled(None, exports.PCT), "", 4.5]]
+    wb = openpyxl.Workbook(write_only=True)
+    exports._table(wb, "T", ["share", "text", "own", "formula", "n"], rows, set(),
+                   {0: exports.PCT})
+    wb.save(tmp_path / "t.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "t.xlsx")["T"]
+    got = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
+    assert got == [[0.25, long + "1", 0.5, "'=cmd", 1], ["—", None, "text", "+1", 2],
+                   [None, 3, when, "b", True], [0.75, long + "2", None, None, 4.5]]
+    pct, wrap, top, plain = exports.PCT, (True, "top"), (None, "top"), (None, None)
+    general = ("General", plain)
+    styles = [[(pct, top), ("General", wrap), (pct, top), general, general],
+              [general, ("General", wrap), general, general, general],
+              [general, ("General", wrap), (exports.DATE, top), general, general],
+              [(pct, top), ("General", wrap), general, general, general]]
+    assert [[(c.number_format, (c.alignment.wrap_text, c.alignment.vertical)) for c in r]
+            for r in ws.iter_rows(min_row=2)] == styles
+    assert [c.has_style for c in ws["D"][1:] + ws["E"][1:]] == [False] * 8
+    assert [ws.column_dimensions[c].width for c in "ABCDE"] == [8, exports.MAX_WIDTH + 2,
+                                                                 21, 9, 8]

@@ -26,6 +26,7 @@ from reports import exports
 from reports.i18n import Lang
 from reports.report import write_reports
 from reports.survey_model import SurveyModel, load_survey
+from tests.test_exports import check_sheet_cells, header_formats
 from tests.test_report import make_run
 from tests.test_report_language import DOC_NUMBER, ENGLISH, vietnamese_words
 from tests.test_report_survey import (
@@ -179,6 +180,18 @@ def test_answers_sheet_has_every_row_of_losi_and_osq_csv(
     assert missing == {c["un_codes"] for c in csv_rows
                        if c["unit_code"] == "01" and c["verdict"] == "not_met"} != set()
 
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_survey_sheets_cell_by_cell(books: dict[str, Any], lang: str) -> None:
+    """Every cell of the three survey sheets styled by the workbook's rules: long answers
+    (questions, fixes, URLs) wrap, shares are percentages (a LOSI criterion's column too)."""
+    L = Lang(lang)
+    groups = [L.pick(g, "name") for g in INDICATORS.sets["losi"].groups if not g.score_with]
+    for key in SURVEY_SHEETS:
+        check_sheet_cells(books[lang][L.t(key)], header_formats(L, groups))
+    answers = books[lang][L.t("xlsx.survey_answers")]
+    assert any(c.alignment.wrap_text for c in answers[2])  # the rule's wrapping is exercised
 
 def survey_text(wb: Any, lang: str) -> str:
     return " ".join(str(c.value) for key in SURVEY_SHEETS
