@@ -159,6 +159,11 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
         # The UN survey's site search starts as soon as the provincial crawl has ended, which
         # may be before the national crawl's end; so does the 766 figures' crawl, which asks
         # its host once the national crawl has said it has ended (`_Board`).
+        # the national crawl first: its first request starts the national host's chain
+        national = _Beside("national", launch(
+            "national", base_url, db_path, run_id, rubric_dir=str(rubric_dir), quiet=quiet,
+            overrides=_with_jobdir(overrides, jobdir, "national")), timings)
+        board.join(national.launched)  # it says national-done as its spider closes
         provincial = _Beside("provincial", launch(
             "provincial", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
             overrides=portals, quiet=quiet, nice=PROVINCIAL_NICE), timings)
@@ -192,12 +197,8 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
         prestart("index766", base_url, db_path, run_id, overrides=index_overrides, quiet=quiet,
                  phased=True)
         try:
-            with _timed(timings, "national"):
-                national = launch("national", base_url, db_path, run_id,
-                                  rubric_dir=str(rubric_dir), quiet=quiet,
-                                  overrides=_with_jobdir(overrides, jobdir, "national"))
-                board.join(national)  # it says national-done as its spider closes
-                code = _watching(national, provincial, provincial_ended)
+            code = _watching(national.launched, provincial, provincial_ended)
+            national.done()  # timed to its exit
             if code == 0 and stop.signum is None:
                 ask_index766()  # beside the provincial crawl's end
             elif index766 is not None:  # only after a national crawl that ended well
@@ -243,7 +244,7 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
                 if code == 0:
                     code, failed = sites_code, "site"
         finally:  # an interrupted crawl is stored as incomplete, never left "running"
-            for beside in (provincial, index766, pages, sites):
+            for beside in (national, provincial, index766, pages, sites):
                 if beside is not None:
                     beside.launched.stop()
             status, note = _crawl_status(code, stop, failed)
