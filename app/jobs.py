@@ -5,11 +5,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -30,7 +33,7 @@ from core.rows import FindingRow, VerdictRow
 from core.rubric import RUBRIC_DIR, load_rubric
 from crawler import phases
 from crawler.runner import Launched, discard_prestarted, go, launch, prestart
-from reports.report import warm_templates, write_reports
+from reports.report import warm_templates, write_evidence_ahead, write_reports
 
 LOGS_DIR = "logs"
 INTERRUPTED = "interrupted"  # run reason: a signal or a crawl child's crash stopped the crawl
@@ -129,7 +132,7 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
     code = None
     failed = "national"
     timings: dict[str, Any] = {}
-    early: Early | None = None
+    ahead: Future[Early] | None = None
     # the provincial portals: same run and database (they start from its citizenUrls); no
     # JOBDIR, the provincial crawl keeps per-portal state in memory and is redone whole
     if crawl_log:  # Scrapy's log goes to a file, the terminal keeps the job's own lines
@@ -232,8 +235,7 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
                 tracker.phase(pages.name)
                 board.wait(phases.NATIONAL_PAGES_DONE, pages)
                 if stop.signum is None:  # scoring's first part, while the last site is read
-                    early = judge_early(db, run_id, rubric)
-                    warm_templates()
+                    ahead = _pool.submit(score_ahead, db_path, run_id, rubric, out_dir)
                 pages_code = pages.wait()
                 if code == 0:
                     code, failed = pages_code, "national pages"
@@ -255,7 +257,8 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
     try:
         with _timed(timings, "scoring"):
             result = score_run(db_path, run_id, out_dir, rubric_dir=rubric_dir, echo=echo,
-                               min_tested=min_tested, early=early)
+                               min_tested=min_tested,
+                               early=ahead.result() if ahead is not None else None)
     finally:
         shown.__exit__(None, None, None)
     result.timings = timings
@@ -413,6 +416,38 @@ class Early:
     verdicts: list[VerdictRow]
     findings: list[FindingRow]
     last_id: int
+    # the evidence pages they link, written meanwhile (reports.report.write_evidence_ahead)
+    evidence_pages: set[int] = field(default_factory=set)
+
+
+AHEAD_NICE = 19  # scoring's first part takes only the CPU the last crawl leaves
+_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoring-ahead")
+
+
+def score_ahead(db_path: Path, run_id: int, rubric: Any, out_dir: Path) -> Early:
+    """Scoring's first part, in a thread at the lowest priority (Linux: a thread's own
+    niceness), beside the last crawl, which ends the job's critical path: judge the cells,
+    compile the templates, write the evidence pages the verdicts will link."""
+    _nice_thread(AHEAD_NICE)
+    db = store.open_db(db_path)  # a connection of this thread's own
+    early = judge_early(db, run_id, rubric)
+    warm_templates()
+    early.evidence_pages = write_evidence_ahead(db, rubric, run_id,
+                                                [*early.verdicts, *early.findings], out_dir)
+    db.close()
+    return early
+
+
+def _nice_thread(nice: int) -> None:
+    """Lower the calling thread's priority to `nice` (raising one's niceness needs no
+    privilege; where threads have none of their own, the process would: left alone)."""
+    if sys.platform != "linux":
+        return
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, max(nice, os.getpriority(os.PRIO_PROCESS, tid)))
+    except OSError:
+        pass
 
 
 def judge_early(db: Any, run_id: int, rubric: Any) -> Early:
@@ -449,7 +484,8 @@ def score_run(db_path: Path, run_id: int, out_dir: Path, *, rubric_dir: Path = R
     save_survey_answers(db, run_id, rubric, rubric_dir, verdicts, echo)  # UN survey answers
     _coverage_gate(db, run_id, store.iter_evidence(db, run_id, ("catalogue",)), verdicts,
                    rubric_dir, min_tested, echo)
-    reports = write_reports(db, rubric, Path(out_dir), run_id)
+    reports = write_reports(db, rubric, Path(out_dir), run_id,
+                            evidence_written=early.evidence_pages if early else frozenset())
     run = store.get_run(db, run_id) or {}
     return AuditResult(run_id, run.get("status", ""), Path(db_path), reports,
                        Counter(v["verdict"] for v in verdicts), reason=store.run_reason(run))

@@ -115,3 +115,31 @@ def test_scoring_judged_early_equals_scoring_after_the_last_crawls(tmp_path) -> 
     add(row(codes[0], "000.00.12.H29", "PARTIAL"))  # a verdict's evidence, stored late
     assert _judged(db, run_id, rubric, early) == everything()
     assert _judged(db, run_id, rubric, early)[0] != early.verdicts
+
+
+def test_scoring_ahead_runs_at_the_lowest_priority_and_gives_the_early_part(tmp_path) -> None:
+    import os
+    import threading
+
+    from app.jobs import AHEAD_NICE, _pool, judge_early, score_ahead
+    from core import store
+    from core.rubric import load_rubric
+    from tests.test_evaluate import base, birth, row
+
+    rubric = load_rubric()
+    db = store.open_db(tmp_path / "audit.db")
+    run_id = store.start_run(db, target="t", rubric_version="t", engine_version="t")
+    _, codes = birth(rubric)
+    for r in [*base(codes), row(codes[0], "000.00.12.H26", "FULL")]:
+        store.add_evidence(db, run_id, {**{k: v for k, v in r.items() if k != "id"},
+                                        "url": "http://x", "method": "POST"})
+    ahead = _pool.submit(score_ahead, tmp_path / "audit.db", run_id, rubric, tmp_path).result()
+    early = judge_early(db, run_id, rubric)
+    assert (ahead.verdicts, ahead.findings, ahead.last_id) == (
+        early.verdicts, early.findings, early.last_id)
+    assert ahead.evidence_pages and all(
+        (tmp_path / "evidence" / f"{i}.html").exists() for i in ahead.evidence_pages)
+    niceness = _pool.submit(lambda: os.getpriority(os.PRIO_PROCESS,
+                                                   threading.get_native_id())).result()
+    assert niceness == AHEAD_NICE  # the pool's thread, niced by its first task
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < AHEAD_NICE
