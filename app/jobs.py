@@ -33,7 +33,7 @@ from core.rows import FindingRow, VerdictRow
 from core.rubric import RUBRIC_DIR, load_rubric
 from crawler import phases
 from crawler.runner import Launched, discard_prestarted, go, launch, prestart
-from reports.report import warm_templates, write_evidence_ahead, write_reports
+from reports.report import warm_templates, write_reports
 
 LOGS_DIR = "logs"
 INTERRUPTED = "interrupted"  # run reason: a signal or a crawl child's crash stopped the crawl
@@ -235,7 +235,7 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
                 tracker.phase(pages.name)
                 board.wait(phases.NATIONAL_PAGES_DONE, pages)
                 if stop.signum is None:  # scoring's first part, while the last site is read
-                    ahead = _pool.submit(score_ahead, db_path, run_id, rubric, out_dir)
+                    ahead = _pool.submit(score_ahead, db_path, run_id, rubric)
                 pages_code = pages.wait()
                 if code == 0:
                     code, failed = pages_code, "national pages"
@@ -416,24 +416,20 @@ class Early:
     verdicts: list[VerdictRow]
     findings: list[FindingRow]
     last_id: int
-    # the evidence pages they link, written meanwhile (reports.report.write_evidence_ahead)
-    evidence_pages: set[int] = field(default_factory=set)
 
 
 AHEAD_NICE = 19  # scoring's first part takes only the CPU the last crawl leaves
 _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoring-ahead")
 
 
-def score_ahead(db_path: Path, run_id: int, rubric: Any, out_dir: Path) -> Early:
+def score_ahead(db_path: Path, run_id: int, rubric: Any) -> Early:
     """Scoring's first part, in a thread at the lowest priority (Linux: a thread's own
-    niceness), beside the last crawl, which ends the job's critical path: judge the cells,
-    compile the templates, write the evidence pages the verdicts will link."""
+    niceness), beside the last crawl, which ends the job's critical path: judge the cells and
+    compile the templates."""
     _nice_thread(AHEAD_NICE)
     db = store.open_db(db_path)  # a connection of this thread's own
     early = judge_early(db, run_id, rubric)
     warm_templates()
-    early.evidence_pages = write_evidence_ahead(db, rubric, run_id,
-                                                [*early.verdicts, *early.findings], out_dir)
     db.close()
     return early
 
@@ -484,8 +480,7 @@ def score_run(db_path: Path, run_id: int, out_dir: Path, *, rubric_dir: Path = R
     save_survey_answers(db, run_id, rubric, rubric_dir, verdicts, echo)  # UN survey answers
     _coverage_gate(db, run_id, store.iter_evidence(db, run_id, ("catalogue",)), verdicts,
                    rubric_dir, min_tested, echo)
-    reports = write_reports(db, rubric, Path(out_dir), run_id,
-                            evidence_written=early.evidence_pages if early else frozenset())
+    reports = write_reports(db, rubric, Path(out_dir), run_id)
     run = store.get_run(db, run_id) or {}
     return AuditResult(run_id, run.get("status", ""), Path(db_path), reports,
                        Counter(v["verdict"] for v in verdicts), reason=store.run_reason(run))

@@ -14,8 +14,7 @@ from __future__ import annotations
 import json
 import os
 import unicodedata
-from collections.abc import Iterable, Mapping
-from collections.abc import Set as AbstractSet
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -197,33 +196,13 @@ def build_pages(db: sqlite_utils.Database, run_id: int, ids: set[int], results_d
 
 
 def write_evidence_pages(db: sqlite_utils.Database, model: ReportModel, lang: Lang,
-                         template: jinja2.Template, out_dir: Path, results_dir: Path, *,
-                         written: AbstractSet[int] = frozenset()) -> int:
+                         template: jinja2.Template, out_dir: Path, results_dir: Path) -> int:
     """Write the evidence pages the report links with `template` (the report's autoescaping
-    environment's `evidence.html.j2`); the number written. `written`: pages of this language
-    written ahead (`write_pages`, while the last crawl ran): kept when linked, removed when
-    not."""
-    shown = shown_ids(model)
-    for stale in written - shown:
-        (out_dir / page_name(stale, lang)).unlink(missing_ok=True)
-    return len(write_pages(db, model, model.run["id"], shown - written, lang, template, out_dir,
-                           results_dir))
-
-
-def cited_ids(rows: Iterable[Mapping[str, Any]]) -> set[int]:
-    """The first EVIDENCE_SHOWN evidence ids of each verdict or finding row: the pages the
-    reports will link, before their model is built (`shown_ids` is the exact set)."""
-    return {i for r in rows for i in (r.get("evidence_ids") or [])[:EVIDENCE_SHOWN]}
-
-
-def write_pages(db: sqlite_utils.Database, m: Any, run_id: int, ids: set[int], lang: Lang,
-                template: jinja2.Template, out_dir: Path, results_dir: Path) -> set[int]:
-    """The pages of evidence `ids`, rendered with `m` as the template's model (it reads the
-    rubric's version and the run's engine version); the ids written."""
+    environment's `evidence.html.j2`); the number written."""
     (out_dir / EVIDENCE_DIR).mkdir(parents=True, exist_ok=True)
-    pages = build_pages(db, run_id, ids, results_dir, out_dir)
+    pages = build_pages(db, model.run["id"], shown_ids(model), results_dir, out_dir)
     for page in pages:
-        html = template.render(m=m, e=page, root="../")
+        html = template.render(m=model, e=page, root="../")
         (out_dir / page_name(page.row["id"], lang)).write_text(
             unicodedata.normalize("NFC", html), encoding="utf-8")
-    return {page.row["id"] for page in pages}
+    return len(pages)

@@ -10,11 +10,8 @@ run, its verdicts and the evidence they cite into a language-neutral model
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping
-from collections.abc import Set as AbstractSet
 from functools import cache
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import jinja2
@@ -26,13 +23,7 @@ from core.rubric import Rubric
 from core.sqlite import sqlite_utils
 from reports import charts, survey_model
 from reports.beside import beside
-from reports.evidence_pages import (
-    EVIDENCE_DIR,
-    cited_ids,
-    results_dir_of,
-    write_evidence_pages,
-    write_pages,
-)
+from reports.evidence_pages import EVIDENCE_DIR, results_dir_of, write_evidence_pages
 from reports.i18n import DEFAULT_LANG, Lang, load_strings
 from reports.report_model import (  # noqa: F401 - re-exported: the report's public API
     CELL_MARKS,
@@ -76,19 +67,6 @@ def warm_templates(lang: str = DEFAULT_LANG) -> None:
     for name in env.list_templates(filter_func=lambda name: name.endswith(".html.j2")):
         env.get_template(name)
     markdown_environment(Lang(lang), TEMPLATES_DIR).get_template("summary.md.j2")
-
-
-def write_evidence_ahead(db: sqlite_utils.Database, rubric: Rubric, run_id: int,
-                         rows: Iterable[Mapping[str, Any]], out_dir: Path) -> set[int]:
-    """The evidence pages (default language) the verdicts and findings `rows` will link,
-    written before the reports (the job does it while its last crawl runs); the ids written,
-    for `write_reports(evidence_written=...)`. The pages are the ones `write_reports` writes:
-    the template reads only the rubric's version and the run's engine version."""
-    run = store.get_run(db, run_id) or {}
-    lang = Lang(DEFAULT_LANG)
-    return write_pages(db, SimpleNamespace(rubric=rubric, run=run), run_id, cited_ids(rows),
-                       lang, environment(lang).get_template("evidence.html.j2"), Path(out_dir),
-                       results_dir_of(db))
 
 
 def dashboard_charts(model: ReportModel, lang: Lang) -> dict[str, Any]:
@@ -167,15 +145,12 @@ def write_reports(db: sqlite_utils.Database, rubric: Rubric, out_dir: Path,
                   run_id: int | None = None, *, lang: str = "vi",
                   un_data: Path | None = None,
                   config: scoring.ScoringConfig | None = None,
-                  indicators: Indicators | None = None,
-                  evidence_written: AbstractSet[int] = frozenset()) -> dict[str, Path]:
+                  indicators: Indicators | None = None) -> dict[str, Path]:
     """Render the reports of a stored run (the latest by default) into `out_dir`.
 
     `un_data`: a UN E-Government Survey CSV; adds the standing panel (issue 7) to the dashboard.
     `indicators`: the UN survey's indicator sets (default: the project's rubric's) that give
     the stored LOSI/OSQ answers their questions, groups and fixes.
-    `evidence_written`: evidence pages of the default language written ahead
-    (`write_evidence_ahead`): kept when the report links them, removed when it does not.
     Raises LookupError without the run, StandingDataError for a bad UN file.
     """
     from audits import coverage
@@ -205,14 +180,13 @@ def write_reports(db: sqlite_utils.Database, rubric: Rubric, out_dir: Path,
     paths["units"].mkdir(parents=True, exist_ok=True)
     # the workbook on the other core (beside.py), the HTML pages and other exports here
     with beside(exports.write_xlsx, paths["xlsx"], model, language):
-        _write_pages(db, model, language, paths, out_dir, evidence_written)
+        _write_pages(db, model, language, paths, out_dir)
         exports.write_all(model, language, paths)
     return paths
 
 
 def _write_pages(db: sqlite_utils.Database, model: ReportModel, language: Lang,
-                 paths: dict[str, Path], out_dir: Path,
-                 evidence_written: AbstractSet[int] = frozenset()) -> None:
+                 paths: dict[str, Path], out_dir: Path) -> None:
     """The HTML report: dashboard, unit pages, LOSI pages, evidence pages."""
     paths["html"].write_text(render_dashboard(model, language), encoding="utf-8")
     for page in model.pages.values():
@@ -226,5 +200,4 @@ def _write_pages(db: sqlite_utils.Database, model: ReportModel, language: Lang,
     for page_lang in dict.fromkeys((language, Lang(DEFAULT_LANG))):
         write_evidence_pages(db, model, page_lang,
                              environment(page_lang).get_template("evidence.html.j2"), out_dir,
-                             results_dir_of(db), written=evidence_written
-                             if page_lang == Lang(DEFAULT_LANG) else frozenset())
+                             results_dir_of(db))

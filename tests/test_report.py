@@ -380,28 +380,3 @@ def test_every_template_can_be_compiled_ahead() -> None:
     assert {"dashboard.html.j2", "unit.html.j2", "evidence.html.j2"} <= compiled
     md = markdown_environment(Lang("en"), TEMPLATES_DIR)
     assert {key[1] for key in md.cache or {}} == {"summary.md.j2"}
-
-
-def test_evidence_pages_written_ahead_are_the_reports_own(tmp_path: Path) -> None:
-    """Pages written while the last crawl ran (write_evidence_ahead) are those write_reports
-    writes itself, byte for byte; a page written ahead that the report does not link goes."""
-    from reports.report import write_evidence_ahead
-
-    rubric = load_rubric()
-    alone, ahead = tmp_path / "alone", tmp_path / "ahead"
-    db, run_id = make_run(alone / "audit.db")
-    write_reports(db, rubric, alone, run_id)
-    db, run_id = make_run(ahead / "audit.db")
-    unlinked = store.add_evidence(db, run_id, {
-        "kind": "fetch", "url": "http://127.0.0.1:9/x", "method": "GET", "outcome": "failed",
-        "reason": "timeout", "procedure_code": "", "office_code": "", "data": {}})
-    rows = [*store.load_verdicts(db, run_id), {"evidence_ids": [unlinked]}]
-    written = write_evidence_ahead(db, rubric, run_id, rows, ahead)
-    assert unlinked in written and len(written) == 4
-    assert (ahead / "evidence" / f"{unlinked}.html").exists()
-    write_reports(db, rubric, ahead, run_id, evidence_written=written)
-
-    def pages(out: Path) -> dict[str, bytes]:
-        return {p.name: p.read_bytes() for p in (out / "evidence").iterdir()}
-
-    assert pages(ahead) == pages(alone) and len(pages(alone)) == 3
