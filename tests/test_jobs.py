@@ -62,7 +62,7 @@ def test_a_phase_announced_by_one_crawl_reaches_the_others_before_its_exit():
     announcer = Launched(_announcing([sys.executable, "-c", (
         "import os, time; time.sleep(0.3); "
         f"os.write(int(os.environ['{phases.ANNOUNCE_FD}']), b'national-done\\n'); "
-        "time.sleep(5)")]))
+        "time.sleep(60)")]))
     waiter = f"import sys; sys.exit(0 if any(l.strip() == '{phases.NATIONAL_DONE}' " \
              "for l in sys.stdin) else 1)"
     early = Launched(subprocess.Popen([sys.executable, "-c", waiter], stdin=subprocess.PIPE))
@@ -70,12 +70,12 @@ def test_a_phase_announced_by_one_crawl_reaches_the_others_before_its_exit():
     try:
         board.join(early)
         board.join(announcer)
-        assert early.child.wait(timeout=4) == 0  # told while the announcer still runs
+        assert early.child.wait(timeout=30) == 0  # told while the announcer still runs
         assert announcer.child.poll() is None
         assert board.reached == [phases.NATIONAL_DONE]
         late = Launched(subprocess.Popen([sys.executable, "-c", waiter], stdin=subprocess.PIPE))
         board.join(late)
-        assert late.child.wait(timeout=4) == 0
+        assert late.child.wait(timeout=30) == 0
         board.reach("not-a-phase")  # only the phases crawls wait for are passed on
         assert board.reached == [phases.NATIONAL_DONE]
     finally:
