@@ -257,8 +257,7 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
     try:
         with _timed(timings, "scoring"):
             result = score_run(db_path, run_id, out_dir, rubric_dir=rubric_dir, echo=echo,
-                               min_tested=min_tested,
-                               early=ahead.result() if ahead is not None else None)
+                               min_tested=min_tested, early=_early(ahead, echo))
     finally:
         shown.__exit__(None, None, None)
     result.timings = timings
@@ -432,6 +431,18 @@ def score_ahead(db_path: Path, run_id: int, rubric: Any) -> Early:
     warm_templates()
     db.close()
     return early
+
+
+def _early(ahead: Future[Early] | None, echo: Callable[[str], None]) -> Early | None:
+    """What `score_ahead` judged; None (so `score_run` judges everything) when it failed, e.g.
+    on a database busy beyond its timeout: a run's scoring does not depend on it."""
+    if ahead is None:
+        return None
+    try:
+        return ahead.result()
+    except Exception as exc:  # noqa: BLE001 - said, then judged again in full
+        echo(f"scoring ahead failed ({type(exc).__name__}: {exc}); judging at the end")
+        return None
 
 
 def _nice_thread(nice: int) -> None:

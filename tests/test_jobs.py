@@ -141,3 +141,16 @@ def test_scoring_ahead_runs_at_the_lowest_priority_and_gives_the_early_part(tmp_
                                                    threading.get_native_id())).result()
     assert niceness == AHEAD_NICE  # the pool's thread, niced by its first task
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < AHEAD_NICE
+
+
+def test_a_failed_scoring_ahead_leaves_the_judging_to_the_end() -> None:
+    from concurrent.futures import Future
+
+    from app.jobs import _early
+
+    failed: Future = Future()
+    failed.set_exception(RuntimeError("database is locked"))
+    said: list[str] = []
+    assert _early(failed, said.append) is None
+    assert said and "database is locked" in said[0]
+    assert _early(None, said.append) is None and len(said) == 1
