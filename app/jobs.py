@@ -5,20 +5,18 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from app.ahead import Early, early_of, judged, pool, score_ahead
+from app.crawls import Beside, Board, watching
 from app.engines import CrawlRun, Engine
 from app.interrupt import Stop, graceful_stop
 from app.options import DB_NAME as DB_NAME  # re-exported: where the results go by default
@@ -27,13 +25,11 @@ from app.preflight import INCOMPATIBLE, preflight
 from app.progress import track as progress_of
 from app.survey import save_survey_answers
 from audits import coverage, history
-from audits.evaluate import VERDICT_KINDS, observe, observed_findings, observed_verdicts
 from core import __version__, store
-from core.rows import FindingRow, VerdictRow
 from core.rubric import RUBRIC_DIR, load_rubric
 from crawler import phases
-from crawler.runner import Launched, discard_prestarted, go, launch, prestart
-from reports.report import warm_templates, write_reports
+from crawler.runner import discard_prestarted, go, launch, prestart
+from reports.report import write_reports
 
 LOGS_DIR = "logs"
 INTERRUPTED = "interrupted"  # run reason: a signal or a crawl child's crash stopped the crawl
@@ -152,7 +148,7 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
                         portals=len(portal_list) if portal_list else None, progress=progress,
                         echo=echo)
     tracker = shown.__enter__()  # closed after scoring, below
-    board = _Board()
+    board = Board()
     try:
         # The provincial crawl (bound by the browser's CPU) runs beside the crawls of the
         # national host (bound by its politeness limit), which ask that host one after another:
@@ -163,21 +159,21 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
         # may be before the national crawl's end; so does the 766 figures' crawl, which asks
         # its host once the national crawl has said it has ended (`_Board`).
         # the national crawl first: its first request starts the national host's chain
-        national = _Beside("national", launch(
+        national = Beside("national", launch(
             "national", base_url, db_path, run_id, rubric_dir=str(rubric_dir), quiet=quiet,
             overrides=_with_jobdir(overrides, jobdir, "national")), timings)
         board.join(national.launched)  # it says national-done as its spider closes
-        provincial = _Beside("provincial", launch(
+        provincial = Beside("provincial", launch(
             "provincial", base_url, db_path, run_id, rubric_dir=str(rubric_dir),
             overrides=portals, quiet=quiet, nice=PROVINCIAL_NICE), timings)
         board.join(provincial.launched)
-        index766: _Beside | None = None
-        pages: _Beside | None = None
-        sites: _Beside | None = None
+        index766: Beside | None = None
+        pages: Beside | None = None
+        sites: Beside | None = None
         site_settings = {**_site_settings(portals), "DVC_AWAIT_NATIONAL_PAGES": True}
 
-        def start(name: str, **kwargs: Any) -> _Beside:
-            beside = _Beside(name, go(name, base_url, db_path, run_id, quiet=quiet, **kwargs),
+        def start(name: str, **kwargs: Any) -> Beside:
+            beside = Beside(name, go(name, base_url, db_path, run_id, quiet=quiet, **kwargs),
                              timings)
             board.join(beside.launched)
             return beside
@@ -200,7 +196,7 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
         prestart("index766", base_url, db_path, run_id, overrides=index_overrides, quiet=quiet,
                  phased=True)
         try:
-            code = _watching(national.launched, provincial, provincial_ended)
+            code = watching(national.launched, provincial, provincial_ended)
             national.done()  # timed to its exit
             if code == 0 and stop.signum is None:
                 ask_index766()  # beside the provincial crawl's end
@@ -235,7 +231,7 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
                 tracker.phase(pages.name)
                 board.wait(phases.NATIONAL_PAGES_DONE, pages)
                 if stop.signum is None:  # scoring's first part, while the last site is read
-                    ahead = _pool.submit(score_ahead, db_path, run_id, rubric)
+                    ahead = pool.submit(score_ahead, db_path, run_id, rubric)
                 pages_code = pages.wait()
                 if code == 0:
                     code, failed = pages_code, "national pages"
@@ -257,7 +253,7 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
     try:
         with _timed(timings, "scoring"):
             result = score_run(db_path, run_id, out_dir, rubric_dir=rubric_dir, echo=echo,
-                               min_tested=min_tested, early=_early(ahead, echo))
+                               min_tested=min_tested, early=early_of(ahead, echo))
     finally:
         shown.__exit__(None, None, None)
     result.timings = timings
@@ -304,90 +300,6 @@ def _reuse(db: Any, base_url: str, run_id: int, within: timedelta,
     return {"DVC_REUSE_WITHIN": seconds, "DVC_REUSE_RUN": ref or 0}
 
 
-class _Board:
-    """The phases the job's crawls have reached, told to every crawl it started (a crawl acts
-    on those it waits for: crawler/phases.py). A phase is reached when a crawl announces it (its
-    spider closed well) or when the job has seen the crawl's process end; a crawl joining late
-    is told those reached before. Announcements arrive on their own threads: hence the lock."""
-
-    def __init__(self) -> None:
-        self.reached: list[str] = []
-        self.crawls: list[Launched] = []
-        self.lock = threading.Lock()
-        self.changed = threading.Event()  # set at each phase reached
-
-    def join(self, crawl_: Launched) -> None:
-        with self.lock:
-            self.crawls.append(crawl_)
-            for phase in self.reached:
-                crawl_.tell(phase)
-        crawl_.on_phase(self.reach)
-
-    def reach(self, phase: str) -> None:
-        with self.lock:
-            if phase in self.reached or phase not in phases.NAMES:
-                return
-            self.reached.append(phase)
-            for crawl_ in self.crawls:
-                crawl_.tell(phase)
-            self.changed.set()
-
-    def wait(self, phase: str, crawl_: _Beside) -> None:
-        """Until `phase` is reached (told by a crawl) or `crawl_`, the crawl whose end it
-        means, has exited."""
-        while True:
-            self.changed.clear()
-            if phase in self.reached or crawl_.done():
-                return
-            self.changed.wait(0.1)
-
-
-class _Beside:
-    """A crawl running beside the job's others (`runner.go`), timed from its go to its exit
-    (or to when the job first saw it had exited)."""
-
-    def __init__(self, name: str, launched: Launched, timings: dict[str, Any]) -> None:
-        self.name, self.launched, self.timings = name, launched, timings
-        self.started, self.wall = time.monotonic(), time.time()
-        self.ended = False
-
-    def done(self) -> bool:
-        """Has it exited? Without telling it that every phase is reached (as `wait` does)."""
-        if self.launched.child.poll() is None:
-            return False
-        self._timed()
-        return True
-
-    def wait(self) -> int:
-        code = self.launched.wait()
-        self._timed()
-        return code
-
-    def _timed(self) -> None:
-        if not self.ended:
-            self.ended = True
-            self.timings[self.name] = time.monotonic() - self.started
-            self.timings[f"{self.name}_span"] = (self.wall, time.time())
-
-
-def _watching(crawl_: Launched, other: _Beside, on_end: Callable[[], None]) -> int:
-    """`crawl_`'s exit code, once it has exited; meanwhile, as soon as `other` has ended,
-    `on_end()` (the site search starts when the provincial crawl ends, even before the
-    national crawl's end)."""
-    called = False
-    try:
-        while True:
-            try:
-                return crawl_.child.wait(timeout=0.1)
-            except subprocess.TimeoutExpired:
-                if not called and other.done():
-                    called = True
-                    on_end()
-    except BaseException:  # an interrupted job does not leave its crawl running
-        crawl_.stop()
-        raise
-
-
 @contextmanager
 def _timed(timings: dict[str, Any], name: str) -> Iterator[None]:
     start, wall = time.monotonic(), time.time()
@@ -405,73 +317,6 @@ def _with_jobdir(overrides: dict[str, Any] | None, jobdir: Path | None,
     return {**(overrides or {}), "JOBDIR": str(Path(jobdir) / spider)}
 
 
-@dataclass
-class Early:
-    """Scoring's first part, done while the site search reads its last site (the national
-    portal, after its HTML pages): the verdicts and findings, judged from every kind of
-    evidence they depend on (`VERDICT_KINDS`), which the crawls still running never add.
-    `last_id` is the newest such row then: `score_run` judges again if a newer one came since."""
-
-    verdicts: list[VerdictRow]
-    findings: list[FindingRow]
-    last_id: int
-
-
-AHEAD_NICE = 19  # scoring's first part takes only the CPU the last crawl leaves
-_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoring-ahead")
-
-
-def score_ahead(db_path: Path, run_id: int, rubric: Any) -> Early:
-    """Scoring's first part, in a thread at the lowest priority (Linux: a thread's own
-    niceness), beside the last crawl, which ends the job's critical path: judge the cells and
-    compile the templates."""
-    _nice_thread(AHEAD_NICE)
-    db = store.open_db(db_path)  # a connection of this thread's own
-    early = judge_early(db, run_id, rubric)
-    warm_templates()
-    db.close()
-    return early
-
-
-def _early(ahead: Future[Early] | None, echo: Callable[[str], None]) -> Early | None:
-    """What `score_ahead` judged; None (so `score_run` judges everything) when it failed, e.g.
-    on a database busy beyond its timeout: a run's scoring does not depend on it."""
-    if ahead is None:
-        return None
-    try:
-        return ahead.result()
-    except Exception as exc:  # noqa: BLE001 - said, then judged again in full
-        echo(f"scoring ahead failed ({type(exc).__name__}: {exc}); judging at the end")
-        return None
-
-
-def _nice_thread(nice: int) -> None:
-    """Lower the calling thread's priority to `nice` (raising one's niceness needs no
-    privilege; where threads have none of their own, the process would: left alone)."""
-    if sys.platform != "linux":
-        return
-    tid = threading.get_native_id()
-    try:
-        os.setpriority(os.PRIO_PROCESS, tid, max(nice, os.getpriority(os.PRIO_PROCESS, tid)))
-    except OSError:
-        pass
-
-
-def judge_early(db: Any, run_id: int, rubric: Any) -> Early:
-    last = store.last_evidence_id(db, run_id, VERDICT_KINDS)
-    # streamed, read once: the rows are not all held while the reports are written
-    obs = observe(store.iter_evidence(db, run_id, VERDICT_KINDS))
-    return Early(observed_verdicts(obs, rubric), observed_findings(obs, rubric), last)
-
-
-def _judged(db: Any, run_id: int, rubric: Any,
-            early: Early | None) -> tuple[list[VerdictRow], list[FindingRow]]:
-    """The run's verdicts and findings: `early`'s when no evidence they depend on came since."""
-    if early is None or store.last_evidence_id(db, run_id, VERDICT_KINDS) != early.last_id:
-        early = judge_early(db, run_id, rubric)
-    return early.verdicts, early.findings
-
-
 def score_run(db_path: Path, run_id: int, out_dir: Path, *, rubric_dir: Path = RUBRIC_DIR,
               echo: Callable[[str], None] = print,
               min_tested: float | None = None, early: Early | None = None) -> AuditResult:
@@ -483,7 +328,7 @@ def score_run(db_path: Path, run_id: int, out_dir: Path, *, rubric_dir: Path = R
     count = db["evidence"].count_where("run_id = ?", [run_id])
     echo(f"run {run_id}: {count} evidence rows; scoring")
     started = time.monotonic()
-    verdicts, found = _judged(db, run_id, rubric, early)
+    verdicts, found = judged(db, run_id, rubric, early)
     store.save_verdicts(db, run_id, rubric.version, verdicts)
     store.save_findings(db, run_id, found, rubric.version)
     history.record_scoring(db, run_id, rubric, rubric_dir, verdicts,
