@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audits.evaluate import VERDICT_KINDS, observe, observed_findings, observed_verdicts
+from audits import evaluate
+from audits.evaluate import VERDICT_KINDS
 from core import store
 from core.rows import FindingRow, VerdictRow
 from reports.report import warm_templates
@@ -75,8 +76,8 @@ def judge_early(db: Any, run_id: int, rubric: Any) -> Early:
     """The run's verdicts and findings from the evidence stored so far."""
     last = store.last_evidence_id(db, run_id, VERDICT_KINDS)
     # streamed, read once: the rows are not all held while the reports are written
-    obs = observe(store.iter_evidence(db, run_id, VERDICT_KINDS))
-    return Early(observed_verdicts(obs, rubric), observed_findings(obs, rubric), last)
+    verdicts, found = evaluate.judged(store.iter_evidence(db, run_id, VERDICT_KINDS), rubric)
+    return Early(verdicts, found, last)
 
 
 def judged(db: Any, run_id: int, rubric: Any,

@@ -157,7 +157,7 @@ def _run_audit(base_url: str, out_dir: Path, *, rubric_dir: Path, scenario: str,
         # It is niced: a politeness-bound crawl waiting for the CPU would leave its host idle.
         # The UN survey's site search starts as soon as the provincial crawl has ended, which
         # may be before the national crawl's end; so does the 766 figures' crawl, which asks
-        # its host once the national crawl has said it has ended (`_Board`).
+        # its host once the national crawl has said it has ended (app/crawls.py `Board`).
         # the national crawl first: its first request starts the national host's chain
         national = Beside("national", launch(
             "national", base_url, db_path, run_id, rubric_dir=str(rubric_dir), quiet=quiet,

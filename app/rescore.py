@@ -14,7 +14,7 @@ from pathlib import Path
 
 from app.survey import save_survey_answers
 from audits import history
-from audits.evaluate import evaluate, findings
+from audits.evaluate import VERDICT_KINDS, judged
 from core import store
 from core.rows import VerdictRow
 from core.rubric import Rubric
@@ -69,8 +69,8 @@ def rescore(db: sqlite_utils.Database, run_id: int, rubric: Rubric,
             f"run {run_id}: the rubric's content changed but its version ({rubric.version}) did "
             f"not; the set of that version is replaced (bump the version to keep both)")
     started = time.monotonic()
-    verdicts = evaluate(store.iter_evidence(db, run_id), rubric)  # streamed, as app.jobs
-    found = findings(store.iter_evidence(db, run_id), rubric)
+    # streamed and read once, as app.ahead
+    verdicts, found = judged(store.iter_evidence(db, run_id, VERDICT_KINDS), rubric)
     if run.get("crawl_codes"):
         crawled = set(json.loads(run["crawl_codes"]))
         verdicts, result.not_crawled = guard_uncrawled(verdicts, rubric, crawled)

@@ -629,6 +629,14 @@ def observed_findings(obs: Observations, rubric: Rubric) -> list[FindingRow]:
     return out
 
 
+def judged(evidence: Iterable[EvidenceRow],
+           rubric: Rubric) -> tuple[list[VerdictRow], list[FindingRow]]:
+    """`evaluate` and `findings` from one reading of `evidence` (a stored run's rows of
+    `VERDICT_KINDS` are all they read)."""
+    obs = observe(evidence)
+    return observed_verdicts(obs, rubric), observed_findings(obs, rubric)
+
+
 def code_mismatches(obs: Observations, rubric: Rubric) -> list[FindingRow]:
     """`unit_code_mismatch` findings: the rubric names agency A for a service, and a detail of
     one of the service's procedures names A's agency (departmentPromulgateName = A's name) under
