@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from core.vocab import Reason
+from crawler import classarchive
 
 IMPACTS = ("minor", "moderate", "serious", "critical")
 # axe-core's tags of WCAG 2.1 level A and AA (what detectors.yaml `standard: wcag21aa` means)
@@ -32,8 +33,10 @@ WCAG21AA_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
 REDIRECTS = frozenset({301, 302, 307, 308})
 JAVA_ENV = "JAVA"  # the java binary (else `java` on PATH)
 # The checker's JVM: C1 only and a small serial heap start about twice as fast on a busy
-# machine; the checker needs a deep thread stack (it says so when it has not).
-JVM_ARGS = ("-Xss4m", "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+# machine; the checker needs a deep thread stack (it says so when it has not). The JVM's own
+# warnings (a class archive it cannot map, say) go to stderr: stdout is the checker's report.
+JVM_ARGS = ("-Xss4m", "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+            "-Xlog:disable", "-Xlog:all=warning:stderr")
 
 # The rendered home page's layout at the detector's width (the viewport the context has).
 LAYOUT_JS = """() => {
@@ -212,8 +215,9 @@ def count_messages(report: Mapping[str, Any], files: Mapping[str, tuple[str, str
 
 
 def run_vnu(inputs: Sequence[W3cInput], *, timeout: float, jar_setting: str = "",
-            workdir: str | None = None) -> dict[str, W3cResult]:
-    """Every site's documents checked by one run of the checker (a JVM start is seconds)."""
+            workdir: str | None = None, class_cache: str = "") -> dict[str, W3cResult]:
+    """Every site's documents checked by one run of the checker (a JVM start is seconds), its
+    JVM started from the class archive in `class_cache` (crawler/classarchive.py)."""
     java, jar = find_java(), find_vnu(jar_setting)
     results = {i.key: W3cResult() for i in inputs}
     if java is None or jar is None:
@@ -241,7 +245,8 @@ def run_vnu(inputs: Sequence[W3cInput], *, timeout: float, jar_setting: str = ""
         # every page before every style sheet: the checker switching between the two kinds
         # file after file took 10 s instead of 2 for the full scenario's 33 sites
         ordered = sorted(files, key=lambda name: files[name][1] == "css")
-        cmd = [java, *JVM_ARGS, "-jar", jar, "--format", "json", "--errors-only",
+        archive, keep_archive = classarchive.archive_args(java, jar, class_cache)
+        cmd = [java, *JVM_ARGS, *archive, "-jar", jar, "--format", "json", "--errors-only",
                "--also-check-css", "--stdout", "--exit-zero-always",
                *(str(Path(tmp) / name) for name in ordered)]
         failure = ""
@@ -254,6 +259,8 @@ def run_vnu(inputs: Sequence[W3cInput], *, timeout: float, jar_setting: str = ""
             failure = Reason.TIMEOUT
         except (OSError, ValueError):
             failure = Reason.NO_VALIDATOR  # java that does not run the jar, or no report
+        finally:
+            keep_archive()
         if failure:
             for i in todo:
                 results[i.key].failures = {"w3c_markup": failure, "w3c_css": failure}

@@ -1,5 +1,7 @@
 """Scrapy settings for dvc-audit's crawler. Polite by default; see `crawler/profiles.py`."""
 
+from scrapy.settings import default_settings
+
 from core.rubric import RUBRIC_DIR as _rubric_dir
 from crawler.remote import egg_rubric_dir
 
@@ -104,9 +106,20 @@ DOWNLOADER_MIDDLEWARES = {
 }
 
 # --- Start-up (docs/PERFORMANCE.md) ----------------------------------------------------------
-# Scrapy's remote-control extension imports aiohttp's web server as soon as it is loaded, even
-# when it is not enabled: seconds of every crawl process's start-up for nothing.
-EXTENSIONS: dict[str, int | None] = {"scrapy.extensions.remote_control.RemoteControl": None}
+# Scrapy imports every component its settings name, enabled or not, and every key of EXTENSIONS
+# and the like even when set to None (to compare it with the base's). What this project never
+# enables is left out of the bases themselves, so no crawl process imports aiohttp (the remote
+# control) or tldextract and requests (the cookies middleware; COOKIES_ENABLED above): 0.1 s of
+# each crawl's start, the first one's before its first request.
+def _without(base: dict[str, int], *names: str) -> dict[str, int]:
+    return {k: v for k, v in base.items() if not k.endswith(tuple(f".{n}" for n in names))}
+
+
+EXTENSIONS_BASE = _without(default_settings.EXTENSIONS_BASE, "remote_control.RemoteControl",
+                           "telnet.TelnetConsole")
+DOWNLOADER_MIDDLEWARES_BASE = _without(default_settings.DOWNLOADER_MIDDLEWARES_BASE,
+                                       "cookies.CookiesMiddleware")
+EXTENSIONS: dict[str, int | None] = {}
 
 # --- Scrapyd (app/engines.py, crawler/remote.py) ---------------------------------------------
 # A crawl Scrapyd runs logs its stats as one line (DVC_STATS_LOG); the provincial crawl takes its
@@ -133,3 +146,6 @@ DVC_AWAIT_NATIONAL_PAGES = False
 DVC_AWAIT_INDEX766 = False
 DVC_VNU_JAR = ""
 DVC_VNU_TIMEOUT = 600  # s for the one checker run of every site
+# where the checker's JVM keeps its class archive (crawler/classarchive.py): "" = the user's
+# cache directory (XDG_CACHE_HOME, else ~/.cache, under dvc-audit/), "none" = no archive
+DVC_VNU_CLASS_CACHE = ""

@@ -63,3 +63,33 @@ def test_database_commands_load_what_they_need_and_fail_in_one_line(tmp_path: Pa
     code, output, _ = report
     assert code == 1
     assert output.startswith(f"Error: {bad}") and output.count("\n") == 1, output
+
+
+# What a crawl process loads of its settings' components, as Scrapy does: every key of each
+# setting and its base, then each enabled component.
+CRAWL_COMPONENTS = """
+import sys
+from scrapy.utils.conf import build_component_list
+from scrapy.utils.misc import load_object
+from crawler.runner import build_settings
+settings = build_settings("http://127.0.0.1:9", sys.argv[1], 1)
+loaded = []
+for name in ("EXTENSIONS", "DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "ITEM_PIPELINES"):
+    loaded += [load_object(path).__name__
+               for path in build_component_list(settings.getwithbase(name))]
+print(" ".join(loaded))
+print(" ".join(sorted(m for m in ("aiohttp", "tldextract", "twisted.conch") if m in sys.modules)))
+"""
+
+
+def test_a_crawl_imports_no_component_it_never_enables(tmp_path: Path) -> None:
+    """Scrapy's remote control (aiohttp), telnet console and cookies middleware (tldextract and
+    requests) are never enabled here; loading them cost each crawl 0.1 s before its first
+    request (crawler/settings.py). The components the crawl does use are still loaded."""
+    done = subprocess.run([sys.executable, "-c", CRAWL_COMPONENTS, str(tmp_path / "a.db")],
+                          cwd=PROJECT, capture_output=True, text=True, check=True, timeout=120)
+    components, unwanted = (done.stdout.splitlines() + ["", ""])[:2]
+    assert {"CoreStats", "StorePipeline", "HostGuardMiddleware", "AnnounceDone",
+            "RevalidatingCacheMiddleware"} <= set(components.split())
+    assert "CookiesMiddleware" not in components.split()
+    assert unwanted == ""

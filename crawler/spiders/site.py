@@ -527,7 +527,8 @@ class SurveySiteSpider(scrapy.Spider):
         self.logger.info("W3C checker: %d sites", len(self.states))
         return await asyncio.to_thread(
             measures.run_vnu, [state.w3c for state in self.states],
-            timeout=s.getfloat("DVC_VNU_TIMEOUT", 600), jar_setting=s.get("DVC_VNU_JAR") or "")
+            timeout=s.getfloat("DVC_VNU_TIMEOUT", 600), jar_setting=s.get("DVC_VNU_JAR") or "",
+            class_cache=s.get("DVC_VNU_CLASS_CACHE") or "")
 
     def measure_item(self, state: SiteState, w3c: measures.W3cResult | None) -> dict[str, Any]:
         https = state.https or measures.HttpsMeasure(failures={"https": Reason.UNREADABLE})
