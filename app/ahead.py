@@ -17,7 +17,7 @@ from audits import evaluate
 from audits.evaluate import VERDICT_KINDS
 from core import store
 from core.rows import FindingRow, VerdictRow
-from reports.report import warm_templates
+from reports.report import ReportAhead, report_ahead, warm_templates
 
 
 @dataclass
@@ -30,20 +30,32 @@ class Early:
     verdicts: list[VerdictRow]
     findings: list[FindingRow]
     last_id: int
+    saved: bool = False  # stored as the run's verdicts and findings
+    report: ReportAhead | None = None  # the report of these verdicts, begun
+
+    def pair(self) -> tuple[list[VerdictRow], list[FindingRow]]:
+        return self.verdicts, self.findings
 
 
 AHEAD_NICE = 19  # scoring's first part takes only the CPU the last crawl leaves
 pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoring-ahead")
 
 
-def score_ahead(db_path: Path, run_id: int, rubric: Any) -> Early:
+def score_ahead(db_path: Path, run_id: int, rubric: Any, out_dir: Path | None = None) -> Early:
     """Scoring's first part, in a thread at the lowest priority (Linux: a thread's own
-    niceness), beside the last crawl, which ends the job's critical path: judge the cells and
-    compile the templates."""
+    niceness), beside the last crawl, which ends the job's critical path: judge the cells,
+    compile the templates and, given the reports' `out_dir`, store the verdicts and start the
+    XLSX workbook's child on them (at this thread's priority): its verdicts' sheets are the
+    longest part of the reports."""
     _nice_thread(AHEAD_NICE)
     db = store.open_db(db_path)  # a connection of this thread's own
     early = judge_early(db, run_id, rubric)
     warm_templates()
+    if out_dir is not None:
+        store.save_verdicts(db, run_id, rubric.version, early.verdicts)
+        store.save_findings(db, run_id, early.findings, rubric.version)
+        early.saved = True
+        early.report = report_ahead(db_path, rubric, out_dir, run_id)
     db.close()
     return early
 
@@ -83,6 +95,19 @@ def judge_early(db: Any, run_id: int, rubric: Any) -> Early:
 def judged(db: Any, run_id: int, rubric: Any,
            early: Early | None) -> tuple[list[VerdictRow], list[FindingRow]]:
     """The run's verdicts and findings: `early`'s when no evidence they depend on came since."""
-    if early is None or store.last_evidence_id(db, run_id, VERDICT_KINDS) != early.last_id:
+    if early is None or not still_true(db, run_id, early):
         early = judge_early(db, run_id, rubric)
-    return early.verdicts, early.findings
+    return early.pair()
+
+
+def still_true(db: Any, run_id: int, early: Early | None) -> bool:
+    """No evidence the verdicts depend on came since `early` was judged."""
+    return early is not None and \
+        store.last_evidence_id(db, run_id, VERDICT_KINDS) == early.last_id
+
+
+def drop_report(early: Early | None) -> None:
+    """End the report begun for an `early` no longer used (the reports are written anew)."""
+    if early is not None and early.report is not None:
+        early.report.drop()
+        early.report = None

@@ -11,6 +11,7 @@ Elsewhere than on Linux (where fork is safe) the part runs here, first.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -63,3 +64,81 @@ def _answer(conn: Connection) -> str:
         return "the child ended without an answer"
     finally:
         conn.close()
+
+
+class Held:
+    """`first()` in a forked child now; the child then waits to be told: `go()` runs
+    `then(first's result)` there, `drop()` ends it without. `wait()` after `go()` raises
+    BesideError if either failed. The workbook written ahead (app/ahead.py) is one: its
+    verdicts' sheets while the last crawl ends, the rest once the run's end is stored.
+    Elsewhere than on Linux nothing runs ahead: `go()` runs both here."""
+
+    def __init__(self, first: Callable[[], Any], then: Callable[[Any], None]) -> None:
+        self._first, self._then = first, then
+        self._child: Any = None
+        self._conn: Connection | None = None
+        if sys.platform.startswith("linux"):
+            ctx = multiprocessing.get_context("fork")
+            self._conn, theirs = ctx.Pipe()
+            self._child = ctx.Process(target=_held, args=(theirs, first, then),
+                                      name="reports-held", daemon=True)
+            self._child.start()
+            theirs.close()
+
+    def go(self) -> None:
+        if self._child is None:
+            self._then(self._first())
+        else:
+            self._tell("go")
+
+    def drop(self) -> None:
+        """End the child without its second part (nothing more is written)."""
+        if self._child is not None:
+            self._tell("drop")
+            self._child.join()
+            self._close()
+
+    def wait(self) -> None:
+        """After `go()`: wait for the child; raise BesideError if it failed."""
+        if self._child is None or self._conn is None:
+            return
+        error = _answer(self._conn)
+        self._child.join()
+        self._conn = None
+        if error or self._child.exitcode:
+            raise BesideError(error or f"the child's exit code: {self._child.exitcode}")
+
+    def _tell(self, word: str) -> None:
+        try:
+            if self._conn is not None:
+                self._conn.send(word)
+        except OSError:
+            pass  # it has ended already: wait() says how
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _held(conn: Connection, first: Callable[[], Any], then: Callable[[Any], None]) -> None:
+    """The held child's life. It ends with os._exit: forked from a worker thread (app/ahead.py),
+    an interpreter's normal exit would join that thread's pool, the child's own thread, and
+    fail with exit code 1 after the work was done."""
+    code, answer = 0, ""
+    try:
+        state = first()
+        try:
+            word = conn.recv()
+        except EOFError:
+            word = "drop"  # the parent went away
+        if word == "go":
+            then(state)
+    except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
+        code, answer = 1, traceback.format_exc()
+    try:
+        conn.send(answer)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)

@@ -405,11 +405,21 @@ def _unstyled(value: Any) -> Any:
 
 def _table(wb: Workbook, title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]],
            taken: set[str], formats: dict[int, str] | None = None) -> None:
-    """One sheet: a bold header row, then the rows (write-only mode: large runs stay fast).
-    `formats`: column index -> Excel number format (PCT, DECIMAL); datetimes are dates; a
-    column with text longer than MAX_WIDTH wraps. Worked column by column: a column's width,
+    """One sheet, made and written (`_fill`)."""
+    _fill(_sheet(wb, title, taken), headers, rows, formats)
+
+
+def _sheet(wb: Workbook, title: str, taken: set[str]) -> Any:
+    """A new sheet at the workbook's end, named from `title` (unique, as Excel allows)."""
+    return wb.create_sheet(sheet_name(title, taken))
+
+
+def _fill(ws: Any, headers: Sequence[str], rows: Iterable[Sequence[Any]],
+          formats: dict[int, str] | None = None) -> None:
+    """A sheet's content: a bold header row, then the rows (write-only mode: large runs stay
+    fast). `formats`: column index -> Excel number format (PCT, DECIMAL); datetimes are dates;
+    a column with text longer than MAX_WIDTH wraps. Worked column by column: a column's width,
     wrap and format are decided once, not per cell."""
-    ws = wb.create_sheet(sheet_name(title, taken))
     body = [[_clean(v) for v in r] for r in rows]  # "=..." is a formula
     columns = list(zip(*body, strict=True)) if body else [() for _ in headers]
     longest = [max(len(str(h)), max(map(_length, c), default=0))  # strict: as wide as the header
@@ -532,11 +542,28 @@ def _summary_rows(model: ReportModel, lang: Lang) -> list[tuple[str, Any]]:
 
 def write_xlsx(path: Path, model: ReportModel, lang: Lang) -> None:
     """Summary sheets, then per province its to-do list and its verdicts, then the agencies."""
+    finish_xlsx(start_xlsx(model, lang), path, model, lang)
+
+
+@dataclass
+class OpenBook:
+    """A workbook written but for the sheets that need the run's end: its summary (the run's
+    status and end) and the UN survey's three sheets (the site search's answers). Every sheet
+    is made in its place: the order is the workbook's, whichever is written first."""
+
+    wb: Workbook
+    taken: set[str]
+    summary: Any  # the write-only sheets still empty
+    survey: list[Any]
+
+
+def start_xlsx(model: ReportModel, lang: Lang) -> OpenBook:
+    """Every sheet but the summary and the survey's, which `finish_xlsx` writes: the verdicts
+    and what follows from them only (app/ahead.py writes these while the last crawl ends)."""
     t, wb = lang.t, Workbook(write_only=True)
     taken: set[str] = set()
     nat = model.national
-    _table(wb, t("xlsx.summary"), [t("xlsx.item"), t("xlsx.value")],
-           _summary_rows(model, lang), taken)
+    summary = _sheet(wb, t("xlsx.summary"), taken)
     tot = totals(model)
     _table(wb, t("xlsx.totals"), [t("xcol.verdict"), lang.kind("province"),
                                   lang.kind("agency"), t("xlsx.all")],
@@ -565,7 +592,8 @@ def write_xlsx(path: Path, model: ReportModel, lang: Lang) -> None:
         _standing_sheet(wb, model, lang, taken)
     if model.comparison is not None and model.comparison.rows:
         _comparison_sheet(wb, model, lang, taken)
-    _survey_sheets(wb, model, lang, taken)
+    survey = [_sheet(wb, t(key), taken)
+              for key in ("xlsx.losi", "xlsx.osq", "xlsx.survey_answers")]
     by_unit: dict[str, list[list[Any]]] = {}
     for r, row in zip(records, rows, strict=True):
         by_unit.setdefault(r["unit_code"], []).append(row)
@@ -576,7 +604,15 @@ def write_xlsx(path: Path, model: ReportModel, lang: Lang) -> None:
     agencies = [row for r, row in zip(records, rows, strict=True) if r["unit_kind"] == "agency"]
     if agencies:
         _table(wb, t("xlsx.agencies"), headers, agencies, taken)
-    wb.save(path)
+    return OpenBook(wb, taken, summary, survey)
+
+
+def finish_xlsx(book: OpenBook, path: Path, model: ReportModel, lang: Lang) -> None:
+    """The summary and the survey's sheets into their places, then the file."""
+    t = lang.t
+    _fill(book.summary, [t("xlsx.item"), t("xlsx.value")], _summary_rows(model, lang))
+    _survey_sheets(book.survey, model, lang)
+    book.wb.save(path)
 
 
 def _standing_sheet(wb: Workbook, model: ReportModel, lang: Lang, taken: set[str]) -> None:
@@ -614,19 +650,20 @@ ANSWER_SHEET = ("survey_set", "unit_code", "unit_name", "un_codes", "survey_grou
                 "survey_fix")
 
 
-def _survey_sheets(wb: Workbook, model: ReportModel, lang: Lang, taken: set[str]) -> None:
-    """Always the three sheets: without answers each has its header and one row saying the
-    features were not gathered (as a to-do sheet without gaps says so)."""
-    _losi_sheet(wb, model, lang, taken)
-    _osq_sheet(wb, model, lang, taken)
-    _answers_sheet(wb, model, lang, taken)
+def _survey_sheets(sheets: Sequence[Any], model: ReportModel, lang: Lang) -> None:
+    """Always the three sheets (made by `start_xlsx`): without answers each has its header and
+    one row saying the features were not gathered (as a to-do sheet without gaps says so)."""
+    losi, osq, answers = sheets
+    _losi_sheet(losi, model, lang)
+    _osq_sheet(osq, model, lang)
+    _answers_sheet(answers, model, lang)
 
 
 def _nothing(text: str, width: int) -> list[list[Any]]:
     return [[text, *[""] * (width - 1)]]
 
 
-def _losi_sheet(wb: Workbook, model: ReportModel, lang: Lang, taken: set[str]) -> None:
+def _losi_sheet(ws: Any, model: ReportModel, lang: Lang) -> None:
     """One row per province in LOSI rank order (unranked last), a share per criterion."""
     t = lang.t
     ss = model.survey.losi if model.survey is not None else None
@@ -636,7 +673,7 @@ def _losi_sheet(wb: Workbook, model: ReportModel, lang: Lang, taken: set[str]) -
                *(t(f"xcol.{c}") for c in LOSI_TAIL)]
     rows = [_losi_row(model, lang, su) for su in ss.ranked()] if ss else \
         _nothing(t("losi.not_gathered"), len(columns))
-    _table(wb, t("xlsx.losi"), headers, rows, taken, formats_for(columns))
+    _fill(ws, headers, rows, formats_for(columns))
 
 
 def _losi_row(model: ReportModel, lang: Lang, su: SurveyUnit) -> list[Any]:
@@ -649,7 +686,7 @@ def _losi_row(model: ReportModel, lang: Lang, su: SurveyUnit) -> list[Any]:
             len(su.not_reviewed), len(su.cannot), cov.scored(), cov.total(), cov.measured_share]
 
 
-def _osq_sheet(wb: Workbook, model: ReportModel, lang: Lang, taken: set[str]) -> None:
+def _osq_sheet(ws: Any, model: ReportModel, lang: Lang) -> None:
     """The national portal's OSQ: a row per sub-index, then the weighted whole; labelled an
     estimate when the set's weights are (the UN does not publish them)."""
     t = lang.t
@@ -664,7 +701,7 @@ def _osq_sheet(wb: Workbook, model: ReportModel, lang: Lang, taken: set[str]) ->
         rows.append([t("xlsx.osq_total"), None, osq.score.points,
                      sum(g.score.possible for g in osq.groups), osq.score.share, cov.scored(),
                      cov.total(), cov.measured_share, kind])
-    _table(wb, t("xlsx.osq"), headers, rows, taken, formats_for(OSQ_SHEET))
+    _fill(ws, headers, rows, formats_for(OSQ_SHEET))
 
 
 def _osq_row(lang: Lang, g: GroupView, kind: str) -> list[Any]:
@@ -677,7 +714,7 @@ def _osq_row(lang: Lang, g: GroupView, kind: str) -> list[Any]:
             len(g.features), scored / len(g.features) if g.features else None, kind]
 
 
-def _answers_sheet(wb: Workbook, model: ReportModel, lang: Lang, taken: set[str]) -> None:
+def _answers_sheet(ws: Any, model: ReportModel, lang: Lang) -> None:
     """The rows of losi.csv and osq.csv together, in words, for filtering by province."""
     t = lang.t
     records = [*survey_records(model, "losi"), *survey_records(model, "osq")]
@@ -689,7 +726,7 @@ def _answers_sheet(wb: Workbook, model: ReportModel, lang: Lang, taken: set[str]
     rows = [_answer_row(lang, r, features[(r["indicator_set"], r["indicator_id"])], groups,
                         names.get(r["unit_code"], r["unit_name"])) for r in records] or \
         _nothing(t("survey.not_gathered"), len(ANSWER_SHEET))
-    _table(wb, t("xlsx.survey_answers"), [t(f"xcol.{c}") for c in ANSWER_SHEET], rows, taken)
+    _fill(ws, [t(f"xcol.{c}") for c in ANSWER_SHEET], rows)
 
 
 def _answer_row(lang: Lang, r: dict[str, Any], ind: Indicator,

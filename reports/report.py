@@ -9,7 +9,10 @@ run, its verdicts and the evidence they cite into a language-neutral model
 
 from __future__ import annotations
 
+import logging
 import unicodedata
+from collections.abc import Collection
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -22,7 +25,7 @@ from core.indicators import Indicators, load_indicators
 from core.rubric import Rubric
 from core.sqlite import sqlite_utils
 from reports import charts, survey_model
-from reports.beside import beside
+from reports.beside import BesideError, Held, beside
 from reports.evidence_pages import EVIDENCE_DIR, results_dir_of, write_evidence_pages
 from reports.i18n import DEFAULT_LANG, Lang, load_strings
 from reports.report_model import (  # noqa: F401 - re-exported: the report's public API
@@ -38,6 +41,7 @@ from reports.rubric_tables import save_rubric_texts
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 TOP_GAPS = 10
+log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -145,39 +149,49 @@ def write_reports(db: sqlite_utils.Database, rubric: Rubric, out_dir: Path,
                   run_id: int | None = None, *, lang: str = "vi",
                   un_data: Path | None = None,
                   config: scoring.ScoringConfig | None = None,
-                  indicators: Indicators | None = None) -> dict[str, Path]:
+                  indicators: Indicators | None = None,
+                  ahead: ReportAhead | None = None) -> dict[str, Path]:
     """Render the reports of a stored run (the latest by default) into `out_dir`.
 
     `un_data`: a UN E-Government Survey CSV; adds the standing panel (issue 7) to the dashboard.
     `indicators`: the UN survey's indicator sets (default: the project's rubric's) that give
     the stored LOSI/OSQ answers their questions, groups and fixes.
+    `ahead`: the run's model and workbook made while its last crawl ended (`report_ahead`),
+    for verdicts that have not changed since: finished here.
     Raises LookupError without the run, StandingDataError for a bad UN file.
     """
-    from audits import coverage
     from core.rubric import RUBRIC_DIR
-    from reports import compare766, exports, standing_panel
+    from reports import exports, standing_panel
 
     run = store.get_run(db, run_id)
     if run is None:
         raise LookupError("no run in the database" if run_id is None else f"no run {run_id}")
     language = Lang(lang)
     out_dir = Path(out_dir)
-    verdicts = sorted(store.load_verdicts(db, run["id"]),
-                      key=lambda v: (v["unit_code"], v["service_id"], v["criterion_id"]))
-    model = build_model(db, rubric, run, verdicts, out_dir, config)
-    # as the scoring settings: from the project's rubrics/scoring.yaml (`coverage` section)
-    model.rank_min_tested = coverage.load_coverage(RUBRIC_DIR).rank_min_tested
+    if ahead is not None:  # built from the same stored verdicts: only the run's end is new
+        model, ahead.model.run = ahead.model, run
+    else:
+        model = _verdicts_model(db, rubric, run, out_dir, config)
     if indicators is None:
         indicators = load_indicators(RUBRIC_DIR)
     if un_data is not None:  # the fuller national estimate where the run has OSQ answers
         osq = indicators.sets.get("osq") if indicators is not None else None
         model.standing = standing_panel.build_panel(
             Path(un_data), model, osq=osq, answers=store.load_indicator_answers(db, run["id"]))
-    model.comparison = compare766.compare(db, run["id"], model)
     model.survey = survey_model.load_survey(db, run["id"], indicators, rubric, model.config)
     save_rubric_texts(db, rubric)  # Datasette's province_gaps view reads them
     paths = report_paths(out_dir, language)
     paths["units"].mkdir(parents=True, exist_ok=True)
+    if ahead is not None:  # the workbook's child, its verdicts' sheets written: the rest now
+        ahead.workbook.go()
+        _write_pages(db, model, language, paths, out_dir, ahead.evidence_written)
+        exports.write_all(model, language, paths)
+        try:
+            ahead.workbook.wait()
+        except BesideError as exc:  # written here instead: the workbook is never missing
+            log.warning("the workbook written ahead failed; writing it again: %s", exc)
+            exports.write_xlsx(paths["xlsx"], model, language)
+        return paths
     # the workbook on the other core (beside.py), the HTML pages and other exports here
     with beside(exports.write_xlsx, paths["xlsx"], model, language):
         _write_pages(db, model, language, paths, out_dir)
@@ -185,9 +199,78 @@ def write_reports(db: sqlite_utils.Database, rubric: Rubric, out_dir: Path,
     return paths
 
 
+def _verdicts_model(db: sqlite_utils.Database, rubric: Rubric, run: dict[str, Any],
+                    out_dir: Path, config: scoring.ScoringConfig | None) -> ReportModel:
+    """The report's model from the run's stored verdicts and findings (and the 766 figures),
+    before the UN survey's answers and anything given for one report (UN data)."""
+    from audits import coverage
+    from core.rubric import RUBRIC_DIR
+    from reports import compare766
+
+    verdicts = sorted(store.load_verdicts(db, run["id"]),
+                      key=lambda v: (v["unit_code"], v["service_id"], v["criterion_id"]))
+    model = build_model(db, rubric, run, verdicts, out_dir, config)
+    # as the scoring settings: from the project's rubrics/scoring.yaml (`coverage` section)
+    model.rank_min_tested = coverage.load_coverage(RUBRIC_DIR).rank_min_tested
+    model.comparison = compare766.compare(db, run["id"], model)
+    return model
+
+
+@dataclass
+class ReportAhead:
+    """A run's report begun while its last crawl (the site search's last site) runs: the model
+    of its stored verdicts, and its XLSX workbook held in a child (reports/beside.py) that has
+    written the verdicts' sheets and, told to go, reads the run's end and its UN survey
+    answers and writes the rest. Only for verdicts that will not change before the end."""
+
+    model: ReportModel
+    workbook: Held
+    evidence_written: tuple[Lang, ...] = ()  # the evidence pages' languages written ahead
+
+    def drop(self) -> None:
+        self.workbook.drop()
+
+
+def report_ahead(db_path: Path, rubric: Rubric, out_dir: Path, run_id: int,
+                 lang: str = DEFAULT_LANG) -> ReportAhead:
+    """Begin the report of a run whose verdicts are stored and final (app/ahead.py): its
+    workbook's child, then, here, the evidence pages in the default language (they show the
+    verdicts' and findings' evidence, nothing of the run's end)."""
+    from core.rubric import RUBRIC_DIR
+    from reports import exports
+
+    language = Lang(lang)
+    db = store.open_db(db_path)
+    run = store.get_run(db, run_id)
+    if run is None:
+        raise LookupError(f"no run {run_id}")
+    model = _verdicts_model(db, rubric, run, Path(out_dir), None)
+    indicators = load_indicators(RUBRIC_DIR)
+    path = report_paths(Path(out_dir), language)["xlsx"]
+
+    def then(book: exports.OpenBook) -> None:
+        later = store.open_db(db_path)  # the child's own connection
+        model.run = store.get_run(later, run_id) or model.run
+        model.survey = survey_model.load_survey(later, run_id, indicators, rubric, model.config)
+        exports.finish_xlsx(book, path, model, language)
+
+    begun = ReportAhead(model, Held(lambda: exports.start_xlsx(model, language), then))
+    try:
+        _evidence_pages(db, model, Lang(DEFAULT_LANG), Path(out_dir))
+    except BaseException:
+        begun.drop()
+        raise
+    finally:
+        db.close()
+    begun.evidence_written = (Lang(DEFAULT_LANG),)
+    return begun
+
+
 def _write_pages(db: sqlite_utils.Database, model: ReportModel, language: Lang,
-                 paths: dict[str, Path], out_dir: Path) -> None:
-    """The HTML report: dashboard, unit pages, LOSI pages, evidence pages."""
+                 paths: dict[str, Path], out_dir: Path,
+                 evidence_written: Collection[Lang] = ()) -> None:
+    """The HTML report: dashboard, unit pages, LOSI pages, evidence pages (but those already
+    written in a language of `evidence_written`)."""
     paths["html"].write_text(render_dashboard(model, language), encoding="utf-8")
     for page in model.pages.values():
         (out_dir / page.file(language)).write_text(render_unit(model, page, language),
@@ -198,6 +281,11 @@ def _write_pages(db: sqlite_utils.Database, model: ReportModel, language: Lang,
     # Evidence pages in the report's language, and always in the default one: verdicts.csv
     # (language-neutral) names those.
     for page_lang in dict.fromkeys((language, Lang(DEFAULT_LANG))):
-        write_evidence_pages(db, model, page_lang,
-                             environment(page_lang).get_template("evidence.html.j2"), out_dir,
-                             results_dir_of(db))
+        if page_lang not in evidence_written:
+            _evidence_pages(db, model, page_lang, out_dir)
+
+
+def _evidence_pages(db: sqlite_utils.Database, model: ReportModel, lang: Lang,
+                    out_dir: Path) -> None:
+    write_evidence_pages(db, model, lang, environment(lang).get_template("evidence.html.j2"),
+                         out_dir, results_dir_of(db))

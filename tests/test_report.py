@@ -380,3 +380,66 @@ def test_every_template_can_be_compiled_ahead() -> None:
     assert {"dashboard.html.j2", "unit.html.j2", "evidence.html.j2"} <= compiled
     md = markdown_environment(Lang("en"), TEMPLATES_DIR)
     assert {key[1] for key in md.cache or {}} == {"summary.md.j2"}
+
+
+def _sheets(path: Path) -> list[tuple[str, list[list[tuple[Any, str]]]]]:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    return [(ws.title, [[(c.value, c.number_format) for c in row] for row in ws.iter_rows()])
+            for ws in wb.worksheets]
+
+
+def test_the_workbook_written_ahead_equals_the_one_written_at_the_end(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """app/ahead.py starts the workbook while the site search reads its last site: a child
+    writes the verdicts' sheets then and, told to go, the summary (the run's end, read then)
+    and the UN survey's sheets (answers stored after it started). The file equals the one
+    written at once from the finished run, sheet by sheet, value and format."""
+    from core.rubric import RUBRIC_DIR
+    from reports.report import report_ahead
+    from tests.test_report_survey import answer_rows
+
+    db, run_id = make_run(tmp_path / "audit.db", status="complete")
+    db["runs"].update(run_id, {"status": "running"})
+    ahead, at_end = tmp_path / "ahead", tmp_path / "at_end"
+    begun = report_ahead(tmp_path / "audit.db", load_rubric(RUBRIC_DIR), ahead, run_id)
+    early_pages = {p.name: p.stat().st_mtime_ns for p in (ahead / "evidence").iterdir()}
+    assert early_pages  # the evidence pages are written ahead, in the default language
+    store.save_indicator_answers(db, run_id, answer_rows())  # the site search's answers
+    store.finish_run(db, run_id, "incomplete", "interrupted")  # and the run's end, after
+    write_reports(db, load_rubric(), ahead, run_id, ahead=begun)
+    write_reports(db, load_rubric(), at_end, run_id)
+    assert "failed" not in caplog.text  # the child finished it, not the fallback
+    assert {p.name: p.stat().st_mtime_ns for p in (ahead / "evidence").iterdir()} == early_pages
+    written, fresh = _sheets(ahead / "report.xlsx"), _sheets(at_end / "report.xlsx")
+    assert [title for title, _ in written] == [title for title, _ in fresh]
+    assert written == fresh
+    summary = dict((row[0][0], row[1][0]) for row in written[0][1][1:])
+    assert Lang("vi").status("incomplete") in summary.values()
+    losi = next(rows for title, rows in written if title == Lang("vi").t("xlsx.losi")[:31])
+    assert len(losi) > 2  # the survey's rows, stored after the child started
+    # and every other report file, from the model built ahead, equals the one built at the end
+    def files(root: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+                if p.is_file() and p.suffix in {".html", ".csv", ".json", ".md"}}
+
+    begun_files, fresh_files = files(ahead), files(at_end)
+    assert begun_files.keys() == fresh_files.keys() and "report.html" in begun_files
+    assert [name for name in begun_files if begun_files[name] != fresh_files[name]] == []
+
+
+def test_a_workbook_ahead_that_fails_is_written_at_the_end(tmp_path: Path, monkeypatch) -> None:
+    from reports import exports
+    from reports.report import report_ahead
+
+    db, run_id = make_run(tmp_path / "audit.db")
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(exports, "finish_xlsx", broken)  # the child forks with it
+    begun = report_ahead(tmp_path / "audit.db", load_rubric(), tmp_path, run_id)
+    monkeypatch.undo()
+    paths = write_reports(db, load_rubric(), tmp_path, run_id, ahead=begun)
+    assert _sheets(paths["xlsx"])[0][0] == Lang("vi").t("xlsx.summary")
