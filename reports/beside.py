@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -124,8 +126,11 @@ class Held:
 def _held(conn: Connection, first: Callable[[], Any], then: Callable[[Any], None]) -> None:
     """The held child's life. It ends with os._exit: forked from a worker thread (app/ahead.py),
     an interpreter's normal exit would join that thread's pool, the child's own thread, and
-    fail with exit code 1 after the work was done."""
+    fail with exit code 1 after the work was done. So no atexit handler runs: its temporary
+    files (openpyxl's write-only sheets, removed by one) go to a directory of its own, removed
+    as it ends, told to go or not."""
     code, answer = 0, ""
+    tempfile.tempdir = scratch = tempfile.mkdtemp(prefix="dvc-held-")
     try:
         state = first()
         try:
@@ -139,6 +144,7 @@ def _held(conn: Connection, first: Callable[[], Any], then: Callable[[Any], None
     try:
         conn.send(answer)
     finally:
+        shutil.rmtree(scratch, ignore_errors=True)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

@@ -36,6 +36,7 @@ from reports.report_model import (  # noqa: F401 - re-exported: the report's pub
     UnitPage,
     build_model,
     cell_state,
+    with_run_end,
 )
 from reports.rubric_tables import save_rubric_texts
 
@@ -169,7 +170,8 @@ def write_reports(db: sqlite_utils.Database, rubric: Rubric, out_dir: Path,
     language = Lang(lang)
     out_dir = Path(out_dir)
     if ahead is not None:  # built from the same stored verdicts: only the run's end is new
-        model, ahead.model.run = ahead.model, run
+        model = ahead.model
+        with_run_end(db, model, run)
     else:
         model = _verdicts_model(db, rubric, run, out_dir, config)
     if indicators is None:
@@ -250,7 +252,7 @@ def report_ahead(db_path: Path, rubric: Rubric, out_dir: Path, run_id: int,
 
     def then(book: exports.OpenBook) -> None:
         later = store.open_db(db_path)  # the child's own connection
-        model.run = store.get_run(later, run_id) or model.run
+        with_run_end(later, model, store.get_run(later, run_id) or model.run)
         model.survey = survey_model.load_survey(later, run_id, indicators, rubric, model.config)
         exports.finish_xlsx(book, path, model, language)
 

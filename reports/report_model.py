@@ -396,6 +396,15 @@ def build_model(db: sqlite_utils.Database, rubric: Rubric, run: dict[str, Any],
     return model
 
 
+def with_run_end(db: sqlite_utils.Database, model: ReportModel, run: dict[str, Any]) -> None:
+    """A model built while its run still crawled (reports.report.report_ahead), brought to the
+    run's end: the run row itself (status, end), what depends on its status (the changes since
+    the previous complete run, the trends of complete runs) and the hosts stopped since."""
+    model.run = run
+    add_history(db, model)
+    model.stopped_hosts = load_stopped_hosts(db, run["id"])
+
+
 def add_actions(db: sqlite_utils.Database, model: ReportModel) -> None:
     """Group every unit's gaps by responsible body, with deadlines on the run's date."""
     model.targets = load_targets()

@@ -89,3 +89,24 @@ def test_held_forked_from_a_pools_worker_thread_ends_well(tmp_path: Path):
     held.go()
     held.wait()
     assert then.read_text(encoding="utf-8").startswith("xong")
+
+
+def test_held_leaves_no_temporary_file_told_to_go_or_not(tmp_path: Path, monkeypatch):
+    """Its temporary files (openpyxl's sheets, which only an atexit handler would remove)
+    are in a directory of its own, removed as it ends."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def scratch() -> str:
+        with tempfile.NamedTemporaryFile(delete=False) as f:
+            return f.name
+
+    for told in ("go", "drop"):
+        held = Held(scratch, lambda name: None)
+        if told == "go":
+            held.go()
+            held.wait()
+        else:
+            held.drop()
+        assert list(tmp_path.iterdir()) == []

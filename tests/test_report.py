@@ -390,16 +390,20 @@ def _sheets(path: Path) -> list[tuple[str, list[list[tuple[Any, str]]]]]:
             for ws in wb.worksheets]
 
 
+@pytest.mark.parametrize("end", ["complete", "incomplete"])
 def test_the_workbook_written_ahead_equals_the_one_written_at_the_end(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, end: str) -> None:
     """app/ahead.py starts the workbook while the site search reads its last site: a child
     writes the verdicts' sheets then and, told to go, the summary (the run's end, read then)
     and the UN survey's sheets (answers stored after it started). The file equals the one
-    written at once from the finished run, sheet by sheet, value and format."""
+    written at once from the finished run, sheet by sheet, value and format. The other files, from
+    the model built ahead and brought to the run's end (the changes since the previous
+    complete run, hosts stopped since), equal those built at the end, byte for byte."""
     from core.rubric import RUBRIC_DIR
     from reports.report import report_ahead
     from tests.test_report_survey import answer_rows
 
+    make_run(tmp_path / "audit.db", status="complete")  # the previous complete run
     db, run_id = make_run(tmp_path / "audit.db", status="complete")
     db["runs"].update(run_id, {"status": "running"})
     ahead, at_end = tmp_path / "ahead", tmp_path / "at_end"
@@ -407,7 +411,11 @@ def test_the_workbook_written_ahead_equals_the_one_written_at_the_end(
     early_pages = {p.name: p.stat().st_mtime_ns for p in (ahead / "evidence").iterdir()}
     assert early_pages  # the evidence pages are written ahead, in the default language
     store.save_indicator_answers(db, run_id, answer_rows())  # the site search's answers
-    store.finish_run(db, run_id, "incomplete", "interrupted")  # and the run's end, after
+    store.add_evidence(db, run_id, {  # the site search's host guard, after it started
+        "kind": "host_stopped", "url": "http://127.0.0.1:9/", "method": "GET",
+        "outcome": "failed", "observed_at": "2026-11-01T01:02:03Z", "reason": "blocked",
+        "data": {"host": "127.0.0.1:9", "blocks": 5, "last_reason": "blocked"}})
+    store.finish_run(db, run_id, end, "" if end == "complete" else "interrupted")  # its end
     write_reports(db, load_rubric(), ahead, run_id, ahead=begun)
     write_reports(db, load_rubric(), at_end, run_id)
     assert "failed" not in caplog.text  # the child finished it, not the fallback
@@ -416,7 +424,7 @@ def test_the_workbook_written_ahead_equals_the_one_written_at_the_end(
     assert [title for title, _ in written] == [title for title, _ in fresh]
     assert written == fresh
     summary = dict((row[0][0], row[1][0]) for row in written[0][1][1:])
-    assert Lang("vi").status("incomplete") in summary.values()
+    assert Lang("vi").status(end) in summary.values()
     losi = next(rows for title, rows in written if title == Lang("vi").t("xlsx.losi")[:31])
     assert len(losi) > 2  # the survey's rows, stored after the child started
     # and every other report file, from the model built ahead, equals the one built at the end
