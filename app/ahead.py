@@ -1,12 +1,9 @@
 """Scoring's first part, done beside the job's last crawl (docs/ARCHITECTURE.md "Crawler
 layout"): the verdicts and findings judged once every kind of evidence they read is stored,
-in a thread at the lowest priority, so the crawl that ends the job's critical path is not slowed."""
+in a thread, and the report begun on them."""
 
 from __future__ import annotations
 
-import os
-import sys
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,17 +34,17 @@ class Early:
         return self.verdicts, self.findings
 
 
-AHEAD_NICE = 19  # scoring's first part takes only the CPU the last crawl leaves
+# At the job's own priority, never niced: what is not done when the crawls end is waited for
+# (the workbook's child finishes after them), and niced work beside busy processes starves (at
+# niceness 19 beside two busy processes, scoring took 140 s instead of 2.6 s: PERFORMANCE.md).
 pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoring-ahead")
 
 
 def score_ahead(db_path: Path, run_id: int, rubric: Any, out_dir: Path | None = None) -> Early:
-    """Scoring's first part, in a thread at the lowest priority (Linux: a thread's own
-    niceness), beside the last crawl, which ends the job's critical path: judge the cells,
-    compile the templates and, given the reports' `out_dir`, store the verdicts and start the
-    XLSX workbook's child on them (at this thread's priority): its verdicts' sheets are the
-    longest part of the reports."""
-    _nice_thread(AHEAD_NICE)
+    """Scoring's first part, in a thread beside the last crawl (the site search's last site):
+    judge the cells, compile the templates and, given the reports' `out_dir`, store the
+    verdicts and begin the report on them (reports.report.report_ahead: the workbook's child
+    and the evidence pages, the longest parts of the reports)."""
     db = store.open_db(db_path)  # a connection of this thread's own
     early = judge_early(db, run_id, rubric)
     warm_templates()
@@ -70,18 +67,6 @@ def early_of(ahead: Future[Early] | None, echo: Callable[[str], None]) -> Early 
     except Exception as exc:  # noqa: BLE001 - said, then judged again in full
         echo(f"scoring ahead failed ({type(exc).__name__}: {exc}); judging at the end")
         return None
-
-
-def _nice_thread(nice: int) -> None:
-    """Lower the calling thread's priority to `nice` (raising one's niceness needs no
-    privilege; where threads have none of their own, the process would: left alone)."""
-    if sys.platform != "linux":
-        return
-    tid = threading.get_native_id()
-    try:
-        os.setpriority(os.PRIO_PROCESS, tid, max(nice, os.getpriority(os.PRIO_PROCESS, tid)))
-    except OSError:
-        pass
 
 
 def judge_early(db: Any, run_id: int, rubric: Any) -> Early:
