@@ -77,22 +77,11 @@ def judge_early(db: Any, run_id: int, rubric: Any) -> Early:
     return Early(verdicts, found, last)
 
 
-def judged(db: Any, run_id: int, rubric: Any,
-           early: Early | None) -> tuple[list[VerdictRow], list[FindingRow]]:
-    """The run's verdicts and findings: `early`'s when no evidence they depend on came since."""
-    if early is None or not still_true(db, run_id, early):
-        early = judge_early(db, run_id, rubric)
-    return early.pair()
-
-
-def still_true(db: Any, run_id: int, early: Early | None) -> bool:
-    """No evidence the verdicts depend on came since `early` was judged."""
-    return early is not None and \
-        store.last_evidence_id(db, run_id, VERDICT_KINDS) == early.last_id
-
-
-def drop_report(early: Early | None) -> None:
-    """End the report begun for an `early` no longer used (the reports are written anew)."""
+def judged(db: Any, run_id: int, rubric: Any, early: Early | None) -> Early:
+    """The run's verdicts and findings: `early` when no evidence they depend on came since;
+    else judged anew, and the report begun for `early` dropped (written at the end instead)."""
+    if early is not None and store.last_evidence_id(db, run_id, VERDICT_KINDS) == early.last_id:
+        return early
     if early is not None and early.report is not None:
         early.report.drop()
-        early.report = None
+    return judge_early(db, run_id, rubric)

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from app.ahead import Early, drop_report, early_of, judged, pool, score_ahead, still_true
+from app.ahead import Early, early_of, judged, pool, score_ahead
 from app.crawls import Beside, Board, watching
 from app.engines import CrawlRun, Engine
 from app.interrupt import Stop, graceful_stop
@@ -328,11 +328,9 @@ def score_run(db_path: Path, run_id: int, out_dir: Path, *, rubric_dir: Path = R
     count = db["evidence"].count_where("run_id = ?", [run_id])
     echo(f"run {run_id}: {count} evidence rows; scoring")
     started = time.monotonic()
-    if not still_true(db, run_id, early):
-        drop_report(early)
-        early = None
-    verdicts, found = judged(db, run_id, rubric, early)
-    if early is None or not early.saved:
+    early = judged(db, run_id, rubric, early)
+    verdicts, found = early.pair()
+    if not early.saved:
         store.save_verdicts(db, run_id, rubric.version, verdicts)
         store.save_findings(db, run_id, found, rubric.version)
     history.record_scoring(db, run_id, rubric, rubric_dir, verdicts,
@@ -340,8 +338,7 @@ def score_run(db_path: Path, run_id: int, out_dir: Path, *, rubric_dir: Path = R
     save_survey_answers(db, run_id, rubric, rubric_dir, verdicts, echo)  # UN survey answers
     _coverage_gate(db, run_id, store.iter_evidence(db, run_id, ("catalogue",)), verdicts,
                    rubric_dir, min_tested, echo)
-    reports = write_reports(db, rubric, Path(out_dir), run_id,
-                            ahead=early.report if early is not None else None)
+    reports = write_reports(db, rubric, Path(out_dir), run_id, ahead=early.report)
     run = store.get_run(db, run_id) or {}
     return AuditResult(run_id, run.get("status", ""), Path(db_path), reports,
                        Counter(v["verdict"] for v in verdicts), reason=store.run_reason(run))

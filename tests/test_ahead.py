@@ -3,6 +3,8 @@ it runs at the job's priority, and a failure of it leaves the judging to the end
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from app.ahead import early_of, judge_early, judged, pool, score_ahead
 
 
@@ -31,12 +33,24 @@ def test_scoring_judged_early_equals_scoring_after_the_last_crawls(tmp_path) -> 
 
     add(*base(codes), row(codes[0], "000.00.12.H26", "FULL"), ev("national_page", codes[0]))
     early = judge_early(db, run_id, rubric)
+    begun = Begun()
+    early.report = cast(Any, begun)  # the report begun on it (reports.report.report_ahead)
     add(ev("site_page", units=["VN"], depth=0), ev("index766_group", group="x"))
-    at_end = judged(db, run_id, rubric, early)
-    assert at_end[0] is early.verdicts and at_end == everything()
+    at_end = judged(db, run_id, rubric, early).pair()
+    assert at_end[0] is early.verdicts and at_end == everything() and not begun.dropped
     add(row(codes[0], "000.00.12.H29", "PARTIAL"))  # a verdict's evidence, stored late
-    assert judged(db, run_id, rubric, early) == everything()
-    assert judged(db, run_id, rubric, early)[0] != early.verdicts
+    assert judged(db, run_id, rubric, early).pair() == everything()
+    assert begun.dropped  # the reports are written at the end instead
+    assert judged(db, run_id, rubric, early).verdicts != early.verdicts
+
+
+class Begun:
+    """Stands for a report begun ahead: says whether it was dropped."""
+
+    dropped = False
+
+    def drop(self) -> None:
+        self.dropped = True
 
 
 def test_scoring_ahead_runs_at_the_jobs_priority_and_gives_the_early_part(tmp_path) -> None:
