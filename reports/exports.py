@@ -552,7 +552,6 @@ class OpenBook:
     is made in its place: the order is the workbook's, whichever is written first."""
 
     wb: Workbook
-    taken: set[str]
     summary: Any  # the write-only sheets still empty
     survey: list[Any]
 
@@ -604,7 +603,7 @@ def start_xlsx(model: ReportModel, lang: Lang) -> OpenBook:
     agencies = [row for r, row in zip(records, rows, strict=True) if r["unit_kind"] == "agency"]
     if agencies:
         _table(wb, t("xlsx.agencies"), headers, agencies, taken)
-    return OpenBook(wb, taken, summary, survey)
+    return OpenBook(wb, summary, survey)
 
 
 def finish_xlsx(book: OpenBook, path: Path, model: ReportModel, lang: Lang) -> None:

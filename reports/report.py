@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -184,21 +185,33 @@ def write_reports(db: sqlite_utils.Database, rubric: Rubric, out_dir: Path,
     save_rubric_texts(db, rubric)  # Datasette's province_gaps view reads them
     paths = report_paths(out_dir, language)
     paths["units"].mkdir(parents=True, exist_ok=True)
-    if ahead is not None:  # the workbook's child, its verdicts' sheets written: the rest now
-        ahead.workbook.go()
-        _write_pages(db, model, language, paths, out_dir, ahead.evidence_written)
-        exports.write_all(model, language, paths)
-        try:
-            ahead.workbook.wait()
-        except BesideError as exc:  # written here instead: the workbook is never missing
-            log.warning("the workbook written ahead failed; writing it again: %s", exc)
-            exports.write_xlsx(paths["xlsx"], model, language)
-        return paths
-    # the workbook on the other core (beside.py), the HTML pages and other exports here
-    with beside(exports.write_xlsx, paths["xlsx"], model, language):
-        _write_pages(db, model, language, paths, out_dir)
+    # the workbook on the other core (beside.py; begun ahead, or from here), the HTML pages
+    # and other exports here
+    workbook = _finished(ahead, paths["xlsx"], model, language) if ahead is not None else \
+        beside(exports.write_xlsx, paths["xlsx"], model, language)
+    with workbook:
+        _write_pages(db, model, language, paths, out_dir,
+                     ahead.evidence_written if ahead is not None else ())
         exports.write_all(model, language, paths)
     return paths
+
+
+@contextmanager
+def _finished(ahead: ReportAhead, path: Path, model: ReportModel,
+              language: Lang) -> Iterator[None]:
+    """The workbook begun ahead, its child told to go before the block and waited for after;
+    written here instead if the child failed: the workbook is never missing."""
+    from reports import exports
+
+    ahead.workbook.go()
+    try:
+        yield
+    finally:  # the child is reaped after the block's own error too, as beside() does
+        try:
+            ahead.workbook.wait()
+        except BesideError as exc:
+            log.warning("the workbook written ahead failed; writing it again: %s", exc)
+            exports.write_xlsx(path, model, language)
 
 
 def _verdicts_model(db: sqlite_utils.Database, rubric: Rubric, run: dict[str, Any],
