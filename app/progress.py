@@ -80,9 +80,13 @@ class Tracker:
         self._done = threading.Event()
         self._last_plain = 0.0
         self._shown_phase = ""
+        self._lock = threading.Lock()  # the job's thread and the reader both print lines
 
     def phase(self, name: str) -> None:
         self.current = name
+        if self.mode == "plain":  # said at once: a phase may end before the next poll
+            self.counts = read_counts(self.db_path, self.run_id)
+            self._plain()
 
     def remaining(self) -> float | None:
         """From the share of office lists stored (the national crawl's main work)."""
@@ -103,10 +107,11 @@ class Tracker:
                 f"{_clock(self.remaining())}")
 
     def _plain(self) -> None:
-        now = time.monotonic()
-        if self.current != self._shown_phase or now - self._last_plain >= PLAIN_EVERY:
-            self._shown_phase, self._last_plain = self.current, now
-            self.echo(self.line())
+        with self._lock:
+            now = time.monotonic()
+            if self.current != self._shown_phase or now - self._last_plain >= PLAIN_EVERY:
+                self._shown_phase, self._last_plain = self.current, now
+                self.echo(self.line())
 
     def _bars(self) -> None:
         from rich.console import Console
